@@ -1,0 +1,115 @@
+import { ConnectionClosedError, TooLargeError } from './errors.js'
+import type { Connection, ConnectionHandlers } from './transport.js'
+import type { AbortOptions } from './abort.js'
+import { toAbortError } from './abort.js'
+import { DEFAULT_MAX_FRAME_BYTES } from './limits.js'
+
+/**
+ * What every transport's connection shares: buffering until a consumer is installed,
+ * close-exactly-once, frame-size checks and `drained()` bookkeeping. A transport subclasses it
+ * and implements `_send`, `_close` and `bufferedAmount`, and calls `_receive` / `_closed`.
+ */
+export abstract class AbstractConnection implements Connection {
+  readonly remoteAddress: string
+  readonly direction: 'inbound' | 'outbound'
+  readonly maxFrameBytes: number
+  private handlers: ConnectionHandlers | undefined
+  private pending: Uint8Array[] = []
+  private closeReason: Error | undefined
+  private isClosed = false
+  private closeReported = false
+  private drainWaiters = new Set<() => void>()
+  protected lowWaterMark = 0
+
+  constructor (init: { remoteAddress: string, direction: 'inbound' | 'outbound', maxFrameBytes?: number }) {
+    this.remoteAddress = init.remoteAddress
+    this.direction = init.direction
+    this.maxFrameBytes = init.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
+  }
+
+  abstract get bufferedAmount (): number
+  protected abstract _send (frame: Uint8Array): void
+  /** Releases the underlying resource; called once. */
+  protected abstract _close (reason?: Error): void
+
+  get closed (): boolean { return this.isClosed }
+
+  send (frame: Uint8Array): void {
+    if (this.isClosed) throw new ConnectionClosedError(undefined, { cause: this.closeReason })
+    if (frame.length > this.maxFrameBytes) {
+      throw new TooLargeError(`Frame of ${frame.length} bytes exceeds the limit of ${this.maxFrameBytes}`)
+    }
+    this._send(frame)
+  }
+
+  setHandlers (handlers: ConnectionHandlers): void {
+    if (this.handlers !== undefined) throw new Error('Connection handlers are already set')
+    this.handlers = handlers
+    const pending = this.pending
+    this.pending = []
+    for (const frame of pending) {
+      if (this.closeReported) return
+      handlers.onMessage(frame)
+    }
+    if (this.isClosed) this.reportClose()
+  }
+
+  async drained (options: AbortOptions = {}): Promise<void> {
+    if (this.isClosed || this.bufferedAmount <= this.lowWaterMark) return
+    await new Promise<void>((resolve, reject) => {
+      const signal = options.signal
+      const done = (): void => {
+        this.drainWaiters.delete(done)
+        signal?.removeEventListener('abort', onAbort)
+        resolve()
+      }
+      const onAbort = (): void => {
+        this.drainWaiters.delete(done)
+        reject(toAbortError(signal?.reason))
+      }
+      if (signal?.aborted === true) { onAbort(); return }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.drainWaiters.add(done)
+    })
+  }
+
+  close (reason?: Error): void {
+    if (this.isClosed) return
+    this._closed(reason)
+  }
+
+  /** Subclasses call this for every frame that arrives. */
+  protected _receive (frame: Uint8Array): void {
+    if (this.isClosed) return
+    if (frame.length > this.maxFrameBytes) {
+      this._closed(new TooLargeError(`Received a frame of ${frame.length} bytes, above the limit of ${this.maxFrameBytes}`))
+      return
+    }
+    if (this.handlers === undefined) this.pending.push(frame)
+    else this.handlers.onMessage(frame)
+  }
+
+  /** Subclasses call this when the buffer may have drained. */
+  protected _maybeDrained (): void {
+    if (this.drainWaiters.size === 0 || this.bufferedAmount > this.lowWaterMark) return
+    for (const w of [...this.drainWaiters]) w()
+  }
+
+  /** Marks the connection closed (by either side) and releases the resource once. */
+  protected _closed (reason?: Error): void {
+    if (this.isClosed) return
+    this.isClosed = true
+    this.closeReason = reason
+    try { this._close(reason) } finally {
+      for (const w of [...this.drainWaiters]) w()
+      if (this.handlers !== undefined) this.reportClose()
+    }
+  }
+
+  private reportClose (): void {
+    if (this.closeReported) return
+    this.closeReported = true
+    this.pending = []
+    this.handlers?.onClose(this.closeReason)
+  }
+}

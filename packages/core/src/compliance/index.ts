@@ -1,0 +1,7 @@
+export type { ComplianceCase } from './case.js'
+export { runCases } from './case.js'
+export { transportCompliance } from './transport.js'
+export type { TransportHarness } from './transport.js'
+export { peerStoreCompliance } from './peer-store.js'
+export type { PeerStoreHarness } from './peer-store.js'
+export * as assert from './assert.js'

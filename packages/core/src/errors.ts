@@ -1,0 +1,145 @@
+/**
+ * Every error hearsay raises is a `HearsayError` with a stable `code`. Messages may change
+ * between versions; codes do not. Bad arguments throw plain `TypeError`s instead.
+ */
+export class HearsayError extends Error {
+  readonly code: string
+  constructor (message: string, code: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = new.target.name
+  }
+}
+
+/** An operation was cancelled through its `AbortSignal`. */
+export class AbortError extends HearsayError {
+  constructor (message = 'The operation was aborted', options?: { cause?: unknown }) {
+    super(message, 'ERR_ABORTED', options)
+  }
+}
+
+/** An operation did not finish within its time limit. */
+export class TimeoutError extends HearsayError {
+  constructor (message = 'The operation timed out', options?: { cause?: unknown }) {
+    super(message, 'ERR_TIMEOUT', options)
+  }
+}
+
+/** A frame, id, type or value is larger than the configured limit. */
+export class TooLargeError extends HearsayError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_TOO_LARGE', options)
+  }
+}
+
+/** Bytes received from a peer could not be decoded into a valid frame or message. */
+export class InvalidFrameError extends HearsayError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_INVALID_FRAME', options)
+  }
+}
+
+/** The secure handshake failed: wrong network key, bad signature, malformed step, timeout. */
+export class HandshakeError extends HearsayError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_HANDSHAKE', options)
+  }
+}
+
+/** A frame failed authentication after the handshake (tampered, replayed or reordered). */
+export class DecryptError extends HearsayError {
+  constructor (message = 'Frame failed authentication', options?: { cause?: unknown }) {
+    super(message, 'ERR_DECRYPT', options)
+  }
+}
+
+/** The remote peer proved a different identity than the one the dialer expected. */
+export class PeerIdMismatchError extends HearsayError {
+  constructor (expected: string, actual: string) {
+    super(`Expected peer ${expected} but the remote proved ${actual}`, 'ERR_PEER_ID_MISMATCH')
+  }
+}
+
+/** The node dialled itself (an address that leads back to the same identity). */
+export class SelfDialError extends HearsayError {
+  constructor () {
+    super('Refusing a connection to self', 'ERR_SELF_DIAL')
+  }
+}
+
+/** A second connection to a peer that already has one; the duplicate is closed. */
+export class DuplicateConnectionError extends HearsayError {
+  constructor (peerId: string) {
+    super(`Already connected to ${peerId}`, 'ERR_DUPLICATE_CONNECTION')
+  }
+}
+
+/** The connection is closed; nothing more can be sent on it. */
+export class ConnectionClosedError extends HearsayError {
+  constructor (message = 'Connection is closed', options?: { cause?: unknown }) {
+    super(message, 'ERR_CONNECTION_CLOSED', options)
+  }
+}
+
+/** The address cannot be parsed, or no configured transport handles its protocol. */
+export class InvalidAddressError extends HearsayError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_INVALID_ADDRESS', options)
+  }
+}
+
+/** No transport of this node can dial or listen on the given protocol. */
+export class NoTransportError extends HearsayError {
+  constructor (protocol: string) {
+    super(`No transport for protocol "${protocol}"`, 'ERR_NO_TRANSPORT')
+  }
+}
+
+/** The runtime cannot do this (e.g. listening on a socket inside a browser). */
+export class UnsupportedError extends HearsayError {
+  constructor (message: string) {
+    super(message, 'ERR_UNSUPPORTED')
+  }
+}
+
+/** A dial failed at the transport level (refused, reset, unreachable). */
+export class DialError extends HearsayError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_DIAL_FAILED', options)
+  }
+}
+
+/** The node is not running (call `start()` first, or it has been stopped). */
+export class NotStartedError extends HearsayError {
+  constructor (message = 'The node is not running') {
+    super(message, 'ERR_NOT_STARTED')
+  }
+}
+
+/** A peer store operation failed, or found a value it cannot read. */
+export class StoreError extends HearsayError {
+  constructor (message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_STORE', options)
+  }
+}
+
+/** Every error code, for docs and exhaustive tests. */
+export const ERROR_CODES = [
+  'ERR_ABORTED',
+  'ERR_TIMEOUT',
+  'ERR_TOO_LARGE',
+  'ERR_INVALID_FRAME',
+  'ERR_HANDSHAKE',
+  'ERR_DECRYPT',
+  'ERR_PEER_ID_MISMATCH',
+  'ERR_SELF_DIAL',
+  'ERR_DUPLICATE_CONNECTION',
+  'ERR_CONNECTION_CLOSED',
+  'ERR_INVALID_ADDRESS',
+  'ERR_NO_TRANSPORT',
+  'ERR_UNSUPPORTED',
+  'ERR_DIAL_FAILED',
+  'ERR_NOT_STARTED',
+  'ERR_STORE'
+] as const
+export type ErrorCode = typeof ERROR_CODES[number]
