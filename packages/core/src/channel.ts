@@ -7,6 +7,11 @@ import type { Connection } from './transport.js'
 export interface UpgradedConnection {
   remotePeer: PeerId
   conn: Connection
+  /**
+   * Identical on both ends and unique per link (derived from the handshake transcript): both
+   * sides rank duplicate links by it and so keep the same one.
+   */
+  linkId: string
 }
 
 export interface UpgradeOptions extends AbortOptions {

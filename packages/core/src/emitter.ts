@@ -5,13 +5,13 @@
 export type EventListener<T> = (payload: T) => void
 
 export class Emitter<Events extends Record<string, unknown>> {
-  private readonly listeners = new Map<keyof Events, Set<EventListener<any>>>()
+  readonly #listeners = new Map<keyof Events, Set<EventListener<any>>>()
   /** Where listener exceptions go; the node routes them to its `error` event. */
   onListenerError: (err: unknown, event: PropertyKey) => void = (err) => { queueMicrotask(() => { throw err }) }
 
   on<K extends keyof Events>(event: K, fn: EventListener<Events[K]>): () => void {
-    let set = this.listeners.get(event)
-    if (set === undefined) { set = new Set(); this.listeners.set(event, set) }
+    let set = this.#listeners.get(event)
+    if (set === undefined) { set = new Set(); this.#listeners.set(event, set) }
     set.add(fn)
     return () => this.off(event, fn)
   }
@@ -22,18 +22,18 @@ export class Emitter<Events extends Record<string, unknown>> {
   }
 
   off<K extends keyof Events>(event: K, fn: EventListener<Events[K]>): void {
-    const set = this.listeners.get(event)
+    const set = this.#listeners.get(event)
     if (set === undefined) return
     set.delete(fn)
-    if (set.size === 0) this.listeners.delete(event)
+    if (set.size === 0) this.#listeners.delete(event)
   }
 
   listenerCount (event: keyof Events): number {
-    return this.listeners.get(event)?.size ?? 0
+    return this.#listeners.get(event)?.size ?? 0
   }
 
   emit<K extends keyof Events>(event: K, payload: Events[K]): boolean {
-    const set = this.listeners.get(event)
+    const set = this.#listeners.get(event)
     if (set === undefined) return false
     for (const fn of [...set]) {
       try { fn(payload) } catch (err) { this.onListenerError(err, event) }
@@ -41,5 +41,5 @@ export class Emitter<Events extends Record<string, unknown>> {
     return true
   }
 
-  removeAllListeners (): void { this.listeners.clear() }
+  removeAllListeners (): void { this.#listeners.clear() }
 }

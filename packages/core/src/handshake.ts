@@ -29,6 +29,7 @@ export const AUTH_BYTES = BOX_OVERHEAD + PUBLIC_KEY_BYTES + SIGNATURE_BYTES
 const HELLO_LABEL = utf8('hearsay/1 hello')
 const KEYS_LABEL = utf8('hearsay/1 keys')
 const TRANSCRIPT_LABEL = utf8('hearsay/1 transcript')
+const SESSION_LABEL = utf8('hearsay/1 session id')
 const RESPONDER_LABEL = utf8('hearsay/1 responder')
 const INITIATOR_LABEL = utf8('hearsay/1 initiator')
 const ZERO_NONCE = new Uint8Array(BOX_NONCE_BYTES)
@@ -58,6 +59,8 @@ export interface HandshakeResult {
   sendKey: Uint8Array
   /** Key for frames this side receives. */
   recvKey: Uint8Array
+  /** Public, identical on both sides, unique per handshake: names the link. */
+  sessionId: Uint8Array
 }
 
 export interface HandshakeOptions {
@@ -127,7 +130,7 @@ export function initiator (opts: HandshakeOptions & { expectedPeer?: PeerId }): 
       if (opts.expectedPeer !== undefined && opts.expectedPeer !== remoteId) throw new PeerIdMismatchError(opts.expectedPeer, remoteId)
       const sigI = sign(concat(INITIATOR_LABEL, s.transcript, remoteKey), opts.identity.secretKey)
       const auth = secretbox(concat(opts.identity.publicKey, sigI), ZERO_NONCE, s.boxI)
-      return { auth, result: { remoteId, remotePublicKey: remoteKey, sendKey: s.i2r, recvKey: s.r2i } }
+      return { auth, result: { remoteId, remotePublicKey: remoteKey, sendKey: s.i2r, recvKey: s.r2i, sessionId: hash(concat(SESSION_LABEL, s.transcript)) } }
     }
   }
 }
@@ -167,7 +170,7 @@ export function responder (opts: HandshakeOptions): {
         throw new HandshakeError('initiator signature is invalid')
       }
       const remoteId = checkRemote(opts.identity, remoteKey)
-      return { remoteId, remotePublicKey: remoteKey, sendKey: s.r2i, recvKey: s.i2r }
+      return { remoteId, remotePublicKey: remoteKey, sendKey: s.r2i, recvKey: s.i2r, sessionId: hash(concat(SESSION_LABEL, s.transcript)) }
     }
   }
 }

@@ -1,6 +1,6 @@
 import { AbstractConnection } from './abstract-connection.js'
 import type { AbortOptions } from './abort.js'
-import { fromUtf8, utf8 } from './bytes.js'
+import { fromUtf8, toHex, utf8 } from './bytes.js'
 import type { Channel, UpgradeOptions, UpgradedConnection } from './channel.js'
 import { HandshakeError, PeerIdMismatchError, SelfDialError } from './errors.js'
 import { FramePump } from './frame-pump.js'
@@ -17,10 +17,13 @@ export function plainChannel (): Channel {
     overhead: 0,
     async upgrade (conn: Connection, o: UpgradeOptions): Promise<UpgradedConnection> {
       const pump = new FramePump(conn)
-      conn.send(utf8(o.identity.id))
+      const nonce = toHex(o.random.bytes(8))
+      conn.send(utf8(`${o.identity.id}:${nonce}`))
       let remote: string
+      let remoteNonce: string
       try {
-        remote = fromUtf8(await pump.next({ clock: o.clock, at: o.clock.now() + o.timeoutMs, signal: o.signal }))
+        const text = fromUtf8(await pump.next({ clock: o.clock, at: o.clock.now() + o.timeoutMs, signal: o.signal }))
+        ;[remote = '', remoteNonce = ''] = text.split(':')
         if (!isPeerId(remote)) throw new HandshakeError('plain channel: the remote sent no peer id')
         if (remote === o.identity.id) throw new SelfDialError()
         if (o.expectedPeer !== undefined && o.expectedPeer !== remote) throw new PeerIdMismatchError(o.expectedPeer, remote)
@@ -30,7 +33,7 @@ export function plainChannel (): Channel {
       }
       const c = new PassThrough(conn, o.maxFrameBytes)
       pump.takeover(c.sink)
-      return { remotePeer: remote, conn: c }
+      return { remotePeer: remote, conn: c, linkId: o.role === 'initiator' ? nonce + remoteNonce : remoteNonce + nonce }
     }
   }
 }

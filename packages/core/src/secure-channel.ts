@@ -1,4 +1,5 @@
 import { AbstractConnection } from './abstract-connection.js'
+import { toHex } from './bytes.js'
 import type { AbortOptions } from './abort.js'
 import { BoxStream } from './box-stream.js'
 import type { Channel, UpgradeOptions, UpgradedConnection } from './channel.js'
@@ -44,7 +45,7 @@ export function secureChannel (opts: SecureChannelOptions = {}): Channel {
       }
       const secure = new SecureConnection(conn, result, o.maxFrameBytes)
       pump.takeover(secure.sink)
-      return { remotePeer: result.remoteId, conn: secure }
+      return { remotePeer: result.remoteId, conn: secure, linkId: toHex(result.sessionId) }
     }
   }
 }

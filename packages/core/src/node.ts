@@ -1,0 +1,499 @@
+import { parseAddress } from './address.js'
+import type { AbortOptions } from './abort.js'
+import { throwIfAborted, toAbortError, withDeadline } from './abort.js'
+import type { Channel, UpgradedConnection } from './channel.js'
+import type { Clock, Random } from './clock.js'
+import { systemClock, systemRandom, TimerSet } from './clock.js'
+import { Emitter } from './emitter.js'
+import { decodeEnvelope, encodeEnvelope, isReservedType } from './envelope.js'
+import {
+  ConnectionClosedError, DialError, HearsayError, InvalidFrameError, NoTransportError, NotStartedError,
+  SelfDialError, TimeoutError
+} from './errors.js'
+import type { Identity, PeerId } from './identity.js'
+import { generateIdentity, identityFromSecretKey } from './identity.js'
+import type { Limits } from './limits.js'
+import { DEFAULT_LIMITS } from './limits.js'
+import type { Logger } from './logger.js'
+import { silentLogger } from './logger.js'
+import { memoryStore } from './memory-store.js'
+import { Metrics } from './metrics.js'
+import type { NodeOptions } from './options.js'
+import { DEFAULTS } from './options.js'
+import type { Link } from './peer.js'
+import { Peer } from './peer.js'
+import type { PeerStore, StatEvent } from './peer-store.js'
+import { secureChannel } from './secure-channel.js'
+import type { Connection, Listener, Transport } from './transport.js'
+
+export type NodeStatus = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped'
+
+export interface NodeEvents extends Record<string, unknown> {
+  /** A peer connected (once per peer, however many links it opens). */
+  'peer:connect': Peer
+  /** A peer's last link closed; `reason` is set when an error caused it. */
+  'peer:disconnect': { peer: Peer, reason?: Error }
+  /** The node has its first peer. */
+  online: undefined
+  /** The node lost its last peer. */
+  offline: undefined
+  /** An application message from a direct peer. */
+  message: { from: Peer, type: string, data: unknown }
+  /** Something the application should know went wrong locally (listener, store, a throwing listener). */
+  error: Error
+}
+
+/** A handler for one of hearsay's own message types (`hv.*`, `pt.*`, …). @internal */
+export type ProtocolHandler = (peer: Peer, data: unknown) => void
+
+interface DialRequest extends AbortOptions {
+  /** Refuse the link unless the remote proves this id. */
+  peerId?: PeerId
+  /** @default the node's dialTimeout + handshakeTimeout */
+  timeout?: number
+}
+
+/**
+ * A hearsay node: it owns its transports, listeners and connections, authenticates every link
+ * and keeps exactly one link per peer. Higher protocols (membership, broadcast, state) plug in
+ * through `handle()` and the peer events.
+ */
+export class HearsayNode extends Emitter<NodeEvents> {
+  readonly metrics = new Metrics()
+  readonly clock: Clock
+  readonly random: Random
+  readonly logger: Logger
+  readonly limits: Readonly<Limits>
+  readonly store: PeerStore
+  private readonly opts: NodeOptions
+  private readonly transports: Transport[]
+  private readonly channel: Channel
+  private readonly timers: TimerSet
+  private readonly ownsStore: boolean
+  private identityValue: Identity | undefined
+  private state: NodeStatus = 'idle'
+  private lifetime = new AbortController()
+  private readonly listeners: Listener[] = []
+  private readonly peersById = new Map<PeerId, Peer>()
+  private readonly dialing = new Map<string, Promise<Peer>>()
+  private readonly selfAddresses = new Set<string>()
+  private readonly protocols = new Map<string, ProtocolHandler>()
+  private readonly graceTimers = new Map<PeerId, () => void>()
+  private readonly pings = new Map<number, () => void>()
+  private readonly pendingConns = new Set<Connection>()
+  private pingSeq = 0
+
+  constructor (opts: NodeOptions = {}) {
+    super()
+    this.opts = opts
+    this.clock = opts.clock ?? systemClock
+    this.random = opts.random ?? systemRandom
+    this.logger = opts.logger ?? silentLogger
+    this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...opts.limits })
+    this.transports = [...(opts.transports ?? [])]
+    this.channel = opts.channel ?? secureChannel({ networkKey: opts.networkKey })
+    this.timers = new TimerSet(this.clock)
+    this.ownsStore = opts.store === undefined
+    this.store = opts.store ?? memoryStore()
+    if (opts.identity !== undefined) {
+      this.identityValue = opts.identity instanceof Uint8Array ? identityFromSecretKey(opts.identity) : opts.identity
+    }
+    this.onListenerError = (err) => {
+      this.logger.error('an event listener threw', { err })
+      if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err)))
+    }
+    this.handle('hs.bye', (peer, data) => {
+      const reason = (data as { reason?: unknown } | null)?.reason
+      peer.link.byeReason = typeof reason === 'string' ? reason.slice(0, 64) : 'unspecified'
+    })
+    this.handle('hs.ping', (peer, data) => { this.sendProtocol(peer, 'hs.pong', data) })
+    this.handle('hs.pong', (_peer, data) => {
+      const n = (data as { n?: unknown } | null)?.n
+      const done = typeof n === 'number' ? this.pings.get(n) : undefined
+      if (done === undefined) { this.metrics.drop('unexpected-pong'); return }
+      done()
+    })
+  }
+
+  /** The node's peer id. Known before `start()` only when an identity was passed in. */
+  get id (): PeerId {
+    if (this.identityValue === undefined) throw new NotStartedError('The identity is loaded by start()')
+    return this.identityValue.id
+  }
+
+  get publicKey (): Uint8Array {
+    if (this.identityValue === undefined) throw new NotStartedError('The identity is loaded by start()')
+    return this.identityValue.publicKey
+  }
+
+  get status (): NodeStatus { return this.state }
+
+  /** Addresses the node listens on, with real ports. */
+  get addresses (): string[] { return this.listeners.flatMap(l => l.addresses) }
+
+  /** The peers connected right now. */
+  peers (): Peer[] { return [...this.peersById.values()] }
+
+  getPeer (id: PeerId): Peer | undefined { return this.peersById.get(id) }
+
+  /** Starts listening and dials the seeds (in the background: a dead seed does not fail start). */
+  async start (options: AbortOptions = {}): Promise<void> {
+    if (this.state !== 'idle') throw new NotStartedError(`start() called while ${this.state}; create a new node to start again`)
+    this.state = 'starting'
+    try {
+      throwIfAborted(options.signal)
+      await this.loadIdentity(options)
+      for (const address of this.opts.listen ?? []) {
+        const parsed = parseAddress(address, this.defaultProtocol)
+        const transport = this.transportFor(parsed.protocol)
+        const listener = await transport.listen(parsed.address, (conn) => { this.accept(conn) }, {
+          maxFrameBytes: this.limits.maxFrameBytes + this.channel.overhead,
+          signal: options.signal
+        })
+        this.listeners.push(listener)
+        for (const a of listener.addresses) this.selfAddresses.add(a)
+      }
+    } catch (err) {
+      await this.teardown()
+      throw err
+    }
+    this.state = 'running'
+    this.logger.info('node started', { id: this.id, addresses: this.addresses })
+    for (const seed of this.opts.seeds ?? []) {
+      this.dial(seed).catch((err: unknown) => {
+        this.logger.warn('seed dial failed', { seed, err })
+      })
+    }
+  }
+
+  /** Closes every link and listener, cancels every timer and pending dial. Idempotent. */
+  async stop (): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'stopping') return
+    if (this.state === 'idle') { this.state = 'stopped'; return }
+    this.state = 'stopping'
+    await this.teardown()
+    this.logger.info('node stopped')
+  }
+
+  private async teardown (): Promise<void> {
+    this.state = 'stopping'
+    this.lifetime.abort(new NotStartedError('The node is stopping'))
+    await Promise.allSettled(this.listeners.map(async l => { await l.close() }))
+    this.listeners.length = 0
+    for (const conn of this.pendingConns) conn.close()
+    this.pendingConns.clear()
+    for (const peer of [...this.peersById.values()]) {
+      this.sendProtocol(peer, 'hs.bye', { reason: 'shutdown' })
+      peer.link.conn.close()
+    }
+    await Promise.allSettled([...this.dialing.values()])
+    this.timers.clear()
+    for (const cancel of this.graceTimers.values()) cancel()
+    this.graceTimers.clear()
+    await Promise.allSettled(this.transports.map(async t => { await t.close() }))
+    if (this.ownsStore) await this.store.close().catch(() => {})
+    this.state = 'stopped'
+  }
+
+  /**
+   * Opens an authenticated link to `address` (or returns the peer if that address is already
+   * being dialled). Rejects with `DialError`, `TimeoutError`, `HandshakeError`, `SelfDialError`,
+   * `PeerIdMismatchError`, `NoTransportError`, `InvalidAddressError` or `AbortError`.
+   */
+  async dial (address: string, options: DialRequest = {}): Promise<Peer> {
+    this.assertRunning()
+    throwIfAborted(options.signal)
+    const parsed = parseAddress(address, this.defaultProtocol)
+    if (this.selfAddresses.has(parsed.address)) throw new SelfDialError()
+    const existing = this.dialing.get(parsed.address)
+    if (existing !== undefined) return await existing
+    const p = this.dialOnce(parsed.address, parsed.protocol, options)
+    this.dialing.set(parsed.address, p)
+    try { return await p } finally { this.dialing.delete(parsed.address) }
+  }
+
+  private async dialOnce (address: string, protocol: string, options: DialRequest): Promise<Peer> {
+    const transport = this.transportFor(protocol)
+    const timeout = options.timeout ?? (this.opts.dialTimeout ?? DEFAULTS.dialTimeout) + this.handshakeTimeout
+    const ac = new AbortController()
+    const abort = (reason: unknown): void => { ac.abort(reason) }
+    const cancelTimer = this.timers.after(timeout, () => { abort(new TimeoutError(`dial to ${address} timed out`)) })
+    const onLifetime = (): void => { abort(this.lifetime.signal.reason) }
+    const onCaller = (): void => { abort(options.signal?.reason) }
+    this.lifetime.signal.addEventListener('abort', onLifetime, { once: true })
+    options.signal?.addEventListener('abort', onCaller, { once: true })
+    try {
+      let raw: Connection
+      try {
+        raw = await transport.dial(address, { signal: ac.signal, maxFrameBytes: this.limits.maxFrameBytes + this.channel.overhead })
+      } catch (err) {
+        throw ac.signal.aborted ? reasonError(ac.signal.reason) : err
+      }
+      let up: UpgradedConnection
+      this.pendingConns.add(raw)
+      try {
+        up = await this.channel.upgrade(raw, {
+          role: 'initiator',
+          identity: this.identityValue!,
+          expectedPeer: options.peerId,
+          timeoutMs: this.handshakeTimeout,
+          clock: this.clock,
+          random: this.random,
+          maxFrameBytes: this.limits.maxFrameBytes,
+          signal: ac.signal
+        })
+      } catch (err) {
+        this.metrics.inc('handshake.failures')
+        if (err instanceof SelfDialError) this.selfAddresses.add(address)
+        throw ac.signal.aborted && !(err instanceof HearsayError && err.code !== 'ERR_ABORTED') ? reasonError(ac.signal.reason) : err
+      } finally {
+        this.pendingConns.delete(raw)
+      }
+      this.record(address, { type: 'dial-ok', peerId: up.remotePeer })
+      this.metrics.inc('dials.ok')
+      return this.addLink(up, 'outbound', address)
+    } catch (err) {
+      if (!(err instanceof SelfDialError)) this.record(address, { type: 'dial-fail' })
+      this.metrics.inc('dials.failed')
+      throw err instanceof HearsayError ? err : new DialError(`dial to ${address} failed`, { cause: err })
+    } finally {
+      cancelTimer()
+      this.lifetime.signal.removeEventListener('abort', onLifetime)
+      options.signal?.removeEventListener('abort', onCaller)
+    }
+  }
+
+  /** Closes the link to a peer (saying goodbye first). */
+  async hangUp (peer: Peer | PeerId): Promise<void> {
+    const p = typeof peer === 'string' ? this.peersById.get(peer) : this.peersById.get(peer.id)
+    if (p === undefined) return
+    this.sendProtocol(p, 'hs.bye', { reason: 'hang-up' })
+    p.link.conn.close()
+  }
+
+  /** Round-trip time to a connected peer in ms. Rejects with `TimeoutError` after `timeout` (default 3000). */
+  async ping (peer: Peer | PeerId, options: AbortOptions & { timeout?: number } = {}): Promise<number> {
+    this.assertRunning()
+    const p = typeof peer === 'string' ? this.peersById.get(peer) : peer
+    if (p === undefined || !p.connected) throw new ConnectionClosedError('not connected to that peer')
+    const n = ++this.pingSeq
+    const started = this.clock.now()
+    const pong = new Promise<void>((resolve) => { this.pings.set(n, resolve) })
+    try {
+      this.sendProtocol(p, 'hs.ping', { n })
+      await withDeadline(pong, { signal: options.signal, timeoutMs: options.timeout ?? DEFAULTS.pingTimeout, clock: this.clock, timeoutMessage: 'ping timed out' })
+      return this.clock.now() - started
+    } finally {
+      this.pings.delete(n)
+    }
+  }
+
+  /**
+   * Registers the handler of one of hearsay's own message types. Used by the protocol modules
+   * (membership, broadcast, state); returns a function that removes it. @internal
+   */
+  handle (type: string, handler: ProtocolHandler): () => void {
+    if (!isReservedType(type)) throw new TypeError(`"${type}" is not a reserved protocol type`)
+    if (this.protocols.has(type)) throw new TypeError(`"${type}" already has a handler`)
+    this.protocols.set(type, handler)
+    return () => { this.protocols.delete(type) }
+  }
+
+  /**
+   * Sends a protocol message; returns false (and counts the drop) instead of throwing when the
+   * link is gone or the message cannot be sent. @internal
+   */
+  sendProtocol (peer: Peer, type: string, data: unknown): boolean {
+    try {
+      this.sendFrame(peer, type, data)
+      return true
+    } catch (err) {
+      this.metrics.drop(err instanceof ConnectionClosedError ? 'send-closed' : 'send-failed')
+      this.logger.debug('protocol send failed', { type, peer: peer.id, err })
+      return false
+    }
+  }
+
+  /** Schedules work tied to the node's life: cancelled by stop(). @internal */
+  get lifetimeTimers (): TimerSet { return this.timers }
+
+  /** Aborted when the node stops. */
+  get signal (): AbortSignal { return this.lifetime.signal }
+
+  private sendApp (peer: Peer, type: string, data: unknown): void {
+    if (typeof type === 'string' && isReservedType(type)) throw new TypeError(`message type "${type}" is reserved`)
+    this.sendFrame(peer, type, data)
+  }
+
+  private sendFrame (peer: Peer, type: string, data: unknown): void {
+    const frame = encodeEnvelope({ type, data }, this.limits)
+    peer.link.conn.send(frame)
+    this.metrics.inc('frames.out')
+    this.metrics.inc('bytes.out', frame.length)
+  }
+
+  private get defaultProtocol (): string { return this.opts.defaultProtocol ?? DEFAULTS.defaultProtocol }
+  private get handshakeTimeout (): number { return this.opts.handshakeTimeout ?? DEFAULTS.handshakeTimeout }
+
+  private assertRunning (): void {
+    if (this.state !== 'running') throw new NotStartedError(`The node is ${this.state}`)
+  }
+
+  private transportFor (protocol: string): Transport {
+    const t = this.transports.find(t => t.protocols.includes(protocol))
+    if (t === undefined) throw new NoTransportError(protocol)
+    return t
+  }
+
+  private async loadIdentity (options: AbortOptions): Promise<void> {
+    if (this.identityValue !== undefined) return
+    const stored = await this.store.getIdentity(options)
+    if (stored !== undefined) {
+      this.identityValue = identityFromSecretKey(stored)
+      return
+    }
+    this.identityValue = generateIdentity(this.random)
+    await this.store.setIdentity(this.identityValue.secretKey, options)
+  }
+
+  private accept (raw: Connection): void {
+    if (this.state !== 'running') { raw.close(); return }
+    this.metrics.inc('connections.inbound')
+    this.pendingConns.add(raw)
+    this.channel.upgrade(raw, {
+      role: 'responder',
+      identity: this.identityValue!,
+      timeoutMs: this.handshakeTimeout,
+      clock: this.clock,
+      random: this.random,
+      maxFrameBytes: this.limits.maxFrameBytes,
+      signal: this.lifetime.signal
+    }).then(
+      (up) => {
+        this.pendingConns.delete(raw)
+        if (this.state !== 'running') { up.conn.close(); return }
+        this.addLink(up, 'inbound', raw.remoteAddress)
+      },
+      (err: unknown) => {
+        this.pendingConns.delete(raw)
+        if (this.state !== 'running') return
+        this.metrics.inc('handshake.failures')
+        this.logger.debug('inbound handshake failed', { remote: raw.remoteAddress, err })
+      }
+    )
+  }
+
+  private addLink (up: UpgradedConnection, direction: 'inbound' | 'outbound', address: string): Peer {
+    if (this.state !== 'running') {
+      up.conn.close()
+      throw new NotStartedError('The node stopped during the dial')
+    }
+    const dialer = direction === 'outbound' ? this.id : up.remotePeer
+    const link: Link = { linkId: up.linkId, rank: `${dialer}:${up.linkId}`, conn: up.conn, address, direction }
+    let peer = this.peersById.get(up.remotePeer)
+    if (peer === undefined) {
+      peer = new Peer(up.remotePeer, link, this.clock.now(), (p, t, d) => { this.sendApp(p, t, d) })
+      this.peersById.set(peer.id, peer)
+      this.attach(peer, link)
+      this.metrics.inc('peers.connected')
+      this.logger.debug('peer connected', { peer: peer.id, address, direction })
+      this.emit('peer:connect', peer)
+      if (this.peersById.size === 1) this.emit('online', undefined)
+      return peer
+    }
+    // A second link to a known peer: both ends keep the lowest rank, so they agree without talking.
+    this.metrics.inc('links.duplicate')
+    if (peer.link.rank <= link.rank && !peer.link.conn.closed) {
+      this.attach(peer, link)
+      this.retire(peer, link)
+    } else {
+      const old = peer.link
+      peer.link = link
+      this.attach(peer, link)
+      this.graceTimers.get(peer.id)?.()
+      this.graceTimers.delete(peer.id)
+      if (!old.conn.closed) this.retire(peer, old)
+    }
+    return peer
+  }
+
+  private retire (peer: Peer, link: Link): void {
+    try { link.conn.send(encodeEnvelope({ type: 'hs.bye', data: { reason: 'duplicate' } }, this.limits)) } catch { /* already closing */ }
+    link.conn.close()
+    void peer
+  }
+
+  private attach (peer: Peer, link: Link): void {
+    link.conn.setHandlers({
+      onMessage: (frame) => { this.onFrame(peer, link, frame) },
+      onClose: (reason) => { this.onLinkClosed(peer, link, reason) }
+    })
+  }
+
+  private onFrame (peer: Peer, link: Link, frame: Uint8Array): void {
+    this.metrics.inc('frames.in')
+    this.metrics.inc('bytes.in', frame.length)
+    let type: string
+    let data: unknown
+    try {
+      ({ type, data } = decodeEnvelope(frame, this.limits))
+    } catch (err) {
+      // a peer that sends undecodable frames after authenticating is broken or hostile
+      this.metrics.drop('invalid-frame')
+      this.logger.warn('invalid frame; closing the link', { peer: peer.id, err })
+      link.conn.close(err instanceof HearsayError ? err : new InvalidFrameError('invalid frame', { cause: err }))
+      return
+    }
+    if (isReservedType(type)) {
+      const handler = this.protocols.get(type)
+      if (handler === undefined) { this.metrics.drop('unknown-type'); return }
+      try { handler(peer, data) } catch (err) {
+        this.metrics.drop('handler-error')
+        this.logger.warn('protocol handler failed', { type, peer: peer.id, err })
+      }
+      return
+    }
+    this.emit('message', { from: peer, type, data })
+  }
+
+  private onLinkClosed (peer: Peer, link: Link, reason?: Error): void {
+    if (peer.link !== link || this.peersById.get(peer.id) !== peer) return
+    if (link.byeReason === 'duplicate' && this.state === 'running') {
+      // the remote kept another link that has not finished its handshake here yet
+      const grace = this.opts.duplicateGraceMs ?? DEFAULTS.duplicateGraceMs
+      const cancel = this.timers.after(grace, () => {
+        this.graceTimers.delete(peer.id)
+        if (peer.link === link) this.removePeer(peer, reason)
+      })
+      this.graceTimers.set(peer.id, cancel)
+      return
+    }
+    this.removePeer(peer, reason)
+  }
+
+  private removePeer (peer: Peer, reason?: Error): void {
+    this.peersById.delete(peer.id)
+    this.metrics.inc('peers.disconnected')
+    this.logger.debug('peer disconnected', { peer: peer.id, reason })
+    this.emit('peer:disconnect', reason === undefined ? { peer } : { peer, reason })
+    if (this.peersById.size === 0) this.emit('offline', undefined)
+  }
+
+  private record (address: string, event: StatEvent): void {
+    // never on the message path's critical section: fire and count failures
+    this.store.record(address, event).catch((err: unknown) => {
+      this.metrics.inc('store.errors')
+      this.logger.warn('peer store write failed', { address, err })
+    })
+  }
+}
+
+function reasonError (reason: unknown): Error {
+  if (reason instanceof HearsayError) return reason.code === 'ERR_NOT_STARTED' ? toAbortError(reason) : reason
+  return toAbortError(reason)
+}
+
+/** Creates a node. Nothing happens on the network until `start()`. */
+export function createNode (options: NodeOptions = {}): HearsayNode {
+  return new HearsayNode(options)
+}
