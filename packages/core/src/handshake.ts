@@ -71,7 +71,8 @@ export interface HandshakeOptions {
   random?: Random
 }
 
-interface Session {
+/** @internal */
+export interface Session {
   boxR: Uint8Array
   boxI: Uint8Array
   i2r: Uint8Array
@@ -90,7 +91,8 @@ function session (shared: Uint8Array, networkKey: Uint8Array, eI: Uint8Array, eR
   }
 }
 
-function ephemeral (opts: HandshakeOptions): DhKeyPair {
+/** @internal */
+export function ephemeral (opts: HandshakeOptions): DhKeyPair {
   return dhKeyPairFromSecret(opts.ephemeralSecret ?? (opts.random ?? systemRandom).bytes(DH_BYTES))
 }
 
@@ -98,6 +100,53 @@ function checkRemote (local: Identity, remoteKey: Uint8Array): PeerId {
   const id = peerIdFromPublicKey(remoteKey)
   if (id === local.id) throw new SelfDialError()
   return id
+}
+
+/** Step 2 at the initiator, pure: checks msg2 and builds msg3. Exported for fuzzing. @internal */
+export function processReply (opts: HandshakeOptions & { expectedPeer?: PeerId }, e: DhKeyPair, msg2: Uint8Array): { auth: Uint8Array, result: HandshakeResult } {
+  if (!(msg2 instanceof Uint8Array) || msg2.length !== REPLY_BYTES) throw new HandshakeError('handshake reply has the wrong length')
+  const eR = msg2.slice(0, DH_BYTES)
+  const shared = dh(e.secretKey, eR)
+  if (shared === null) throw new HandshakeError('handshake reply has a weak ephemeral key')
+  const s = session(shared, opts.networkKey, e.publicKey, eR)
+  const inner = secretboxOpen(msg2.subarray(DH_BYTES), ZERO_NONCE, s.boxR)
+  if (inner === null) throw new HandshakeError('handshake reply failed authentication (wrong network key?)')
+  const remoteKey = inner.slice(0, PUBLIC_KEY_BYTES)
+  const sig = inner.subarray(PUBLIC_KEY_BYTES)
+  if (!verify(sig, concat(RESPONDER_LABEL, s.transcript), remoteKey)) throw new HandshakeError('responder signature is invalid')
+  const remoteId = checkRemote(opts.identity, remoteKey)
+  if (opts.expectedPeer !== undefined && opts.expectedPeer !== remoteId) throw new PeerIdMismatchError(opts.expectedPeer, remoteId)
+  const sigI = sign(concat(INITIATOR_LABEL, s.transcript, remoteKey), opts.identity.secretKey)
+  const auth = secretbox(concat(opts.identity.publicKey, sigI), ZERO_NONCE, s.boxI)
+  return { auth, result: { remoteId, remotePublicKey: remoteKey, sendKey: s.i2r, recvKey: s.r2i, sessionId: hash(concat(SESSION_LABEL, s.transcript)) } }
+}
+
+/** Step 1 at the responder, pure: checks msg1 and builds msg2. Exported for fuzzing. @internal */
+export function processHello (opts: HandshakeOptions, e: DhKeyPair, msg1: Uint8Array): { reply: Uint8Array, session: Session } {
+  if (!(msg1 instanceof Uint8Array) || msg1.length !== HELLO_BYTES) throw new HandshakeError('handshake hello has the wrong length')
+  const eI = msg1.slice(0, DH_BYTES)
+  if (!constantTimeEqual(msg1.subarray(DH_BYTES), mac(opts.networkKey, concat(HELLO_LABEL, eI)))) {
+    throw new HandshakeError('handshake hello failed authentication (wrong network key?)')
+  }
+  const shared = dh(e.secretKey, eI)
+  if (shared === null) throw new HandshakeError('handshake hello has a weak ephemeral key')
+  const s = session(shared, opts.networkKey, eI, e.publicKey)
+  const sigR = sign(concat(RESPONDER_LABEL, s.transcript), opts.identity.secretKey)
+  return { reply: concat(e.publicKey, secretbox(concat(opts.identity.publicKey, sigR), ZERO_NONCE, s.boxR)), session: s }
+}
+
+/** Step 3 at the responder, pure: checks msg3. Exported for fuzzing. @internal */
+export function processAuth (opts: HandshakeOptions, s: Session, msg3: Uint8Array): HandshakeResult {
+  if (!(msg3 instanceof Uint8Array) || msg3.length !== AUTH_BYTES) throw new HandshakeError('handshake auth has the wrong length')
+  const inner = secretboxOpen(msg3, ZERO_NONCE, s.boxI)
+  if (inner === null) throw new HandshakeError('handshake auth failed authentication')
+  const remoteKey = inner.slice(0, PUBLIC_KEY_BYTES)
+  const sig = inner.subarray(PUBLIC_KEY_BYTES)
+  if (!verify(sig, concat(INITIATOR_LABEL, s.transcript, opts.identity.publicKey), remoteKey)) {
+    throw new HandshakeError('initiator signature is invalid')
+  }
+  const remoteId = checkRemote(opts.identity, remoteKey)
+  return { remoteId, remotePublicKey: remoteKey, sendKey: s.r2i, recvKey: s.i2r, sessionId: hash(concat(SESSION_LABEL, s.transcript)) }
 }
 
 /** The dialling side. Call `hello()`, send it, then `reply(msg2)`, send `auth`. */
@@ -116,21 +165,7 @@ export function initiator (opts: HandshakeOptions & { expectedPeer?: PeerId }): 
     reply (msg2) {
       if (stage !== 1) throw new HandshakeError('unexpected handshake reply')
       stage = 2
-      if (!(msg2 instanceof Uint8Array) || msg2.length !== REPLY_BYTES) throw new HandshakeError('handshake reply has the wrong length')
-      const eR = msg2.slice(0, DH_BYTES)
-      const shared = dh(e.secretKey, eR)
-      if (shared === null) throw new HandshakeError('handshake reply has a weak ephemeral key')
-      const s = session(shared, opts.networkKey, e.publicKey, eR)
-      const inner = secretboxOpen(msg2.subarray(DH_BYTES), ZERO_NONCE, s.boxR)
-      if (inner === null) throw new HandshakeError('handshake reply failed authentication (wrong network key?)')
-      const remoteKey = inner.slice(0, PUBLIC_KEY_BYTES)
-      const sig = inner.subarray(PUBLIC_KEY_BYTES)
-      if (!verify(sig, concat(RESPONDER_LABEL, s.transcript), remoteKey)) throw new HandshakeError('responder signature is invalid')
-      const remoteId = checkRemote(opts.identity, remoteKey)
-      if (opts.expectedPeer !== undefined && opts.expectedPeer !== remoteId) throw new PeerIdMismatchError(opts.expectedPeer, remoteId)
-      const sigI = sign(concat(INITIATOR_LABEL, s.transcript, remoteKey), opts.identity.secretKey)
-      const auth = secretbox(concat(opts.identity.publicKey, sigI), ZERO_NONCE, s.boxI)
-      return { auth, result: { remoteId, remotePublicKey: remoteKey, sendKey: s.i2r, recvKey: s.r2i, sessionId: hash(concat(SESSION_LABEL, s.transcript)) } }
+      return processReply(opts, e, msg2)
     }
   }
 }
@@ -146,31 +181,14 @@ export function responder (opts: HandshakeOptions): {
     hello (msg1) {
       if (stage !== 0) throw new HandshakeError('unexpected handshake hello')
       stage = 1
-      if (!(msg1 instanceof Uint8Array) || msg1.length !== HELLO_BYTES) throw new HandshakeError('handshake hello has the wrong length')
-      const eI = msg1.slice(0, DH_BYTES)
-      if (!constantTimeEqual(msg1.subarray(DH_BYTES), mac(opts.networkKey, concat(HELLO_LABEL, eI)))) {
-        throw new HandshakeError('handshake hello failed authentication (wrong network key?)')
-      }
-      const e = ephemeral(opts)
-      const shared = dh(e.secretKey, eI)
-      if (shared === null) throw new HandshakeError('handshake hello has a weak ephemeral key')
-      s = session(shared, opts.networkKey, eI, e.publicKey)
-      const sigR = sign(concat(RESPONDER_LABEL, s.transcript), opts.identity.secretKey)
-      return concat(e.publicKey, secretbox(concat(opts.identity.publicKey, sigR), ZERO_NONCE, s.boxR))
+      const r = processHello(opts, ephemeral(opts), msg1)
+      s = r.session
+      return r.reply
     },
     auth (msg3) {
       if (stage !== 1 || s === undefined) throw new HandshakeError('unexpected handshake auth')
       stage = 2
-      if (!(msg3 instanceof Uint8Array) || msg3.length !== AUTH_BYTES) throw new HandshakeError('handshake auth has the wrong length')
-      const inner = secretboxOpen(msg3, ZERO_NONCE, s.boxI)
-      if (inner === null) throw new HandshakeError('handshake auth failed authentication')
-      const remoteKey = inner.slice(0, PUBLIC_KEY_BYTES)
-      const sig = inner.subarray(PUBLIC_KEY_BYTES)
-      if (!verify(sig, concat(INITIATOR_LABEL, s.transcript, opts.identity.publicKey), remoteKey)) {
-        throw new HandshakeError('initiator signature is invalid')
-      }
-      const remoteId = checkRemote(opts.identity, remoteKey)
-      return { remoteId, remotePublicKey: remoteKey, sendKey: s.r2i, recvKey: s.i2r, sessionId: hash(concat(SESSION_LABEL, s.transcript)) }
+      return processAuth(opts, s, msg3)
     }
   }
 }
