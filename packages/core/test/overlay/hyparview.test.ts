@@ -1,0 +1,451 @@
+import { describe, expect, it } from 'vitest'
+import { seededRandom } from '../../src/clock.js'
+import type { HyParViewAction, HyParViewMsg, HyParViewOptions } from '../../src/overlay/index.js'
+import { HyParView } from '../../src/overlay/index.js'
+import { pick } from '../../src/overlay/sample.js'
+import { HvNet } from './hv-harness.js'
+
+const addr = (id: string): string => `mem:${id}`
+
+function mk (self = 'me', extra: Partial<HyParViewOptions> = {}): HyParView {
+  return new HyParView({ self, selfAddrs: [addr(self)], random: seededRandom(1), ...extra })
+}
+
+/** Makes `peers` active in `hv` as if each had joined through it. */
+function withActive (hv: HyParView, peers: string[]): void {
+  for (const p of peers) {
+    hv.onLinkUp(p, [], 'remote')
+    hv.onMessage(p, { t: 'hv.join', addrs: [addr(p)] })
+  }
+}
+
+const sends = (actions: HyParViewAction[], t?: HyParViewMsg['t']): Array<{ to: string, msg: HyParViewMsg }> =>
+  actions.flatMap((a) => a.type === 'send' && (t === undefined || a.msg.t === t) ? [{ to: a.to, msg: a.msg }] : [])
+const connects = (actions: HyParViewAction[]): Array<Extract<HyParViewAction, { type: 'connect' }>> =>
+  actions.flatMap((a) => a.type === 'connect' ? [a] : [])
+const disconnects = (actions: HyParViewAction[]): Array<Extract<HyParViewAction, { type: 'disconnect' }>> =>
+  actions.flatMap((a) => a.type === 'disconnect' ? [a] : [])
+const changes = (actions: HyParViewAction[]): string[] =>
+  actions.flatMap((a) => a.type === 'active' ? [`${a.up ? '+' : '-'}${a.peer}`] : [])
+
+describe('HyParView: joining', () => {
+  it('join opens a link to the contact with JOIN and makes it active once up', () => {
+    const hv = mk()
+    expect(hv.join('c', ['mem:c'])).toEqual([{ type: 'connect', peer: 'c', addrs: ['mem:c'], msg: { t: 'hv.join', addrs: ['mem:me'] } }])
+    const up = hv.onLinkUp('c', ['mem:c'], 'self')
+    expect(changes(up)).toEqual(['+c'])
+    expect([...hv.activeView()]).toEqual([['c', ['mem:c']]])
+    expect(() => hv.join('me', [])).toThrow(TypeError)
+  })
+
+  it('the contact adds the newcomer and sends FORWARD_JOIN to every other active peer', () => {
+    const hv = mk('c')
+    withActive(hv, ['p1', 'p2'])
+    hv.onLinkUp('n', ['tcp:ephemeral'], 'remote')
+    const out = hv.onMessage('n', { t: 'hv.join', addrs: ['mem:n'] })
+    expect(changes(out)).toEqual(['+n'])
+    expect(sends(out, 'hv.fjoin')).toEqual([
+      { to: 'p1', msg: { t: 'hv.fjoin', newId: 'n', newAddrs: ['mem:n'], ttl: 6 } },
+      { to: 'p2', msg: { t: 'hv.fjoin', newId: 'n', newAddrs: ['mem:n'], ttl: 6 } }
+    ])
+    expect(out).toContainEqual({ type: 'learned', peers: [{ id: 'n', addrs: ['mem:n'] }] })
+    expect(hv.activeView().get('n')).toEqual(['mem:n'])
+    // a second JOIN on the same link is a duplicate
+    hv.onMessage('n', { t: 'hv.join', addrs: ['mem:n'] })
+    expect(hv.drops.duplicate).toBe(1)
+  })
+
+  it('FORWARD_JOIN with ttl 0 ends the walk: a high priority NEIGHBOR to the newcomer', () => {
+    const hv = mk()
+    withActive(hv, ['a', 'b'])
+    const out = hv.onMessage('a', { t: 'hv.fjoin', newId: 'n', newAddrs: ['mem:n'], ttl: 0 })
+    expect(connects(out)).toEqual([{ type: 'connect', peer: 'n', addrs: ['mem:n'], msg: { t: 'hv.nbr', priority: 'high', addrs: ['mem:me'] } }])
+    expect(changes(hv.onLinkUp('n', ['mem:n'], 'self'))).toEqual([])
+    expect(changes(hv.onMessage('n', { t: 'hv.nbr-reply', accepted: true }))).toEqual(['+n'])
+  })
+
+  it('FORWARD_JOIN is accepted at once by a node with a single active peer', () => {
+    const hv = mk()
+    withActive(hv, ['a'])
+    const out = hv.onMessage('a', { t: 'hv.fjoin', newId: 'n', newAddrs: ['mem:n'], ttl: 5 })
+    expect(connects(out).map((c) => c.peer)).toEqual(['n'])
+  })
+
+  it('FORWARD_JOIN at ttl == prwl adds to passive and walks on, never back to the sender', () => {
+    for (let seed = 0; seed < 20; seed++) {
+      const hv = mk('me', { random: seededRandom(seed) })
+      withActive(hv, ['a', 'b', 'c'])
+      const out = hv.onMessage('a', { t: 'hv.fjoin', newId: 'n', newAddrs: ['mem:n'], ttl: 3 })
+      expect(hv.passiveView().get('n')).toEqual(['mem:n'])
+      const fwd = sends(out, 'hv.fjoin')
+      expect(fwd).toHaveLength(1)
+      expect(['b', 'c']).toContain(fwd[0]!.to)
+      expect(fwd[0]!.msg).toEqual({ t: 'hv.fjoin', newId: 'n', newAddrs: ['mem:n'], ttl: 2 })
+    }
+    const hv = mk()
+    withActive(hv, ['a', 'b'])
+    hv.onMessage('a', { t: 'hv.fjoin', newId: 'n', newAddrs: ['mem:n'], ttl: 5 })
+    expect(hv.passiveView().has('n')).toBe(false)
+  })
+
+  it('FORWARD_JOIN only travels over active links and never about self', () => {
+    const hv = mk()
+    withActive(hv, ['a', 'b'])
+    hv.onLinkUp('x', [], 'remote')
+    expect(hv.onMessage('x', { t: 'hv.fjoin', newId: 'n', newAddrs: ['mem:n'], ttl: 0 })).toEqual([])
+    expect(hv.drops['not-active']).toBe(1)
+    expect(connects(hv.onMessage('a', { t: 'hv.fjoin', newId: 'me', newAddrs: ['mem:me'], ttl: 0 }))).toEqual([])
+    expect(hv.drops.self).toBe(1)
+    // a ttl above ours is clamped, not trusted
+    const out = hv.onMessage('a', { t: 'hv.fjoin', newId: 'n', newAddrs: ['mem:n'], ttl: 200 })
+    expect(sends(out, 'hv.fjoin')[0]!.msg).toMatchObject({ ttl: 5 })
+  })
+})
+
+describe('HyParView: NEIGHBOR', () => {
+  it('high priority is accepted when full, evicting a random active peer to passive', () => {
+    const hv = mk('me', { maxActive: 3, minActive: 1 })
+    withActive(hv, ['a', 'b', 'c'])
+    hv.onLinkUp('z', [], 'remote')
+    const out = hv.onMessage('z', { t: 'hv.nbr', priority: 'high', addrs: ['mem:z'] })
+    const [victim] = disconnects(out)
+    expect(victim?.msg).toEqual({ t: 'hv.disc' })
+    expect(['a', 'b', 'c']).toContain(victim!.peer)
+    expect(changes(out)).toEqual([`-${victim!.peer}`, '+z'])
+    expect(sends(out, 'hv.nbr-reply')).toEqual([{ to: 'z', msg: { t: 'hv.nbr-reply', accepted: true } }])
+    expect(hv.activeView().size).toBe(3)
+    expect(hv.passiveView().has(victim!.peer)).toBe(true)
+  })
+
+  it('low priority is refused when full: reply, close, and remember the asker as passive', () => {
+    const hv = mk('me', { maxActive: 3, minActive: 1 })
+    withActive(hv, ['a', 'b', 'c'])
+    hv.onLinkUp('z', [], 'remote')
+    const out = hv.onMessage('z', { t: 'hv.nbr', priority: 'low', addrs: ['mem:z'] })
+    expect(disconnects(out)).toEqual([{ type: 'disconnect', peer: 'z', msg: { t: 'hv.nbr-reply', accepted: false } }])
+    expect(changes(out)).toEqual([])
+    expect(hv.passiveView().get('z')).toEqual(['mem:z'])
+  })
+
+  it('low priority is accepted with room to spare', () => {
+    const hv = mk('me', { maxActive: 3, minActive: 1 })
+    withActive(hv, ['a'])
+    hv.onLinkUp('z', [], 'remote')
+    const out = hv.onMessage('z', { t: 'hv.nbr', priority: 'low', addrs: ['mem:z'] })
+    expect(changes(out)).toEqual(['+z'])
+    expect(sends(out, 'hv.nbr-reply')[0]!.msg).toEqual({ t: 'hv.nbr-reply', accepted: true })
+  })
+
+  it('a refused requester closes the link and tries another passive peer', () => {
+    const hv = mk('me', { minActive: 2 })
+    withActive(hv, ['a'])
+    hv.addPassive([{ id: 'p', addrs: ['mem:p'] }, { id: 'q', addrs: ['mem:q'] }, { id: 'r', addrs: ['mem:r'] }])
+    const first = connects(hv.tick())
+    expect(first).toHaveLength(1)
+    expect(first[0]!.msg).toEqual({ t: 'hv.nbr', priority: 'low', addrs: ['mem:me'] })
+    const asked = first[0]!.peer
+    hv.onLinkUp(asked, [addr(asked)], 'self')
+    const out = hv.onMessage(asked, { t: 'hv.nbr-reply', accepted: false })
+    expect(disconnects(out)).toEqual([{ type: 'disconnect', peer: asked }])
+    const second = connects(out)
+    expect(second).toHaveLength(1)
+    expect(second[0]!.peer).not.toBe(asked)
+    // the refuser stays a candidate for later
+    expect(hv.passiveView().has(asked)).toBe(true)
+  })
+
+  it('an unsolicited reply is dropped', () => {
+    const hv = mk()
+    withActive(hv, ['a'])
+    hv.onMessage('a', { t: 'hv.nbr-reply', accepted: true })
+    expect(hv.drops.unexpected).toBe(1)
+  })
+
+  it('crossing NEIGHBOR requests both succeed', () => {
+    const hv = mk('me', { maxActive: 2, minActive: 2 })
+    withActive(hv, ['a'])
+    hv.addPassive([{ id: 'p', addrs: ['mem:p'] }])
+    expect(connects(hv.tick()).map((c) => c.peer)).toEqual(['p'])
+    withActive(hv, ['b'])
+    // full now, but p asked for us while we were asking for it
+    hv.onLinkUp('p', ['mem:p'], 'remote')
+    const out = hv.onMessage('p', { t: 'hv.nbr', priority: 'low', addrs: ['mem:p'] })
+    expect(changes(out)).toContain('+p')
+  })
+})
+
+describe('HyParView: failures and repair', () => {
+  it('DISCONNECT moves the peer to passive', () => {
+    const hv = mk('me', { minActive: 1 })
+    withActive(hv, ['a', 'b'])
+    const out = hv.onMessage('a', { t: 'hv.disc' })
+    expect(changes(out)).toEqual(['-a'])
+    expect(hv.activeView().has('a')).toBe(false)
+    expect(hv.passiveView().get('a')).toEqual(['mem:a'])
+  })
+
+  it('a lost link is replaced from passive, with high priority when isolated', () => {
+    const hv = mk()
+    withActive(hv, ['a', 'b'])
+    hv.addPassive([{ id: 'p', addrs: ['mem:p'] }, { id: 'q', addrs: ['mem:q'] }])
+    const out = hv.onLinkDown('a')
+    expect(changes(out)).toEqual(['-a'])
+    expect(hv.passiveView().has('a')).toBe(false)
+    const c = connects(out)
+    expect(c).toHaveLength(1)
+    expect(c[0]!.msg).toMatchObject({ t: 'hv.nbr', priority: 'low' })
+
+    const lone = mk()
+    withActive(lone, ['a'])
+    lone.addPassive([{ id: 'p', addrs: ['mem:p'] }])
+    expect(connects(lone.onLinkDown('a'))[0]!.msg).toMatchObject({ t: 'hv.nbr', priority: 'high' })
+  })
+
+  it('a failed connect drops the peer from passive and tries another', () => {
+    const hv = mk('me', { minActive: 1 })
+    hv.addPassive([{ id: 'p', addrs: ['mem:p'] }, { id: 'q', addrs: ['mem:q'] }])
+    const [c] = connects(hv.tick())
+    const out = hv.onConnectFailed(c!.peer)
+    expect(hv.passiveView().has(c!.peer)).toBe(false)
+    const other = c!.peer === 'p' ? 'q' : 'p'
+    expect(connects(out).map((x) => x.peer)).toEqual([other])
+  })
+
+  it('a connect that loses a simultaneous dial uses the inbound link', () => {
+    const hv = mk('me', { minActive: 1 })
+    hv.addPassive([{ id: 'p', addrs: ['mem:p'] }])
+    expect(connects(hv.tick()).map((c) => c.peer)).toEqual(['p'])
+    hv.onLinkUp('p', ['x'], 'remote')
+    const out = hv.onConnectFailed('p')
+    expect(sends(out, 'hv.nbr')).toHaveLength(1)
+    expect(changes(hv.onMessage('p', { t: 'hv.nbr-reply', accepted: true }))).toEqual(['+p'])
+  })
+
+  it('unanswered attempts expire after pendingTicks and idle links are closed', () => {
+    const hv = mk('me', { minActive: 1, pendingTicks: 2 })
+    hv.addPassive([{ id: 'p', addrs: ['mem:p'] }, { id: 'q', addrs: ['mem:q'] }])
+    const [c] = connects(hv.tick())
+    hv.onLinkUp(c!.peer, [addr(c!.peer)], 'self')
+    hv.onLinkUp('idle', ['x'], 'remote')
+    expect(connects(hv.tick())).toEqual([])
+    const out = hv.tick()
+    expect(disconnects(out).map((d) => d.peer).sort()).toEqual([c!.peer, 'idle'].sort())
+    expect(hv.passiveView().has(c!.peer)).toBe(false)
+    expect(connects(out)).toHaveLength(1)
+  })
+
+  it('leave says DISCONNECT to every active peer', () => {
+    const hv = mk()
+    withActive(hv, ['a', 'b'])
+    const out = hv.leave()
+    expect(disconnects(out)).toEqual([
+      { type: 'disconnect', peer: 'a', msg: { t: 'hv.disc' } },
+      { type: 'disconnect', peer: 'b', msg: { t: 'hv.disc' } }
+    ])
+    expect(hv.activeView().size).toBe(0)
+  })
+})
+
+describe('HyParView: shuffle', () => {
+  it('tick sends a SHUFFLE with a sample of both views to a random active peer', () => {
+    const hv = mk()
+    withActive(hv, ['a', 'b', 'c', 'd', 'e'])
+    hv.addPassive(['p', 'q', 'r', 's', 't', 'u'].map((id) => ({ id, addrs: [addr(id)] })))
+    const [s] = sends(hv.tick(), 'hv.shuffle')
+    expect(s).toBeDefined()
+    const msg = s!.msg as Extract<HyParViewMsg, { t: 'hv.shuffle' }>
+    expect(msg.origin).toBe('me')
+    expect(msg.ttl).toBe(6)
+    expect(msg.peers).toHaveLength(7)
+    const ids = msg.peers.map((e) => e.id)
+    expect(ids).not.toContain(s!.to)
+    expect(ids.filter((id) => hv.activeView().has(id))).toHaveLength(3)
+  })
+
+  it('a SHUFFLE walks on while ttl lasts', () => {
+    const hv = mk()
+    withActive(hv, ['a', 'b', 'c'])
+    const out = hv.onMessage('a', { t: 'hv.shuffle', origin: 'o', originAddrs: ['mem:o'], ttl: 3, peers: [] })
+    const [fwd] = sends(out, 'hv.shuffle')
+    expect(['b', 'c']).toContain(fwd!.to)
+    expect(fwd!.msg).toMatchObject({ ttl: 2, origin: 'o' })
+  })
+
+  it('the last node answers over a temporary link and keeps what it was sent', () => {
+    const hv = mk()
+    withActive(hv, ['a'])
+    hv.addPassive([{ id: 'p', addrs: ['mem:p'] }, { id: 'q', addrs: ['mem:q'] }])
+    const out = hv.onMessage('a', {
+      t: 'hv.shuffle', origin: 'o', originAddrs: ['mem:o'], ttl: 1, peers: [{ id: 'x', addrs: ['mem:x'] }, { id: 'me', addrs: ['mem:me'] }, { id: 'a', addrs: ['mem:a'] }]
+    })
+    const [c] = connects(out)
+    expect(c?.peer).toBe('o')
+    expect(c?.msg.t).toBe('hv.shuffle-reply')
+    expect((c!.msg as Extract<HyParViewMsg, { t: 'hv.shuffle-reply' }>).peers).toHaveLength(2)
+    const passive = hv.passiveView()
+    expect(passive.has('o')).toBe(true)
+    expect(passive.has('x')).toBe(true)
+    expect(passive.has('me')).toBe(false)
+    expect(passive.has('a')).toBe(false)
+    // once the reply is out, the link goes
+    expect(disconnects(hv.onLinkUp('o', ['mem:o'], 'self'))).toEqual([{ type: 'disconnect', peer: 'o' }])
+  })
+
+  it('the reply replaces what the origin sent first', () => {
+    const hv = mk('me', { passiveSize: 4, shuffleActive: 0, minActive: 1 })
+    withActive(hv, ['a'])
+    hv.addPassive(['p1', 'p2', 'p3', 'p4'].map((id) => ({ id, addrs: [addr(id)] })))
+    const [s] = sends(hv.tick(), 'hv.shuffle')
+    expect((s!.msg as Extract<HyParViewMsg, { t: 'hv.shuffle' }>).peers).toHaveLength(4)
+    hv.onLinkUp('r', [], 'remote')
+    hv.onMessage('r', { t: 'hv.shuffle-reply', peers: ['n1', 'n2', 'n3'].map((id) => ({ id, addrs: [addr(id)] })) })
+    const passive = [...hv.passiveView().keys()]
+    expect(passive).toHaveLength(4)
+    expect(passive.filter((id) => id.startsWith('n'))).toHaveLength(3)
+    // only one reply per shuffle
+    hv.onMessage('r', { t: 'hv.shuffle-reply', peers: [] })
+    expect(hv.drops.unexpected).toBe(1)
+  })
+})
+
+describe('HyParView: views and validation', () => {
+  it('the passive view is bounded and never holds self or active peers', () => {
+    const hv = mk('me', { maxActive: 4, passiveSize: 10 })
+    withActive(hv, ['a', 'b'])
+    hv.addPassive([{ id: 'me', addrs: ['mem:me'] }, { id: 'a', addrs: ['mem:a'] }, { id: 'nowhere', addrs: [] }])
+    expect(hv.passiveView().size).toBe(0)
+    hv.addPassive(Array.from({ length: 50 }, (_, i) => ({ id: `p${i}`, addrs: [`mem:p${i}`] })))
+    expect(hv.passiveView().size).toBe(10)
+    // becoming active removes from passive
+    const p = [...hv.passiveView().keys()][0]!
+    hv.onLinkUp(p, [], 'remote')
+    hv.onMessage(p, { t: 'hv.nbr', priority: 'low', addrs: [addr(p)] })
+    expect(hv.activeView().has(p)).toBe(true)
+    expect(hv.passiveView().has(p)).toBe(false)
+  })
+
+  it('third-hand addresses do not overwrite known ones', () => {
+    const hv = mk()
+    withActive(hv, ['a', 'b', 'c'])
+    hv.addPassive([{ id: 'p', addrs: ['mem:p'] }])
+    hv.onMessage('a', { t: 'hv.fjoin', newId: 'p', newAddrs: ['mem:evil'], ttl: 3 })
+    expect(hv.passiveView().get('p')).toEqual(['mem:p'])
+  })
+
+  it('ignores and counts malformed messages, never throws', () => {
+    const hv = mk('me', { validPeerId: (id) => !id.includes(' ') })
+    withActive(hv, ['a', 'b'])
+    const bad: unknown[] = [
+      null, 42, 'hv.join', [], new Uint8Array(3), {}, { t: 5 },
+      { t: 'hv.nope' },
+      { t: 'hv.join' }, { t: 'hv.join', addrs: 'mem:x' }, { t: 'hv.join', addrs: [''] }, { t: 'hv.join', addrs: Array(17).fill('a') },
+      { t: 'hv.join', addrs: ['x'.repeat(1025)] },
+      { t: 'hv.fjoin', newId: 'n', newAddrs: ['a'], ttl: -1 }, { t: 'hv.fjoin', newId: 'n', newAddrs: ['a'], ttl: 1.5 },
+      { t: 'hv.fjoin', newId: 7, newAddrs: ['a'], ttl: 1 }, { t: 'hv.fjoin', newId: 'bad id', newAddrs: ['a'], ttl: 1 },
+      { t: 'hv.fjoin', newId: 'n'.repeat(200), newAddrs: ['a'], ttl: 1 },
+      { t: 'hv.nbr', priority: 'urgent', addrs: [] }, { t: 'hv.nbr', priority: 'low' },
+      { t: 'hv.nbr-reply', accepted: 'yes' },
+      { t: 'hv.shuffle', origin: 'o', originAddrs: ['a'], ttl: 1, peers: [{ id: 'x' }] },
+      { t: 'hv.shuffle', origin: 'o', originAddrs: ['a'], ttl: 1, peers: Array(65).fill({ id: 'x', addrs: [] }) },
+      { t: 'hv.shuffle', origin: 'o', originAddrs: ['a'], ttl: '1', peers: [] },
+      { t: 'hv.shuffle-reply', peers: [null] }, { t: 'hv.shuffle-reply', peers: {} }
+    ]
+    for (const m of bad) expect(hv.onMessage('a', m)).toEqual([])
+    expect(hv.drops.malformed).toBe(bad.length - 1)
+    expect(hv.drops['unknown-type']).toBe(1)
+    expect(hv.onMessage('stranger', { t: 'hv.join', addrs: ['mem:s'] })).toEqual([])
+    expect(hv.drops['no-link']).toBe(1)
+    // random junk
+    const random = seededRandom(3)
+    const junk = (depth: number): unknown => {
+      const r = random.float()
+      if (depth > 2 || r < 0.3) return pick(random, [0, -1, 1.5, 'x', '', true, null, undefined, new Uint8Array(2), 1e300])
+      if (r < 0.5) return Array.from({ length: Math.floor(random.float() * 4) }, () => junk(depth + 1))
+      const o: Record<string, unknown> = {}
+      for (const k of ['t', 'addrs', 'newId', 'newAddrs', 'ttl', 'priority', 'accepted', 'origin', 'originAddrs', 'peers', 'id', '__proto__']) {
+        if (random.float() < 0.5) o[k] = k === 't' ? pick(random, ['hv.join', 'hv.fjoin', 'hv.nbr', 'hv.nbr-reply', 'hv.disc', 'hv.shuffle', 'hv.shuffle-reply']) : junk(depth + 1)
+      }
+      return o
+    }
+    for (let i = 0; i < 5000; i++) expect(() => hv.onMessage(pick(random, ['a', 'b'])!, junk(0))).not.toThrow()
+    expect(hv.passiveView().has('me')).toBe(false)
+  })
+
+  it('rejects bad options', () => {
+    expect(() => mk('me', { minActive: 5, maxActive: 4 })).toThrow(TypeError)
+    expect(() => mk('', {})).toThrow(TypeError)
+    expect(() => mk('me', { arwl: -1 })).toThrow(TypeError)
+  })
+})
+
+describe('HyParView: 200 nodes', () => {
+  it('builds a connected symmetric overlay that heals after half the nodes die', () => {
+    const N = 200
+    const net = new HvNet(42)
+    const ids = Array.from({ length: N }, (_, i) => `n${String(i).padStart(3, '0')}`)
+    net.add(ids[0]!)
+    let maxDuringJoins = 0
+    for (let i = 1; i < N; i++) {
+      const id = ids[i]!
+      net.add(id)
+      const contact = pick(net.random, ids.slice(0, i))!
+      net.run(id, net.node(id).join(contact, [HvNet.addr(contact)]))
+      maxDuringJoins = Math.max(maxDuringJoins, ...net.activeSizes())
+    }
+    const afterJoins = summary(net.activeSizes())
+    expect(maxDuringJoins).toBeLessThanOrEqual(12)
+    expect(net.asymmetric()).toEqual([])
+    expect(net.largestComponent()).toBe(N)
+
+    for (let t = 0; t < 3; t++) net.tickAll()
+    const active = summary(net.activeSizes())
+    expect(active.min).toBeGreaterThanOrEqual(3)
+    expect(active.max).toBeLessThanOrEqual(12)
+    expect(net.asymmetric()).toEqual([])
+    expect(net.largestComponent()).toBe(N)
+
+    for (let t = 0; t < 30; t++) net.tickAll()
+    const passive = summary(net.passiveSizes())
+    expect(passive.mean).toBeGreaterThan(0.8 * 72)
+    expect(passive.min).toBeGreaterThan(36)
+    for (const id of net.alive) {
+      const hv = net.node(id)
+      const pv = hv.passiveView()
+      expect(pv.size).toBeLessThanOrEqual(72)
+      expect(pv.has(id)).toBe(false)
+      for (const p of hv.activeView().keys()) expect(pv.has(p)).toBe(false)
+    }
+
+    const victims = new Set(ids.filter(() => net.random.float() < 0.5))
+    while (victims.size < N / 2) victims.add(pick(net.random, ids)!)
+    while (victims.size > N / 2) victims.delete(pick(net.random, [...victims])!)
+    const before = net.stats.connectFailures
+    for (const v of victims) net.kill(v)
+    net.settle()
+    const rightAfter = { largest: net.largestComponent(), active: summary(net.activeSizes()) }
+    const ticksToHeal: number[] = []
+    for (let t = 1; t <= 5; t++) {
+      net.tickAll()
+      if (net.largestComponent() === N / 2 && ticksToHeal.length === 0) ticksToHeal.push(t)
+    }
+    const healed = summary(net.activeSizes())
+    expect(net.largestComponent()).toBe(N / 2)
+    expect(net.asymmetric()).toEqual([])
+    expect(healed.min).toBeGreaterThanOrEqual(3)
+    expect(healed.max).toBeLessThanOrEqual(12)
+
+    console.log('[hyparview 200]', JSON.stringify({
+      afterJoins,
+      maxDuringJoins,
+      afterTicks: active,
+      passive,
+      afterKill: { ...rightAfter, deadDials: net.stats.connectFailures - before },
+      healed: { ...healed, ticksToConnected: ticksToHeal[0] ?? 0 },
+      drops: Object.fromEntries([...net.alive].flatMap((id) => Object.entries(net.node(id).drops)))
+    }))
+  })
+})
+
+function summary (xs: number[]): { min: number, max: number, mean: number } {
+  return { min: Math.min(...xs), max: Math.max(...xs), mean: Math.round(10 * xs.reduce((a, b) => a + b, 0) / xs.length) / 10 }
+}
