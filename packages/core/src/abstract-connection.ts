@@ -1,8 +1,8 @@
 import { ConnectionClosedError, TooLargeError } from './errors.js'
 import type { Connection, ConnectionHandlers } from './transport.js'
 import type { AbortOptions } from './abort.js'
-import { toAbortError } from './abort.js'
-import { DEFAULT_MAX_FRAME_BYTES } from './limits.js'
+import { throwIfAborted, toAbortError } from './abort.js'
+import { DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_FRAME_BYTES } from './limits.js'
 
 /**
  * What every transport's connection shares: buffering until a consumer is installed,
@@ -15,6 +15,7 @@ export abstract class AbstractConnection implements Connection {
   readonly maxFrameBytes: number
   private handlers: ConnectionHandlers | undefined
   private pending: Uint8Array[] = []
+  private pendingBytes = 0
   private closeReason: Error | undefined
   private isClosed = false
   private closeReported = false
@@ -47,6 +48,7 @@ export abstract class AbstractConnection implements Connection {
     this.handlers = handlers
     const pending = this.pending
     this.pending = []
+    this.pendingBytes = 0
     for (const frame of pending) {
       if (this.closeReported) return
       handlers.onMessage(frame)
@@ -55,6 +57,7 @@ export abstract class AbstractConnection implements Connection {
   }
 
   async drained (options: AbortOptions = {}): Promise<void> {
+    throwIfAborted(options.signal)
     if (this.isClosed || this.bufferedAmount <= this.lowWaterMark) return
     await new Promise<void>((resolve, reject) => {
       const signal = options.signal
@@ -85,8 +88,15 @@ export abstract class AbstractConnection implements Connection {
       this._closed(new TooLargeError(`Received a frame of ${frame.length} bytes, above the limit of ${this.maxFrameBytes}`))
       return
     }
-    if (this.handlers === undefined) this.pending.push(frame)
-    else this.handlers.onMessage(frame)
+    if (this.handlers === undefined) {
+      // a consumer that is slow to attach must not let the peer grow our memory without bound
+      this.pendingBytes += frame.length
+      if (this.pendingBytes > Math.max(DEFAULT_HIGH_WATER_MARK, 2 * this.maxFrameBytes)) {
+        this._closed(new TooLargeError('Too many bytes received before the connection was read'))
+        return
+      }
+      this.pending.push(frame)
+    } else this.handlers.onMessage(frame)
   }
 
   /** Subclasses call this when the buffer may have drained. */

@@ -242,18 +242,35 @@ export function transportCompliance (h: TransportHarness): ComplianceCase[] {
       }
     },
     {
-      name: 'drained() rejects with AbortError when its signal aborts',
+      name: 'drained() rejects with AbortError when its signal aborts while bytes are queued',
       fn: async () => {
         const p = await open()
         try {
           collect(p.b)
           collect(p.a)
+          const chunk = bytes(64 * 1024)
+          for (let i = 0; i < 128; i++) p.a.send(chunk)
+          ok(p.a.bufferedAmount > 0, 'a burst of 8 MiB must show up in bufferedAmount')
           const ac = new AbortController()
+          const waiting = p.a.drained({ signal: ac.signal })
           ac.abort()
-          // either it is already drained (resolves) or it must honour the signal
-          let result: string
-          try { await p.a.drained({ signal: ac.signal }); result = 'drained' } catch (err) { result = (err as { code?: string }).code ?? 'other' }
-          ok(result === 'drained' || result === 'ERR_ABORTED', `unexpected ${result}`)
+          await rejects(() => waiting, 'ERR_ABORTED')
+          const pre = new AbortController()
+          pre.abort()
+          await rejects(() => p.a.drained({ signal: pre.signal }), 'ERR_ABORTED')
+        } finally { await p.cleanup() }
+      }
+    },
+    {
+      name: 'a peer cannot grow the pre-handler buffer without bound',
+      fn: async () => {
+        const p = await open({ listenMax: 64 * 1024, dialMax: 64 * 1024 })
+        try {
+          collect(p.a)
+          const chunk = bytes(60 * 1024)
+          // nobody reads b: past its cap (max(1 MiB, 2 frames)) it must close instead of buffering
+          for (let i = 0; i < 64 && !p.a.closed; i++) { p.a.send(chunk); await p.a.drained() }
+          await eventually(() => p.b.closed, 10_000, 'unread connection closed')
         } finally { await p.cleanup() }
       }
     },
