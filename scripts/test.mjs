@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// Runs every test: the vitest unit tests, then the Playwright e2e suite in Chromium. Both always
+// run; exits non-zero if either failed. The last line printed is `N passed, M failed` (sum over
+// both runners, read from their JSON reports). `npm test` runs `scripts/setup.mjs --browsers` first.
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const bin = (name) => path.join(root, 'node_modules', '.bin', name)
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'hearsay-test-'))
+const vitestJson = path.join(tmp, 'vitest.json')
+const playwrightJson = path.join(tmp, 'playwright.json')
+
+function run (label, cmd, argv, env = {}) {
+  console.log(`\ntest: ${label}: ${path.relative(root, cmd)} ${argv.join(' ')}`)
+  const started = Date.now()
+  const r = spawnSync(cmd, argv, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } })
+  if (r.error) console.error(`test: ${label} could not start: ${r.error.message}`)
+  const code = r.error ? 1 : (r.status ?? 1)
+  console.log(`test: ${label} exited with ${r.status ?? r.signal ?? 'error'} after ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  return code
+}
+
+function readJson (file) {
+  try { return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null } catch { return null }
+}
+
+// Counts from a runner's JSON report. A runner that fails without reporting a failed test (a file
+// that does not load, a crash, a config error) still counts as at least one failure.
+function vitestCounts (code) {
+  const r = readJson(vitestJson)
+  let passed = r?.numPassedTests ?? 0
+  let failed = r?.numFailedTests ?? 0
+  if (r !== null) {
+    // test files that failed to load report no tests at all
+    failed += (r.testResults ?? []).filter(f => f.status === 'failed' && (f.assertionResults ?? []).length === 0).length
+  }
+  if (code !== 0 && failed === 0) { failed = 1; console.log(`test: vitest exited with ${code} ${r === null ? 'without a report' : 'without a failed test'}; counted as 1 failure`) }
+  return { passed, failed }
+}
+
+function playwrightCounts (code) {
+  const r = readJson(playwrightJson)
+  const s = r?.stats ?? {}
+  const passed = (s.expected ?? 0) + (s.flaky ?? 0)
+  let failed = (s.unexpected ?? 0) + (r?.errors?.length ?? 0)
+  if (code !== 0 && failed === 0) { failed = 1; console.log(`test: playwright exited with ${code} ${r === null ? 'without a report' : 'without a failed test'}; counted as 1 failure`) }
+  return { passed, failed }
+}
+
+const vitestCode = run('unit (vitest)', bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestJson}`])
+const playwrightCode = run('e2e (playwright)', bin('playwright'), ['test', '-c', 'e2e/playwright.config.ts'], { PLAYWRIGHT_JSON_OUTPUT_NAME: playwrightJson })
+
+const v = vitestCounts(vitestCode)
+const p = playwrightCounts(playwrightCode)
+rmSync(tmp, { recursive: true, force: true })
+
+console.log(`\ntest: unit ${v.passed} passed, ${v.failed} failed; e2e ${p.passed} passed, ${p.failed} failed`)
+console.log(`${v.passed + p.passed} passed, ${v.failed + p.failed} failed`)
+process.exitCode = vitestCode !== 0 || playwrightCode !== 0 || v.failed + p.failed > 0 ? 1 : 0
