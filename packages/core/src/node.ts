@@ -24,6 +24,9 @@ import type { Link } from './peer.js'
 import { Peer } from './peer.js'
 import type { PeerStore, StatEvent } from './peer-store.js'
 import { secureChannel } from './secure-channel.js'
+import { Membership } from './membership.js'
+import { AnnounceService } from './announce.js'
+import type { AnnounceOptions, Reply, Request } from './announce.js'
 import type { Connection, Listener, Transport } from './transport.js'
 
 export type NodeStatus = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped'
@@ -39,6 +42,12 @@ export interface NodeEvents extends Record<string, unknown> {
   offline: undefined
   /** An application message from a direct peer. */
   message: { from: Peer, type: string, data: unknown }
+  /** An announcement reached this node; answer with `req.reply(data)`. */
+  request: Request
+  /** The failure detector suspects a peer (its link is then closed and replaced). */
+  'peer:down': { id: PeerId }
+  /** A peer reported down was heard from again. */
+  'peer:up': { id: PeerId }
   /** Something the application should know went wrong locally (listener, store, a throwing listener). */
   error: Error
 }
@@ -82,6 +91,8 @@ export class HearsayNode extends Emitter<NodeEvents> {
   private readonly pings = new Map<number, () => void>()
   private readonly pendingConns = new Set<Connection>()
   private pingSeq = 0
+  private membershipService: Membership | undefined
+  private announcer: AnnounceService | undefined
 
   constructor (opts: NodeOptions = {}) {
     super()
@@ -106,6 +117,8 @@ export class HearsayNode extends Emitter<NodeEvents> {
       const reason = (data as { reason?: unknown } | null)?.reason
       peer.link.byeReason = typeof reason === 'string' ? reason.slice(0, 64) : 'unspecified'
     })
+    // one-way heartbeat: receiving any frame is what the failure detector needs
+    this.handle('hs.hb', () => {})
     this.handle('hs.ping', (peer, data) => { this.sendProtocol(peer, 'hs.pong', data) })
     this.handle('hs.pong', (_peer, data) => {
       const n = (data as { n?: unknown } | null)?.n
@@ -159,11 +172,61 @@ export class HearsayNode extends Emitter<NodeEvents> {
     }
     this.state = 'running'
     this.logger.info('node started', { id: this.id, addresses: this.addresses })
-    for (const seed of this.opts.seeds ?? []) {
-      this.dial(seed).catch((err: unknown) => {
-        this.logger.warn('seed dial failed', { seed, err })
-      })
+    if (this.opts.overlay === false) {
+      for (const seed of this.opts.seeds ?? []) {
+        this.dial(seed).catch((err: unknown) => {
+          this.logger.warn('seed dial failed', { seed, err })
+        })
+      }
+      return
     }
+    this.startOverlay()
+  }
+
+  private startOverlay (): void {
+    const o = this.opts
+    const announcer = new AnnounceService(this, {
+      mode: o.broadcast ?? DEFAULTS.broadcast,
+      defaultLimit: o.announceLimit ?? DEFAULTS.announceLimit,
+      defaultTimeout: o.announceTimeout ?? DEFAULTS.announceTimeout,
+      maxRoutes: DEFAULTS.maxRoutes,
+      routeTtl: DEFAULTS.routeTtl
+    }, (req) => { this.emit('request', req) })
+    this.announcer = announcer
+    const membership = new Membership(this, {
+      minPeers: o.minPeers ?? DEFAULTS.minPeers,
+      maxPeers: o.maxPeers ?? DEFAULTS.maxPeers,
+      passiveSize: o.passiveSize,
+      shuffleInterval: o.shuffleInterval ?? DEFAULTS.shuffleInterval,
+      heartbeatInterval: o.heartbeatInterval ?? DEFAULTS.heartbeatInterval,
+      phiThreshold: o.phiThreshold ?? DEFAULTS.phiThreshold,
+      rejoinDelay: o.rejoinDelay ?? DEFAULTS.rejoinDelay,
+      rejoinMaxDelay: o.rejoinMaxDelay ?? DEFAULTS.rejoinMaxDelay,
+      healInterval: o.healInterval ?? DEFAULTS.healInterval,
+      announceAddresses: o.announceAddresses
+    }, o.seeds ?? [], (peer, up) => { announcer.neighbor(peer, up) }, (e, p) => { this.emit(e, p) })
+    this.membershipService = membership
+    membership.start().catch((err: unknown) => { this.logger.warn('overlay start failed', { err }) })
+  }
+
+  /**
+   * Sends an announcement through the overlay (up to \`limit\` hops) and returns the replies
+   * as they arrive. The iterable ends after \`timeout\`, after \`maxReplies\`, when the node
+   * stops, or rejects with \`AbortError\` when \`signal\` aborts. Throws \`TypeError\` or
+   * \`TooLargeError\` at once for bad arguments, before anything is sent.
+   */
+  announce (options: AnnounceOptions): AsyncIterable<Reply> {
+    this.assertRunning()
+    if (this.announcer === undefined) throw new NotStartedError('announce needs the overlay (overlay: false was set)')
+    if (isReservedType(options.type)) throw new TypeError(`message type "${options.type}" is reserved`)
+    return this.announcer.announce(options)
+  }
+
+  /** The overlay's views, for status pages and tests. */
+  get overlay (): { active: PeerId[], passive: PeerId[] } | undefined {
+    const m = this.membershipService
+    if (m === undefined) return undefined
+    return { active: [...m.hv.activeView().keys()], passive: [...m.hv.passiveView().keys()] }
   }
 
   /** Closes every link and listener, cancels every timer and pending dial. Idempotent. */
@@ -444,6 +507,7 @@ export class HearsayNode extends Emitter<NodeEvents> {
       link.conn.close(err instanceof HearsayError ? err : new InvalidFrameError('invalid frame', { cause: err }))
       return
     }
+    this.membershipService?.observe(peer)
     if (isReservedType(type)) {
       const handler = this.protocols.get(type)
       if (handler === undefined) { this.metrics.drop('unknown-type'); return }

@@ -36,6 +36,34 @@ export interface NodeOptions {
   clock?: Clock
   /** Injected randomness. @default systemRandom (crypto.getRandomValues) */
   random?: Random
+  /** Run the overlay (HyParView membership, failure detection, announce). `false` gives a plain point-to-point node. @default true */
+  overlay?: boolean
+  /** The overlay keeps at least this many active peers (HyParView's active view lower bound). @default 3 */
+  minPeers?: number
+  /** Most active peers (open overlay links). @default 12 */
+  maxPeers?: number
+  /** Known-but-unconnected peers kept (HyParView's passive view). @default 6 × maxPeers */
+  passiveSize?: number
+  /** Period of the membership shuffle and repair, ms. @default 10000 */
+  shuffleInterval?: number
+  /** Heartbeat period on idle active links, ms. @default 1000 */
+  heartbeatInterval?: number
+  /** Phi-accrual threshold at which a silent peer is declared down. @default 8 */
+  phiThreshold?: number
+  /** First delay before rejoining after losing every peer, ms (doubles, ±50 % jitter). @default 1000 */
+  rejoinDelay?: number
+  /** Longest rejoin delay, ms. @default 60000 */
+  rejoinMaxDelay?: number
+  /** Period of the netsplit check through the seeds, ms; 0 disables it. @default 30000 */
+  healInterval?: number
+  /** Addresses advertised to other peers. @default the listening addresses */
+  announceAddresses?: string[]
+  /** Broadcast mode of `announce`: `plumtree` (≈ one message per node) or `flood`. Flood stays the default until the simulator shows Plumtree meets its targets at 10k nodes. @default 'flood' */
+  broadcast?: 'plumtree' | 'flood'
+  /** Default hop limit of `announce`. @default 6 */
+  announceLimit?: number
+  /** Default time `announce` waits for replies, ms. @default 5000 */
+  announceTimeout?: number
   /** How raw connections are authenticated. @default secureChannel({ networkKey }) — `plainChannel()` is for simulation only */
   channel?: Channel
 }
@@ -45,5 +73,18 @@ export const DEFAULTS = Object.freeze({
   dialTimeout: 10_000,
   defaultProtocol: 'tcp',
   duplicateGraceMs: 5_000,
-  pingTimeout: 3_000
+  pingTimeout: 3_000,
+  minPeers: 3,
+  maxPeers: 12,
+  shuffleInterval: 10_000,
+  heartbeatInterval: 1_000,
+  phiThreshold: 8,
+  rejoinDelay: 1_000,
+  rejoinMaxDelay: 60_000,
+  healInterval: 30_000,
+  broadcast: 'flood' as 'plumtree' | 'flood',
+  announceLimit: 6,
+  announceTimeout: 5_000,
+  maxRoutes: 10_000,
+  routeTtl: 60_000
 })

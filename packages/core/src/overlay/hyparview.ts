@@ -23,7 +23,8 @@ export type HyParViewMsg =
   | { t: 'hv.fjoin', newId: PeerId, newAddrs: string[], ttl: number }
   /** First message on a link asking to join the receiver's active view. */
   | { t: 'hv.nbr', priority: 'high' | 'low', addrs: string[] }
-  | { t: 'hv.nbr-reply', accepted: boolean }
+  /** A refusal carries a few of the refuser's active peers to try instead (netsplit healing). */
+  | { t: 'hv.nbr-reply', accepted: boolean, peers?: PeerEntry[] }
   /** "You are no longer in my active view"; the sender closes the link after it. */
   | { t: 'hv.disc' }
   /** Random walk carrying a sample of the origin's views; the last node answers it. */
@@ -197,6 +198,19 @@ export class HyParView {
    * A secure link to `peer` is up. `initiatedBy: 'self'` answers a `connect` action;
    * `'remote'` links are classified by their first message (JOIN, NEIGHBOR, SHUFFLE_REPLY).
    */
+  /**
+   * Asks one peer to take us into its active view. With `low` priority it accepts only if it
+   * has room, so nothing is evicted; `high` is always accepted (it evicts a random member).
+   * Netsplit healing uses `high` on a peer lost to a partition that answers again: one forced
+   * link is enough to merge two full overlays.
+   */
+  requestNeighbor (peer: PeerId, addrs: string[], priority: 'high' | 'low' = 'low'): HyParViewAction[] {
+    return this.run(() => {
+      if (peer === this.self || this.active.has(peer) || this.pending.has(peer)) return
+      this.open(peer, addrs, 'neighbor', { t: 'hv.nbr', priority, addrs: this.selfAddrs }, this.active.size + 1)
+    })
+  }
+
   onLinkUp (peer: PeerId, addrs: string[], initiatedBy: 'self' | 'remote'): HyParViewAction[] {
     return this.run(() => {
       if (peer === this.self) return
@@ -347,7 +361,8 @@ export class HyParView {
     }
     // it is looking for neighbours, so it is alive and a good candidate later
     this.addPassiveEntry(from, addrs, true)
-    this.closeLink(from, { t: 'hv.nbr-reply', accepted: false })
+    const peers = sample(this.random, [...this.active].map(([id, addrs]) => ({ id, addrs })), 3)
+    this.closeLink(from, { t: 'hv.nbr-reply', accepted: false, peers })
   }
 
   private onNeighborReply (from: PeerId, msg: Record<string, unknown>): void {
@@ -362,6 +377,9 @@ export class HyParView {
     if (this.active.has(from)) return
     this.refusedBy.add(from)
     this.closeLink(from)
+    // a full peer's neighbours may have room: the retry below picks among them
+    const offered = msg.peers === undefined ? [] : (this.parseEntries(msg.peers) ?? [])
+    for (const e of offered) if (e.id !== this.self && !this.active.has(e.id)) this.addPassiveEntry(e.id, e.addrs, false)
     this.fill(p.want)
   }
 

@@ -122,7 +122,7 @@ describe('HyParView: NEIGHBOR', () => {
     withActive(hv, ['a', 'b', 'c'])
     hv.onLinkUp('z', [], 'remote')
     const out = hv.onMessage('z', { t: 'hv.nbr', priority: 'low', addrs: ['mem:z'] })
-    expect(disconnects(out)).toEqual([{ type: 'disconnect', peer: 'z', msg: { t: 'hv.nbr-reply', accepted: false } }])
+    expect(disconnects(out)).toEqual([{ type: 'disconnect', peer: 'z', msg: { t: 'hv.nbr-reply', accepted: false, peers: expect.any(Array) } }])
     expect(changes(out)).toEqual([])
     expect(hv.passiveView().get('z')).toEqual(['mem:z'])
   })
@@ -449,3 +449,28 @@ describe('HyParView: 200 nodes', () => {
 function summary (xs: number[]): { min: number, max: number, mean: number } {
   return { min: Math.min(...xs), max: Math.max(...xs), mean: Math.round(10 * xs.reduce((a, b) => a + b, 0) / xs.length) / 10 }
 }
+
+describe('requestNeighbor (netsplit healing)', () => {
+  it('asks with low priority, and a full peer refuses without evicting anyone', async () => {
+    const { HyParView } = await import('../../src/overlay/hyparview.js')
+    const { seededRandom } = await import('../../src/clock.js')
+    const hv = new HyParView({ self: 'me', selfAddrs: ['memory:me'], random: seededRandom(1), minActive: 1, maxActive: 2 })
+    const acts = hv.requestNeighbor('seed', ['memory:seed'])
+    expect(acts).toEqual([{ type: 'connect', peer: 'seed', addrs: ['memory:seed'], msg: { t: 'hv.nbr', priority: 'low', addrs: ['memory:me'] } }])
+    expect(hv.requestNeighbor('me', [])).toEqual([])
+    const full = new HyParView({ self: 'seed', selfAddrs: ['memory:seed'], random: seededRandom(2), minActive: 1, maxActive: 1 })
+    full.onLinkUp('a', [], 'remote')
+    full.onMessage('a', { t: 'hv.nbr', priority: 'high', addrs: ['memory:a'] })
+    expect([...full.activeView().keys()]).toEqual(['a'])
+    full.onLinkUp('me', [], 'remote')
+    const answer = full.onMessage('me', { t: 'hv.nbr', priority: 'low', addrs: ['memory:me'] })
+    const refusal = answer.find(a => (a.type === 'send' || a.type === 'disconnect') && a.msg?.t === 'hv.nbr-reply')
+    expect(refusal).toMatchObject({ msg: { t: 'hv.nbr-reply', accepted: false, peers: [{ id: 'a', addrs: ['memory:a'] }] } })
+    expect([...full.activeView().keys()]).toEqual(['a'])
+    // the refused node learns the offered peer and asks it next
+    hv.onLinkUp('seed', ['memory:seed'], 'self')
+    const next = hv.onMessage('seed', (refusal as { msg: unknown }).msg)
+    // isolated now, so it asks with high priority (HyParView's rule for an empty active view)
+    expect(next).toContainEqual({ type: 'connect', peer: 'a', addrs: ['memory:a'], msg: { t: 'hv.nbr', priority: 'high', addrs: ['memory:me'] } })
+  })
+})

@@ -1,0 +1,212 @@
+import type { AbortOptions } from './abort.js'
+import { toAbortError } from './abort.js'
+import { toHex } from './bytes.js'
+import { encodeEnvelope, checkType } from './envelope.js'
+import { ExpiringMap } from './expiring-map.js'
+import type { PeerId } from './identity.js'
+import { isPeerId } from './identity.js'
+import type { HearsayNode } from './node.js'
+import type { Broadcaster, BroadcastResult } from './overlay/broadcast.js'
+import { Flood } from './overlay/flood.js'
+import { Plumtree } from './overlay/plumtree.js'
+import { utf8Length } from './bytes.js'
+
+export interface AnnounceOptions extends AbortOptions {
+  /** Message type (application types only). */
+  type: string
+  data?: unknown
+  /** 128-bit random hex by default; an id already seen is not sent again. */
+  id?: string
+  /** Most hops the message travels. @default 6 */
+  limit?: number
+  /** Hops already travelled (peernet's field): the message goes `limit - hops` further. @default 0 */
+  hops?: number
+  /** How long replies are awaited, ms. @default 5000 */
+  timeout?: number
+  /** The iterable ends after this many replies. @default Infinity */
+  maxReplies?: number
+}
+
+export interface Reply {
+  /** The peer that replied (as it claims; it is authenticated only on the last hop). */
+  from: PeerId
+  data: unknown
+}
+
+/** An announcement delivered to this node; answer it with `reply()`. */
+export interface Request {
+  id: string
+  type: string
+  data: unknown
+  origin: PeerId
+  /** Hops it travelled to get here. */
+  hops: number
+  /** The neighbour it arrived from. */
+  from: PeerId
+  /** Sends a reply back along the path the request took. Throws `TooLargeError` or `TypeError`. */
+  reply: (data?: unknown) => void
+}
+
+export interface AnnounceServiceOptions {
+  mode: 'plumtree' | 'flood'
+  defaultLimit: number
+  defaultTimeout: number
+  /** Reverse-path entries kept. @default 10000 */
+  maxRoutes: number
+  /** Reverse-path entry lifetime, ms. @default 60000 */
+  routeTtl: number
+}
+
+interface Pending { push: (r: Reply) => void }
+interface Payload { o: string, ty: string, d: unknown }
+
+/**
+ * Network-wide announcements over the active view (Plumtree or flooding) with replies that
+ * travel back along the reverse path. Reverse-path entries are bounded by count and age.
+ */
+export class AnnounceService {
+  readonly broadcaster: Broadcaster<{ t: string }>
+  private readonly routes: ExpiringMap<string, PeerId>
+  private readonly pending = new Map<string, Pending>()
+  private tickAt: number | undefined
+  private cancelTick: (() => void) | undefined
+
+  constructor (private readonly node: HearsayNode, private readonly opts: AnnounceServiceOptions, private readonly deliver: (req: Request) => void) {
+    const self = node.id
+    const common = { self, maxIdLength: node.limits.maxIdBytes }
+    this.broadcaster = (opts.mode === 'plumtree' ? new Plumtree(common) : new Flood(common)) as unknown as Broadcaster<{ t: string }>
+    this.routes = new ExpiringMap(opts.maxRoutes, opts.routeTtl)
+    const types = opts.mode === 'plumtree' ? ['pt.gossip', 'pt.ihave', 'pt.graft', 'pt.prune'] : ['fl.gossip']
+    for (const t of types) {
+      node.handle(t, (peer, data) => { this.apply(this.broadcaster.onMessage(peer.id, { ...(data as object), t }, node.clock.now())) })
+    }
+    node.handle('rr.reply', (peer, data) => { this.onReply(peer.id, data) })
+  }
+
+  neighbor (peer: PeerId, up: boolean): void {
+    if (up) this.broadcaster.neighborUp(peer)
+    else this.broadcaster.neighborDown(peer)
+  }
+
+  announce (o: AnnounceOptions): AsyncIterable<Reply> {
+    checkType(o.type, this.node.limits)
+    const id = o.id ?? toHex(this.node.random.bytes(16))
+    if (typeof id !== 'string' || id.length === 0 || utf8Length(id) > this.node.limits.maxIdBytes) throw new TypeError(`id must be a non-empty string of at most ${this.node.limits.maxIdBytes} bytes`)
+    const limit = (o.limit ?? this.opts.defaultLimit) - (o.hops ?? 0)
+    if (!Number.isInteger(limit) || limit < 0) throw new TypeError('limit - hops must be a non-negative integer')
+    const payload: Payload = { o: this.node.id, ty: o.type, d: o.data }
+    // fail before anything is sent if it cannot fit in a frame
+    encodeEnvelope({ type: 'pt.gossip', data: { id, hops: 1, limit, payload } }, this.node.limits)
+    const timeout = o.timeout ?? this.opts.defaultTimeout
+    const maxReplies = o.maxReplies ?? Number.POSITIVE_INFINITY
+    const queue: Reply[] = []
+    let wake: (() => void) | undefined
+    let ended = false
+    let failure: Error | undefined
+    let count = 0
+    const end = (err?: Error): void => {
+      if (ended) return
+      ended = true
+      failure = err
+      this.pending.delete(id)
+      cancelTimer()
+      o.signal?.removeEventListener('abort', onAbort)
+      this.node.signal.removeEventListener('abort', onStop)
+      wake?.()
+    }
+    const onAbort = (): void => { end(toAbortError(o.signal?.reason)) }
+    const onStop = (): void => { end() }
+    const cancelTimer = this.node.lifetimeTimers.after(timeout, () => { end() })
+    if (o.signal?.aborted === true) onAbort()
+    o.signal?.addEventListener('abort', onAbort, { once: true })
+    this.node.signal.addEventListener('abort', onStop, { once: true })
+    if (!ended) {
+      this.pending.set(id, {
+        push: (r) => {
+          if (ended) return
+          queue.push(r)
+          count++
+          wake?.()
+          if (count >= maxReplies) end()
+        }
+      })
+      this.node.metrics.inc('announce.sent')
+      this.apply(this.broadcaster.broadcast(id, payload, limit, this.node.clock.now()))
+    }
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: async (): Promise<IteratorResult<Reply>> => {
+          while (queue.length === 0 && !ended) await new Promise<void>(resolve => { wake = resolve })
+          wake = undefined
+          const r = queue.shift()
+          if (r !== undefined) return { value: r, done: false }
+          if (failure !== undefined) throw failure
+          return { value: undefined, done: true }
+        },
+        return: async (): Promise<IteratorResult<Reply>> => { end(); return { value: undefined, done: true } }
+      })
+    }
+  }
+
+  private apply (r: BroadcastResult<{ t: string }>): void {
+    for (const a of r.actions) {
+      const peer = this.node.getPeer(a.to)
+      if (peer === undefined) { this.node.metrics.drop('broadcast-no-link'); continue }
+      const { t, ...rest } = a.msg
+      this.node.sendProtocol(peer, t, rest)
+    }
+    if (r.deliver !== undefined) this.onDeliver(r.deliver.id, r.deliver.payload, r.deliver.hops, r.deliver.from)
+    this.scheduleTick()
+  }
+
+  private scheduleTick (): void {
+    const next = (this.broadcaster as Partial<Plumtree>).nextTickAt?.()
+    if (next === undefined || (this.tickAt !== undefined && this.tickAt <= next)) return
+    this.cancelTick?.()
+    this.tickAt = next
+    this.cancelTick = this.node.lifetimeTimers.after(Math.max(0, next - this.node.clock.now()), () => {
+      this.tickAt = undefined
+      this.cancelTick = undefined
+      this.apply(this.broadcaster.tick(this.node.clock.now()))
+    })
+  }
+
+  private onDeliver (id: string, payload: unknown, hops: number, from: PeerId): void {
+    const p = payload as Partial<Payload> | null
+    if (p === null || typeof p !== 'object' || !isPeerId(p.o) || typeof p.ty !== 'string') { this.node.metrics.drop('announce-malformed'); return }
+    try { checkType(p.ty, this.node.limits) } catch { this.node.metrics.drop('announce-malformed'); return }
+    const now = this.node.clock.now()
+    this.routes.set(id, from, now)
+    this.routes.prune(now)
+    this.node.metrics.inc('announce.delivered')
+    const origin = p.o
+    this.deliver({
+      id,
+      type: p.ty,
+      data: p.d,
+      origin,
+      hops,
+      from,
+      reply: (data?: unknown) => {
+        const msg = { id, r: this.node.id, d: data, h: 0 }
+        encodeEnvelope({ type: 'rr.reply', data: msg }, this.node.limits)
+        const peer = this.node.getPeer(from)
+        if (peer === undefined) { this.node.metrics.drop('reply-no-route'); return }
+        this.node.sendProtocol(peer, 'rr.reply', msg)
+      }
+    })
+  }
+
+  private onReply (from: PeerId, data: unknown): void {
+    const m = data as { id?: unknown, r?: unknown, d?: unknown, h?: unknown } | null
+    if (m === null || typeof m !== 'object' || typeof m.id !== 'string' || !isPeerId(m.r) || typeof m.h !== 'number') { this.node.metrics.drop('reply-malformed'); return }
+    const mine = this.pending.get(m.id)
+    if (mine !== undefined) { mine.push({ from: m.r, data: m.d }); return }
+    const back = this.routes.get(m.id, this.node.clock.now())
+    if (back === undefined) { this.node.metrics.drop('reply-unknown'); return }
+    if (m.h >= 255) { this.node.metrics.drop('reply-hop-limit'); return }
+    const peer = this.node.getPeer(back)
+    if (peer === undefined || back === from) { this.node.metrics.drop('reply-no-route'); return }
+    this.node.sendProtocol(peer, 'rr.reply', { id: m.id, r: m.r, d: m.d, h: m.h + 1 })
+  }
+}

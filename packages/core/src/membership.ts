@@ -1,0 +1,270 @@
+import type { HearsayNode } from './node.js'
+import type { Peer } from './peer.js'
+import type { PeerId } from './identity.js'
+import { isPeerId } from './identity.js'
+import { HyParView } from './overlay/hyparview.js'
+import type { HyParViewAction, HyParViewMsg, PeerEntry } from './overlay/hyparview.js'
+import { FailureDetector } from './overlay/phi-accrual.js'
+import { parseAddress } from './address.js'
+import { ExpiringMap } from './expiring-map.js'
+
+export interface MembershipOptions {
+  /** Active view size the node tries to keep at least. @default 3 */
+  minPeers: number
+  /** Most active peers (open overlay links). @default 12 */
+  maxPeers: number
+  /** Passive view size. @default 6 × maxPeers */
+  passiveSize?: number
+  /** Period of HyParView's shuffle and repair tick, ms. @default 10000 */
+  shuffleInterval: number
+  /** Heartbeat period on idle active links, ms. @default 1000 */
+  heartbeatInterval: number
+  /** Phi at which a silent peer is declared down. @default 8 */
+  phiThreshold: number
+  /** First rejoin delay after losing every peer, ms; doubles up to `rejoinMaxDelay`, ±50 % jitter. @default 1000 */
+  rejoinDelay: number
+  /** @default 60000 */
+  rejoinMaxDelay: number
+  /** Period of netsplit healing (retry peers lost to failure detection, probe a seed), ms; 0 disables. @default 30000 */
+  healInterval: number
+  /** Addresses advertised to others. @default the listening addresses */
+  announceAddresses?: string[]
+}
+
+export interface MembershipEvents {
+  'peer:down': { id: PeerId }
+  'peer:up': { id: PeerId }
+}
+
+/**
+ * Glue between the pure HyParView state machine and the node: executes its actions on real
+ * links, feeds it link events, runs the failure detector on heartbeats, and rejoins through
+ * seeds and stored addresses when the node is alone.
+ */
+export class Membership {
+  readonly hv: HyParView
+  readonly fd: FailureDetector
+  /** Links that carry overlay traffic; only these may be closed by the overlay. */
+  private readonly overlayLinks = new Set<PeerId>()
+  private readonly lastSent = new Map<PeerId, number>()
+  private readonly downPeers = new Set<PeerId>()
+  /** Peers the failure detector gave up on, retried by healing: if one answers, a split is over. */
+  private readonly lost = new ExpiringMap<PeerId, string[]>(64, 10 * 60_000)
+  private rejoinAttempt = 0
+  private cancelRejoin: (() => void) | undefined
+  private started = false
+
+  constructor (
+    private readonly node: HearsayNode,
+    private readonly opts: MembershipOptions,
+    private readonly seeds: string[],
+    private readonly onActive: (peer: PeerId, up: boolean) => void,
+    private readonly emitEvent: <K extends keyof MembershipEvents>(e: K, p: MembershipEvents[K]) => void
+  ) {
+    this.hv = new HyParView({
+      self: node.id,
+      selfAddrs: opts.announceAddresses ?? node.addresses,
+      random: node.random,
+      minActive: opts.minPeers,
+      maxActive: opts.maxPeers,
+      passiveSize: opts.passiveSize,
+      validPeerId: isPeerId
+    })
+    this.fd = new FailureDetector({ threshold: opts.phiThreshold, firstHeartbeatEstimateMs: opts.heartbeatInterval })
+    for (const t of ['hv.join', 'hv.fjoin', 'hv.nbr', 'hv.nbr-reply', 'hv.disc', 'hv.shuffle', 'hv.shuffle-reply']) {
+      node.handle(t, (peer, data) => {
+        this.overlayLinks.add(peer.id)
+        this.run(this.hv.onMessage(peer.id, { ...(data as object), t }))
+      })
+    }
+  }
+
+  async start (): Promise<void> {
+    this.started = true
+    const node = this.node
+    node.on('peer:connect', (peer) => { this.run(this.hv.onLinkUp(peer.id, [], 'remote')) })
+    node.on('peer:disconnect', ({ peer }) => {
+      this.overlayLinks.delete(peer.id)
+      this.lastSent.delete(peer.id)
+      this.fd.remove(peer.id)
+      this.run(this.hv.onLinkDown(peer.id))
+    })
+    node.on('offline', () => { if (node.status === 'running') this.scheduleRejoin() })
+    node.on('online', () => { this.rejoinAttempt = 0; this.cancelRejoin?.(); this.cancelRejoin = undefined })
+    const timers = node.lifetimeTimers
+    timers.every(this.opts.shuffleInterval, () => { this.run(this.hv.tick()) })
+    timers.every(this.opts.heartbeatInterval, () => { this.heartbeats() })
+    if (this.opts.healInterval > 0) {
+      timers.every(this.opts.healInterval, () => { this.heal() })
+    }
+    // passive view from the store: the node rejoins from it when seeds are gone
+    const entries: PeerEntry[] = []
+    try {
+      for await (const row of node.store.known({ limit: this.hv.passiveSize, signal: node.signal })) {
+        if (row.peerId !== null && row.peerId !== node.id && isPeerId(row.peerId)) entries.push({ id: row.peerId, addrs: [row.address] })
+      }
+    } catch (err) {
+      node.metrics.inc('store.errors')
+      node.logger.warn('could not read stored peers', { err })
+    }
+    this.hv.addPassive(entries)
+    await this.joinSeeds()
+    if (this.hv.activeView().size === 0 && entries.length > 0) this.run(this.hv.tick())
+  }
+
+  /** Called by the node for every frame received from `peer`: a heartbeat. */
+  observe (peer: Peer): void {
+    this.fd.heartbeat(peer.id, this.node.clock.now())
+    if (this.downPeers.delete(peer.id)) this.emitEvent('peer:up', { id: peer.id })
+  }
+
+  /** The overlay sent to `peer` (so the link is not idle). */
+  sent (peer: PeerId): void { this.lastSent.set(peer, this.node.clock.now()) }
+
+  private async joinSeeds (): Promise<void> {
+    await Promise.all(this.seeds.map(async (seed) => {
+      try {
+        const peer = await this.node.dial(seed)
+        this.run(this.hv.join(peer.id, [parseAddress(seed, 'tcp').address]))
+      } catch (err) {
+        this.node.logger.debug('seed unreachable', { seed, err })
+      }
+    }))
+  }
+
+  private heartbeats (): void {
+    const now = this.node.clock.now()
+    const active = this.hv.activeView()
+    for (const id of active.keys()) {
+      const peer = this.node.getPeer(id)
+      if (peer === undefined) continue
+      if (!this.fd.has(id)) this.fd.heartbeat(id, now)
+      // half an interval: a late timer tick must not turn into a missed beat at the far end
+      if (now - (this.lastSent.get(id) ?? 0) >= this.opts.heartbeatInterval / 2) {
+        this.node.sendProtocol(peer, 'hs.hb', null)
+        this.lastSent.set(id, now)
+      }
+    }
+    const { down } = this.fd.check(now)
+    for (const id of down) {
+      const addrs = active.get(id)
+      if (addrs !== undefined && addrs.length > 0) this.lost.set(id, addrs, now)
+      this.node.metrics.inc('peers.down')
+      this.downPeers.add(id)
+      this.emitEvent('peer:down', { id })
+      void this.node.hangUp(id)
+    }
+  }
+
+  private heal (): void {
+    this.retryLost()
+    this.probeSeed()
+  }
+
+  private retryLost (): void {
+    const now = this.node.clock.now()
+    const ids = this.lost.keys(now)
+    const id = ids[Math.floor(this.node.random.float() * ids.length)]
+    if (id === undefined) return
+    const addrs = this.lost.get(id, now) ?? []
+    if (this.hv.activeView().has(id) || addrs.length === 0) { this.lost.delete(id); return }
+    this.node.dial(addrs[0]!, { peerId: id }).then((peer) => {
+      this.lost.delete(id)
+      if (this.node.status !== 'running' || this.hv.activeView().has(peer.id)) return
+      // it was unreachable and answers again: the partition is over, force one bridge
+      this.node.metrics.inc('membership.heals')
+      this.run(this.hv.requestNeighbor(peer.id, addrs, 'high'))
+    }, () => {})
+  }
+
+  private probeSeed (): void {
+    // a seed outside the active view may have room: a low-priority request never evicts
+    const active = this.hv.activeView()
+    const seed = this.seeds[Math.floor(this.node.random.float() * this.seeds.length)]
+    if (seed === undefined) return
+    const parsed = parseAddress(seed, 'tcp').address
+    for (const [id, addrs] of active) if (addrs.includes(parsed) || this.node.getPeer(id)?.address === parsed) return
+    this.node.dial(seed).then((peer) => {
+      if (!this.hv.activeView().has(peer.id)) {
+        this.node.metrics.inc('membership.seed-probes')
+        this.run(this.hv.requestNeighbor(peer.id, [parsed]))
+      }
+    }, () => {})
+  }
+
+  private scheduleRejoin (): void {
+    if (this.cancelRejoin !== undefined) return
+    const base = Math.min(this.opts.rejoinMaxDelay, this.opts.rejoinDelay * 2 ** this.rejoinAttempt)
+    const delay = base * (0.5 + this.node.random.float())
+    this.rejoinAttempt++
+    this.cancelRejoin = this.node.lifetimeTimers.after(delay, () => {
+      this.cancelRejoin = undefined
+      if (this.node.status !== 'running' || this.node.peers().length > 0) return
+      this.node.metrics.inc('membership.rejoins')
+      void this.joinSeeds().then(() => {
+        if (this.node.peers().length === 0) {
+          this.run(this.hv.tick())
+          this.scheduleRejoin()
+        }
+      })
+    })
+  }
+
+  /** Executes HyParView's actions on the node. */
+  run (actions: HyParViewAction[]): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'send': {
+          const peer = this.node.getPeer(a.to)
+          if (peer !== undefined) { this.overlayLinks.add(a.to); this.sendMsg(peer, a.msg) } else this.node.metrics.drop('overlay-no-link')
+          break
+        }
+        case 'connect': this.connect(a.peer, a.addrs, a.msg); break
+        case 'disconnect': {
+          const peer = this.node.getPeer(a.peer)
+          if (peer === undefined || !this.overlayLinks.has(a.peer)) break
+          if (a.msg !== undefined) this.sendMsg(peer, a.msg)
+          void this.node.hangUp(peer)
+          break
+        }
+        case 'active':
+          if (a.up) this.fd.heartbeat(a.peer, this.node.clock.now())
+          else this.fd.remove(a.peer)
+          this.onActive(a.peer, a.up)
+          break
+        case 'learned': {
+          const entries = a.peers.flatMap(p => p.addrs.slice(0, 4).map(address => ({ address, peerId: p.id })))
+          if (entries.length > 0) {
+            this.node.metrics.inc('membership.learned', entries.length)
+            this.node.store.save(entries).catch(() => { this.node.metrics.inc('store.errors') })
+          }
+          break
+        }
+      }
+    }
+  }
+
+  private sendMsg (peer: Peer, msg: HyParViewMsg): void {
+    const { t, ...rest } = msg
+    if (this.node.sendProtocol(peer, t, rest)) this.sent(peer.id)
+  }
+
+  private connect (id: PeerId, addrs: string[], msg: HyParViewMsg): void {
+    const existing = this.node.getPeer(id)
+    const linked = (peer: Peer): void => {
+      if (!this.started || this.node.status !== 'running') return
+      this.overlayLinks.add(peer.id)
+      this.sendMsg(peer, msg)
+      this.run(this.hv.onLinkUp(peer.id, addrs, 'self'))
+    }
+    if (existing !== undefined) { linked(existing); return }
+    const tryAddr = (i: number): void => {
+      const addr = addrs[i]
+      if (addr === undefined) { this.run(this.hv.onConnectFailed(id)); return }
+      this.node.dial(addr, { peerId: id }).then(linked, () => {
+        if (this.node.status === 'running') tryAddr(i + 1)
+      })
+    }
+    tryAddr(0)
+  }
+}

@@ -1,0 +1,239 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { createNode, createTestnet, MemoryNetwork, plainChannel } from '../src/index.js'
+import type { HearsayNode, NodeOptions, Reply, Testnet } from '../src/index.js'
+import { eventually } from '../src/compliance/assert.js'
+
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => { while (cleanups.length > 0) await cleanups.pop()!() })
+
+const fast: NodeOptions = { shuffleInterval: 200, heartbeatInterval: 50, rejoinDelay: 50, rejoinMaxDelay: 400, healInterval: 300 }
+
+async function overlay (n: number, opts: { network?: MemoryNetwork, node?: (i: number) => NodeOptions } = {}): Promise<Testnet> {
+  // every node joins through node 0 as a seed, as an application would
+  const t = await createTestnet(n, {
+    network: opts.network,
+    topology: 'none',
+    node: (i) => ({ channel: plainChannel(), ...fast, seeds: i === 0 ? [] : ['memory:node-0'], ...opts.node?.(i) })
+  })
+  cleanups.push(t.stop)
+  return t
+}
+
+function connected (nodes: HearsayNode[]): boolean {
+  const alive = nodes.filter(n => n.status === 'running')
+  if (alive.length === 0) return true
+  const seen = new Set([alive[0]!.id])
+  const queue = [alive[0]!]
+  const byId = new Map(alive.map(n => [n.id, n]))
+  while (queue.length > 0) {
+    const n = queue.pop()!
+    for (const id of n.overlay!.active) {
+      const m = byId.get(id)
+      if (m !== undefined && !seen.has(id)) { seen.add(id); queue.push(m) }
+    }
+  }
+  return seen.size === alive.length
+}
+
+async function collect (it: AsyncIterable<Reply>): Promise<Reply[]> {
+  const out: Reply[] = []
+  for await (const r of it) out.push(r)
+  return out
+}
+
+describe('overlay on the memory testnet', () => {
+  it('30 nodes joining through one seed form one connected overlay within the view bounds', async () => {
+    const t = await overlay(30, { node: () => ({ minPeers: 3, maxPeers: 6 }) })
+    await eventually(() => connected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 3), 15_000, 'connected overlay')
+    for (const n of t.nodes) {
+      expect(n.overlay!.active.length).toBeLessThanOrEqual(6)
+      expect(n.peers().length).toBeGreaterThanOrEqual(3)
+    }
+    // the seed is not a hub: the overlay spread the load
+    expect(t.nodes[0]!.overlay!.active.length).toBeLessThanOrEqual(6)
+    // passive views learned peers beyond the seed (peer exchange)
+    await eventually(() => t.nodes.filter(n => n.overlay!.passive.length > 0).length >= 25, 10_000, 'passive views')
+  })
+
+  it.each(['flood', 'plumtree'] as const)('announce (%s) reaches every node once, and replies come back along the reverse path', async (mode) => {
+    const t = await overlay(20, { node: () => ({ minPeers: 3, maxPeers: 5, broadcast: mode }) })
+    await eventually(() => connected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 3), 15_000, 'overlay')
+    const seen = new Map<string, number>()
+    for (const n of t.nodes) {
+      n.on('request', (req) => {
+        seen.set(n.id, (seen.get(n.id) ?? 0) + 1)
+        expect(req.origin).toBe(t.nodes[5]!.id)
+        req.reply({ me: n.id, hops: req.hops })
+      })
+    }
+    const replies = await collect(t.nodes[5]!.announce({ type: 'who', data: 'all', limit: 10, timeout: 2000, maxReplies: 19 }))
+    expect(replies).toHaveLength(19)
+    expect(new Set(replies.map(r => r.from)).size).toBe(19)
+    expect(replies.every(r => (r.data as { me: string }).me === r.from)).toBe(true)
+    expect(seen.size).toBe(19)
+    expect([...seen.values()].every(c => c === 1)).toBe(true)
+    expect(seen.has(t.nodes[5]!.id)).toBe(false)
+  })
+
+  it('the hop limit bounds how far an announcement goes (hops equal overlay distance)', async () => {
+    // sparse views give a long diameter; flooding delivers first along shortest paths
+    const t = await overlay(16, { node: () => ({ minPeers: 2, maxPeers: 4, broadcast: 'flood' }) })
+    await eventually(() => connected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 1), 15_000, 'overlay')
+    const origin = t.nodes[15]!
+    const snapshot = (): string => t.nodes.map(n => [...n.overlay!.active].sort().join(',')).join(';')
+    const distances = (): Map<string, number> => {
+      const dist = new Map<string, number>([[origin.id, 0]])
+      const byId = new Map(t.nodes.map(n => [n.id, n]))
+      const queue = [origin]
+      while (queue.length > 0) {
+        const n = queue.shift()!
+        for (const id of n.overlay!.active) if (!dist.has(id)) { dist.set(id, dist.get(n.id)! + 1); queue.push(byId.get(id)!) }
+      }
+      return dist
+    }
+    // wait for a quiet topology: 500 ms without a change of any active view
+    let quietSince = Date.now(); let last = snapshot()
+    await eventually(() => { const s = snapshot(); if (s !== last) { last = s; quietSince = Date.now() } return Date.now() - quietSince > 500 }, 15_000, 'stable views')
+    let checked = 0
+    // the check is only meaningful on a topology that did not change during the announce
+    for (let attempt = 0; attempt < 10 && checked < 2; attempt++) {
+      const before = snapshot()
+      const dist = distances()
+      const far = Math.max(...dist.values())
+      const limit = Math.max(1, far - 1)
+      const reached = new Map<string, number>()
+      const offs = t.nodes.map(n => n.on('request', (req) => { reached.set(n.id, req.hops) }))
+      await collect(origin.announce({ type: 'near', limit: limit + 1, hops: 1, timeout: 200 }))
+      offs.forEach(off => off())
+      if (snapshot() !== before) continue
+      const expected = [...dist].filter(([id, d]) => id !== origin.id && d <= limit).map(([id]) => id).sort()
+      expect(far).toBeGreaterThanOrEqual(2)
+      expect([...reached.keys()].sort()).toEqual(expected)
+      expect(reached.size).toBeLessThan(15)
+      for (const [id, h] of reached) expect(h).toBe(dist.get(id))
+      checked++
+    }
+    expect(checked).toBe(2)
+  })
+
+  it('a duplicate id is not delivered twice, and announce validates its arguments before sending', async () => {
+    const t = await overlay(5)
+    await eventually(() => connected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 1), 10_000, 'overlay')
+    let count = 0
+    for (const n of t.nodes) n.on('request', () => { count++ })
+    await collect(t.nodes[1]!.announce({ type: 'x', id: 'same-id', timeout: 200 }))
+    await collect(t.nodes[2]!.announce({ type: 'x', id: 'same-id', timeout: 200 }))
+    expect(count).toBeLessThanOrEqual(4 + 1)
+    expect(count).toBeGreaterThanOrEqual(4)
+    expect(() => t.nodes[0]!.announce({ type: 'hv.join' })).toThrow(TypeError)
+    expect(() => t.nodes[0]!.announce({ type: 'x', data: new Uint8Array(300_000) })).toThrow(expect.objectContaining({ code: 'ERR_TOO_LARGE' }))
+    expect(() => t.nodes[0]!.announce({ type: 'x', id: 'i'.repeat(65) })).toThrow(TypeError)
+  })
+
+  it('the reply iterable ends on timeout, on maxReplies, and rejects on abort', async () => {
+    const t = await overlay(4)
+    await eventually(() => connected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 1), 10_000, 'overlay')
+    for (const n of t.nodes) n.on('request', (req) => { req.reply(1); req.reply(2) })
+    const two = await collect(t.nodes[0]!.announce({ type: 'q', maxReplies: 2, timeout: 5000 }))
+    expect(two).toHaveLength(2)
+    const started = Date.now()
+    const all = await collect(t.nodes[0]!.announce({ type: 'q', timeout: 300 }))
+    expect(all).toHaveLength(6)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250)
+    const ac = new AbortController()
+    const it = t.nodes[0]!.announce({ type: 'q', timeout: 5000, signal: ac.signal })
+    setTimeout(() => ac.abort(), 50)
+    await expect(collect(it)).rejects.toMatchObject({ code: 'ERR_ABORTED' })
+  })
+
+  it('a reply for an unknown request is dropped and counted', async () => {
+    const t = await overlay(2)
+    await eventually(() => t.nodes[1]!.peers().length === 1, 5000, 'link')
+    expect(t.nodes[0]!.metrics.get('drops.unexpected-pong')).toBe(0)
+    t.nodes[1]!.sendProtocol(t.nodes[1]!.peers()[0]!, 'rr.reply', { id: 'nope', r: t.nodes[1]!.id, d: 1, h: 0 })
+    await eventually(() => t.nodes[0]!.metrics.get('drops.reply-unknown') === 1, 5000, 'counted drop')
+  })
+
+  it('replaces failed peers: after killing a third of the nodes the rest reconnect and still get announcements', async () => {
+    const network = new MemoryNetwork()
+    const t = await overlay(24, { network, node: () => ({ minPeers: 3, maxPeers: 5 }) })
+    await eventually(() => connected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 3), 15_000, 'overlay')
+    const victims = t.nodes.slice(1, 9)
+    for (let i = 1; i < 9; i++) network.kill(`node-${i}`)
+    await Promise.all(victims.map(async v => { await v.stop() }))
+    const alive = t.nodes.filter(n => n.status === 'running')
+    await eventually(() => connected(alive) && alive.every(n => n.overlay!.active.length >= 2), 15_000, 'healed overlay')
+    const got = new Set<string>()
+    for (const n of alive) n.on('request', (req) => { if (req.type === 'after') got.add(n.id) })
+    await collect(alive[3]!.announce({ type: 'after', limit: 10, timeout: 500 }))
+    expect(got.size).toBe(alive.length - 1)
+  })
+
+  it('the failure detector declares a silent peer down once on each neighbour and closes it', async () => {
+    const network = new MemoryNetwork()
+    // four nodes, up to three peers each: a full mesh whose views cannot churn
+    const t = await overlay(4, { network, node: () => ({ minPeers: 2, maxPeers: 3 }) })
+    await eventually(() => t.nodes.every(n => n.overlay!.active.length === 3), 10_000, 'full mesh')
+    const silent = t.nodes[3]!
+    const others = t.nodes.slice(0, 3)
+    const downs: string[] = []
+    for (const n of others) n.on('peer:down', ({ id }) => downs.push(`${n.id}>${id}`))
+    // frames to and from node-3 vanish but its links stay open: only heartbeats can tell
+    network.partition(['node-3'], ['node-0', 'node-1', 'node-2'])
+    await eventually(() => others.every(n => !n.overlay!.active.includes(silent.id) && n.getPeer(silent.id) === undefined), 10_000, 'silent peer dropped')
+    expect(downs.sort()).toEqual(others.map(n => `${n.id}>${silent.id}`).sort())
+    expect(others.every(n => n.metrics.get('peers.down') === 1)).toBe(true)
+    expect(others.every(n => n.overlay!.active.length === 2)).toBe(true)
+  })
+
+  it('rejoins through its seed after losing every peer, with backoff, and goes online again', async () => {
+    const network = new MemoryNetwork()
+    const t = await overlay(3, { network })
+    const lone = t.nodes[2]!
+    await eventually(() => lone.peers().length > 0, 5000, 'joined')
+    const events: string[] = []
+    lone.on('offline', () => events.push('offline'))
+    lone.on('online', () => events.push('online'))
+    network.kill('node-0'); network.kill('node-1')
+    await eventually(() => events.includes('offline'), 5000, 'offline')
+    // the seed comes back at the same address
+    await t.nodes[0]!.stop(); await t.nodes[1]!.stop()
+    network.revive('node-0')
+    const seed = createNode({ transports: [network.transport('node-0')], listen: ['memory:node-0'], channel: plainChannel(), ...fast })
+    cleanups.push(async () => { await seed.stop() })
+    await seed.start()
+    await eventually(() => lone.peers().some(p => p.id === seed.id), 10_000, 'rejoined')
+    expect(events).toEqual(['offline', 'online'])
+    expect(lone.metrics.get('membership.rejoins')).toBeGreaterThanOrEqual(1)
+  })
+
+  it('heals a netsplit: two halves that lost each other merge back through the seed', async () => {
+    const network = new MemoryNetwork()
+    const t = await overlay(12, { network, node: () => ({ minPeers: 2, maxPeers: 4 }) })
+    await eventually(() => connected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 2), 15_000, 'overlay')
+    const hosts = t.nodes.map((_n, i) => `node-${i}`)
+    const left = hosts.slice(0, 6); const right = hosts.slice(6)
+    network.partition(left, right)
+    // links across the split die by failure detection; each side stays internally connected
+    const leftNodes = t.nodes.slice(0, 6); const rightNodes = t.nodes.slice(6)
+    const crossLinks = (): number => leftNodes.reduce((s, n) => s + n.peers().filter(p => rightNodes.some(r => r.id === p.id)).length, 0)
+    await eventually(() => crossLinks() === 0, 15_000, 'split detected')
+    network.heal()
+    try {
+      await eventually(() => connected(t.nodes), 20_000, 'one overlay again')
+    } catch (err) {
+      const ids = new Map(t.nodes.map((n, i) => [n.id, i]))
+      console.log('VIEWS', t.nodes.map((n, i) => `${i}:${n.overlay!.active.map(a => ids.get(a)).join(',')} p=${n.overlay!.passive.map(a => ids.get(a)).join(',')} heals=${n.metrics.get('membership.heals')} peers=${n.peers().map(p => ids.get(p.id)).join(',')}`).join('\n'))
+      throw err
+    }
+  })
+
+  it('stop() with the overlay running leaves no timers behind', async () => {
+    const t = await overlay(5)
+    await eventually(() => t.nodes.every(n => n.peers().length > 0), 5000, 'joined')
+    await t.stop()
+    for (const n of t.nodes) expect(n.lifetimeTimers.size).toBe(0)
+    await eventually(() => t.network.openConnections === 0, 2000, 'links closed')
+  })
+})
+
