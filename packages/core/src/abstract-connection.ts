@@ -36,6 +36,7 @@ export abstract class AbstractConnection implements Connection {
   get closed (): boolean { return this.isClosed }
 
   send (frame: Uint8Array): void {
+    if (!(frame instanceof Uint8Array)) throw new TypeError('a frame must be a Uint8Array')
     if (this.isClosed) throw new ConnectionClosedError(undefined, { cause: this.closeReason })
     if (frame.length > this.maxFrameBytes) {
       throw new TooLargeError(`Frame of ${frame.length} bytes exceeds the limit of ${this.maxFrameBytes}`)
@@ -50,8 +51,8 @@ export abstract class AbstractConnection implements Connection {
     this.pending = []
     this.pendingBytes = 0
     for (const frame of pending) {
-      if (this.closeReported) return
-      handlers.onMessage(frame)
+      if (this.closeReported || this.isClosed) return
+      this.dispatch(frame)
     }
     if (this.isClosed) this.reportClose()
   }
@@ -96,10 +97,22 @@ export abstract class AbstractConnection implements Connection {
         return
       }
       this.pending.push(frame)
-    } else this.handlers.onMessage(frame)
+    } else this.dispatch(frame)
   }
 
-  /** Subclasses call this when the buffer may have drained. */
+  /** A consumer that throws is broken: the connection closes with that error, in every transport alike. */
+  private dispatch (frame: Uint8Array): void {
+    try {
+      this.handlers!.onMessage(frame)
+    } catch (err) {
+      this._closed(err instanceof Error ? err : new Error(String(err)))
+    }
+  }
+
+  /**
+   * Subclasses call this when the buffer may have drained. Node streams emit 'drain' only after
+   * a write returned false, so call it from write callbacks too, or `drained()` can hang.
+   */
   protected _maybeDrained (): void {
     if (this.drainWaiters.size === 0 || this.bufferedAmount > this.lowWaterMark) return
     for (const w of [...this.drainWaiters]) w()

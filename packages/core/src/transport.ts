@@ -18,8 +18,10 @@ export interface Connection {
    */
   readonly bufferedAmount: number
   /**
-   * Queues one frame. Throws `ConnectionClosedError` if closed and `TooLargeError` if the
-   * frame exceeds the transport's `maxFrameBytes`. Never blocks.
+   * Queues one frame. Throws `ConnectionClosedError` if closed, `TooLargeError` if the frame
+   * exceeds the transport's `maxFrameBytes` and `TypeError` if it is not a `Uint8Array`. Never
+   * blocks. The transport may keep a reference to `frame` until it is written: callers must not
+   * modify it afterwards.
    */
   send: (frame: Uint8Array) => void
   /** Resolves when `bufferedAmount` falls to the low-water mark (or the connection closes). */
@@ -34,6 +36,7 @@ export interface Connection {
 }
 
 export interface ConnectionHandlers {
+  /** A handler that throws closes the connection with that error as the reason. */
   onMessage: (frame: Uint8Array) => void
   /** Called exactly once. `reason` is set when the close was caused by an error. */
   onClose: (reason?: Error) => void

@@ -124,6 +124,23 @@ export function transportCompliance (h: TransportHarness): ComplianceCase[] {
       }
     },
     {
+      name: 'send rejects non-bytes with TypeError; a throwing consumer closes the connection with its error',
+      fn: async () => {
+        const p = await open()
+        try {
+          let threw = false
+          try { p.a.send('text' as unknown as Uint8Array) } catch (err) { threw = err instanceof TypeError }
+          ok(threw, 'a string frame must throw TypeError')
+          const closes: Array<Error | undefined> = []
+          p.b.setHandlers({ onMessage: () => { throw new Error('consumer bug') }, onClose: r => closes.push(r) })
+          collect(p.a)
+          p.a.send(bytes(3))
+          await eventually(() => closes.length === 1, 5000, 'close after consumer threw')
+          equal(closes[0]?.message, 'consumer bug')
+        } finally { await p.cleanup() }
+      }
+    },
+    {
       name: 'close on one side reports onClose exactly once on both; send afterwards throws',
       fn: async () => {
         const p = await open()
