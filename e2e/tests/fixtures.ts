@@ -72,6 +72,20 @@ export async function buildModule (specifier: string): Promise<Bundle> {
   })
 }
 
+/**
+ * Bundles `contents` (an ES module entry importing workspace packages) for the browser, minified
+ * and without a source map: what an application would ship. For size measurements.
+ */
+export async function buildMinified (name: string, contents: string): Promise<Bundle> {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new Error(`bad bundle name ${JSON.stringify(name)}`)
+  return await build(name, {
+    stdin: { contents, resolveDir: e2eRoot, sourcefile: `${name}-entry.js`, loader: 'js' },
+    outfile: path.join(e2eRoot, '.artifacts', 'bundles', `${name}.min.js`),
+    minify: true,
+    sourcemap: false
+  })
+}
+
 const builtins = new Set(builtinModules.flatMap(m => [m, `node:${m}`]))
 
 /** Node built-ins a bundle reaches: `node:` inputs, imports of built-ins, `require("<built-in>")`. */

@@ -457,11 +457,13 @@ export class HearsayNode extends Emitter<NodeEvents> {
     if (peer === undefined) {
       peer = new Peer(up.remotePeer, link, this.clock.now(), (p, t, d) => { this.sendApp(p, t, d) })
       this.peersById.set(peer.id, peer)
-      this.attach(peer, link)
       this.metrics.inc('peers.connected')
       this.logger.debug('peer connected', { peer: peer.id, address, direction })
+      // the connect event first: frames the peer sent right behind its handshake are buffered
+      // and must reach protocol handlers that know the peer
       this.emit('peer:connect', peer)
       if (this.peersById.size === 1) this.emit('online', undefined)
+      this.attach(peer, link)
       return peer
     }
     // A second link to a known peer: both ends keep the lowest rank, so they agree without talking.

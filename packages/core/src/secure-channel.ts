@@ -3,7 +3,7 @@ import { toHex } from './bytes.js'
 import type { AbortOptions } from './abort.js'
 import { BoxStream } from './box-stream.js'
 import type { Channel, UpgradeOptions, UpgradedConnection } from './channel.js'
-import { HandshakeError, HearsayError } from './errors.js'
+import { ConnectionClosedError, HandshakeError, HearsayError } from './errors.js'
 import { FramePump } from './frame-pump.js'
 import { initiator, responder, toNetworkKey } from './handshake.js'
 import type { HandshakeResult } from './handshake.js'
@@ -29,7 +29,16 @@ export function secureChannel (opts: SecureChannelOptions = {}): Channel {
         if (o.role === 'initiator') {
           const hs = initiator({ identity: o.identity, networkKey, random: o.random, expectedPeer: o.expectedPeer })
           conn.send(hs.hello())
-          const { auth, result: r } = hs.reply(await pump.next(deadline))
+          let reply: Uint8Array
+          try {
+            reply = await pump.next(deadline)
+          } catch (err) {
+            // a responder closes without a word when our hello fails its check: the one way to
+            // tell a wrong network key from a dropped link is that the close came right here
+            if (err instanceof ConnectionClosedError) throw new HandshakeError('the remote closed the connection after our hello: wrong network key, or not a hearsay node', { cause: err })
+            throw err
+          }
+          const { auth, result: r } = hs.reply(reply)
           conn.send(auth)
           result = r
         } else {

@@ -1,0 +1,180 @@
+/**
+ * Command line and environment → relay configuration. Pure: no I/O, no process globals; the
+ * caller passes `process.argv.slice(2)` and `process.env`. Flags win over environment variables,
+ * which win over defaults; an empty environment variable counts as unset.
+ */
+import { parseArgs } from 'node:util'
+import { DEFAULTS, parseAddress } from '@hearsay/core'
+import type { LogLevel } from '@hearsay/core'
+
+export interface RelayConfig {
+  /** Interface both listeners bind. */
+  host: string
+  /** WebSocket port; TCP listens on `port + 1`. `0` gives each listener a free port. */
+  port: number
+  /** Addresses dialled at start (and by the overlay when the relay is alone), normalised. */
+  seeds: string[]
+  /** File whose trimmed contents are the closed-network passphrase; unset: the public network. */
+  networkKeyFile?: string
+  logLevel: LogLevel
+  /** Most active overlay peers; unset: core's default. */
+  maxPeers?: number
+  /** Fewest active overlay peers the overlay tries to keep; unset: core's default. */
+  minPeers?: number
+}
+
+/** What the command line asks for. */
+export type Command =
+  | { action: 'help' }
+  | { action: 'run', config: RelayConfig }
+
+/** A bad flag, flag value or environment variable. The CLI prints it with the usage and exits 2. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+export const DEFAULT_PORT = 8080
+export const DEFAULT_HOST = '127.0.0.1'
+export const DEFAULT_LOG_LEVEL: LogLevel = 'info'
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error']
+const SEED_PROTOCOLS = new Set(['ws', 'wss', 'tcp'])
+
+/** Each flag, its environment variable, and how `--help` describes it. */
+const FLAGS = {
+  port: { env: 'HEARSAY_PORT', arg: '<n>', help: `WebSocket port; TCP listens on port + 1; 0 picks free ports (default ${DEFAULT_PORT})` },
+  host: { env: 'HEARSAY_HOST', arg: '<host>', help: `interface to listen on (default ${DEFAULT_HOST})` },
+  seeds: { env: 'HEARSAY_SEEDS', arg: '<a,b,...>', help: 'comma-separated peer addresses to join through, e.g. tcp://10.0.0.2:8081,ws://10.0.0.3:8080 (default none)' },
+  'network-key-file': { env: 'HEARSAY_NETWORK_KEY_FILE', arg: '<path>', help: 'file holding the closed-network passphrase, trimmed (default: the public network)' },
+  'log-level': { env: 'HEARSAY_LOG_LEVEL', arg: '<level>', help: `debug, info, warn or error (default ${DEFAULT_LOG_LEVEL})` },
+  'max-peers': { env: 'HEARSAY_MAX_PEERS', arg: '<n>', help: `most active overlay peers (default ${DEFAULTS.maxPeers})` },
+  'min-peers': { env: 'HEARSAY_MIN_PEERS', arg: '<n>', help: `fewest active overlay peers the overlay tries to keep (default ${DEFAULTS.minPeers})` }
+} as const
+
+type Flag = keyof typeof FLAGS
+
+export const USAGE = [
+  'Usage: hearsay-relay [options]',
+  '',
+  'Runs a hearsay node listening on ws://HOST:PORT and tcp://HOST:PORT+1.',
+  '',
+  'Options (each also read from its environment variable; flags win):',
+  ...Object.entries(FLAGS).map(([name, f]) => `  ${`--${name} ${f.arg}`.padEnd(32)}${f.env}\n      ${f.help}`),
+  '  -h, --help\n      print this help and exit',
+  '',
+  'Logs are JSON lines on stdout. SIGTERM or SIGINT stops the node and exits 0; a second signal exits 1.'
+].join('\n')
+
+/**
+ * Parses `argv` (without the node and script paths) and `env`. Throws `ConfigError` for an
+ * unknown flag, a positional argument, or a bad value.
+ */
+export function parseConfig (argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): Command {
+  let values: Partial<Record<Flag | 'help', string | boolean>>
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        ...Object.fromEntries(Object.keys(FLAGS).map(name => [name, { type: 'string' as const }])),
+        help: { type: 'boolean', short: 'h' }
+      }
+    }))
+  } catch (err) {
+    throw new ConfigError(err instanceof Error ? err.message : String(err))
+  }
+  if (values.help === true) return { action: 'help' }
+
+  /** The raw value of a flag and where it came from, or undefined when neither is set. */
+  const raw = (flag: Flag): { value: string, source: string } | undefined => {
+    const v = values[flag]
+    if (typeof v === 'string') return { value: v, source: `--${flag}` }
+    const e = env[FLAGS[flag].env]
+    if (e !== undefined && e !== '') return { value: e, source: FLAGS[flag].env }
+    return undefined
+  }
+
+  const port = raw('port')
+  const host = raw('host')
+  const seeds = raw('seeds')
+  const keyFile = raw('network-key-file')
+  const level = raw('log-level')
+  const maxPeers = raw('max-peers')
+  const minPeers = raw('min-peers')
+
+  const config: RelayConfig = {
+    host: host === undefined ? DEFAULT_HOST : parseHost(host.value, host.source),
+    port: port === undefined ? DEFAULT_PORT : parseInteger(port.value, port.source, 0, 65534, ' (TCP listens on port + 1)'),
+    seeds: seeds === undefined ? [] : parseSeeds(seeds.value, seeds.source),
+    logLevel: level === undefined ? DEFAULT_LOG_LEVEL : parseLevel(level.value, level.source)
+  }
+  if (keyFile !== undefined) {
+    if (keyFile.value.trim() === '') throw new ConfigError(`${keyFile.source} must be a file path`)
+    config.networkKeyFile = keyFile.value
+  }
+  if (maxPeers !== undefined) config.maxPeers = parseInteger(maxPeers.value, maxPeers.source, 1, 10_000)
+  if (minPeers !== undefined) config.minPeers = parseInteger(minPeers.value, minPeers.source, 1, 10_000)
+  const min = config.minPeers ?? DEFAULTS.minPeers
+  const max = config.maxPeers ?? DEFAULTS.maxPeers
+  if (min > max) {
+    throw new ConfigError(`min-peers (${min}${config.minPeers === undefined ? ', the default' : ''}) must not exceed max-peers (${max}${config.maxPeers === undefined ? ', the default' : ''})`)
+  }
+  return { action: 'run', config }
+}
+
+/** The two listen addresses of a configuration: `{ ws: 'ws://HOST:PORT', tcp: 'tcp://HOST:PORT+1' }`. */
+export function listenAddresses (config: Pick<RelayConfig, 'host' | 'port'>): { ws: string, tcp: string } {
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host
+  const tcpPort = config.port === 0 ? 0 : config.port + 1
+  return { ws: `ws://${host}:${config.port}`, tcp: `tcp://${host}:${tcpPort}` }
+}
+
+function parseInteger (text: string, source: string, min: number, max: number, note = ''): number {
+  const t = text.trim()
+  const n = /^\d+$/.test(t) ? Number(t) : Number.NaN
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${source} must be an integer from ${min} to ${max}${note}, got ${JSON.stringify(text)}`)
+  }
+  return n
+}
+
+function parseHost (text: string, source: string): string {
+  const host = text.trim().replace(/^\[(.*)\]$/, '$1')
+  if (host === '' || /[\s/?#@]/.test(host)) throw new ConfigError(`${source} must be a host name or IP address, got ${JSON.stringify(text)}`)
+  try {
+    const parsed = parseAddress(listenAddresses({ host, port: 1 }).ws, 'ws')
+    // URL parsing must give the host back unchanged (no port, credentials or path smuggled in)
+    if (parsed.host.toLowerCase() !== host.toLowerCase() || parsed.port !== 1) throw new Error('mismatch')
+  } catch {
+    throw new ConfigError(`${source} must be a host name or IP address, got ${JSON.stringify(text)}`)
+  }
+  return host
+}
+
+function parseSeeds (text: string, source: string): string[] {
+  const seeds: string[] = []
+  for (const item of text.split(',')) {
+    const s = item.trim()
+    if (s === '') continue
+    let address: string
+    let protocol: string
+    let port: number
+    try {
+      ({ address, protocol, port } = parseAddress(s, 'tcp'))
+    } catch {
+      throw new ConfigError(`${source}: ${JSON.stringify(s)} is not an address (expected tcp://host:port, ws://host:port or host:port)`)
+    }
+    if (!SEED_PROTOCOLS.has(protocol)) throw new ConfigError(`${source}: ${JSON.stringify(s)} has protocol ${protocol}; the relay dials tcp, ws and wss`)
+    if (port === 0) throw new ConfigError(`${source}: ${JSON.stringify(s)} has port 0`)
+    if (!seeds.includes(address)) seeds.push(address)
+  }
+  return seeds
+}
+
+function parseLevel (text: string, source: string): LogLevel {
+  const level = text.trim().toLowerCase()
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ConfigError(`${source} must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(text)}`)
+  }
+  return level as LogLevel
+}
