@@ -51,13 +51,16 @@ function playwrightCounts (code) {
   return { passed, failed }
 }
 
+// the sources are type-checked by the build; the tests are checked here, one failure if not
+const typesCode = run('types of the tests (tsc)', bin('tsc'), ['-p', 'tsconfig.test.json'])
 const vitestCode = run('unit (vitest)', bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestJson}`])
 const playwrightCode = run('e2e (playwright)', bin('playwright'), ['test', '-c', 'e2e/playwright.config.ts'], { PLAYWRIGHT_JSON_OUTPUT_NAME: playwrightJson })
 
 const v = vitestCounts(vitestCode)
+if (typesCode !== 0) v.failed++
 const p = playwrightCounts(playwrightCode)
 rmSync(tmp, { recursive: true, force: true })
 
 console.log(`\ntest: unit ${v.passed} passed, ${v.failed} failed; e2e ${p.passed} passed, ${p.failed} failed`)
 console.log(`${v.passed + p.passed} passed, ${v.failed + p.failed} failed`)
-process.exitCode = vitestCode !== 0 || playwrightCode !== 0 || v.failed + p.failed > 0 ? 1 : 0
+process.exitCode = typesCode !== 0 || vitestCode !== 0 || playwrightCode !== 0 || v.failed + p.failed > 0 ? 1 : 0
