@@ -47,9 +47,17 @@ export interface PlumtreeOptions extends BroadcastLimits {
   maxBatchIds?: number
   /** Most messages waiting for an eager copy at once; IHAVEs beyond it are ignored. @default 10000 */
   maxMissing?: number
+  /**
+   * The paper's tree optimisation: when an IHAVE shows a path at least this many hops shorter
+   * than the one a message arrived on, the announcer becomes the eager parent and the old
+   * parent is pruned (once per message). With one shared tree and many origins a shortcut for
+   * one origin can be a detour for the next, so it is off until the simulator shows a gain.
+   * @default 0 (off)
+   */
+  optimizeThreshold?: number
 }
 
-interface Stored { payload: unknown, hops: number, limit: number, at: number }
+interface Stored { payload: unknown, hops: number, limit: number, at: number, parent?: PeerId, optimized?: boolean }
 interface Missing { announcers: PeerId[], deadline: number }
 
 export class Plumtree implements Broadcaster<PlumtreeMsg> {
@@ -62,6 +70,7 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
   private readonly storeMaxAgeMs: number
   private readonly maxBatchIds: number
   private readonly maxMissing: number
+  readonly optimizeThreshold: number
 
   private readonly eager = new Set<PeerId>()
   private readonly lazy = new Set<PeerId>()
@@ -89,6 +98,9 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
     this.storeMaxAgeMs = positive('storeMaxAgeMs', opts.storeMaxAgeMs ?? 30_000)
     this.maxBatchIds = count('maxBatchIds', opts.maxBatchIds ?? 256)
     this.maxMissing = count('maxMissing', opts.maxMissing ?? 10_000)
+    const threshold = opts.optimizeThreshold ?? 0
+    if (!isInt(threshold, 0, MAX_HOPS_CEILING)) throw new TypeError(`optimizeThreshold must be an integer in 0..${MAX_HOPS_CEILING}`)
+    this.optimizeThreshold = threshold
     this.seen = new DedupCache({ maxEntries: this.limits.seenMaxEntries, maxAgeMs: this.limits.seenMaxAgeMs })
   }
 
@@ -127,7 +139,7 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
     if (!isRecord(msg) || typeof msg.t !== 'string') { countDrop(this.drops, 'malformed'); return { actions: out } }
     switch (msg.t) {
       case 'pt.gossip': return this.onGossip(from, msg, now)
-      case 'pt.ihave': this.onIHave(from, msg, now); break
+      case 'pt.ihave': this.onIHave(out, from, msg, now); break
       case 'pt.graft': this.onGraft(out, from, msg, now); break
       case 'pt.prune':
         if (!this.isNeighbor(from)) { countDrop(this.drops, 'not-neighbor'); break }
@@ -210,20 +222,20 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
       this.lazy.delete(from)
       this.eager.add(from)
     }
-    this.keep(g.id, g.payload, g.hops, g.limit, now)
+    this.keep(g.id, g.payload, g.hops, g.limit, now, neighbor ? from : undefined)
     if (g.hops < g.limit) this.forward(out, g.id, g.payload, g.hops + 1, g.limit, from, now)
     return { actions: out, deliver: { id: g.id, payload: g.payload, hops: g.hops, from } }
   }
 
-  private onIHave (from: PeerId, msg: Record<string, unknown>, now: number): void {
+  private onIHave (out: Array<SendAction<PlumtreeMsg>>, from: PeerId, msg: Record<string, unknown>, now: number): void {
     const ids = msg.ids
     if (!Array.isArray(ids) || ids.length > this.maxBatchIds ||
       !ids.every((e) => isRecord(e) && isString(e.id, this.limits.maxIdLength) && isInt(e.hops, 1, MAX_HOPS_CEILING))) {
       countDrop(this.drops, 'malformed'); return
     }
     if (!this.isNeighbor(from)) { countDrop(this.drops, 'not-neighbor'); return }
-    for (const { id } of ids as Array<{ id: string, hops: number }>) {
-      if (this.seen.has(id, now)) continue
+    for (const { id, hops } of ids as Array<{ id: string, hops: number }>) {
+      if (this.seen.has(id, now)) { this.maybeOptimize(out, from, id, hops); continue }
       const m = this.missing.get(id)
       if (m !== undefined) {
         if (!m.announcers.includes(from)) m.announcers.push(from)
@@ -262,8 +274,24 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
     }
   }
 
-  private keep (id: string, payload: unknown, hops: number, limit: number, now: number): void {
-    this.store.set(id, { payload, hops, limit, at: now })
+  private maybeOptimize (out: Array<SendAction<PlumtreeMsg>>, from: PeerId, id: string, hops: number): void {
+    if (this.optimizeThreshold === 0) return
+    const s = this.store.get(id)
+    if (s === undefined || s.optimized === true || s.parent === undefined || s.parent === from) return
+    if (s.hops - hops < this.optimizeThreshold || !this.eager.has(s.parent)) return
+    s.optimized = true
+    // an empty GRAFT turns the link eager at the announcer without asking for the payload again
+    this.lazy.delete(from)
+    this.eager.add(from)
+    out.push({ type: 'send', to: from, msg: { t: 'pt.graft', ids: [] } })
+    this.eager.delete(s.parent)
+    this.lazy.add(s.parent)
+    out.push({ type: 'send', to: s.parent, msg: { t: 'pt.prune' } })
+    countDrop(this.drops, 'optimized')
+  }
+
+  private keep (id: string, payload: unknown, hops: number, limit: number, now: number, parent?: PeerId): void {
+    this.store.set(id, parent === undefined ? { payload, hops, limit, at: now } : { payload, hops, limit, at: now, parent })
     this.pruneStore(now)
   }
 

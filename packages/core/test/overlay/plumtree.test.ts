@@ -320,3 +320,29 @@ describe('broadcast over 100 nodes', () => {
     }))
   })
 })
+
+describe('Plumtree: tree optimisation (optimizeThreshold)', () => {
+  it('an IHAVE showing a path ≥ threshold hops shorter grafts the announcer and prunes the old parent, once', async () => {
+    const { Plumtree } = await import('../../src/overlay/plumtree.js')
+    const pt = new Plumtree({ self: 'me', optimizeThreshold: 3 })
+    pt.neighborUp('far'); pt.neighborUp('near')
+    // the payload arrives eagerly over a long path (hops 6) from 'far'
+    pt.onMessage('far', { t: 'pt.gossip', id: 'm1', hops: 6, limit: 10, payload: 1 }, 0)
+    // 'near' announces it at 2 hops: 4 shorter
+    const r = pt.onMessage('near', { t: 'pt.ihave', ids: [{ id: 'm1', hops: 2 }] }, 10)
+    expect(r.actions).toEqual([
+      { type: 'send', to: 'near', msg: { t: 'pt.graft', ids: [] } },
+      { type: 'send', to: 'far', msg: { t: 'pt.prune' } }
+    ])
+    // once per message
+    expect(pt.onMessage('near', { t: 'pt.ihave', ids: [{ id: 'm1', hops: 1 }] }, 20).actions).toEqual([])
+    // a path only 2 hops shorter is not worth a change
+    pt.onMessage('near', { t: 'pt.gossip', id: 'm2', hops: 5, limit: 10, payload: 2 }, 30)
+    expect(pt.onMessage('far', { t: 'pt.ihave', ids: [{ id: 'm2', hops: 3 }] }, 40).actions).toEqual([])
+    // off by default
+    const plain = new Plumtree({ self: 'me' })
+    plain.neighborUp('far'); plain.neighborUp('near')
+    plain.onMessage('far', { t: 'pt.gossip', id: 'm1', hops: 6, limit: 10, payload: 1 }, 0)
+    expect(plain.onMessage('near', { t: 'pt.ihave', ids: [{ id: 'm1', hops: 2 }] }, 10).actions).toEqual([])
+  })
+})
