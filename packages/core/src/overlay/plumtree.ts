@@ -158,11 +158,11 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
   tick (now: number): BroadcastResult<PlumtreeMsg> {
     const out: Array<SendAction<PlumtreeMsg>> = []
     for (const [peer, queue] of this.ihaveQueue) {
-      let due = 0
-      while (due < queue.length && queue[due]!.at + this.lazyDelayMs <= now) due++
-      if (due === 0) continue
-      const batch = queue.splice(0, due)
-      if (queue.length === 0) this.ihaveQueue.delete(peer)
+      // the oldest entry decides: once it has waited lazyDelayMs the whole queue goes as one
+      // batch, so a lazy link carries at most one IHAVE per lazyDelayMs whatever the rate
+      if (queue[0]!.at + this.lazyDelayMs > now) continue
+      const batch = queue.splice(0, queue.length)
+      this.ihaveQueue.delete(peer)
       for (let i = 0; i < batch.length; i += this.maxBatchIds) {
         const ids = batch.slice(i, i + this.maxBatchIds).map(({ id, hops }) => ({ id, hops }))
         out.push({ type: 'send', to: peer, msg: { t: 'pt.ihave', ids } })

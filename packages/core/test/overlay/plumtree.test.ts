@@ -346,3 +346,19 @@ describe('Plumtree: tree optimisation (optimizeThreshold)', () => {
     expect(plain.onMessage('near', { t: 'pt.ihave', ids: [{ id: 'm1', hops: 2 }] }, 10).actions).toEqual([])
   })
 })
+
+describe('Plumtree: IHAVE batching', () => {
+  it('ten messages within one lazy window go to a lazy peer as one IHAVE (the simulator found one per message)', async () => {
+    const { Plumtree } = await import('../../src/overlay/plumtree.js')
+    const pt = new Plumtree({ self: 'me', lazyDelayMs: 100 })
+    pt.neighborUp('lazy')
+    pt.onMessage('lazy', { t: 'pt.prune' }, 0)
+    for (let i = 0; i < 10; i++) pt.broadcast(`m${i}`, i, 5, i * 10)
+    // at 100 ms the oldest entry is due: the whole queue leaves together
+    const out = pt.tick(100).actions.filter(a => a.msg.t === 'pt.ihave')
+    expect(out).toHaveLength(1)
+    expect((out[0]!.msg as { ids: unknown[] }).ids).toHaveLength(10)
+    expect(pt.tick(200).actions).toEqual([])
+    expect(pt.nextTickAt()).toBeUndefined()
+  })
+})
