@@ -9,6 +9,7 @@ import type { HearsayNode } from './node.js'
 import type { Broadcaster, BroadcastResult } from './overlay/broadcast.js'
 import { Flood } from './overlay/flood.js'
 import { Plumtree } from './overlay/plumtree.js'
+import type { PlumtreeOptions } from './overlay/plumtree.js'
 import { utf8Length } from './bytes.js'
 
 export interface AnnounceOptions extends AbortOptions {
@@ -49,6 +50,8 @@ export interface Request {
 
 export interface AnnounceServiceOptions {
   mode: 'plumtree' | 'flood'
+  /** Passed to the Plumtree state machine (tuning for experiments). */
+  plumtree?: Pick<PlumtreeOptions, 'lazyDelayMs' | 'graftTimeoutMs' | 'optimizeThreshold'>
   defaultLimit: number
   defaultTimeout: number
   /** Reverse-path entries kept. @default 10000 */
@@ -58,7 +61,11 @@ export interface AnnounceServiceOptions {
 }
 
 interface Pending { push: (r: Reply) => void }
-interface Payload { o: string, ty: string, d: unknown }
+/** `nr: true` marks a broadcast that takes no replies (`node.broadcast`): delivered as a message, not a request. */
+interface Payload { o: string, ty: string, d: unknown, nr?: true }
+
+/** A no-reply broadcast as delivered to this node. */
+export interface BroadcastArrival { type: string, data: unknown, origin: PeerId, hops: number, from: PeerId }
 
 /**
  * Network-wide announcements over the active view (Plumtree or flooding) with replies that
@@ -71,10 +78,15 @@ export class AnnounceService {
   private tickAt: number | undefined
   private cancelTick: (() => void) | undefined
 
-  constructor (private readonly node: HearsayNode, private readonly opts: AnnounceServiceOptions, private readonly deliver: (req: Request) => void) {
+  constructor (
+    private readonly node: HearsayNode,
+    private readonly opts: AnnounceServiceOptions,
+    private readonly deliver: (req: Request) => void,
+    private readonly deliverBroadcast: (b: BroadcastArrival) => void = () => {}
+  ) {
     const self = node.id
     const common = { self, maxIdLength: node.limits.maxIdBytes }
-    this.broadcaster = (opts.mode === 'plumtree' ? new Plumtree(common) : new Flood(common)) as unknown as Broadcaster<{ t: string }>
+    this.broadcaster = (opts.mode === 'plumtree' ? new Plumtree({ ...common, ...opts.plumtree }) : new Flood(common)) as unknown as Broadcaster<{ t: string }>
     this.routes = new ExpiringMap(opts.maxRoutes, opts.routeTtl)
     const types = opts.mode === 'plumtree' ? ['pt.gossip', 'pt.ihave', 'pt.graft', 'pt.prune'] : ['fl.gossip']
     for (const t of types) {
@@ -148,6 +160,20 @@ export class AnnounceService {
     }
   }
 
+  /**
+   * A broadcast without replies (`node.broadcast`): the same dissemination as `announce`, but no
+   * reverse-path route is kept and receivers get a message instead of a request. The type is
+   * checked for length only: hearsay's own payload types (e.g. `st.bc`) use it too.
+   */
+  broadcast (type: string, data: unknown, limit = this.opts.defaultLimit): void {
+    checkType(type, this.node.limits)
+    if (!Number.isInteger(limit) || limit < 0) throw new TypeError('limit must be a non-negative integer')
+    const id = toHex(this.node.random.bytes(16))
+    const payload: Payload = { o: this.node.id, ty: type, d: data, nr: true }
+    encodeEnvelope({ type: 'pt.gossip', data: { id, hops: 1, limit, payload } }, this.node.limits)
+    this.apply(this.broadcaster.broadcast(id, payload, limit, this.node.clock.now()))
+  }
+
   private apply (r: BroadcastResult<{ t: string }>): void {
     for (const a of r.actions) {
       const peer = this.node.getPeer(a.to)
@@ -175,6 +201,7 @@ export class AnnounceService {
     const p = payload as Partial<Payload> | null
     if (p === null || typeof p !== 'object' || !isPeerId(p.o) || typeof p.ty !== 'string') { this.node.metrics.drop('announce-malformed'); return }
     try { checkType(p.ty, this.node.limits) } catch { this.node.metrics.drop('announce-malformed'); return }
+    if (p.nr === true) { this.deliverBroadcast({ type: p.ty, data: p.d, origin: p.o, hops, from }); return }
     const now = this.node.clock.now()
     this.routes.set(id, from, now)
     this.routes.prune(now)

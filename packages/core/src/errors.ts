@@ -123,6 +123,15 @@ export class StoreError extends HearsayError {
   }
 }
 
+/** A peer stream was reset by either side (`reason`: `refused`, `cancelled`, `aborted`, `protocol`, or the application's). */
+export class StreamResetError extends HearsayError {
+  readonly reason: string
+  constructor (reason: string, options?: { cause?: unknown, remote?: boolean }) {
+    super(`stream reset${options?.remote === true ? ' by the remote' : ''}: ${reason}`, 'ERR_STREAM_RESET', options)
+    this.reason = reason
+  }
+}
+
 /** Every error code, for docs and exhaustive tests. */
 export const ERROR_CODES = [
   'ERR_ABORTED',
@@ -140,6 +149,7 @@ export const ERROR_CODES = [
   'ERR_UNSUPPORTED',
   'ERR_DIAL_FAILED',
   'ERR_NOT_STARTED',
-  'ERR_STORE'
+  'ERR_STORE',
+  'ERR_STREAM_RESET'
 ] as const
 export type ErrorCode = typeof ERROR_CODES[number]

@@ -7,6 +7,9 @@ import type { HyParViewAction, HyParViewMsg, PeerEntry } from './overlay/hyparvi
 import { FailureDetector } from './overlay/phi-accrual.js'
 import { parseAddress } from './address.js'
 import { ExpiringMap } from './expiring-map.js'
+import { StoreBootstrap } from './store-bootstrap.js'
+import type { PeerRecord } from './peer-store.js'
+import { peersCarried } from './peer-exchange.js'
 
 export interface MembershipOptions {
   /** Active view size the node tries to keep at least. @default 3 */
@@ -52,6 +55,7 @@ export class Membership {
   private readonly lost = new ExpiringMap<PeerId, string[]>(64, 10 * 60_000)
   private rejoinAttempt = 0
   private cancelRejoin: (() => void) | undefined
+  private readonly bootstrap: StoreBootstrap
   private started = false
 
   constructor (
@@ -70,11 +74,15 @@ export class Membership {
       passiveSize: opts.passiveSize,
       validPeerId: isPeerId
     })
-    this.fd = new FailureDetector({ threshold: opts.phiThreshold, firstHeartbeatEstimateMs: opts.heartbeatInterval })
+    // one heartbeat interval of acceptable pause: a single lost or late beat (10 % loss in the
+    // simulator) must not close a healthy link; detection stays within a few intervals
+    this.fd = new FailureDetector({ threshold: opts.phiThreshold, firstHeartbeatEstimateMs: opts.heartbeatInterval, acceptableHeartbeatPauseMs: opts.heartbeatInterval })
+    this.bootstrap = new StoreBootstrap(node, { backoffBase: opts.rejoinDelay, backoffMax: opts.rejoinMaxDelay })
     for (const t of ['hv.join', 'hv.fjoin', 'hv.nbr', 'hv.nbr-reply', 'hv.disc', 'hv.shuffle', 'hv.shuffle-reply']) {
       node.handle(t, (peer, data) => {
         this.overlayLinks.add(peer.id)
         this.run(this.hv.onMessage(peer.id, { ...(data as object), t }))
+        this.countExchange(peer, t, data, 'rx')
       })
     }
   }
@@ -97,18 +105,16 @@ export class Membership {
     if (this.opts.healInterval > 0) {
       timers.every(this.opts.healInterval, () => { this.heal() })
     }
-    // passive view from the store: the node rejoins from it when seeds are gone
+    // passive view from the store, best scored first: the node rejoins from it when seeds are gone
+    const ranked = await this.bootstrap.ranked()
     const entries: PeerEntry[] = []
-    try {
-      for await (const row of node.store.known({ limit: this.hv.passiveSize, signal: node.signal })) {
-        if (row.peerId !== null && row.peerId !== node.id && isPeerId(row.peerId)) entries.push({ id: row.peerId, addrs: [row.address] })
-      }
-    } catch (err) {
-      node.metrics.inc('store.errors')
-      node.logger.warn('could not read stored peers', { err })
+    for (const row of ranked) {
+      if (entries.length >= this.hv.passiveSize) break
+      if (row.peerId !== null && row.peerId !== node.id && isPeerId(row.peerId)) entries.push({ id: row.peerId, addrs: [row.address] })
     }
     this.hv.addPassive(entries)
     await this.joinSeeds()
+    if (this.hv.activeView().size === 0) await this.joinStored(ranked)
     if (this.hv.activeView().size === 0 && entries.length > 0) this.run(this.hv.tick())
   }
 
@@ -116,6 +122,26 @@ export class Membership {
   observe (peer: Peer): void {
     this.fd.heartbeat(peer.id, this.node.clock.now())
     if (this.downPeers.delete(peer.id)) this.emitEvent('peer:up', { id: peer.id })
+  }
+
+  /** The first address `id` advertised (JOIN, NEIGHBOR), while it is in the active view. */
+  advertisedAddress (id: PeerId): string | undefined { return this.hv.activeView().get(id)?.[0] }
+
+  /** Seeds failed: dials stored addresses in score order and joins through the first that answers. */
+  private async joinStored (ranked?: PeerRecord[]): Promise<void> {
+    const rows = ranked ?? await this.bootstrap.ranked()
+    const seeds = this.seeds.flatMap(s => { try { return [parseAddress(s, 'tcp').address] } catch { return [] } })
+    const hit = await this.bootstrap.dialBest(rows, seeds)
+    if (hit === undefined || this.node.status !== 'running' || this.hv.activeView().size > 0) return
+    this.run(this.hv.join(hit.peer.id, [hit.address]))
+  }
+
+  /** Peer-exchange stats: how many peers a membership message carried from (`rx`) or to (`tx`) `peer`. */
+  private countExchange (peer: Peer, t: string, data: unknown, dir: 'rx' | 'tx'): void {
+    const count = peersCarried(t, data)
+    if (count === 0) return
+    const address = this.node.statAddress(peer)
+    if (address !== undefined) this.node.recordStat(address, { type: dir, count })
   }
 
   /** The overlay sent to `peer` (so the link is not idle). */
@@ -157,8 +183,12 @@ export class Membership {
   }
 
   private heal (): void {
+    const now = this.node.clock.now()
+    const suspicious = this.lost.keys(now).length > 0 || this.hv.activeView().size < this.opts.minPeers
     this.retryLost()
-    this.probeSeed()
+    // only a node with a reason to doubt its overlay bothers a seed: probing from every node
+    // every period would load the seeds linearly with the network (2,248 probes in 94 s at 1k)
+    if (suspicious) this.probeSeed()
   }
 
   private retryLost (): void {
@@ -201,8 +231,10 @@ export class Membership {
       this.cancelRejoin = undefined
       if (this.node.status !== 'running' || this.node.peers().length > 0) return
       this.node.metrics.inc('membership.rejoins')
-      void this.joinSeeds().then(() => {
-        if (this.node.peers().length === 0) {
+      void this.joinSeeds().then(async () => {
+        if (this.node.status !== 'running') return
+        if (this.node.peers().length === 0) await this.joinStored()
+        if (this.node.status === 'running' && this.node.peers().length === 0) {
           this.run(this.hv.tick())
           this.scheduleRejoin()
         }
@@ -246,7 +278,10 @@ export class Membership {
 
   private sendMsg (peer: Peer, msg: HyParViewMsg): void {
     const { t, ...rest } = msg
-    if (this.node.sendProtocol(peer, t, rest)) this.sent(peer.id)
+    if (this.node.sendProtocol(peer, t, rest)) {
+      this.sent(peer.id)
+      this.countExchange(peer, t, rest, 'tx')
+    }
   }
 
   private connect (id: PeerId, addrs: string[], msg: HyParViewMsg): void {

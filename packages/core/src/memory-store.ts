@@ -2,7 +2,7 @@ import type { AbortOptions } from './abort.js'
 import { throwIfAborted } from './abort.js'
 import { StoreError } from './errors.js'
 import type { KnownOptions, PeerRecord, PeerStats, PeerStore, SaveEntry, StatEvent } from './peer-store.js'
-import { applyStatEvent, DEFAULT_TOMBSTONE_MS, emptyStats } from './peer-store.js'
+import { applyStatEvent, checkStatEvent, DEFAULT_TOMBSTONE_MS, emptyStats } from './peer-store.js'
 
 export interface MemoryStoreOptions {
   /** Wall-clock source (ms since the epoch) for `lastSeen` and tombstones. @default Date.now */
@@ -36,9 +36,10 @@ export function memoryStore (opts: MemoryStoreOptions = {}): PeerStore {
   return {
     async save (entries: Array<string | SaveEntry>, options?: AbortOptions) {
       check(options)
-      for (const e of entries) {
-        const entry = typeof e === 'string' ? { address: e } : e
-        if (!validAddress(entry.address)) throw new TypeError('address must be a non-empty string')
+      // every entry is checked before any is saved: a bad one saves nothing
+      const list = entries.map(e => typeof e === 'string' ? { address: e } : e)
+      for (const entry of list) if (!validAddress(entry?.address)) throw new TypeError('address must be a non-empty string')
+      for (const entry of list) {
         if (tombstoned(entry.address)) continue
         const row = rows.get(entry.address)
         if (row === undefined) rows.set(entry.address, { peerId: entry.peerId ?? null, stats: emptyStats() })
@@ -68,6 +69,7 @@ export function memoryStore (opts: MemoryStoreOptions = {}): PeerStore {
     async record (address: string, event: StatEvent, options?: AbortOptions) {
       check(options)
       if (!validAddress(address)) throw new TypeError('address must be a non-empty string')
+      checkStatEvent(event)
       let row = rows.get(address)
       if (row === undefined) {
         if (tombstoned(address) && event.type !== 'dial-ok') return

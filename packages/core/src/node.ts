@@ -11,12 +11,14 @@ import {
   SelfDialError, TimeoutError
 } from './errors.js'
 import type { Identity, PeerId } from './identity.js'
-import { generateIdentity, identityFromSecretKey } from './identity.js'
+import { generateIdentity, identityFromSecretKey, signWith } from './identity.js'
 import type { Limits } from './limits.js'
 import { DEFAULT_LIMITS } from './limits.js'
 import type { Logger } from './logger.js'
 import { silentLogger } from './logger.js'
 import { memoryStore } from './memory-store.js'
+import { StatRecorder } from './stat-recorder.js'
+import { StoreUpkeep } from './store-upkeep.js'
 import { Metrics } from './metrics.js'
 import type { NodeOptions } from './options.js'
 import { DEFAULTS } from './options.js'
@@ -28,6 +30,17 @@ import { Membership } from './membership.js'
 import { AnnounceService } from './announce.js'
 import type { AnnounceOptions, Reply, Request } from './announce.js'
 import type { Connection, Listener, Transport } from './transport.js'
+import { checkAppType, Messaging } from './messages.js'
+import type { BroadcastOptions, RouteHandler } from './messages.js'
+import type { InboundHandler, InboundMessage, Middleware } from './middleware.js'
+import { StreamService } from './streams.js'
+import type { PeerStream } from './streams.js'
+import { BroadcastStreams } from './broadcast-stream.js'
+import type { BroadcastStream, BroadcastStreamOptions } from './broadcast-stream.js'
+import { scheduleAfter, scheduleEvery } from './timers.js'
+import type { TimerCallback } from './timers.js'
+import { StateService } from './state/state-service.js'
+import { EventBus } from './events/event-bus.js'
 
 export type NodeStatus = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped'
 
@@ -40,8 +53,10 @@ export interface NodeEvents extends Record<string, unknown> {
   online: undefined
   /** The node lost its last peer. */
   offline: undefined
-  /** An application message from a direct peer. */
-  message: { from: Peer, type: string, data: unknown }
+  /** An application message (direct, broadcast or relayed) that passed the inbound middleware. */
+  message: InboundMessage
+  /** A peer opened a stream to this node (`peer.openStream`); without a listener streams are refused. */
+  stream: PeerStream
   /** An announcement reached this node; answer with `req.reply(data)`. */
   request: Request
   /** The failure detector suspects a peer (its link is then closed and replaced). */
@@ -79,8 +94,10 @@ export class HearsayNode extends Emitter<NodeEvents> {
   private readonly channel: Channel
   private readonly timers: TimerSet
   private readonly ownsStore: boolean
+  private readonly statRecorder: StatRecorder
   private identityValue: Identity | undefined
-  private state: NodeStatus = 'idle'
+  /** Lifecycle status (`status` getter); `state` is the replicated key/value state. */
+  private lifecycle: NodeStatus = 'idle'
   private lifetime = new AbortController()
   private readonly listeners: Listener[] = []
   private readonly peersById = new Map<PeerId, Peer>()
@@ -93,6 +110,11 @@ export class HearsayNode extends Emitter<NodeEvents> {
   private pingSeq = 0
   private membershipService: Membership | undefined
   private announcer: AnnounceService | undefined
+  private readonly stateService: StateService
+  private readonly eventBus: EventBus
+  private readonly messaging: Messaging
+  private readonly streams: StreamService
+  private readonly broadcastStreams: BroadcastStreams
 
   constructor (opts: NodeOptions = {}) {
     super()
@@ -104,8 +126,17 @@ export class HearsayNode extends Emitter<NodeEvents> {
     this.transports = [...(opts.transports ?? [])]
     this.channel = opts.channel ?? secureChannel({ networkKey: opts.networkKey })
     this.timers = new TimerSet(this.clock)
-    this.ownsStore = opts.store === undefined
+    this.ownsStore = opts.closeStore ?? opts.store === undefined
     this.store = opts.store ?? memoryStore()
+    this.statRecorder = new StatRecorder(this.store, {
+      flushInterval: opts.statsFlushInterval ?? DEFAULTS.statsFlushInterval,
+      maxBatch: opts.statsMaxBatch ?? DEFAULTS.statsMaxBatch,
+      schedule: (ms, fn) => this.timers.after(ms, fn),
+      onError: (err, address) => {
+        this.metrics.inc('store.errors')
+        this.logger.warn('peer store write failed', { address, err })
+      }
+    })
     if (opts.identity !== undefined) {
       this.identityValue = opts.identity instanceof Uint8Array ? identityFromSecretKey(opts.identity) : opts.identity
     }
@@ -119,6 +150,8 @@ export class HearsayNode extends Emitter<NodeEvents> {
     })
     // one-way heartbeat: receiving any frame is what the failure detector needs
     this.handle('hs.hb', () => {})
+    this.stateService = new StateService(this, opts.state, { sign: (m) => signWith(this.identityValue!, m), plainChannel: this.channel.name === 'plain' })
+    this.eventBus = new EventBus(this, opts.events)
     this.handle('hs.ping', (peer, data) => { this.sendProtocol(peer, 'hs.pong', data) })
     this.handle('hs.pong', (_peer, data) => {
       const n = (data as { n?: unknown } | null)?.n
@@ -126,6 +159,18 @@ export class HearsayNode extends Emitter<NodeEvents> {
       if (done === undefined) { this.metrics.drop('unexpected-pong'); return }
       done()
     })
+    // first peer:connect listener: middleware connection hooks may open streams
+    this.on('peer:connect', (peer) => { peer.streamOpener = (p, name, o) => this.streams.open(p, name, o) })
+    this.messaging = new Messaging(this, {
+      sendDirect: (peer, type, data) => { this.sendFrame(peer, type, data) },
+      sendBroadcast: (type, data, o) => { this.broadcastRaw(type, data, o) }
+    })
+    this.streams = new StreamService(this, {
+      window: opts.streamWindow ?? DEFAULTS.streamWindow,
+      maxStreamsPerPeer: opts.maxStreamsPerPeer ?? DEFAULTS.maxStreamsPerPeer,
+      chunkBytes: Math.max(1, Math.min(64 * 1024, this.limits.maxFrameBytes - 256))
+    }, (stream) => this.emit('stream', stream))
+    this.broadcastStreams = new BroadcastStreams(this, this.messaging, (type, data, o) => { this.broadcastRaw(type, data, o) })
   }
 
   /** The node's peer id. Known before `start()` only when an identity was passed in. */
@@ -139,7 +184,7 @@ export class HearsayNode extends Emitter<NodeEvents> {
     return this.identityValue.publicKey
   }
 
-  get status (): NodeStatus { return this.state }
+  get status (): NodeStatus { return this.lifecycle }
 
   /** Addresses the node listens on, with real ports. */
   get addresses (): string[] { return this.listeners.flatMap(l => l.addresses) }
@@ -151,11 +196,12 @@ export class HearsayNode extends Emitter<NodeEvents> {
 
   /** Starts listening and dials the seeds (in the background: a dead seed does not fail start). */
   async start (options: AbortOptions = {}): Promise<void> {
-    if (this.state !== 'idle') throw new NotStartedError(`start() called while ${this.state}; create a new node to start again`)
-    this.state = 'starting'
+    if (this.lifecycle !== 'idle') throw new NotStartedError(`start() called while ${this.lifecycle}; create a new node to start again`)
+    this.lifecycle = 'starting'
     try {
       throwIfAborted(options.signal)
       await this.loadIdentity(options)
+      await this.stateService.start(options)
       for (const address of this.opts.listen ?? []) {
         const parsed = parseAddress(address, this.defaultProtocol)
         const transport = this.transportFor(parsed.protocol)
@@ -170,9 +216,15 @@ export class HearsayNode extends Emitter<NodeEvents> {
       await this.teardown()
       throw err
     }
-    this.state = 'running'
+    this.lifecycle = 'running'
     this.logger.info('node started', { id: this.id, addresses: this.addresses })
+    new StoreUpkeep(this, {
+      purgeInterval: this.opts.purgeInterval ?? DEFAULTS.purgeInterval,
+      rule: { minFailures: this.opts.purgeMinFailures ?? DEFAULTS.purgeMinFailures, maxSuccessRatio: this.opts.purgeMaxSuccessRatio ?? DEFAULTS.purgeMaxSuccessRatio },
+      rttInterval: this.opts.rttInterval ?? DEFAULTS.rttInterval
+    }).start()
     if (this.opts.overlay === false) {
+      this.eventBus.start(this.opts.broadcast ?? DEFAULTS.broadcast, false)
       for (const seed of this.opts.seeds ?? []) {
         this.dial(seed).catch((err: unknown) => {
           this.logger.warn('seed dial failed', { seed, err })
@@ -187,12 +239,14 @@ export class HearsayNode extends Emitter<NodeEvents> {
     const o = this.opts
     const announcer = new AnnounceService(this, {
       mode: o.broadcast ?? DEFAULTS.broadcast,
+      plumtree: o.plumtree,
       defaultLimit: o.announceLimit ?? DEFAULTS.announceLimit,
       defaultTimeout: o.announceTimeout ?? DEFAULTS.announceTimeout,
       maxRoutes: DEFAULTS.maxRoutes,
       routeTtl: DEFAULTS.routeTtl
-    }, (req) => { this.emit('request', req) })
+    }, (req) => { this.emit('request', req) }, (b) => { this.messaging.deliverBroadcast(b) })
     this.announcer = announcer
+    this.eventBus.start(o.broadcast ?? DEFAULTS.broadcast, true)
     const membership = new Membership(this, {
       minPeers: o.minPeers ?? DEFAULTS.minPeers,
       maxPeers: o.maxPeers ?? DEFAULTS.maxPeers,
@@ -204,7 +258,7 @@ export class HearsayNode extends Emitter<NodeEvents> {
       rejoinMaxDelay: o.rejoinMaxDelay ?? DEFAULTS.rejoinMaxDelay,
       healInterval: o.healInterval ?? DEFAULTS.healInterval,
       announceAddresses: o.announceAddresses
-    }, o.seeds ?? [], (peer, up) => { announcer.neighbor(peer, up) }, (e, p) => { this.emit(e, p) })
+    }, o.seeds ?? [], (peer, up) => { announcer.neighbor(peer, up); this.eventBus.neighbor(peer, up) }, (e, p) => { this.emit(e, p) })
     this.membershipService = membership
     membership.start().catch((err: unknown) => { this.logger.warn('overlay start failed', { err }) })
   }
@@ -222,6 +276,92 @@ export class HearsayNode extends Emitter<NodeEvents> {
     return this.announcer.announce(options)
   }
 
+  /**
+   * Adds a middleware to the message pipeline (docs/api.md, "Middleware"): an object with
+   * `plugin`, `connection`, `inbound` and `outbound` hooks, or a bare inbound function
+   * `(msg, ctx, next) => …`. Runs in `use()` order. Returns the node, typed with what the
+   * plugin hook added to it.
+   */
+  use<Ext extends object = {}> (mw: Middleware<Ext> | InboundHandler): this & Ext {
+    this.messaging.use(mw as Middleware<object> | InboundHandler)
+    return this as this & Ext
+  }
+
+  /**
+   * Calls `handler(msg, peer)` for every application message of `type` (after the inbound
+   * middleware); `'*'` gets the messages of every type without a route. Several handlers of one
+   * type run in order. Returns a function that removes the route. `TypeError` for a reserved or
+   * empty type, `TooLargeError` above `maxTypeBytes`.
+   */
+  route (type: string, handler: RouteHandler): () => void {
+    return this.messaging.route(type, handler)
+  }
+
+  /**
+   * Sends an application message to every node of the overlay, up to `limit` hops (once each,
+   * through the same dissemination as `announce`, without replies); receivers get it as a
+   * message with `via: 'broadcast'`. With `overlay: false` it goes to every connected peer.
+   * Throws `TypeError` or `TooLargeError` before anything is sent.
+   */
+  broadcast (type: string, data?: unknown, options: BroadcastOptions = {}): void {
+    this.assertRunning()
+    if (options.limit !== undefined && !(Number.isInteger(options.limit) && options.limit >= 0)) throw new TypeError('limit must be a non-negative integer')
+    this.messaging.broadcast(type, data, options)
+  }
+
+  /**
+   * The broadcast channel as Web Streams: what you write goes to every node of the overlay, and
+   * you read what the other nodes write to broadcast streams of the same `name`.
+   */
+  createBroadcastStream (options: BroadcastStreamOptions = {}): BroadcastStream {
+    this.assertRunning()
+    return this.broadcastStreams.create(options)
+  }
+
+  /** Runs `fn` once after `ms` on the node's clock; `stop()` cancels it. Returns a cancel function. */
+  after (ms: number, fn: TimerCallback): () => void {
+    this.assertAlive()
+    return scheduleAfter(this.timers, ms, fn, (err) => { this.timerFailed(err) })
+  }
+
+  /** Runs `fn` every `ms` on the node's clock until cancelled or `stop()`. Returns a cancel function. */
+  every (ms: number, fn: TimerCallback): () => void {
+    this.assertAlive()
+    return scheduleEvery(this.timers, ms, fn, (err) => { this.timerFailed(err) })
+  }
+
+  /** Feeds a message into the inbound middleware chain (used by the relays). @internal */
+  injectInbound (msg: InboundMessage): void { this.messaging.receive(msg) }
+
+  private assertAlive (): void {
+    if (this.lifecycle === 'stopping' || this.lifecycle === 'stopped') throw new NotStartedError(`The node is ${this.lifecycle}`)
+  }
+
+  private timerFailed (err: unknown): void {
+    this.metrics.drop('timer-error')
+    this.logger.warn('a timer callback failed', { err })
+    if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err)))
+  }
+
+  /** A broadcast of any type (checked by the caller): through the overlay, or one hop to every peer without it. */
+  private broadcastRaw (type: string, data: unknown, o: BroadcastOptions): void {
+    if (this.announcer !== undefined) { this.announcer.broadcast(type, data, o.limit); return }
+    const frame = encodeEnvelope({ type, data }, this.limits)
+    for (const peer of this.peersById.values()) {
+      try {
+        peer.link.conn.send(frame)
+        this.metrics.inc('frames.out')
+        this.metrics.inc('bytes.out', frame.length)
+      } catch { this.metrics.drop('send-closed') }
+    }
+  }
+
+  /** Replicated key/value state (scuttlebutt anti-entropy): `set`, `get`, `getRemote`, `keys`, `delete`, `believe`, `on('set:…')`. Usable once `start()` resolved. */
+  get state (): StateService { return this.stateService }
+
+  /** The network-wide event bus: `say`, `hear`, `hearOnce`. Usable once `start()` resolved. */
+  get events (): EventBus { return this.eventBus }
+
   /** The overlay's views, for status pages and tests. */
   get overlay (): { active: PeerId[], passive: PeerId[] } | undefined {
     const m = this.membershipService
@@ -231,15 +371,15 @@ export class HearsayNode extends Emitter<NodeEvents> {
 
   /** Closes every link and listener, cancels every timer and pending dial. Idempotent. */
   async stop (): Promise<void> {
-    if (this.state === 'stopped' || this.state === 'stopping') return
-    if (this.state === 'idle') { this.state = 'stopped'; return }
-    this.state = 'stopping'
+    if (this.lifecycle === 'stopped' || this.lifecycle === 'stopping') return
+    if (this.lifecycle === 'idle') { this.lifecycle = 'stopped'; return }
+    this.lifecycle = 'stopping'
     await this.teardown()
     this.logger.info('node stopped')
   }
 
   private async teardown (): Promise<void> {
-    this.state = 'stopping'
+    this.lifecycle = 'stopping'
     this.lifetime.abort(new NotStartedError('The node is stopping'))
     await Promise.allSettled(this.listeners.map(async l => { await l.close() }))
     this.listeners.length = 0
@@ -254,8 +394,12 @@ export class HearsayNode extends Emitter<NodeEvents> {
     for (const cancel of this.graceTimers.values()) cancel()
     this.graceTimers.clear()
     await Promise.allSettled(this.transports.map(async t => { await t.close() }))
+    // the last stat events are written, but a store that never answers must not hold stop() up
+    await withDeadline(this.statRecorder.close(), { timeoutMs: 5_000, clock: this.clock }).catch((err: unknown) => {
+      this.logger.warn('stat events not written before stop', { err })
+    })
     if (this.ownsStore) await this.store.close().catch(() => {})
-    this.state = 'stopped'
+    this.lifecycle = 'stopped'
   }
 
   /**
@@ -316,7 +460,8 @@ export class HearsayNode extends Emitter<NodeEvents> {
       this.metrics.inc('dials.ok')
       return this.addLink(up, 'outbound', address)
     } catch (err) {
-      if (!(err instanceof SelfDialError)) this.record(address, { type: 'dial-fail' })
+      // a dial cancelled by its caller or by stop() says nothing about the address
+      if (!(err instanceof SelfDialError) && (err as { code?: unknown }).code !== 'ERR_ABORTED') this.record(address, { type: 'dial-fail' })
       this.metrics.inc('dials.failed')
       throw err instanceof HearsayError ? err : new DialError(`dial to ${address} failed`, { cause: err })
     } finally {
@@ -345,7 +490,10 @@ export class HearsayNode extends Emitter<NodeEvents> {
     try {
       this.sendProtocol(p, 'hs.ping', { n })
       await withDeadline(pong, { signal: options.signal, timeoutMs: options.timeout ?? DEFAULTS.pingTimeout, clock: this.clock, timeoutMessage: 'ping timed out' })
-      return this.clock.now() - started
+      const ms = this.clock.now() - started
+      const address = this.statAddress(p)
+      if (address !== undefined) this.record(address, { type: 'rtt', ms })
+      return ms
     } finally {
       this.pings.delete(n)
     }
@@ -384,8 +532,8 @@ export class HearsayNode extends Emitter<NodeEvents> {
   get signal (): AbortSignal { return this.lifetime.signal }
 
   private sendApp (peer: Peer, type: string, data: unknown): void {
-    if (typeof type === 'string' && isReservedType(type)) throw new TypeError(`message type "${type}" is reserved`)
-    this.sendFrame(peer, type, data)
+    checkAppType(this, type)
+    this.messaging.send(peer, type, data)
   }
 
   private sendFrame (peer: Peer, type: string, data: unknown): void {
@@ -393,13 +541,15 @@ export class HearsayNode extends Emitter<NodeEvents> {
     peer.link.conn.send(frame)
     this.metrics.inc('frames.out')
     this.metrics.inc('bytes.out', frame.length)
+    // any traffic proves liveness to the far end: no heartbeat is needed on a busy link
+    this.membershipService?.sent(peer.id)
   }
 
   private get defaultProtocol (): string { return this.opts.defaultProtocol ?? DEFAULTS.defaultProtocol }
   private get handshakeTimeout (): number { return this.opts.handshakeTimeout ?? DEFAULTS.handshakeTimeout }
 
   private assertRunning (): void {
-    if (this.state !== 'running') throw new NotStartedError(`The node is ${this.state}`)
+    if (this.lifecycle !== 'running') throw new NotStartedError(`The node is ${this.lifecycle}`)
   }
 
   private transportFor (protocol: string): Transport {
@@ -420,7 +570,7 @@ export class HearsayNode extends Emitter<NodeEvents> {
   }
 
   private accept (raw: Connection): void {
-    if (this.state !== 'running') { raw.close(); return }
+    if (this.lifecycle !== 'running') { raw.close(); return }
     this.metrics.inc('connections.inbound')
     this.pendingConns.add(raw)
     this.channel.upgrade(raw, {
@@ -434,12 +584,12 @@ export class HearsayNode extends Emitter<NodeEvents> {
     }).then(
       (up) => {
         this.pendingConns.delete(raw)
-        if (this.state !== 'running') { up.conn.close(); return }
+        if (this.lifecycle !== 'running') { up.conn.close(); return }
         this.addLink(up, 'inbound', raw.remoteAddress)
       },
       (err: unknown) => {
         this.pendingConns.delete(raw)
-        if (this.state !== 'running') return
+        if (this.lifecycle !== 'running') return
         this.metrics.inc('handshake.failures')
         this.logger.debug('inbound handshake failed', { remote: raw.remoteAddress, err })
       }
@@ -447,7 +597,7 @@ export class HearsayNode extends Emitter<NodeEvents> {
   }
 
   private addLink (up: UpgradedConnection, direction: 'inbound' | 'outbound', address: string): Peer {
-    if (this.state !== 'running') {
+    if (this.lifecycle !== 'running') {
       up.conn.close()
       throw new NotStartedError('The node stopped during the dial')
     }
@@ -519,12 +669,12 @@ export class HearsayNode extends Emitter<NodeEvents> {
       }
       return
     }
-    this.emit('message', { from: peer, type, data })
+    this.messaging.receiveDirect(peer, type, data)
   }
 
   private onLinkClosed (peer: Peer, link: Link, reason?: Error): void {
     if (peer.link !== link || this.peersById.get(peer.id) !== peer) return
-    if (link.byeReason === 'duplicate' && this.state === 'running') {
+    if (link.byeReason === 'duplicate' && this.lifecycle === 'running') {
       // the remote kept another link that has not finished its handshake here yet
       const grace = this.opts.duplicateGraceMs ?? DEFAULTS.duplicateGraceMs
       const cancel = this.timers.after(grace, () => {
@@ -546,11 +696,24 @@ export class HearsayNode extends Emitter<NodeEvents> {
   }
 
   private record (address: string, event: StatEvent): void {
-    // never on the message path's critical section: fire and count failures
-    this.store.record(address, event).catch((err: unknown) => {
-      this.metrics.inc('store.errors')
-      this.logger.warn('peer store write failed', { address, err })
-    })
+    // never on the message path's critical section: batched in memory, written by the recorder
+    this.statRecorder.add(address, event)
+  }
+
+  /** Queues a stat event for the peer store (batched; nothing waits for the write). @internal */
+  recordStat (address: string, event: StatEvent): void { this.record(address, event) }
+
+  /** Writes the stat events waiting in memory to the store now; resolves when they are written. */
+  async flushStats (): Promise<void> { await this.statRecorder.flush() }
+
+  /**
+   * The address a peer's stats are kept under: the one this node dialled, else the first
+   * address the peer advertised in the overlay (an inbound link's remote port is not dialable).
+   * @internal
+   */
+  statAddress (peer: Peer): string | undefined {
+    if (peer.direction === 'outbound') return peer.address
+    return this.membershipService?.advertisedAddress(peer.id)
   }
 }
 

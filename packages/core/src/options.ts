@@ -5,6 +5,7 @@ import type { Limits } from './limits.js'
 import type { Logger } from './logger.js'
 import type { PeerStore } from './peer-store.js'
 import type { Transport } from './transport.js'
+import type { EventBusOptions, StateOptions } from './state/options.js'
 
 /** Every option of `createNode()`. Defaults live in `DEFAULTS` below and in docs/api.md. */
 export interface NodeOptions {
@@ -16,6 +17,20 @@ export interface NodeOptions {
   seeds?: string[]
   /** Where peers, stats and the identity are kept. @default memoryStore() */
   store?: PeerStore
+  /** Close `store` when the node stops. @default true for the default store (and for stores the `hearsay` package opens from a name), false for a store passed in */
+  closeStore?: boolean
+  /** Longest time a stat event (dial outcome, peer-exchange count, rtt) waits in memory before the batched store write, ms. @default 1000 */
+  statsFlushInterval?: number
+  /** Stat events waiting that trigger the batched write at once. @default 1000 */
+  statsMaxBatch?: number
+  /** Period of the purge of dead addresses from the store, ms; 0 disables it. @default 60000 */
+  purgeInterval?: number
+  /** The purge removes an address only after at least this many failed dials… @default 3 */
+  purgeMinFailures?: number
+  /** …and only while its success ratio ok / (ok + fail) is below this. @default 0.2 */
+  purgeMaxSuccessRatio?: number
+  /** Period of the round-trip sample (one ping to one connected peer, in turn; the result goes to the store), ms; 0 disables it. @default 30000 */
+  rttInterval?: number
   /** The node's identity, or its 64-byte secret key. @default loaded from the store, else generated and saved */
   identity?: Identity | Uint8Array
   /** Closed-network key (32 bytes or a passphrase). @default the public network */
@@ -64,8 +79,18 @@ export interface NodeOptions {
   announceLimit?: number
   /** Default time `announce` waits for replies, ms. @default 5000 */
   announceTimeout?: number
+  /** Plumtree tuning: `lazyDelayMs` (100), `graftTimeoutMs` (500), `optimizeThreshold` (0 = off). @default {} */
+  plumtree?: { lazyDelayMs?: number, graftTimeoutMs?: number, optimizeThreshold?: number }
   /** How raw connections are authenticated. @default secureChannel({ networkKey }) — `plainChannel()` is for simulation only */
   channel?: Channel
+  /** Replicated state (`node.state`): gossip period, message budget, bounds, ownership proofs. Defaults in `STATE_DEFAULTS` (state/options.ts). @default {} */
+  state?: StateOptions
+  /** Event bus (`node.events`): name and size limits, replay for late joiners. Defaults in `EVENT_DEFAULTS` (state/options.ts). @default {} */
+  events?: EventBusOptions
+  /** Receive window of a peer stream: bytes the peer may send before this side reads them (memory per stream is bounded by it). @default 1048576 */
+  streamWindow?: number
+  /** Most peer streams open at once with one peer; more are refused (`st.reset` `refused`). @default 256 */
+  maxStreamsPerPeer?: number
 }
 
 export const DEFAULTS = Object.freeze({
@@ -74,6 +99,12 @@ export const DEFAULTS = Object.freeze({
   defaultProtocol: 'tcp',
   duplicateGraceMs: 5_000,
   pingTimeout: 3_000,
+  statsFlushInterval: 1_000,
+  statsMaxBatch: 1_000,
+  purgeInterval: 60_000,
+  purgeMinFailures: 3,
+  purgeMaxSuccessRatio: 0.2,
+  rttInterval: 30_000,
   minPeers: 3,
   maxPeers: 12,
   shuffleInterval: 10_000,
@@ -86,5 +117,7 @@ export const DEFAULTS = Object.freeze({
   announceLimit: 6,
   announceTimeout: 5_000,
   maxRoutes: 10_000,
-  routeTtl: 60_000
+  routeTtl: 60_000,
+  streamWindow: 1024 * 1024,
+  maxStreamsPerPeer: 256
 })

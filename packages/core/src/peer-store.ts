@@ -80,5 +80,28 @@ export function applyStatEvent (stats: PeerStats, event: StatEvent, now: number)
   return s
 }
 
+/**
+ * Throws `TypeError` unless `event` is a well-formed `StatEvent` (known type, integer counts
+ * >= 0, finite rtt >= 0). Every store checks events with it, so they refuse alike.
+ */
+export function checkStatEvent (event: StatEvent): void {
+  const e = event as { type?: unknown, count?: unknown, ms?: unknown, peerId?: unknown } | null
+  if (e === null || typeof e !== 'object') throw new TypeError('a stat event must be an object')
+  switch (e.type) {
+    case 'dial-ok':
+      if (e.peerId !== undefined && (typeof e.peerId !== 'string' || e.peerId.length === 0)) throw new TypeError('dial-ok peerId must be a non-empty string')
+      return
+    case 'dial-fail': return
+    case 'rx':
+    case 'tx':
+      if (typeof e.count !== 'number' || !Number.isSafeInteger(e.count) || e.count < 0) throw new TypeError(`${e.type} count must be an integer >= 0`)
+      return
+    case 'rtt':
+      if (typeof e.ms !== 'number' || !Number.isFinite(e.ms) || e.ms < 0) throw new TypeError('rtt ms must be a finite number >= 0')
+      return
+    default: throw new TypeError(`unknown stat event type ${String(e.type)}`)
+  }
+}
+
 /** Default time a removed address stays un-learnable: 24 hours. */
 export const DEFAULT_TOMBSTONE_MS = 24 * 60 * 60 * 1000

@@ -1,5 +1,7 @@
 import type { Connection } from './transport.js'
 import type { PeerId } from './identity.js'
+import type { OpenStreamOptions, PeerStream } from './streams.js'
+import { NotStartedError } from './errors.js'
 
 /** @internal One authenticated connection to a peer. */
 export interface Link {
@@ -42,6 +44,20 @@ export class Peer {
    * `TooLargeError` above the frame limit and `ConnectionClosedError` after a disconnect.
    */
   send (type: string, data?: unknown): void { this.sendFn(this, type, data) }
+
+  /** @internal set by the node when the peer connects */
+  streamOpener: ((peer: Peer, name: string, options: OpenStreamOptions) => PeerStream) | undefined
+
+  /**
+   * Opens an ordered, flow-controlled duplex byte stream to this peer (`{ readable, writable }`
+   * Web Streams); the peer gets it from its node's `stream` event. `name` (≤ 64 bytes) tells the
+   * receiver what it is. Throws `ConnectionClosedError` when the peer is gone, `TooLargeError`
+   * for a long name or too many open streams.
+   */
+  openStream (name = '', options: OpenStreamOptions = {}): PeerStream {
+    if (this.streamOpener === undefined) throw new NotStartedError('streams are opened by a running node')
+    return this.streamOpener(this, name, options)
+  }
 
   toJSON (): { id: PeerId, address: string, direction: string } {
     return { id: this.id, address: this.address, direction: this.direction }

@@ -96,7 +96,7 @@ export function nodeOverTransportCompliance (h: NodeOverTransportHarness): Compl
         await eventually(() => { const v = views(); if (v !== last) { last = v; quietSince = Date.now() } return Date.now() - quietSince > 1000 }, 15_000, 'settled views')
         for (const n of all) n.on('request', (req) => { req.reply(n.id) })
         const replies = new Set<string>()
-        for await (const r of rest[3]!.announce({ type: 'roll-call', timeout: 2000, maxReplies: 7 })) replies.add(r.data as string)
+        for await (const r of rest[3]!.announce({ type: 'roll-call', timeout: 10_000, maxReplies: 7 })) replies.add(r.data as string)
         equal(replies.size, 7)
       })
     },

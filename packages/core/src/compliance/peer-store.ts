@@ -131,6 +131,159 @@ export function peerStoreCompliance (h: PeerStoreHarness): ComplianceCase[] {
       }
     },
     {
+      name: 'known() reports the same counters as getStats (stats are written, not just counted)',
+      fn: withStore(async (s, clock) => {
+        const a = 'tcp://127.0.0.1:10'
+        const b = 'ws://127.0.0.1:11'
+        await s.save([a, b])
+        await s.record(a, { type: 'dial-fail' })
+        await s.record(a, { type: 'tx', count: 4 })
+        await s.record(b, { type: 'dial-ok', peerId: ID })
+        await s.record(b, { type: 'rx', count: 7 })
+        await s.record(b, { type: 'rtt', ms: 12 })
+        const rows = await collect(s)
+        for (const addr of [a, b]) {
+          const { peerId: _id, ...fromKnown } = rows.get(addr)!
+          deepEqual(fromKnown, await s.getStats(addr))
+        }
+        deepEqual(rows.get(b), { connections: { ok: 1, fail: 0 }, nodes: { rx: 7, tx: 0 }, lastSeen: clock.t, rtt: 12, peerId: ID })
+        deepEqual(rows.get(a), { connections: { ok: 0, fail: 1 }, nodes: { rx: 0, tx: 4 }, lastSeen: null, rtt: null, peerId: null })
+      })
+    },
+    {
+      name: 'rtt is smoothed: 7/8 of the old value plus 1/8 of the new sample',
+      fn: withStore(async (s) => {
+        const a = 'ws://127.0.0.1:12'
+        await s.record(a, { type: 'rtt', ms: 40 })
+        await s.record(a, { type: 'rtt', ms: 80 })
+        equal((await s.getStats(a)).rtt, 45)
+      })
+    },
+    {
+      name: 'a read sees every write called before it, even when nobody awaited the write',
+      fn: withStore(async (s) => {
+        const a = 'tcp://127.0.0.1:13'
+        const writes = [
+          s.save([{ address: a, peerId: ID }]),
+          ...Array.from({ length: 50 }, async () => await s.record(a, { type: 'tx', count: 1 })),
+          s.record(a, { type: 'dial-fail' })
+        ]
+        const st = await s.getStats(a)
+        equal(st.nodes.tx, 50)
+        equal(st.connections.fail, 1)
+        equal((await collect(s)).get(a)?.peerId, ID)
+        await Promise.all(writes)
+      })
+    },
+    {
+      name: 'save checks every entry first: a bad one rejects with TypeError and saves nothing',
+      fn: withStore(async (s) => {
+        let threw = false
+        try { await s.save(['tcp://127.0.0.1:14', '']) } catch (err) { threw = err instanceof TypeError }
+        ok(threw, 'an empty address must throw TypeError')
+        equal((await collect(s)).size, 0)
+      })
+    },
+    {
+      name: 'record rejects a malformed event with TypeError and changes nothing',
+      fn: withStore(async (s) => {
+        const a = 'tcp://127.0.0.1:15'
+        const bad: unknown[] = [{ type: 'rx', count: -1 }, { type: 'tx', count: 1.5 }, { type: 'rtt', ms: Number.NaN }, { type: 'nope' }, null]
+        for (const event of bad) {
+          let threw = false
+          try { await s.record(a, event as never) } catch (err) { threw = err instanceof TypeError }
+          ok(threw, `${JSON.stringify(event)} must throw TypeError`)
+        }
+        equal((await collect(s)).size, 0)
+      })
+    },
+    {
+      name: 'a removed address comes back only through a successful dial while its tombstone lasts',
+      fn: withStore(async (s) => {
+        const a = 'ws://127.0.0.1:16'
+        await s.record(a, { type: 'dial-ok', peerId: ID })
+        await s.remove([a])
+        await s.record(a, { type: 'rx', count: 3 })
+        await s.record(a, { type: 'dial-fail' })
+        equal((await collect(s)).has(a), false, 'stat events other than dial-ok must not re-add a removed address')
+        await s.record(a, { type: 'dial-ok' })
+        const row = (await collect(s)).get(a)
+        ok(row !== undefined, 'a successful dial re-adds it')
+        deepEqual(row.connections, { ok: 1, fail: 0 })
+        deepEqual(row.nodes, { rx: 0, tx: 0 })
+        await s.save([a])
+        equal((await collect(s)).get(a)!.connections.ok, 1, 'save keeps the stats of a known address')
+      })
+    },
+    {
+      name: 'known() yields each of many addresses once, as copies',
+      fn: withStore(async (s) => {
+        const addrs = Array.from({ length: 300 }, (_v, i) => `tcp://127.0.0.1:${2000 + i}`)
+        await s.save(addrs)
+        const seen: string[] = []
+        for await (const row of s.known()) {
+          seen.push(row.address)
+          row.stats.connections.ok = 99
+        }
+        equal(seen.length, 300)
+        equal(new Set(seen).size, 300)
+        equal((await s.getStats(addrs[0]!)).connections.ok, 0)
+      })
+    },
+    {
+      name: 'an aborted signal rejects reads and writes with AbortError',
+      fn: withStore(async (s) => {
+        const ac = new AbortController()
+        ac.abort()
+        await rejects(() => s.save(['ws://127.0.0.1:17'], { signal: ac.signal }), 'ERR_ABORTED')
+        await rejects(() => s.record('ws://127.0.0.1:17', { type: 'dial-fail' }, { signal: ac.signal }), 'ERR_ABORTED')
+        await rejects(() => s.getStats('ws://127.0.0.1:17', { signal: ac.signal }), 'ERR_ABORTED')
+        equal((await collect(s)).size, 0)
+      })
+    },
+    {
+      name: 'with persistence, writes nobody awaited are on disk after close() and a re-open',
+      fn: async () => {
+        if (!h.supports.persistence) return
+        const location = h.location()
+        const s1 = await h.open({ location, now: () => 5 })
+        const a = 'tcp://127.0.0.1:18'
+        for (let i = 0; i < 100; i++) void s1.record(a, { type: 'rx', count: 1 })
+        void s1.record(a, { type: 'dial-ok', peerId: ID })
+        void s1.putMeta('counter', new Uint8Array([42]))
+        await s1.close()
+        const s2 = await h.open({ location, now: () => 6 })
+        try {
+          const st = await s2.getStats(a)
+          equal(st.nodes.rx, 100)
+          equal(st.connections.ok, 1)
+          equal(st.lastSeen, 5)
+          bytesEqual((await s2.getMeta('counter'))!, new Uint8Array([42]))
+        } finally { await s2.close() }
+      }
+    },
+    {
+      name: 'with persistence, a tombstone survives a re-open',
+      fn: async () => {
+        if (!h.supports.persistence) return
+        const location = h.location()
+        const s1 = await h.open({ location, now: () => 1000, tombstoneMs: 500 })
+        await s1.save(['ws://127.0.0.1:19'])
+        await s1.remove(['ws://127.0.0.1:19'])
+        await s1.close()
+        const s2 = await h.open({ location, now: () => 1400, tombstoneMs: 500 })
+        try {
+          await s2.save(['ws://127.0.0.1:19'])
+          equal((await collect(s2)).has('ws://127.0.0.1:19'), false)
+        } finally { await s2.close() }
+        const s3 = await h.open({ location, now: () => 1500, tombstoneMs: 500 })
+        try {
+          await s3.save(['ws://127.0.0.1:19'])
+          equal((await collect(s3)).has('ws://127.0.0.1:19'), true)
+        } finally { await s3.close() }
+      }
+    },
+    {
       name: 'with persistence, addresses, stats and identity survive a re-open',
       fn: async () => {
         if (!h.supports.persistence) return

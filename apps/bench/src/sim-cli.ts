@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { writeResults } from './report.js'
+import { runScenario } from './scenarios.js'
+import type { ScenarioOptions } from './scenarios.js'
+import { mb, MODES, SCENARIOS } from './sim.js'
+import type { Mode, ScenarioName } from './sim.js'
+
+const HELP = `hearsay overlay simulator: real core nodes on a memory network in virtual time.
+
+usage: pnpm bench:sim -- [--scenario NAME[,NAME…]|all] [--nodes N] [--seed S] [--broadcasts B] [flags]
+
+  --scenario          steady | mass-failure | churn | partition | failure-detector | kv | all   (default steady)
+  --nodes             number of nodes                                            (default 1000)
+  --seed              seed of every random choice                                (default 1)
+  --broadcasts        steady: broadcasts per mode (default 1000); mass-failure and
+                      partition: broadcasts per measurement point (default 10)
+  --flood-broadcasts  steady: broadcasts for flood only (default: --broadcasts)
+  --modes             flood,plumtree (default both; each on its own overlay)
+  --limit             hop limit of the measured announces (default 32; core's announceLimit default is 6)
+  --spacing           steady: virtual ms between broadcasts (default 10)
+  --fractions         mass-failure: killed fractions, e.g. 0.5,0.8,0.95 (default 0.1…0.9,0.95)
+  --churn-rounds      churn: rounds (default 100)
+  --churn-rate        churn: fraction replaced per round (default 0.05)
+  --loss              failure-detector: frame loss (default 0.1)
+  --window            failure-detector: observation window, virtual s (default 60)
+  --shuffle-interval  node option shuffleInterval, virtual ms (default 10000, core's default)
+  --heartbeat-interval node option heartbeatInterval, virtual ms (default 1000, core's default)
+  --settle-rounds     shuffle rounds after the last join before measuring (default 3)
+  --seed-nodes        bootstrap seeds (default 4); --seeds-per-node (default 2)
+  --node-options      extra createNode options for every node, as JSON, e.g. '{"maxPeers":6}'
+  --out               results directory (default apps/bench/results)
+  --help
+`
+
+async function main (): Promise<void> {
+  // `pnpm bench:sim -- --nodes 10000` hands the script a leading `--`
+  const argv = process.argv.slice(2)
+  if (argv[0] === '--') argv.shift()
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      scenario: { type: 'string', default: 'steady' },
+      nodes: { type: 'string', default: '1000' },
+      seed: { type: 'string', default: '1' },
+      broadcasts: { type: 'string' },
+      'flood-broadcasts': { type: 'string' },
+      modes: { type: 'string' },
+      limit: { type: 'string' },
+      spacing: { type: 'string' },
+      fractions: { type: 'string' },
+      'churn-rounds': { type: 'string' },
+      'churn-rate': { type: 'string' },
+      loss: { type: 'string' },
+      window: { type: 'string' },
+      'shuffle-interval': { type: 'string' },
+      'heartbeat-interval': { type: 'string' },
+      'settle-rounds': { type: 'string' },
+      'seed-nodes': { type: 'string' },
+      'seeds-per-node': { type: 'string' },
+      'node-options': { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', default: false }
+    },
+    allowPositionals: false,
+    strict: true
+  })
+  if (values.help) { process.stdout.write(HELP); return }
+  const int = (name: string, v: string | undefined, min = 0): number | undefined => {
+    if (v === undefined) return undefined
+    const n = Number(v)
+    if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}`)
+    return n
+  }
+  const float = (name: string, v: string | undefined, lo: number, hi: number): number | undefined => {
+    if (v === undefined) return undefined
+    const n = Number(v)
+    if (!(n >= lo && n <= hi)) throw new UsageError(`--${name} must be a number in [${lo}, ${hi}]`)
+    return n
+  }
+  const scenarios: ScenarioName[] = values.scenario === 'all'
+    ? [...SCENARIOS]
+    : values.scenario.split(',').map(s => {
+      if (!(SCENARIOS as readonly string[]).includes(s)) throw new UsageError(`unknown scenario "${s}" (${SCENARIOS.join(', ')}, all)`)
+      return s as ScenarioName
+    })
+  const modes = values.modes?.split(',').map(m => {
+    if (!(MODES as readonly string[]).includes(m)) throw new UsageError(`unknown mode "${m}" (flood, plumtree)`)
+    return m as Mode
+  })
+  const config: ScenarioOptions['config'] = {}
+  const limit = int('limit', values.limit, 1)
+  if (limit !== undefined) config.limit = limit
+  const si = int('shuffle-interval', values['shuffle-interval'], 1)
+  if (si !== undefined) config.shuffleInterval = si
+  const hb = int('heartbeat-interval', values['heartbeat-interval'], 1)
+  if (hb !== undefined) config.heartbeatInterval = hb
+  const settle = int('settle-rounds', values['settle-rounds'])
+  if (settle !== undefined) config.settleRounds = settle
+  const seedNodes = int('seed-nodes', values['seed-nodes'], 1)
+  if (seedNodes !== undefined) config.seedNodes = seedNodes
+  const spn = int('seeds-per-node', values['seeds-per-node'], 1)
+  if (spn !== undefined) config.seedsPerNode = spn
+  if (values['node-options'] !== undefined) {
+    let parsed: unknown
+    try { parsed = JSON.parse(values['node-options']) } catch { throw new UsageError('--node-options must be a JSON object') }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError('--node-options must be a JSON object')
+    config.nodeOptions = parsed as Record<string, unknown>
+  }
+  const window = float('window', values.window, 10, 86400)
+  const fractions = values.fractions?.split(',').map(f => float('fractions', f, 0, 1)!)
+  const log = (line: string): void => { process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`) }
+  const opts: ScenarioOptions = {
+    nodes: int('nodes', values.nodes, 2)!,
+    seed: int('seed', values.seed)!,
+    modes,
+    broadcasts: int('broadcasts', values.broadcasts, 1),
+    floodBroadcasts: int('flood-broadcasts', values['flood-broadcasts'], 1),
+    spacingMs: int('spacing', values.spacing),
+    fractions,
+    churnRounds: int('churn-rounds', values['churn-rounds'], 1),
+    churnRate: float('churn-rate', values['churn-rate'], 0, 1),
+    loss: float('loss', values.loss, 0, 1),
+    windowMs: window === undefined ? undefined : window * 1000,
+    config,
+    log
+  }
+  const out = values.out ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'results')
+  let rejections = 0
+  process.on('unhandledRejection', (err) => { if (++rejections <= 5) log(`unhandled rejection: ${String((err as Error)?.stack ?? err)}`) })
+  for (const s of scenarios) {
+    const started = performance.now()
+    log(`scenario ${s}: ${opts.nodes} nodes, seed ${opts.seed}`)
+    const rows = await runScenario(s, opts)
+    const wall = (performance.now() - started) / 1000
+    const files = writeResults(out, s, rows)
+    log(`scenario ${s} done in ${wall.toFixed(1)} s wall, peak RSS ${mb(process.resourceUsage().maxRSS * 1024)} MB; wrote ${path.relative(process.cwd(), files.json)}, .md, .svg`)
+  }
+  if (rejections > 0) log(`${rejections} unhandled rejection(s)`)
+}
+
+class UsageError extends Error {}
+
+main().catch((err: unknown) => {
+  if (err instanceof UsageError || (err as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS') === true) {
+    process.stderr.write(`${(err as Error).message}\n\n${HELP}`)
+    process.exitCode = 2
+    return
+  }
+  process.stderr.write(`${String((err as Error)?.stack ?? err)}\n`)
+  process.exitCode = 1
+})

@@ -1,0 +1,144 @@
+import { decodeEnvelope, MemoryNetwork } from '@hearsay/core'
+import type { Connection, MemoryNetworkOptions, Transport } from '@hearsay/core'
+
+export interface SimNetworkOptions extends MemoryNetworkOptions {
+  seed: number
+  /** Shortest one-way link latency, ms. @default 5 */
+  latencyMin?: number
+  /** Longest one-way link latency, ms. @default 20 */
+  latencyMax?: number
+}
+
+/**
+ * core's `MemoryNetwork` with a fixed, seeded latency per pair of hosts, drawn uniformly from
+ * [latencyMin, latencyMax] whole milliseconds, so that every delivery is a clock event and the
+ * first copy of a broadcast does not always win on hop count. Hosts are named `n<index>`; the
+ * latency is a hash of (seed, lower index, higher index), so no table of n² pairs is kept.
+ */
+export class SimNetwork extends MemoryNetwork {
+  private readonly seed: number
+  private readonly latencyMin: number
+  private readonly span: number
+
+  constructor (opts: SimNetworkOptions) {
+    super(opts)
+    this.seed = opts.seed | 0
+    this.latencyMin = opts.latencyMin ?? 5
+    this.span = (opts.latencyMax ?? 20) - this.latencyMin + 1
+    if (!(this.span >= 1)) throw new RangeError('latencyMax must be >= latencyMin')
+  }
+
+  override latencyOf (a: string, b: string): number {
+    const i = hostIndex(a)
+    const j = hostIndex(b)
+    if (i < 0 || j < 0) return super.latencyOf(a, b)
+    const lo = i < j ? i : j
+    const hi = i < j ? j : i
+    return this.latencyMin + (mix3(this.seed, lo, hi) % this.span)
+  }
+}
+
+function hostIndex (h: string): number {
+  if (h.charCodeAt(0) !== 110 /* n */) return -1
+  let v = 0
+  for (let k = 1; k < h.length; k++) {
+    const c = h.charCodeAt(k) - 48
+    if (c < 0 || c > 9) return -1
+    v = v * 10 + c
+  }
+  return h.length > 1 ? v : -1
+}
+
+/** A 32-bit integer hash of three integers (murmur3-style finaliser), non-negative. */
+function mix3 (a: number, b: number, c: number): number {
+  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b)
+  h = Math.imul(h ^ (h >>> 13) ^ b, 0xc2b2ae35)
+  h = Math.imul(h ^ (h >>> 16) ^ c, 0x27d4eb2f)
+  h ^= h >>> 15
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  return h >>> 0
+}
+
+/**
+ * Counts the frames nodes put on the wire, by message type, and the payload frames of every
+ * broadcast by message id. It reads only the envelope's first bytes (`[1, type, {id, …}]` in
+ * msgpack) and falls back to a full decode when the layout is not the expected one.
+ */
+export class FrameCounter {
+  /** Frames sent, by envelope type (the plain channel's handshake line counts as `handshake`). */
+  readonly byType = new Map<string, number>()
+  /** Payload frames (`fl.gossip` / `pt.gossip`) per broadcast id. */
+  readonly payloadById = new Map<string, number>()
+  frames = 0
+  bytes = 0
+  /** Only ids with this prefix are tracked per id. */
+  constructor (private readonly idPrefix = '') {}
+
+  count (frame: Uint8Array): void {
+    this.frames++
+    this.bytes += frame.length
+    // msgpack: fixarray(3) 0x93, version 1, fixstr type
+    if (frame.length < 4 || frame[0] !== 0x93 || frame[1] !== 0x01 || (frame[2]! & 0xe0) !== 0xa0) { this.bump('handshake'); return }
+    const len = frame[2]! & 0x1f
+    const type = latin1(frame, 3, 3 + len)
+    this.bump(type)
+    if (type === 'fl.gossip' || type === 'pt.gossip') {
+      const id = gossipId(frame, 3 + len)
+      if (id !== undefined && id.startsWith(this.idPrefix)) this.payloadById.set(id, (this.payloadById.get(id) ?? 0) + 1)
+    }
+  }
+
+  get (type: string): number { return this.byType.get(type) ?? 0 }
+
+  /** Removes and returns the payload count of one id. */
+  take (id: string): number {
+    const n = this.payloadById.get(id) ?? 0
+    this.payloadById.delete(id)
+    return n
+  }
+
+  snapshot (): Record<string, number> { return Object.fromEntries([...this.byType].sort(([a], [b]) => a < b ? -1 : 1)) }
+
+  private bump (type: string): void { this.byType.set(type, (this.byType.get(type) ?? 0) + 1) }
+}
+
+function latin1 (b: Uint8Array, from: number, to: number): string {
+  let s = ''
+  for (let i = from; i < to && i < b.length; i++) s += String.fromCharCode(b[i]!)
+  return s
+}
+
+function gossipId (frame: Uint8Array, at: number): string | undefined {
+  // {id: <fixstr>, hops, limit, payload}: fixmap, fixstr(2) "id", fixstr id
+  if ((frame[at]! & 0xf0) === 0x80 && frame[at + 1] === 0xa2 && frame[at + 2] === 0x69 && frame[at + 3] === 0x64 && (frame[at + 4]! & 0xe0) === 0xa0) {
+    const len = frame[at + 4]! & 0x1f
+    return latin1(frame, at + 5, at + 5 + len)
+  }
+  try {
+    const id = (decodeEnvelope(frame).data as { id?: unknown } | null)?.id
+    return typeof id === 'string' ? id : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Wraps a transport so that every frame sent on its connections goes through `counter`. */
+export function countingTransport (inner: Transport, counter: FrameCounter): Transport {
+  const wrap = (conn: Connection): Connection => {
+    const send = conn.send.bind(conn)
+    ;(conn as { send: (f: Uint8Array) => void }).send = (frame: Uint8Array) => {
+      send(frame)
+      counter.count(frame)
+    }
+    return conn
+  }
+  return {
+    name: inner.name,
+    protocols: inner.protocols,
+    supports: inner.supports,
+    dial: async (address, options) => wrap(await inner.dial(address, options)),
+    listen: async (address, onConnection, options) => await inner.listen(address, (conn) => { onConnection(wrap(conn)) }, options),
+    close: async () => { await inner.close() }
+  }
+}

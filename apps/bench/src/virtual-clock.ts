@@ -1,0 +1,167 @@
+import type { Clock, TimerHandle } from '@hearsay/core'
+import { setImmediate as nextMacrotask } from 'node:timers/promises'
+
+/** One scheduled callback; also the handle `setTimeout` returns. */
+interface Event {
+  at: number
+  seq: number
+  fn: (() => void) | undefined
+}
+
+/**
+ * A discrete-event scheduler that implements core's `Clock`. Time only moves when `runUntil` /
+ * `runFor` pops events: each event runs at its virtual time, in (time, sequence) order, and the
+ * microtasks the node code queues (promise continuations) are drained once after every virtual
+ * instant, not after every event, which keeps 10k nodes fast. No real timer is ever armed.
+ *
+ * Events are kept in a binary min-heap; `clearTimeout` only marks an event dead (it is dropped
+ * when it reaches the top), so cancelling is O(1).
+ */
+export class VirtualClock implements Clock {
+  private t = 0
+  private seq = 0
+  private readonly heap: Event[] = []
+  private live = 0
+  private running = false
+  /** Callbacks run so far (cancelled ones excluded). */
+  eventsRun = 0
+  /** Distinct virtual instants processed (each followed by one microtask drain). */
+  instants = 0
+  /** Callbacks that threw: with real timers these would be uncaught exceptions. */
+  errors = 0
+  /** Called with every error a callback throws. */
+  onError: (err: unknown) => void = () => {}
+
+  readonly now = (): number => this.t
+
+  readonly setTimeout = (fn: () => void, ms: number): TimerHandle => {
+    const delay = ms > 0 ? ms : 0 // NaN and negative delays run at once, as with real timers
+    const ev: Event = { at: this.t + delay, seq: this.seq++, fn }
+    this.push(ev)
+    this.live++
+    return ev
+  }
+
+  readonly clearTimeout = (handle: TimerHandle): void => {
+    const ev = handle as Event | undefined
+    if (ev === undefined || ev === null || typeof ev !== 'object' || ev.fn === undefined) return
+    ev.fn = undefined
+    this.live--
+  }
+
+  /** Scheduled callbacks not yet run or cancelled. */
+  get pending (): number { return this.live }
+
+  /** Heap slots, including cancelled events not yet discarded. */
+  get heapSize (): number { return this.heap.length }
+
+  /** Time of the next live event, or undefined. */
+  nextAt (): number | undefined {
+    this.discardDead()
+    return this.heap[0]?.at
+  }
+
+  /**
+   * Runs every event due at or before `end`, then sets the time to `end`. Microtasks are drained
+   * before the first event and after each instant, so promise chains started by one instant
+   * (dials, handshakes) settle, and may schedule more events, before time moves on.
+   */
+  async runUntil (end: number): Promise<void> {
+    if (this.running) throw new Error('runUntil is not re-entrant')
+    this.running = true
+    try {
+      await drainMicrotasks()
+      for (;;) {
+        this.discardDead()
+        const top = this.heap[0]
+        if (top === undefined || top.at > end) break
+        const instant = top.at
+        if (instant > this.t) this.t = instant
+        this.instants++
+        // everything due now, including events scheduled with delay 0 by the events themselves
+        for (;;) {
+          const ev = this.heap[0]
+          if (ev === undefined || ev.at > instant) break
+          this.pop()
+          const fn = ev.fn
+          if (fn === undefined) continue
+          ev.fn = undefined
+          this.live--
+          this.eventsRun++
+          try { fn() } catch (err) { this.errors++; this.onError(err) }
+        }
+        await drainMicrotasks()
+      }
+      if (end > this.t) this.t = end
+    } finally {
+      this.running = false
+    }
+  }
+
+  async runFor (ms: number): Promise<void> { await this.runUntil(this.t + ms) }
+
+  // ---- binary heap ordered by (at, seq) ----
+
+  private discardDead (): void {
+    while (this.heap.length > 0 && this.heap[0]!.fn === undefined) this.pop()
+  }
+
+  private push (ev: Event): void {
+    const h = this.heap
+    let i = h.length
+    h.push(ev)
+    while (i > 0) {
+      const p = (i - 1) >> 1
+      const parent = h[p]!
+      if (parent.at < ev.at || (parent.at === ev.at && parent.seq < ev.seq)) break
+      h[i] = parent
+      i = p
+    }
+    h[i] = ev
+  }
+
+  private pop (): Event | undefined {
+    const h = this.heap
+    const top = h[0]
+    const last = h.pop()
+    if (top === undefined || last === undefined || h.length === 0) return top
+    const n = h.length
+    let i = 0
+    for (;;) {
+      const l = 2 * i + 1
+      if (l >= n) break
+      const r = l + 1
+      let c = l
+      let child = h[l]!
+      if (r < n) {
+        const rc = h[r]!
+        if (rc.at < child.at || (rc.at === child.at && rc.seq < child.seq)) { c = r; child = rc }
+      }
+      if (last.at < child.at || (last.at === child.at && last.seq < child.seq)) break
+      h[i] = child
+      i = c
+    }
+    h[i] = last
+    return top
+  }
+}
+
+/**
+ * Resolves after every queued microtask (and every microtask those queue) has run: a
+ * macrotask only starts once the microtask queue is empty.
+ */
+export async function drainMicrotasks (): Promise<void> {
+  await nextMacrotask()
+}
+
+/**
+ * A node's view of the shared clock that can be frozen: while frozen, due callbacks are
+ * dropped, as in a crashed process whose sockets stay open (the simulator's silent death).
+ */
+export class FreezableClock implements Clock {
+  frozen = false
+  constructor (private readonly base: VirtualClock) {}
+  readonly now = (): number => this.base.now()
+  readonly setTimeout = (fn: () => void, ms: number): TimerHandle => this.base.setTimeout(() => { if (!this.frozen) fn() }, ms)
+  readonly clearTimeout = (handle: TimerHandle): void => { this.base.clearTimeout(handle) }
+}

@@ -1,0 +1,48 @@
+/**
+ * `hearsay` for browsers: `createNode()` with the WebSocket transport and an IndexedDB peer
+ * store, plus everything `@hearsay/core` exports. No Node built-ins.
+ */
+import { createNode as createCoreNode } from '@hearsay/core'
+import type { HearsayNode, PeerStore } from '@hearsay/core'
+import { levelStore } from '@hearsay/store-level'
+import { webSockets } from '@hearsay/transport-ws'
+import type { HearsayOptions } from './options.js'
+import { checkStoreName } from './options.js'
+import { defaultBrowserStore } from './default-store.browser.js'
+
+export * from '@hearsay/core'
+export { levelStore, StoreLockedError, FORMAT_VERSION } from '@hearsay/store-level'
+export type { LevelPeerStore, LevelStoreOptions, LevelDatabase } from '@hearsay/store-level'
+export { webSockets } from '@hearsay/transport-ws'
+export type { WebSocketsInit } from '@hearsay/transport-ws'
+/** Browsers have no raw TCP: this `tcp()` rejects every dial (kept so both entries export the same names). */
+export { tcp } from '@hearsay/transport-tcp'
+export type { TcpInit } from '@hearsay/transport-tcp'
+export type { HearsayOptions } from './options.js'
+
+/** The IndexedDB database a browser node keeps its peers, stats and identity in unless told otherwise. */
+export const DEFAULT_STORE = 'hearsay'
+
+/**
+ * Creates a node (nothing touches the network or IndexedDB until `start()`).
+ *
+ * - `store`: a name opens that IndexedDB database (closed by `stop()`; a second tab opening the
+ *   same name fails to start with `StoreLockedError`); a `PeerStore` object is used as is. By
+ *   default the database `hearsay`, or a memory store (and a warning) in a second tab.
+ * - `transports`: default `[webSockets()]`; `defaultProtocol`: default `'ws'`.
+ */
+export function createNode (options: HearsayOptions = {}): HearsayNode {
+  const { store: storeOption, ...rest } = options
+  checkStoreName(storeOption)
+  const named = storeOption === undefined || typeof storeOption === 'string'
+  const store: PeerStore = storeOption === undefined
+    ? defaultBrowserStore(DEFAULT_STORE, rest.logger)
+    : typeof storeOption === 'string' ? levelStore({ location: storeOption }) : storeOption
+  return createCoreNode({
+    ...rest,
+    transports: rest.transports ?? [webSockets()],
+    defaultProtocol: rest.defaultProtocol ?? 'ws',
+    store,
+    closeStore: rest.closeStore ?? named
+  })
+}

@@ -1,0 +1,44 @@
+/**
+ * `hearsay` for Node.js: `createNode()` with WebSocket and TCP transports and a LevelDB peer
+ * store, plus everything `@hearsay/core` exports.
+ */
+import { createNode as createCoreNode } from '@hearsay/core'
+import type { HearsayNode, PeerStore } from '@hearsay/core'
+import { levelStore } from '@hearsay/store-level'
+import { webSockets } from '@hearsay/transport-ws'
+import { tcp } from '@hearsay/transport-tcp'
+import type { HearsayOptions } from './options.js'
+import { checkStoreName } from './options.js'
+
+export * from '@hearsay/core'
+export { levelStore, StoreLockedError, FORMAT_VERSION } from '@hearsay/store-level'
+export type { LevelPeerStore, LevelStoreOptions, LevelDatabase } from '@hearsay/store-level'
+export { webSockets } from '@hearsay/transport-ws'
+export type { WebSocketsInit } from '@hearsay/transport-ws'
+export { tcp } from '@hearsay/transport-tcp'
+export type { TcpInit } from '@hearsay/transport-tcp'
+export type { HearsayOptions } from './options.js'
+
+/** Where a Node process keeps its peers, stats and identity unless told otherwise (relative to the working directory). */
+export const DEFAULT_STORE = './.hearsay'
+
+/**
+ * Creates a node (nothing touches the network or the disk until `start()`).
+ *
+ * - `store`: a path opens a LevelDB store there (default `./.hearsay`), closed by `stop()`; a
+ *   `PeerStore` object is used as is. One store can be open in one process at a time: a second
+ *   node on the same path fails to start with `StoreLockedError`.
+ * - `transports`: default `[webSockets(), tcp()]`.
+ */
+export function createNode (options: HearsayOptions = {}): HearsayNode {
+  const { store: storeOption, ...rest } = options
+  checkStoreName(storeOption)
+  const named = storeOption === undefined || typeof storeOption === 'string'
+  const store: PeerStore = named ? levelStore({ location: storeOption ?? DEFAULT_STORE }) : storeOption
+  return createCoreNode({
+    ...rest,
+    transports: rest.transports ?? [webSockets(), tcp()],
+    store,
+    closeStore: rest.closeStore ?? named
+  })
+}

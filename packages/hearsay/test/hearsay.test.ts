@@ -1,0 +1,112 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import * as hearsay from '../src/index.node.js'
+import { createNode, DEFAULT_STORE, memoryStore, StoreLockedError } from '../src/index.node.js'
+import type { HearsayNode, LevelPeerStore } from '../src/index.node.js'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const root = mkdtempSync(path.join(os.tmpdir(), 'hearsay-pkg-'))
+let n = 0
+const dir = (): string => path.join(root, `store-${n++}`)
+const nodes: HearsayNode[] = []
+const node = (opts: Parameters<typeof createNode>[0]): HearsayNode => { const x = createNode(opts); nodes.push(x); return x }
+afterEach(async () => { while (nodes.length > 0) await nodes.pop()!.stop() })
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true })
+  expect(existsSync(root)).toBe(false)
+})
+
+describe('hearsay (Node entry)', () => {
+  it('re-exports core and replaces createNode', () => {
+    expect(typeof hearsay.memoryStore).toBe('function')
+    expect(typeof hearsay.HearsayNode).toBe('function')
+    expect(typeof hearsay.levelStore).toBe('function')
+    expect(typeof hearsay.webSockets).toBe('function')
+    expect(typeof hearsay.tcp).toBe('function')
+    expect(DEFAULT_STORE).toBe('./.hearsay')
+  })
+
+  it('a store path opens LevelDB there, the node keeps its id across restarts, and stop() closes it', async () => {
+    const location = dir()
+    const a = node({ store: location })
+    expect((a.store as LevelPeerStore).location).toBe(location)
+    await a.start()
+    const id = a.id
+    await a.stop()
+    expect(existsSync(location)).toBe(true)
+    // closed by stop(): the same process can open it again (LevelDB's lock is free)
+    const b = node({ store: location })
+    await b.start()
+    expect(b.id).toBe(id)
+  })
+
+  it('defaults to ./.hearsay without touching the disk before start()', () => {
+    const a = createNode()
+    expect((a.store as LevelPeerStore).location).toBe('./.hearsay')
+    expect(existsSync(path.resolve('.hearsay'))).toBe(false)
+  })
+
+  it('a second node on the same path fails to start with StoreLockedError', async () => {
+    const location = dir()
+    await node({ store: location }).start()
+    const second = node({ store: location })
+    const err = await second.start().catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(StoreLockedError)
+    expect(err).toMatchObject({ code: 'ERR_STORE' })
+  })
+
+  it('uses a PeerStore object as is and does not close it', async () => {
+    const store = memoryStore()
+    const a = node({ store })
+    expect(a.store).toBe(store)
+    await a.start()
+    await a.stop()
+    expect(await store.getIdentity()).toBeInstanceOf(Uint8Array)
+  })
+
+  it('refuses an empty store name with TypeError', () => {
+    expect(() => createNode({ store: '' })).toThrow(TypeError)
+  })
+
+  it('dials over tcp and ws with the default transports', async () => {
+    const a = node({ store: dir(), listen: ['tcp://127.0.0.1:0', 'ws://127.0.0.1:0'] })
+    const b = node({ store: dir() })
+    await a.start(); await b.start()
+    const tcpAddr = a.addresses.find(x => x.startsWith('tcp://'))!
+    const wsAddr = a.addresses.find(x => x.startsWith('ws://'))!
+    expect((await b.dial(tcpAddr)).id).toBe(a.id)
+    await b.hangUp(a.id)
+    const c = node({ store: dir() })
+    await c.start()
+    expect((await c.dial(wsAddr)).id).toBe(a.id)
+  })
+
+  it('the README example runs as written', async () => {
+    const readme = readFileSync(path.join(here, '..', 'README.md'), 'utf8')
+    const code = /## Example[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1]
+    expect(code).toBeDefined()
+    const file = path.join(here, `readme-example-${process.pid}.generated.ts`)
+    const cwd = process.cwd()
+    const work = dir()
+    const logs: unknown[][] = []
+    const log = console.log
+    writeFileSync(file, `// generated from README.md by hearsay.test.ts; deleted after the test\n${code!.replace("from 'hearsay'", "from '../src/index.node.js'")}`)
+    try {
+      mkdirSync(work)
+      process.chdir(work)
+      console.log = (...args: unknown[]) => { logs.push(args) }
+      await import(/* @vite-ignore */ file)
+    } finally {
+      console.log = log
+      process.chdir(cwd)
+      rmSync(file, { force: true })
+    }
+    expect(logs.at(-1)?.[0]).toBe('alice got greeting from bob:')
+    expect(logs.at(-1)?.[1]).toEqual({ text: 'hello from bob' })
+    expect(existsSync(path.join(work, 'alice-peers'))).toBe(true)
+    expect(existsSync(path.join(work, 'bob-peers'))).toBe(true)
+  })
+})
