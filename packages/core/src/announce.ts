@@ -3,10 +3,11 @@ import { toAbortError } from './abort.js'
 import { toHex } from './bytes.js'
 import { encodeEnvelope, checkType } from './envelope.js'
 import { ExpiringMap } from './expiring-map.js'
+import { BroadcastDriver } from './broadcast-driver.js'
 import type { PeerId } from './identity.js'
 import { isPeerId } from './identity.js'
 import type { HearsayNode } from './node.js'
-import type { Broadcaster, BroadcastResult } from './overlay/broadcast.js'
+import type { Broadcaster } from './overlay/broadcast.js'
 import { Flood } from './overlay/flood.js'
 import { Plumtree } from './overlay/plumtree.js'
 import type { PlumtreeOptions } from './overlay/plumtree.js'
@@ -73,10 +74,9 @@ export interface BroadcastArrival { type: string, data: unknown, origin: PeerId,
  */
 export class AnnounceService {
   readonly broadcaster: Broadcaster<{ t: string }>
+  private readonly driver: BroadcastDriver
   private readonly routes: ExpiringMap<string, PeerId>
   private readonly pending = new Map<string, Pending>()
-  private tickAt: number | undefined
-  private cancelTick: (() => void) | undefined
 
   constructor (
     private readonly node: HearsayNode,
@@ -87,10 +87,11 @@ export class AnnounceService {
     const self = node.id
     const common = { self, maxIdLength: node.limits.maxIdBytes }
     this.broadcaster = (opts.mode === 'plumtree' ? new Plumtree({ ...common, ...opts.plumtree }) : new Flood(common)) as unknown as Broadcaster<{ t: string }>
+    this.driver = new BroadcastDriver(node, this.broadcaster, { prefix: '', noLinkDrop: 'broadcast-no-link', onDeliver: (d) => { this.onDeliver(d.id, d.payload, d.hops, d.from) } })
     this.routes = new ExpiringMap(opts.maxRoutes, opts.routeTtl)
     const types = opts.mode === 'plumtree' ? ['pt.gossip', 'pt.ihave', 'pt.graft', 'pt.prune'] : ['fl.gossip']
     for (const t of types) {
-      node.handle(t, (peer, data) => { this.apply(this.broadcaster.onMessage(peer.id, { ...(data as object), t }, node.clock.now())) })
+      node.handle(t, (peer, data) => { this.driver.run(this.broadcaster.onMessage(peer.id, { ...(data as object), t }, node.clock.now())) })
     }
     node.handle('rr.reply', (peer, data) => { this.onReply(peer.id, data) })
   }
@@ -143,7 +144,7 @@ export class AnnounceService {
         }
       })
       this.node.metrics.inc('announce.sent')
-      this.apply(this.broadcaster.broadcast(id, payload, limit, this.node.clock.now()))
+      this.driver.run(this.broadcaster.broadcast(id, payload, limit, this.node.clock.now()))
     }
     return {
       [Symbol.asyncIterator]: () => ({
@@ -171,30 +172,7 @@ export class AnnounceService {
     const id = toHex(this.node.random.bytes(16))
     const payload: Payload = { o: this.node.id, ty: type, d: data, nr: true }
     encodeEnvelope({ type: 'pt.gossip', data: { id, hops: 1, limit, payload } }, this.node.limits)
-    this.apply(this.broadcaster.broadcast(id, payload, limit, this.node.clock.now()))
-  }
-
-  private apply (r: BroadcastResult<{ t: string }>): void {
-    for (const a of r.actions) {
-      const peer = this.node.getPeer(a.to)
-      if (peer === undefined) { this.node.metrics.drop('broadcast-no-link'); continue }
-      const { t, ...rest } = a.msg
-      this.node.sendProtocol(peer, t, rest)
-    }
-    if (r.deliver !== undefined) this.onDeliver(r.deliver.id, r.deliver.payload, r.deliver.hops, r.deliver.from)
-    this.scheduleTick()
-  }
-
-  private scheduleTick (): void {
-    const next = (this.broadcaster as Partial<Plumtree>).nextTickAt?.()
-    if (next === undefined || (this.tickAt !== undefined && this.tickAt <= next)) return
-    this.cancelTick?.()
-    this.tickAt = next
-    this.cancelTick = this.node.lifetimeTimers.after(Math.max(0, next - this.node.clock.now()), () => {
-      this.tickAt = undefined
-      this.cancelTick = undefined
-      this.apply(this.broadcaster.tick(this.node.clock.now()))
-    })
+    this.driver.run(this.broadcaster.broadcast(id, payload, limit, this.node.clock.now()))
   }
 
   private onDeliver (id: string, payload: unknown, hops: number, from: PeerId): void {

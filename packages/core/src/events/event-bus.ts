@@ -7,7 +7,8 @@ import { ExpiringMap } from '../expiring-map.js'
 import type { PeerId } from '../identity.js'
 import { isPeerId } from '../identity.js'
 import type { HearsayNode } from '../node.js'
-import type { Broadcaster, BroadcastResult } from '../overlay/broadcast.js'
+import type { Broadcaster } from '../overlay/broadcast.js'
+import { BroadcastDriver } from '../broadcast-driver.js'
 import { Flood } from '../overlay/flood.js'
 import { Plumtree } from '../overlay/plumtree.js'
 import { isInt, isRecord } from '../overlay/validate.js'
@@ -72,8 +73,7 @@ export class EventBus {
   private readonly seen: ExpiringMap<string, true>
   private kept: Kept[] = []
   private broadcaster: Broadcaster<{ t: string }> | undefined
-  private tickAt: number | undefined
-  private cancelTick: (() => void) | undefined
+  private driver: BroadcastDriver | undefined
 
   /** @internal created by the node */
   constructor (private readonly node: HearsayNode, opts: EventBusOptions = {}) {
@@ -98,7 +98,7 @@ export class EventBus {
       node.handle(`ev.${t}`, (peer, data) => {
         const b = this.broadcaster
         if (b === undefined) { node.metrics.drop('ev-not-ready'); return }
-        this.apply(b.onMessage(peer.id, { ...(isRecord(data) ? data : {}), t }, node.clock.now()))
+        this.driver!.run(b.onMessage(peer.id, { ...(isRecord(data) ? data : {}), t }, node.clock.now()))
       })
     }
     node.handle('ev.replay', (peer, data) => { this.onReplay(peer, data) })
@@ -108,6 +108,7 @@ export class EventBus {
   start (mode: 'plumtree' | 'flood', overlay: boolean): void {
     const common = { self: this.node.id, maxIdLength: this.node.limits.maxIdBytes, seenMaxEntries: this.o.seenMaxEntries }
     this.broadcaster = (mode === 'plumtree' ? new Plumtree(common) : new Flood(common)) as unknown as Broadcaster<{ t: string }>
+    this.driver = new BroadcastDriver(this.node, this.broadcaster, { prefix: 'ev.', noLinkDrop: 'ev-no-link', onDeliver: (d) => { this.deliver(d.payload, d.hops, d.id) } })
     if (!overlay) {
       // a point-to-point node: every connected peer is a neighbour
       for (const p of this.node.peers()) this.neighbor(p.id, true)
@@ -150,7 +151,7 @@ export class EventBus {
     this.seen.set(id, true, this.node.clock.now())
     if (x > 0) this.keep({ id, payload, size })
     this.node.metrics.inc('events.said')
-    this.apply(b.broadcast(id, payload, this.o.hopLimit, this.node.clock.now()))
+    this.driver!.run(b.broadcast(id, payload, this.o.hopLimit, this.node.clock.now()))
     this.withSelf.emit(name, { name, data, from: this.node.id, id, hops: 0, ...(x > 0 ? { expiresAt: x } : {}) })
     return id
   }
@@ -212,29 +213,6 @@ export class EventBus {
   get keptCount (): number { this.prune(); return this.kept.length }
 
   // ---- internals ----
-
-  private apply (r: BroadcastResult<{ t: string }>): void {
-    for (const a of r.actions) {
-      const peer = this.node.getPeer(a.to)
-      if (peer === undefined) { this.node.metrics.drop('ev-no-link'); continue }
-      const { t, ...rest } = a.msg
-      this.node.sendProtocol(peer, `ev.${t}`, rest)
-    }
-    if (r.deliver !== undefined) this.deliver(r.deliver.payload, r.deliver.hops, r.deliver.id)
-    this.scheduleTick()
-  }
-
-  private scheduleTick (): void {
-    const next = (this.broadcaster as Partial<Plumtree>).nextTickAt?.()
-    if (next === undefined || (this.tickAt !== undefined && this.tickAt <= next)) return
-    this.cancelTick?.()
-    this.tickAt = next
-    this.cancelTick = this.node.lifetimeTimers.after(Math.max(0, next - this.node.clock.now()), () => {
-      this.tickAt = undefined
-      this.cancelTick = undefined
-      if (this.broadcaster !== undefined) this.apply(this.broadcaster.tick(this.node.clock.now()))
-    })
-  }
 
   /** Validates a payload and hands it to the listeners once. */
   private deliver (raw: unknown, hops: number, broadcastId?: string): void {
