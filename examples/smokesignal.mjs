@@ -2,6 +2,7 @@
 // network (with a simulated netsplit) and over real WebSockets on 127.0.0.1.
 // Run after `pnpm build`: `node examples/smokesignal.mjs` (exits 0).
 import { Writable } from 'node:stream'
+import { finished } from 'node:stream/promises'
 import { createNode, createTestnet, DEFAULTS } from '@hearsay/core'
 import { broadcastDuplex, toDuplex } from '@hearsay/core/node'
 import { webSockets } from '@hearsay/transport-ws'
@@ -30,11 +31,17 @@ say(`ping b: ${rtt >= 0 ? 'answered' : 'no answer'} within ${DEFAULTS.pingTimeou
 
 // ---- Peer is a duplex stream: peer.openStream() here, the 'stream' event there
 const received = []
-b.on('stream', (stream) => { toDuplex(stream).pipe(collect(received)) })
+b.on('stream', (stream) => {
+  const fromA = toDuplex(stream)
+  fromA.pipe(collect(received))
+  fromA.end() // b has nothing to say back: closing its half lets the stream finish cleanly
+})
 const toB = toDuplex(peerB.openStream('direct'))
 toB.end('a private word for b\n')
 await until(() => received.length === 1)
 say(`b read from its peer stream: "${received[0].trim()}"`)
+toB.resume() // drain b's (empty) half so the stream can finish
+await finished(toB) // both halves closed: hanging up now cannot fail the stream
 
 // ---- Peer#close → node.hangUp(peer)
 await a.hangUp(peerB)

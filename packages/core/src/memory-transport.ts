@@ -179,8 +179,9 @@ class MemoryConnection extends AbstractConnection {
     this.net.forget(this)
     const peer = this.peer
     this.peer = undefined
-    // the far end learns of a close after the frames already in flight
-    if (peer !== undefined && !peer.closed) {
+    // the far end learns of a close after the frames already in flight; across a partition it
+    // learns nothing (a FIN does not cross a netsplit either) and must find out by itself
+    if (peer !== undefined && !peer.closed && this.net.reachable(this.localHost, this.remoteHost)) {
       const at = Math.max(this.net.clock.now(), this.lastArrival)
       const notify = (): void => { peer.destroy(reason === undefined ? undefined : new DialError('remote closed with an error', { cause: reason })) }
       const now = this.net.clock.now()
