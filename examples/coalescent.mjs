@@ -2,7 +2,7 @@
 // real TCP on 127.0.0.1. Run after `pnpm build`: `node examples/coalescent.mjs` (exits 0).
 import { Writable } from 'node:stream'
 import { createNode, DEFAULTS, smartRelay } from '@hearsay/core'
-import { toDuplex } from '@hearsay/core/node'
+import { toDuplex } from '@hearsay/node-streams'
 import { tcp } from '@hearsay/transport-tcp'
 
 const deadline = setTimeout(() => { console.error('coalescent example: timed out'); process.exit(1) }, 30_000)

@@ -4,7 +4,7 @@
 import { Writable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import { createNode, createTestnet, DEFAULTS } from '@hearsay/core'
-import { broadcastDuplex, toDuplex } from '@hearsay/core/node'
+import { broadcastDuplex, toDuplex } from '@hearsay/node-streams'
 import { webSockets } from '@hearsay/transport-ws'
 
 const deadline = setTimeout(() => { console.error('smokesignal example: timed out'); process.exit(1) }, 45_000)

@@ -33,7 +33,7 @@ const MAX_REASON = 64
 
 /**
  * One ordered, flow-controlled duplex byte stream with one peer. Write with `writable`, read with
- * `readable` (Web Streams); `node/toDuplex()` in `@hearsay/core/node` turns it into a Node
+ * `readable` (Web Streams); `node/toDuplex()` in `@hearsay/node-streams` turns it into a Node
  * `Duplex`.
  */
 export class PeerStream {

@@ -2,7 +2,7 @@
  * Peer streams and the broadcast stream through the public API on the memory testnet: order,
  * chunking above the frame limit, credit-based backpressure from a slow reader to the writer,
  * bounded memory for a 50 MiB transfer, resets, refusals, link loss, and the Node `Duplex`
- * adapters of `@hearsay/core/node`.
+ * adapters of `@hearsay/node-streams`.
  */
 import { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -11,7 +11,7 @@ import vm from 'node:vm'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createTestnet, plainChannel, StreamResetError } from '../src/index.js'
 import type { BroadcastChunk, HearsayNode, NodeOptions, PeerStream, Testnet } from '../src/index.js'
-import { broadcastDuplex, openDuplex, toDuplex } from '../src/node/index.js'
+import { broadcastDuplex, openDuplex, toDuplex } from '@hearsay/node-streams'
 import { eventually } from '../src/compliance/assert.js'
 
 const cleanups: Array<() => Promise<void>> = []
@@ -230,7 +230,7 @@ describe('peer streams', () => {
   }, 120_000)
 })
 
-describe('Node Duplex adapters (@hearsay/core/node)', () => {
+describe('Node Duplex adapters (@hearsay/node-streams)', () => {
   it('pipe a Node Readable into a peer stream and back out of a Node Writable', async () => {
     const { a, b } = await pair()
     const received: Buffer[] = []

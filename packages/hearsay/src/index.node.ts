@@ -15,6 +15,7 @@ export { levelStore, StoreLockedError, FORMAT_VERSION } from '@hearsay/store-lev
 export type { LevelPeerStore, LevelStoreOptions, LevelDatabase } from '@hearsay/store-level'
 export { webSockets } from '@hearsay/transport-ws'
 export type { WebSocketsInit } from '@hearsay/transport-ws'
+export { toDuplex, openDuplex, broadcastDuplex } from '@hearsay/node-streams'
 export { tcp } from '@hearsay/transport-tcp'
 export type { TcpInit } from '@hearsay/transport-tcp'
 export type { HearsayOptions } from './options.js'

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createNode, relay, TooLargeError } from '@hearsay/core'
 import type { BroadcastChunk, HearsayNode, InboundMessage, NodeOptions, PeerStream } from '@hearsay/core'
 import { assert } from '@hearsay/core/compliance'
-import { toDuplex } from '@hearsay/core/node'
+import { toDuplex } from '@hearsay/node-streams'
 import { webSockets } from '../src/index.node.js'
 
 const { eventually } = assert

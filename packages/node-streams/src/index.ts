@@ -1,5 +1,5 @@
 /**
- * `@hearsay/core/node`: Node.js adapters between hearsay's Web Streams and Node streams. This is
+ * `@hearsay/node-streams`: Node.js adapters between hearsay's Web Streams and Node streams. This is
  * the only part of `@hearsay/core` that imports `node:*` modules; it is exported under the
  * `node` condition only, so browser bundles never load it.
  */
@@ -19,7 +19,7 @@ export interface WebDuplex<R = Uint8Array, W = Uint8Array | string> {
  *
  * ```js
  * import { pipeline } from 'node:stream/promises'
- * import { toDuplex } from '@hearsay/core/node'
+ * import { toDuplex } from '@hearsay/node-streams'
  * await pipeline(fs.createReadStream('big.iso'), toDuplex(peer.openStream('file')))
  * ```
  */
