@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { runReadmeExample } from '../../../test-support/readme-example.js'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import * as hearsay from '../src/index.node.js'
 import { createNode, DEFAULT_STORE, memoryStore, StoreLockedError } from '../src/index.node.js'
@@ -85,25 +86,9 @@ describe('hearsay (Node entry)', () => {
   })
 
   it('the README example runs as written', async () => {
-    const readme = readFileSync(path.join(here, '..', 'README.md'), 'utf8')
-    const code = /## Example[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1]
-    expect(code).toBeDefined()
-    const file = path.join(here, `readme-example-${process.pid}.generated.ts`)
-    const cwd = process.cwd()
     const work = dir()
-    const logs: unknown[][] = []
-    const log = console.log
-    writeFileSync(file, `// generated from README.md by hearsay.test.ts; deleted after the test\n${code!.replace("from 'hearsay'", "from '../src/index.node.js'")}`)
-    try {
-      mkdirSync(work)
-      process.chdir(work)
-      console.log = (...args: unknown[]) => { logs.push(args) }
-      await import(/* @vite-ignore */ file)
-    } finally {
-      console.log = log
-      process.chdir(cwd)
-      rmSync(file, { force: true })
-    }
+    mkdirSync(work)
+    const logs = await runReadmeExample({ testDir: here, workDir: work, importFrom: 'hearsay', importTo: '../src/index.node.js' })
     expect(logs.at(-1)?.[0]).toBe('alice got greeting from bob:')
     expect(logs.at(-1)?.[1]).toEqual({ text: 'hello from bob' })
     expect(existsSync(path.join(work, 'alice-peers'))).toBe(true)

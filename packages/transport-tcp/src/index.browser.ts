@@ -3,15 +3,8 @@ import type { Connection, Listener, Transport } from '@hearsay/core'
 import type { TcpInit } from './options.js'
 
 export type { TcpInit } from './options.js'
-export {
-  FrameDecoder,
-  FRAME_HEADER_BYTES,
-  MAX_WIRE_FRAME_BYTES,
-  encodeFrame,
-  writeFrameHeader,
-  checkMaxFrameBytes
-} from './frame-decoder.js'
-export type { FrameDecoderOptions } from './frame-decoder.js'
+// the framing is the same in every runtime: one export list, in the module that owns it
+export * from './frame-decoder.js'
 
 /** Browsers have no raw TCP sockets: this transport rejects every dial and listen. */
 export function tcp (_init: TcpInit = {}): Transport {

@@ -1,11 +1,4 @@
 export { tcp } from './transport.js'
 export type { TcpInit } from './options.js'
-export {
-  FrameDecoder,
-  FRAME_HEADER_BYTES,
-  MAX_WIRE_FRAME_BYTES,
-  encodeFrame,
-  writeFrameHeader,
-  checkMaxFrameBytes
-} from './frame-decoder.js'
-export type { FrameDecoderOptions } from './frame-decoder.js'
+// the framing is the same in every runtime: one export list, in the module that owns it
+export * from './frame-decoder.js'

@@ -219,15 +219,7 @@ export class Scuttlebutt {
       maxMessageBytes: opts.maxMessageBytes ?? D.maxMessageBytes,
       maxBatchLeaves: opts.maxBatchLeaves ?? D.maxBatchLeaves
     }
-    checkLimits({
-      maxOwners: this.o.maxOwners,
-      maxKeysPerOwner: this.o.maxKeysPerOwner,
-      maxKeyBytes: this.o.maxKeyBytes,
-      maxValueBytes: this.o.maxValueBytes,
-      maxTotalBytes: this.o.maxTotalBytes,
-      maxMessageBytes: this.o.maxMessageBytes,
-      maxBatchLeaves: this.o.maxBatchLeaves
-    })
+    checkLimits(this.o)
     if (!isInt(opts.incarnation, 1, MAX_INCARNATION)) throw new TypeError(`incarnation must be an integer in 1..${MAX_INCARNATION}`)
     this.inc = opts.incarnation
     this.h = opts.proofs.hash ?? hash
@@ -806,8 +798,11 @@ function batchId (root: Uint8Array): string { return String.fromCharCode(...root
 function batchBytes (b: Batch): number { return b.tree.byteLength + 160 }
 
 /** Throws `TypeError` unless the limits are positive integers and one largest update fits in one message. */
-export function checkLimits (o: { maxMessageBytes: number, maxValueBytes: number, maxKeyBytes: number, maxBatchLeaves: number, maxOwners: number, maxKeysPerOwner: number, maxTotalBytes: number }): void {
-  for (const [k, v] of Object.entries(o)) if (!isInt(v, 1, Number.MAX_SAFE_INTEGER)) throw new TypeError(`${k} must be a positive integer`)
+const LIMIT_KEYS = ['maxMessageBytes', 'maxValueBytes', 'maxKeyBytes', 'maxBatchLeaves', 'maxOwners', 'maxKeysPerOwner', 'maxTotalBytes'] as const
+
+export function checkLimits (o: Record<typeof LIMIT_KEYS[number], number>): void {
+  // only the limits: callers pass their whole resolved options
+  for (const k of LIMIT_KEYS) if (!isInt(o[k], 1, Number.MAX_SAFE_INTEGER)) throw new TypeError(`${k} must be a positive integer`)
   if (o.maxBatchLeaves > MAX_BATCH_LEAVES) throw new TypeError(`maxBatchLeaves must be at most ${MAX_BATCH_LEAVES}`)
   // the largest single update, with its batch header and a full proof path, must fit in one message
   const depth = Math.ceil(Math.log2(o.maxBatchLeaves))

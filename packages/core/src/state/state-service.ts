@@ -125,15 +125,7 @@ export class StateService {
     if (this.o.ownership !== 'signed' && this.o.ownership !== 'trusted') throw new TypeError("state.ownership must be 'signed' or 'trusted'")
     try {
       if (this.o.maxMessageBytes > node.limits.maxFrameBytes - 64) throw new TypeError('state.maxMessageBytes must be at least 64 bytes below limits.maxFrameBytes')
-      checkLimits({
-        maxOwners: this.o.maxOwners,
-        maxKeysPerOwner: this.o.maxKeysPerOwner,
-        maxKeyBytes: this.o.maxKeyBytes,
-        maxValueBytes: this.o.maxValueBytes,
-        maxTotalBytes: this.o.maxTotalBytes,
-        maxMessageBytes: this.o.maxMessageBytes,
-        maxBatchLeaves: this.o.maxBatchLeaves
-      })
+      checkLimits(this.o)
     } catch (err) {
       // explicit state options that cannot work are the caller's error; a frame limit too small
       // for the default ones only turns state off (an application that never uses it still runs)
