@@ -12,6 +12,7 @@ import { Flood } from './overlay/flood.js'
 import { Plumtree } from './overlay/plumtree.js'
 import type { PlumtreeOptions } from './overlay/plumtree.js'
 import { utf8Length } from './bytes.js'
+import { isInt, withType } from './overlay/validate.js'
 
 export interface AnnounceOptions extends AbortOptions {
   /** Message type (application types only). */
@@ -52,7 +53,7 @@ export interface Request {
 export interface AnnounceServiceOptions {
   mode: 'plumtree' | 'flood'
   /** Passed to the Plumtree state machine (tuning for experiments). */
-  plumtree?: Pick<PlumtreeOptions, 'lazyDelayMs' | 'graftTimeoutMs' | 'optimizeThreshold'>
+  plumtree?: Pick<PlumtreeOptions, 'lazyDelayMs' | 'graftTimeoutMs' | 'optimizeThreshold' | 'originTreeAfter' | 'maxOriginTrees'>
   defaultLimit: number
   defaultTimeout: number
   /** Reverse-path entries kept. @default 10000 */
@@ -87,11 +88,11 @@ export class AnnounceService {
     const self = node.id
     const common = { self, maxIdLength: node.limits.maxIdBytes }
     this.broadcaster = (opts.mode === 'plumtree' ? new Plumtree({ ...common, ...opts.plumtree }) : new Flood(common)) as unknown as Broadcaster<{ t: string }>
-    this.driver = new BroadcastDriver(node, this.broadcaster, { prefix: '', noLinkDrop: 'broadcast-no-link', onDeliver: (d) => { this.onDeliver(d.id, d.payload, d.hops, d.from) } })
+    this.driver = new BroadcastDriver(node, this.broadcaster, { prefix: '', dropPrefix: 'broadcast-', noLinkDrop: 'broadcast-no-link', onDeliver: (d) => { this.onDeliver(d.id, d.payload, d.hops, d.from) } })
     this.routes = new ExpiringMap(opts.maxRoutes, opts.routeTtl)
     const types = opts.mode === 'plumtree' ? ['pt.gossip', 'pt.ihave', 'pt.graft', 'pt.prune'] : ['fl.gossip']
     for (const t of types) {
-      node.handle(t, (peer, data) => { this.driver.run(this.broadcaster.onMessage(peer.id, { ...(data as object), t }, node.clock.now())) })
+      node.handle(t, (peer, data) => { this.driver.run(this.broadcaster.onMessage(peer.id, withType(data, t), node.clock.now())) })
     }
     node.handle('rr.reply', (peer, data) => { this.onReply(peer.id, data) })
   }
@@ -117,6 +118,7 @@ export class AnnounceService {
     let ended = false
     let failure: Error | undefined
     let count = 0
+    let offStop = (): void => {}
     const end = (err?: Error): void => {
       if (ended) return
       ended = true
@@ -124,7 +126,7 @@ export class AnnounceService {
       this.pending.delete(id)
       cancelTimer()
       o.signal?.removeEventListener('abort', onAbort)
-      this.node.signal.removeEventListener('abort', onStop)
+      offStop()
       wake?.()
     }
     const onAbort = (): void => { end(toAbortError(o.signal?.reason)) }
@@ -132,7 +134,7 @@ export class AnnounceService {
     const cancelTimer = this.node.lifetimeTimers.after(timeout, () => { end() })
     if (o.signal?.aborted === true) onAbort()
     o.signal?.addEventListener('abort', onAbort, { once: true })
-    this.node.signal.addEventListener('abort', onStop, { once: true })
+    if (!ended) offStop = this.node.whenStopping(onStop)
     if (!ended) {
       this.pending.set(id, {
         push: (r) => {
@@ -204,7 +206,7 @@ export class AnnounceService {
 
   private onReply (from: PeerId, data: unknown): void {
     const m = data as { id?: unknown, r?: unknown, d?: unknown, h?: unknown } | null
-    if (m === null || typeof m !== 'object' || typeof m.id !== 'string' || !isPeerId(m.r) || typeof m.h !== 'number') { this.node.metrics.drop('reply-malformed'); return }
+    if (m === null || typeof m !== 'object' || typeof m.id !== 'string' || !isPeerId(m.r) || !isInt(m.h, 0, Number.MAX_SAFE_INTEGER)) { this.node.metrics.drop('reply-malformed'); return }
     const mine = this.pending.get(m.id)
     if (mine !== undefined) { mine.push({ from: m.r, data: m.d }); return }
     const back = this.routes.get(m.id, this.node.clock.now())

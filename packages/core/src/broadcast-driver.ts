@@ -1,5 +1,6 @@
 import type { HearsayNode } from './node.js'
 import type { Broadcaster, BroadcastResult, Delivery } from './overlay/broadcast.js'
+import { watchDrops } from './overlay/validate.js'
 
 /**
  * Runs a pure broadcaster (Plumtree or flood) on a node: sends its actions over the links,
@@ -16,11 +17,15 @@ export class BroadcastDriver {
     private readonly opts: {
       /** Put before each broadcaster message type on the wire (e.g. `ev.`). */
       prefix: string
+      /** The broadcaster's drops are counted in the node's metrics as `drops.<dropPrefix><reason>`. */
+      dropPrefix: string
       /** Drop reason counted when an action names a peer without a link. */
       noLinkDrop: string
       onDeliver: (d: Delivery) => void
     }
-  ) {}
+  ) {
+    watchDrops(broadcaster.drops, (reason) => { node.metrics.drop(opts.dropPrefix + reason) })
+  }
 
   run (r: BroadcastResult<{ t: string }>): void {
     for (const a of r.actions) {

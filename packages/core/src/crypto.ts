@@ -1,14 +1,24 @@
 /**
- * The one place that touches cryptographic libraries. tweetnacl gives x25519 and secretbox
- * (xsalsa20-poly1305); @noble/curves gives ed25519 signatures, byte-identical to tweetnacl's
- * (RFC 8032 is deterministic) and about ten times faster on this machine class; @noble/hashes
- * gives SHA-256, HMAC and HKDF. All run unchanged in browsers and Node.
+ * The one place that touches cryptographic libraries. Each is a tree-shakable ES module that
+ * runs unchanged in browsers and Node, and each is byte-identical to tweetnacl (RFC 8032 and
+ * RFC 7748 are deterministic; secretbox is NaCl's construction, tag first), so the test
+ * vectors in docs/protocol.md pin them all:
+ * - @noble/ed25519 (with @stablelib/sha512): signatures, ZIP-215 verification;
+ * - StableLib (the modular successor of tweetnacl-js, by its author): x25519 and secretbox
+ *   (xsalsa20-poly1305, the per-frame hot path), SHA-256, SHA-512, HMAC, HKDF.
+ * docs/decisions.md ("Crypto libraries") has the speed and bundle-size measurements.
  */
-import nacl from 'tweetnacl'
-import { ed25519 } from '@noble/curves/ed25519.js'
-import { sha256 } from '@noble/hashes/sha2.js'
-import { hmac } from '@noble/hashes/hmac.js'
-import { hkdf } from '@noble/hashes/hkdf.js'
+import * as ed25519 from '@noble/ed25519'
+import { openSecretBox, secretBox } from '@stablelib/nacl'
+import { scalarMult, scalarMultBase } from '@stablelib/x25519'
+import { hash as sha256, SHA256 } from '@stablelib/sha256'
+import { hash as sha512 } from '@stablelib/sha512'
+import { hmac } from '@stablelib/hmac'
+import { HKDF } from '@stablelib/hkdf'
+
+// @noble/ed25519 ships without a hash so that it stays small; the sync API needs SHA-512
+// (the cast: StableLib's digest is typed over any buffer, but is always a fresh ArrayBuffer)
+ed25519.hashes.sha512 = sha512 as typeof ed25519.hashes.sha512
 
 export const PUBLIC_KEY_BYTES = 32
 export const SECRET_KEY_BYTES = 64
@@ -28,8 +38,11 @@ export interface SigningKeyPair {
 
 export function signingKeyPairFromSeed (seed: Uint8Array): SigningKeyPair {
   if (seed.length !== SEED_BYTES) throw new TypeError(`seed must be ${SEED_BYTES} bytes`)
-  const kp = nacl.sign.keyPair.fromSeed(seed)
-  return { publicKey: kp.publicKey, secretKey: kp.secretKey }
+  const publicKey = ed25519.getPublicKey(seed)
+  const secretKey = new Uint8Array(SECRET_KEY_BYTES)
+  secretKey.set(seed)
+  secretKey.set(publicKey, SEED_BYTES)
+  return { publicKey, secretKey }
 }
 
 export function sign (message: Uint8Array, secretKey: Uint8Array): Uint8Array {
@@ -49,25 +62,26 @@ export interface DhKeyPair { publicKey: Uint8Array, secretKey: Uint8Array }
 
 export function dhKeyPairFromSecret (secretKey: Uint8Array): DhKeyPair {
   if (secretKey.length !== DH_BYTES) throw new TypeError(`x25519 secret must be ${DH_BYTES} bytes`)
-  return { publicKey: nacl.scalarMult.base(secretKey), secretKey }
+  return { publicKey: scalarMultBase(secretKey), secretKey }
 }
 
 /** x25519; returns null for a low-order public key (an all-zero shared secret). */
 export function dh (secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array | null {
-  const shared = nacl.scalarMult(secretKey, publicKey)
+  if (secretKey.length !== DH_BYTES || publicKey.length !== DH_BYTES) throw new TypeError(`x25519 keys must be ${DH_BYTES} bytes`)
+  const shared = scalarMult(secretKey, publicKey)
   let acc = 0
   for (const b of shared) acc |= b
   return acc === 0 ? null : shared
 }
 
 export function secretbox (plain: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array {
-  return nacl.secretbox(plain, nonce, key)
+  return secretBox(key, nonce, plain)
 }
 
 /** Returns null when authentication fails. */
 export function secretboxOpen (boxed: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | null {
   if (boxed.length < BOX_OVERHEAD) return null
-  return nacl.secretbox.open(boxed, nonce, key)
+  return openSecretBox(key, nonce, boxed)
 }
 
 export function hash (data: Uint8Array): Uint8Array {
@@ -75,11 +89,11 @@ export function hash (data: Uint8Array): Uint8Array {
 }
 
 export function mac (key: Uint8Array, data: Uint8Array): Uint8Array {
-  return hmac(sha256, key, data)
+  return hmac(SHA256, key, data)
 }
 
 export function deriveKeys (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
-  return hkdf(sha256, ikm, salt, info, length)
+  return new HKDF(SHA256, ikm, salt, info).expand(length)
 }
 
 export function constantTimeEqual (a: Uint8Array, b: Uint8Array): boolean {

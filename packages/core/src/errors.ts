@@ -7,12 +7,16 @@ export class HearsayError extends Error {
   constructor (message: string, code: string, options?: { cause?: unknown }) {
     super(message, options)
     this.code = code
-    this.name = new.target.name
+    // hearsay's own subclasses set literal names (minifiers rename classes); an application's
+    // subclass gets its class name
+    this.name = new.target === HearsayError ? 'HearsayError' : new.target.name
   }
 }
 
 /** An operation was cancelled through its `AbortSignal`. */
 export class AbortError extends HearsayError {
+  // literal, not the class's own name: minifiers rename classes
+  override readonly name: string = 'AbortError'
   constructor (message = 'The operation was aborted', options?: { cause?: unknown }) {
     super(message, 'ERR_ABORTED', options)
   }
@@ -20,6 +24,8 @@ export class AbortError extends HearsayError {
 
 /** An operation did not finish within its time limit. */
 export class TimeoutError extends HearsayError {
+  // literal, not the class's own name: minifiers rename classes
+  override readonly name: string = 'TimeoutError'
   constructor (message = 'The operation timed out', options?: { cause?: unknown }) {
     super(message, 'ERR_TIMEOUT', options)
   }
@@ -27,6 +33,8 @@ export class TimeoutError extends HearsayError {
 
 /** A frame, id, type or value is larger than the configured limit. */
 export class TooLargeError extends HearsayError {
+  // literal, not the class's own name: minifiers rename classes
+  override readonly name: string = 'TooLargeError'
   constructor (message: string, options?: { cause?: unknown }) {
     super(message, 'ERR_TOO_LARGE', options)
   }
@@ -34,6 +42,8 @@ export class TooLargeError extends HearsayError {
 
 /** Bytes received from a peer could not be decoded into a valid frame or message. */
 export class InvalidFrameError extends HearsayError {
+  // literal, not the class's own name: minifiers rename classes
+  override readonly name: string = 'InvalidFrameError'
   constructor (message: string, options?: { cause?: unknown }) {
     super(message, 'ERR_INVALID_FRAME', options)
   }
@@ -41,6 +51,8 @@ export class InvalidFrameError extends HearsayError {
 
 /** The secure handshake failed: wrong network key, bad signature, malformed step, timeout. */
 export class HandshakeError extends HearsayError {
+  // literal, not the class's own name: minifiers rename classes
+  override readonly name: string = 'HandshakeError'
   constructor (message: string, options?: { cause?: unknown }) {
     super(message, 'ERR_HANDSHAKE', options)
   }
@@ -48,6 +60,8 @@ export class HandshakeError extends HearsayError {
 
 /** A frame failed authentication after the handshake (tampered, replayed or reordered). */
 export class DecryptError extends HearsayError {
+  // literal, not the class's own name: minifiers rename classes
+  override readonly name: string = 'DecryptError'
   constructor (message = 'Frame failed authentication', options?: { cause?: unknown }) {
     super(message, 'ERR_DECRYPT', options)
   }
@@ -55,6 +69,8 @@ export class DecryptError extends HearsayError {
 
 /** The remote peer proved a different identity than the one the dialer expected. */
 export class PeerIdMismatchError extends HearsayError {
+  // literal, not the class's own name: minifiers rename classes
+  override readonly name: string = 'PeerIdMismatchError'
   constructor (expected: string, actual: string) {
     super(`Expected peer ${expected} but the remote proved ${actual}`, 'ERR_PEER_ID_MISMATCH')
   }
@@ -62,6 +78,8 @@ export class PeerIdMismatchError extends HearsayError {
 
 /** The node dialled itself (an address that leads back to the same identity). */
 export class SelfDialError extends HearsayError {
+  // literal, not the class's own name: minifiers rename classes
+  override readonly name: string = 'SelfDialError'
   constructor () {
     super('Refusing a connection to self', 'ERR_SELF_DIAL')
   }
@@ -69,6 +87,8 @@ export class SelfDialError extends HearsayError {
 
 /** A second connection to a peer that already has one; the duplicate is closed. */
 export class DuplicateConnectionError extends HearsayError {
+  // literal, not the class's own name: minifiers rename classes
+  override readonly name: string = 'DuplicateConnectionError'
   constructor (peerId: string) {
     super(`Already connected to ${peerId}`, 'ERR_DUPLICATE_CONNECTION')
   }
@@ -76,6 +96,8 @@ export class DuplicateConnectionError extends HearsayError {
 
 /** The connection is closed; nothing more can be sent on it. */
 export class ConnectionClosedError extends HearsayError {
+  // literal, not the class's own name: minifiers rename classes
+  override readonly name: string = 'ConnectionClosedError'
   constructor (message = 'Connection is closed', options?: { cause?: unknown }) {
     super(message, 'ERR_CONNECTION_CLOSED', options)
   }
@@ -83,6 +105,8 @@ export class ConnectionClosedError extends HearsayError {
 
 /** The address cannot be parsed, or no configured transport handles its protocol. */
 export class InvalidAddressError extends HearsayError {
+  // literal, not the class's own name: minifiers rename classes
+  override readonly name: string = 'InvalidAddressError'
   constructor (message: string, options?: { cause?: unknown }) {
     super(message, 'ERR_INVALID_ADDRESS', options)
   }
@@ -90,6 +114,8 @@ export class InvalidAddressError extends HearsayError {
 
 /** No transport of this node can dial or listen on the given protocol. */
 export class NoTransportError extends HearsayError {
+  // literal, not the class's own name: minifiers rename classes
+  override readonly name: string = 'NoTransportError'
   constructor (protocol: string) {
     super(`No transport for protocol "${protocol}"`, 'ERR_NO_TRANSPORT')
   }
@@ -97,6 +123,8 @@ export class NoTransportError extends HearsayError {
 
 /** The runtime cannot do this (e.g. listening on a socket inside a browser). */
 export class UnsupportedError extends HearsayError {
+  // literal, not the class's own name: minifiers rename classes
+  override readonly name: string = 'UnsupportedError'
   constructor (message: string) {
     super(message, 'ERR_UNSUPPORTED')
   }
@@ -104,6 +132,8 @@ export class UnsupportedError extends HearsayError {
 
 /** A dial failed at the transport level (refused, reset, unreachable). */
 export class DialError extends HearsayError {
+  // literal, not the class's own name: minifiers rename classes
+  override readonly name: string = 'DialError'
   constructor (message: string, options?: { cause?: unknown }) {
     super(message, 'ERR_DIAL_FAILED', options)
   }
@@ -111,6 +141,8 @@ export class DialError extends HearsayError {
 
 /** The node is not running (call `start()` first, or it has been stopped). */
 export class NotStartedError extends HearsayError {
+  // literal, not the class's own name: minifiers rename classes
+  override readonly name: string = 'NotStartedError'
   constructor (message = 'The node is not running') {
     super(message, 'ERR_NOT_STARTED')
   }
@@ -118,6 +150,8 @@ export class NotStartedError extends HearsayError {
 
 /** A peer store operation failed, or found a value it cannot read. */
 export class StoreError extends HearsayError {
+  // literal, not the class's own name: minifiers rename classes
+  override readonly name: string = 'StoreError'
   constructor (message: string, options?: { cause?: unknown }) {
     super(message, 'ERR_STORE', options)
   }
@@ -125,9 +159,43 @@ export class StoreError extends HearsayError {
 
 /** A peer stream was reset by either side (`reason`: `refused`, `cancelled`, `aborted`, `protocol`, or the application's). */
 export class StreamResetError extends HearsayError {
+  // literal, not the class's own name: minifiers rename classes
+  override readonly name: string = 'StreamResetError'
   readonly reason: string
   constructor (reason: string, options?: { cause?: unknown, remote?: boolean }) {
     super(`stream reset${options?.remote === true ? ' by the remote' : ''}: ${reason}`, 'ERR_STREAM_RESET', options)
+    this.reason = reason
+  }
+}
+
+/**
+ * The peer or its address is banned for abuse (`reason`: `rate-limit`, `invalid-frame`,
+ * `handshake`): a dial to it is refused, and a link cut off by a ban closes with this error.
+ */
+export class BannedError extends HearsayError {
+  // literal, not the class's own name: minifiers rename classes
+  override readonly name: string = 'BannedError'
+  readonly reason: string
+  constructor (reason: string, message = `banned: ${reason}`) {
+    super(message, 'ERR_BANNED')
+    this.reason = reason
+  }
+}
+
+/**
+ * A WebRTC (or other signalled) dial that the overlay ended: `reason` is `unreachable` (no
+ * connected peer could carry the offer to `peer`: unknown, gone, or no common neighbour),
+ * `refused` (`peer` does not accept such connections), `busy` or `cancelled`. It is a
+ * `DialError` (`ERR_DIAL_FAILED`), like a refused socket.
+ */
+export class SignalFailedError extends DialError {
+  // literal, not the class's own name: minifiers rename classes
+  override readonly name: string = 'SignalFailedError'
+  readonly peer: string
+  readonly reason: 'unreachable' | 'refused' | 'busy' | 'cancelled'
+  constructor (peer: string, reason: 'unreachable' | 'refused' | 'busy' | 'cancelled', message: string) {
+    super(message)
+    this.peer = peer
     this.reason = reason
   }
 }
@@ -150,6 +218,7 @@ export const ERROR_CODES = [
   'ERR_DIAL_FAILED',
   'ERR_NOT_STARTED',
   'ERR_STORE',
-  'ERR_STREAM_RESET'
+  'ERR_STREAM_RESET',
+  'ERR_BANNED'
 ] as const
 export type ErrorCode = typeof ERROR_CODES[number]

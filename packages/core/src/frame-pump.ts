@@ -1,6 +1,7 @@
 import type { Clock } from './clock.js'
 import { toAbortError } from './abort.js'
-import { ConnectionClosedError, TimeoutError } from './errors.js'
+import { ConnectionClosedError, TimeoutError, TooLargeError } from './errors.js'
+import { DEFAULT_HIGH_WATER_MARK } from './limits.js'
 import type { Connection } from './transport.js'
 
 /**
@@ -9,15 +10,30 @@ import type { Connection } from './transport.js'
  */
 export class FramePump {
   private queue: Uint8Array[] = []
+  private queuedBytes = 0
   private waiter: { resolve: (f: Uint8Array) => void, reject: (e: Error) => void } | undefined
   private failure: Error | undefined
   private sink: { onMessage: (f: Uint8Array) => void, onClose: (r?: Error) => void } | undefined
 
-  constructor (private readonly conn: Connection) {
+  /**
+   * `maxFrameBytes`: the largest frame the connection carries. Frames that arrive before the
+   * handshake has read them are queued up to twice that (at least 1 MiB, as a connection
+   * buffers before its consumer attaches): an unauthenticated peer that floods the handshake
+   * is cut off instead of growing this queue without bound.
+   */
+  constructor (private readonly conn: Connection, maxFrameBytes = 0) {
+    const maxQueued = Math.max(DEFAULT_HIGH_WATER_MARK, 2 * maxFrameBytes)
     conn.setHandlers({
       onMessage: (f) => {
         if (this.sink !== undefined) { this.sink.onMessage(f); return }
-        if (this.waiter !== undefined) { const w = this.waiter; this.waiter = undefined; w.resolve(f) } else this.queue.push(f)
+        if (this.waiter !== undefined) { const w = this.waiter; this.waiter = undefined; w.resolve(f); return }
+        this.queuedBytes += f.length
+        if (this.queuedBytes > maxQueued) {
+          this.queue = []
+          conn.close(new TooLargeError('Too many bytes received during the handshake'))
+          return
+        }
+        this.queue.push(f)
       },
       onClose: (r) => {
         if (this.sink !== undefined) { this.sink.onClose(r); return }
@@ -30,7 +46,7 @@ export class FramePump {
   /** The next frame, or a rejection when the connection closes, the deadline passes or the signal aborts. */
   async next (deadline: { clock: Clock, at: number, signal?: AbortSignal }): Promise<Uint8Array> {
     const queued = this.queue.shift()
-    if (queued !== undefined) return queued
+    if (queued !== undefined) { this.queuedBytes -= queued.length; return queued }
     if (this.failure !== undefined) throw this.failure
     return await new Promise<Uint8Array>((resolve, reject) => {
       const { clock, signal } = deadline
@@ -51,6 +67,7 @@ export class FramePump {
     this.sink = sink
     const q = this.queue
     this.queue = []
+    this.queuedBytes = 0
     for (const f of q) sink.onMessage(f)
     if (this.failure !== undefined) sink.onClose(this.failure.cause as Error | undefined)
   }

@@ -10,6 +10,7 @@ import { ExpiringMap } from './expiring-map.js'
 import { StoreBootstrap } from './store-bootstrap.js'
 import type { PeerRecord } from './peer-store.js'
 import { peersCarried } from './peer-exchange.js'
+import { watchDrops, withType } from './overlay/validate.js'
 
 export interface MembershipOptions {
   /** Active view size the node tries to keep at least. @default 3 */
@@ -74,6 +75,7 @@ export class Membership {
       passiveSize: opts.passiveSize,
       validPeerId: isPeerId
     })
+    watchDrops(this.hv.drops, (reason) => { node.metrics.drop(`hv-${reason}`) })
     // one heartbeat interval of acceptable pause: a single lost or late beat (10 % loss in the
     // simulator) must not close a healthy link; detection stays within a few intervals
     this.fd = new FailureDetector({ threshold: opts.phiThreshold, firstHeartbeatEstimateMs: opts.heartbeatInterval, acceptableHeartbeatPauseMs: opts.heartbeatInterval })
@@ -81,7 +83,7 @@ export class Membership {
     for (const t of ['hv.join', 'hv.fjoin', 'hv.nbr', 'hv.nbr-reply', 'hv.disc', 'hv.shuffle', 'hv.shuffle-reply']) {
       node.handle(t, (peer, data) => {
         this.overlayLinks.add(peer.id)
-        this.run(this.hv.onMessage(peer.id, { ...(data as object), t }))
+        this.run(this.hv.onMessage(peer.id, withType(data, t)))
         this.countExchange(peer, t, data, 'rx')
       })
     }
@@ -266,9 +268,12 @@ export class Membership {
           break
         case 'learned': {
           const entries = a.peers.flatMap(p => p.addrs.slice(0, 4).map(address => ({ address, peerId: p.id })))
-          if (entries.length > 0) {
-            this.node.metrics.inc('membership.learned', entries.length)
-            this.node.store.save(entries).catch(() => { this.node.metrics.inc('store.errors') })
+          // gossip is unauthenticated: made-up peers must not grow the store past its bound
+          const room = this.node.reserveStoreRows(entries.length)
+          if (room < entries.length) this.node.metrics.inc('membership.learned-skipped', entries.length - room)
+          if (room > 0) {
+            this.node.metrics.inc('membership.learned', room)
+            this.node.store.save(entries.slice(0, room)).catch(() => { this.node.metrics.inc('store.errors') })
           }
           break
         }

@@ -1,4 +1,6 @@
 import { parseAddress } from './address.js'
+import { AbuseGuard } from './abuse-guard.js'
+import type { BanEvent } from './abuse-guard.js'
 import type { AbortOptions } from './abort.js'
 import { throwIfAborted, toAbortError, withDeadline } from './abort.js'
 import type { Channel, UpgradedConnection } from './channel.js'
@@ -7,13 +9,13 @@ import { systemClock, systemRandom, TimerSet } from './clock.js'
 import { Emitter } from './emitter.js'
 import { decodeEnvelope, encodeEnvelope, isReservedType } from './envelope.js'
 import {
-  ConnectionClosedError, DialError, HearsayError, InvalidFrameError, NoTransportError, NotStartedError,
-  SelfDialError, TimeoutError
+  BannedError, ConnectionClosedError, DialError, HearsayError, InvalidFrameError, NoTransportError, NotStartedError,
+  SelfDialError, TimeoutError, UnsupportedError
 } from './errors.js'
 import type { Identity, PeerId } from './identity.js'
 import { generateIdentity, identityFromSecretKey, signWith } from './identity.js'
-import type { Limits } from './limits.js'
-import { DEFAULT_LIMITS } from './limits.js'
+import type { AbuseLimits, Limits } from './limits.js'
+import { DEFAULT_ABUSE_LIMITS, DEFAULT_LIMITS } from './limits.js'
 import type { Logger } from './logger.js'
 import { silentLogger } from './logger.js'
 import { memoryStore } from './memory-store.js'
@@ -33,14 +35,15 @@ import type { Connection, Listener, Transport } from './transport.js'
 import { checkAppType, Messaging } from './messages.js'
 import type { BroadcastOptions, RouteHandler } from './messages.js'
 import type { InboundHandler, InboundMessage, Middleware } from './middleware.js'
-import { StreamService } from './streams.js'
-import type { PeerStream } from './streams.js'
-import { BroadcastStreams } from './broadcast-stream.js'
-import type { BroadcastStream, BroadcastStreamOptions } from './broadcast-stream.js'
+import type { PeerStream, StreamService } from './streams.js'
+import type { BroadcastStream, BroadcastStreamOptions, BroadcastStreams } from './broadcast-stream.js'
 import { scheduleAfter, scheduleEvery } from './timers.js'
 import type { TimerCallback } from './timers.js'
-import { StateService } from './state/state-service.js'
-import { EventBus } from './events/event-bus.js'
+import type { StateService } from './state/state-service.js'
+import type { EventBus } from './events/event-bus.js'
+import { allServices, indexServices } from './services.js'
+import type { ServiceContext, ServiceName } from './services.js'
+import { SignalService } from './signalling.js'
 
 export type NodeStatus = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped'
 
@@ -63,6 +66,8 @@ export interface NodeEvents extends Record<string, unknown> {
   'peer:down': { id: PeerId }
   /** A peer reported down was heard from again. */
   'peer:up': { id: PeerId }
+  /** A peer id and/or remote address was banned for abuse (limits in `abuse`); its link is cut off. */
+  'peer:ban': BanEvent
   /** Something the application should know went wrong locally (listener, store, a throwing listener). */
   error: Error
 }
@@ -88,17 +93,27 @@ export class HearsayNode extends Emitter<NodeEvents> {
   readonly random: Random
   readonly logger: Logger
   readonly limits: Readonly<Limits>
+  /** The abuse limits in force (`abuse` option over `DEFAULT_ABUSE_LIMITS`). */
+  readonly abuse: Readonly<AbuseLimits>
   readonly store: PeerStore
+  private readonly guard: AbuseGuard
   private readonly opts: NodeOptions
   private readonly transports: Transport[]
   private readonly channel: Channel
   private readonly timers: TimerSet
   private readonly ownsStore: boolean
   private readonly statRecorder: StatRecorder
+  private upkeep: StoreUpkeep | undefined
   private identityValue: Identity | undefined
   /** Lifecycle status (`status` getter); `state` is the replicated key/value state. */
   private lifecycle: NodeStatus = 'idle'
   private lifetime = new AbortController()
+  /**
+   * What waits for `stop()` while it runs (dials, inbound handshakes, announces): one list
+   * here instead of one 'abort' listener each on the lifetime signal, where more than ten at
+   * once make Node warn of a leak although every one is removed.
+   */
+  private readonly stopHooks = new Set<(reason: unknown) => void>()
   private readonly listeners: Listener[] = []
   private readonly peersById = new Map<PeerId, Peer>()
   private readonly dialing = new Map<string, Promise<Peer>>()
@@ -110,11 +125,13 @@ export class HearsayNode extends Emitter<NodeEvents> {
   private pingSeq = 0
   private membershipService: Membership | undefined
   private announcer: AnnounceService | undefined
-  private readonly stateService: StateService
-  private readonly eventBus: EventBus
+  // the optional services (`services` option): undefined when not listed
+  private readonly stateService: StateService | undefined
+  private readonly eventBus: EventBus | undefined
   private readonly messaging: Messaging
-  private readonly streams: StreamService
-  private readonly broadcastStreams: BroadcastStreams
+  private readonly streams: StreamService | undefined
+  private readonly broadcastStreams: BroadcastStreams | undefined
+  private readonly signals: SignalService
 
   constructor (opts: NodeOptions = {}) {
     super()
@@ -123,6 +140,8 @@ export class HearsayNode extends Emitter<NodeEvents> {
     this.random = opts.random ?? systemRandom
     this.logger = opts.logger ?? silentLogger
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...opts.limits })
+    this.abuse = Object.freeze({ ...DEFAULT_ABUSE_LIMITS, ...opts.abuse })
+    this.guard = new AbuseGuard(this.abuse, this.clock, this.metrics, (e) => { this.emit('peer:ban', e) })
     this.transports = [...(opts.transports ?? [])]
     this.channel = opts.channel ?? secureChannel({ networkKey: opts.networkKey })
     this.timers = new TimerSet(this.clock)
@@ -150,8 +169,6 @@ export class HearsayNode extends Emitter<NodeEvents> {
     })
     // one-way heartbeat: receiving any frame is what the failure detector needs
     this.handle('hs.hb', () => {})
-    this.stateService = new StateService(this, opts.state, { sign: (m) => signWith(this.identityValue!, m), plainChannel: this.channel.name === 'plain' })
-    this.eventBus = new EventBus(this, opts.events)
     this.handle('hs.ping', (peer, data) => { this.sendProtocol(peer, 'hs.pong', data) })
     this.handle('hs.pong', (_peer, data) => {
       const n = (data as { n?: unknown } | null)?.n
@@ -160,17 +177,38 @@ export class HearsayNode extends Emitter<NodeEvents> {
       done()
     })
     // first peer:connect listener: middleware connection hooks may open streams
-    this.on('peer:connect', (peer) => { peer.streamOpener = (p, name, o) => this.streams.open(p, name, o) })
+    this.on('peer:connect', (peer) => {
+      const streams = this.streams
+      peer.streamOpener = streams === undefined ? () => { throw notEnabled('streams') } : (p, name, o) => streams.open(p, name, o)
+    })
     this.messaging = new Messaging(this, {
       sendDirect: (peer, type, data) => { this.sendFrame(peer, type, data) },
       sendBroadcast: (type, data, o) => { this.broadcastRaw(type, data, o) }
     })
-    this.streams = new StreamService(this, {
-      window: opts.streamWindow ?? DEFAULTS.streamWindow,
-      maxStreamsPerPeer: opts.maxStreamsPerPeer ?? DEFAULTS.maxStreamsPerPeer,
-      chunkBytes: Math.max(1, Math.min(64 * 1024, this.limits.maxFrameBytes - 256))
-    }, (stream) => this.emit('stream', stream))
-    this.broadcastStreams = new BroadcastStreams(this, this.messaging, (type, data, o) => { this.broadcastRaw(type, data, o) })
+    const services = indexServices(opts.services ?? [])
+    const ctx: ServiceContext = {
+      options: opts,
+      sign: (m) => signWith(this.identityValue!, m),
+      plainChannel: this.channel.name === 'plain',
+      messaging: this.messaging,
+      broadcastRaw: (type, data, o) => { this.broadcastRaw(type, data, o) },
+      acceptStream: (stream) => this.emit('stream', stream)
+    }
+    const create = (name: ServiceName): unknown => services.get(name)?.create(this, ctx)
+    this.stateService = create('state') as StateService | undefined
+    this.eventBus = create('events') as EventBus | undefined
+    this.streams = create('streams') as StreamService | undefined
+    this.broadcastStreams = create('broadcastStreams') as BroadcastStreams | undefined
+    if (this.streams === undefined) {
+      // as a node with no `stream` listener does: refuse, so that the opener learns at once
+      this.handle('st.open', (peer, data) => {
+        const id = (data as { s?: unknown } | null)?.s
+        if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) { this.metrics.drop('stream-malformed'); return }
+        this.metrics.drop('stream-refused')
+        this.sendProtocol(peer, 'st.reset', { s: id, r: 'refused' })
+      })
+    }
+    this.signals = new SignalService(this)
   }
 
   /** The node's peer id. Known before `start()` only when an identity was passed in. */
@@ -201,7 +239,10 @@ export class HearsayNode extends Emitter<NodeEvents> {
     try {
       throwIfAborted(options.signal)
       await this.loadIdentity(options)
-      await this.stateService.start(options)
+      await this.stateService?.start(options)
+      // transports that need the node (WebRTC signals through the overlay) get it before listening
+      const context = { peerId: this.id, signals: this.signals, logger: this.logger }
+      for (const t of this.transports) await t.start?.(context, options)
       for (const address of this.opts.listen ?? []) {
         const parsed = parseAddress(address, this.defaultProtocol)
         const transport = this.transportFor(parsed.protocol)
@@ -218,13 +259,15 @@ export class HearsayNode extends Emitter<NodeEvents> {
     }
     this.lifecycle = 'running'
     this.logger.info('node started', { id: this.id, addresses: this.addresses })
-    new StoreUpkeep(this, {
+    this.upkeep = new StoreUpkeep(this, {
       purgeInterval: this.opts.purgeInterval ?? DEFAULTS.purgeInterval,
       rule: { minFailures: this.opts.purgeMinFailures ?? DEFAULTS.purgeMinFailures, maxSuccessRatio: this.opts.purgeMaxSuccessRatio ?? DEFAULTS.purgeMaxSuccessRatio },
-      rttInterval: this.opts.rttInterval ?? DEFAULTS.rttInterval
-    }).start()
+      rttInterval: this.opts.rttInterval ?? DEFAULTS.rttInterval,
+      maxStoredPeers: this.opts.maxStoredPeers ?? DEFAULTS.maxStoredPeers
+    })
+    this.upkeep.start()
     if (this.opts.overlay === false) {
-      this.eventBus.start(this.opts.broadcast ?? DEFAULTS.broadcast, false)
+      this.eventBus?.start(this.opts.broadcast ?? DEFAULTS.broadcast, false)
       for (const seed of this.opts.seeds ?? []) {
         this.dial(seed).catch((err: unknown) => {
           this.logger.warn('seed dial failed', { seed, err })
@@ -246,7 +289,7 @@ export class HearsayNode extends Emitter<NodeEvents> {
       routeTtl: DEFAULTS.routeTtl
     }, (req) => { this.emit('request', req) }, (b) => { this.messaging.deliverBroadcast(b) })
     this.announcer = announcer
-    this.eventBus.start(o.broadcast ?? DEFAULTS.broadcast, true)
+    this.eventBus?.start(o.broadcast ?? DEFAULTS.broadcast, true)
     const membership = new Membership(this, {
       minPeers: o.minPeers ?? DEFAULTS.minPeers,
       maxPeers: o.maxPeers ?? DEFAULTS.maxPeers,
@@ -258,7 +301,7 @@ export class HearsayNode extends Emitter<NodeEvents> {
       rejoinMaxDelay: o.rejoinMaxDelay ?? DEFAULTS.rejoinMaxDelay,
       healInterval: o.healInterval ?? DEFAULTS.healInterval,
       announceAddresses: o.announceAddresses
-    }, o.seeds ?? [], (peer, up) => { announcer.neighbor(peer, up); this.eventBus.neighbor(peer, up) }, (e, p) => { this.emit(e, p) })
+    }, o.seeds ?? [], (peer, up) => { announcer.neighbor(peer, up); this.eventBus?.neighbor(peer, up) }, (e, p) => { this.emit(e, p) })
     this.membershipService = membership
     membership.start().catch((err: unknown) => { this.logger.warn('overlay start failed', { err }) })
   }
@@ -314,6 +357,7 @@ export class HearsayNode extends Emitter<NodeEvents> {
    * you read what the other nodes write to broadcast streams of the same `name`.
    */
   createBroadcastStream (options: BroadcastStreamOptions = {}): BroadcastStream {
+    if (this.broadcastStreams === undefined) throw notEnabled('broadcastStreams')
     this.assertRunning()
     return this.broadcastStreams.create(options)
   }
@@ -357,16 +401,16 @@ export class HearsayNode extends Emitter<NodeEvents> {
   }
 
   /** Replicated key/value state (scuttlebutt anti-entropy): `set`, `get`, `getRemote`, `keys`, `delete`, `believe`, `on('set:…')`. Usable once `start()` resolved. */
-  get state (): StateService { return this.stateService }
+  get state (): StateService { return this.stateService ?? throwNotEnabled('state') }
 
   /** The network-wide event bus: `say`, `hear`, `hearOnce`. Usable once `start()` resolved. */
-  get events (): EventBus { return this.eventBus }
+  get events (): EventBus { return this.eventBus ?? throwNotEnabled('events') }
 
   /** The overlay's views, for status pages and tests. */
-  get overlay (): { active: PeerId[], passive: PeerId[] } | undefined {
+  get overlay (): { active: PeerId[], passive: PeerId[], drops: Record<string, number> } | undefined {
     const m = this.membershipService
     if (m === undefined) return undefined
-    return { active: [...m.hv.activeView().keys()], passive: [...m.hv.passiveView().keys()] }
+    return { active: [...m.hv.activeView().keys()], passive: [...m.hv.passiveView().keys()], drops: { ...m.hv.drops } }
   }
 
   /** Closes every link and listener, cancels every timer and pending dial. Idempotent. */
@@ -381,6 +425,8 @@ export class HearsayNode extends Emitter<NodeEvents> {
   private async teardown (): Promise<void> {
     this.lifecycle = 'stopping'
     this.lifetime.abort(new NotStartedError('The node is stopping'))
+    for (const hook of [...this.stopHooks]) hook(this.lifetime.signal.reason)
+    this.stopHooks.clear()
     await Promise.allSettled(this.listeners.map(async l => { await l.close() }))
     this.listeners.length = 0
     for (const conn of this.pendingConns) conn.close()
@@ -412,6 +458,8 @@ export class HearsayNode extends Emitter<NodeEvents> {
     throwIfAborted(options.signal)
     const parsed = parseAddress(address, this.defaultProtocol)
     if (this.selfAddresses.has(parsed.address)) throw new SelfDialError()
+    const banned = this.guard.banned(options.peerId, parsed.address)
+    if (banned !== undefined) { this.guard.refusedBanned(); throw new BannedError(banned) }
     const existing = this.dialing.get(parsed.address)
     if (existing !== undefined) return await existing
     const p = this.dialOnce(parsed.address, parsed.protocol, options)
@@ -425,9 +473,8 @@ export class HearsayNode extends Emitter<NodeEvents> {
     const ac = new AbortController()
     const abort = (reason: unknown): void => { ac.abort(reason) }
     const cancelTimer = this.timers.after(timeout, () => { abort(new TimeoutError(`dial to ${address} timed out`)) })
-    const onLifetime = (): void => { abort(this.lifetime.signal.reason) }
+    const offStop = this.whenStopping(abort)
     const onCaller = (): void => { abort(options.signal?.reason) }
-    this.lifetime.signal.addEventListener('abort', onLifetime, { once: true })
     options.signal?.addEventListener('abort', onCaller, { once: true })
     try {
       let raw: Connection
@@ -442,7 +489,7 @@ export class HearsayNode extends Emitter<NodeEvents> {
         up = await this.channel.upgrade(raw, {
           role: 'initiator',
           identity: this.identityValue!,
-          expectedPeer: options.peerId,
+          expectedPeer: options.peerId ?? raw.remotePeer,
           timeoutMs: this.handshakeTimeout,
           clock: this.clock,
           random: this.random,
@@ -456,6 +503,12 @@ export class HearsayNode extends Emitter<NodeEvents> {
       } finally {
         this.pendingConns.delete(raw)
       }
+      const banned = this.guard.banned(up.remotePeer, undefined)
+      if (banned !== undefined) {
+        up.conn.close()
+        this.guard.refusedBanned()
+        throw new BannedError(banned)
+      }
       this.record(address, { type: 'dial-ok', peerId: up.remotePeer })
       this.metrics.inc('dials.ok')
       return this.addLink(up, 'outbound', address)
@@ -466,7 +519,7 @@ export class HearsayNode extends Emitter<NodeEvents> {
       throw err instanceof HearsayError ? err : new DialError(`dial to ${address} failed`, { cause: err })
     } finally {
       cancelTimer()
-      this.lifetime.signal.removeEventListener('abort', onLifetime)
+      offStop()
       options.signal?.removeEventListener('abort', onCaller)
     }
   }
@@ -531,6 +584,17 @@ export class HearsayNode extends Emitter<NodeEvents> {
   /** Aborted when the node stops. */
   get signal (): AbortSignal { return this.lifetime.signal }
 
+  /**
+   * Runs `fn` once when the node starts stopping (at once if it already has); returns the
+   * function that cancels it. Prefer it to an 'abort' listener on `signal` for things that come
+   * and go by the dozen. @internal
+   */
+  whenStopping (fn: (reason: unknown) => void): () => void {
+    if (this.lifetime.signal.aborted) { fn(this.lifetime.signal.reason); return () => {} }
+    this.stopHooks.add(fn)
+    return () => { this.stopHooks.delete(fn) }
+  }
+
   private sendApp (peer: Peer, type: string, data: unknown): void {
     checkAppType(this, type)
     this.messaging.send(peer, type, data)
@@ -572,7 +636,11 @@ export class HearsayNode extends Emitter<NodeEvents> {
   private accept (raw: Connection): void {
     if (this.lifecycle !== 'running') { raw.close(); return }
     this.metrics.inc('connections.inbound')
+    // bans, the concurrent-handshake cap and the per-address cap, before any crypto is spent
+    if (!this.guard.admit(raw)) { raw.close(); return }
     this.pendingConns.add(raw)
+    const ac = new AbortController()
+    const offStop = this.whenStopping((reason) => { ac.abort(reason) })
     this.channel.upgrade(raw, {
       role: 'responder',
       identity: this.identityValue!,
@@ -580,15 +648,23 @@ export class HearsayNode extends Emitter<NodeEvents> {
       clock: this.clock,
       random: this.random,
       maxFrameBytes: this.limits.maxFrameBytes,
-      signal: this.lifetime.signal
+      signal: ac.signal
     }).then(
       (up) => {
+        offStop()
         this.pendingConns.delete(raw)
+        this.guard.settled(raw)
         if (this.lifecycle !== 'running') { up.conn.close(); return }
+        const banned = this.guard.banned(up.remotePeer, undefined)
+        if (banned !== undefined) { this.guard.refusedBanned(); this.cutOff(up.conn, banned); return }
+        // a transport that named the dialler (webrtc:<peerId>) must have named the one who proved itself
+        if (raw.remotePeer !== undefined && raw.remotePeer !== up.remotePeer) { this.metrics.inc('handshake.failures'); up.conn.close(); return }
         this.addLink(up, 'inbound', raw.remoteAddress)
       },
       (err: unknown) => {
+        offStop()
         this.pendingConns.delete(raw)
+        this.guard.settled(raw, err)
         if (this.lifecycle !== 'running') return
         this.metrics.inc('handshake.failures')
         this.logger.debug('inbound handshake failed', { remote: raw.remoteAddress, err })
@@ -634,13 +710,25 @@ export class HearsayNode extends Emitter<NodeEvents> {
 
   private retire (peer: Peer, link: Link): void {
     try { link.conn.send(encodeEnvelope({ type: 'hs.bye', data: { reason: 'duplicate' } }, this.limits)) } catch { /* already closing */ }
-    link.conn.close()
+    // Not closed at once: frames the far end sent on it before it heard of the duplicate are
+    // still read (closing at once lost them, as overlay-made simultaneous WebRTC dials showed).
+    // It closes when the far end's own bye arrives on it (onFrame), or after the linger.
+    const conn = link.conn
+    this.pendingConns.add(conn)
+    this.timers.after(RETIRE_LINGER_MS, () => { this.pendingConns.delete(conn); conn.close() })
     void peer
   }
 
   private attach (peer: Peer, link: Link): void {
+    const meter = this.guard.meter()
     link.conn.setHandlers({
-      onMessage: (frame) => { this.onFrame(peer, link, frame) },
+      onMessage: (frame) => {
+        if (meter.admit(frame.length)) { this.onFrame(peer, link, frame); return }
+        // over its rate for a whole second's burst: not a fast peer but a flood
+        this.metrics.drop('rate-limit')
+        this.guard.ban(peer.id, link.address, 'rate-limit')
+        this.cutOff(link.conn, 'rate-limit')
+      },
       onClose: (reason) => { this.onLinkClosed(peer, link, reason) }
     })
   }
@@ -656,10 +744,18 @@ export class HearsayNode extends Emitter<NodeEvents> {
       // a peer that sends undecodable frames after authenticating is broken or hostile
       this.metrics.drop('invalid-frame')
       this.logger.warn('invalid frame; closing the link', { peer: peer.id, err })
+      // one closes the link; `abuse.maxInvalidFrames` of them in the window also ban the sender
+      if (this.guard.invalidFrame(peer.id, link.address)) { this.cutOff(link.conn, 'invalid-frame'); return }
       link.conn.close(err instanceof HearsayError ? err : new InvalidFrameError('invalid frame', { cause: err }))
       return
     }
     this.membershipService?.observe(peer)
+    if (type === 'hs.bye' && link !== peer.link) {
+      // a bye on a link this side already replaced: both ends are done with it
+      this.pendingConns.delete(link.conn)
+      link.conn.close()
+      return
+    }
     if (isReservedType(type)) {
       const handler = this.protocols.get(type)
       if (handler === undefined) { this.metrics.drop('unknown-type'); return }
@@ -670,6 +766,12 @@ export class HearsayNode extends Emitter<NodeEvents> {
       return
     }
     this.messaging.receiveDirect(peer, type, data)
+  }
+
+  /** Closes a link to a banned peer, telling it why (a buggy peer's operator can see it). */
+  private cutOff (conn: Connection, reason: string): void {
+    try { conn.send(encodeEnvelope({ type: 'hs.bye', data: { reason: 'banned' } }, this.limits)) } catch { /* already closing */ }
+    conn.close(new BannedError(reason))
   }
 
   private onLinkClosed (peer: Peer, link: Link, reason?: Error): void {
@@ -703,6 +805,9 @@ export class HearsayNode extends Emitter<NodeEvents> {
   /** Queues a stat event for the peer store (batched; nothing waits for the write). @internal */
   recordStat (address: string, event: StatEvent): void { this.record(address, event) }
 
+  /** How many of `n` addresses learned from peers the store may take now (see `maxStoredPeers`). @internal */
+  reserveStoreRows (n: number): number { return this.upkeep?.reserve(n) ?? n }
+
   /** Writes the stat events waiting in memory to the store now; resolves when they are written. */
   async flushStats (): Promise<void> { await this.statRecorder.flush() }
 
@@ -717,12 +822,26 @@ export class HearsayNode extends Emitter<NodeEvents> {
   }
 }
 
+/** Longest time a duplicate link stays open after this side retired it, ms. */
+const RETIRE_LINGER_MS = 1_000
+
 function reasonError (reason: unknown): Error {
   if (reason instanceof HearsayError) return reason.code === 'ERR_NOT_STARTED' ? toAbortError(reason) : reason
   return toAbortError(reason)
 }
 
-/** Creates a node. Nothing happens on the network until `start()`. */
+/** A service that is not in the node's `services` option was used. */
+function notEnabled (name: ServiceName): UnsupportedError {
+  const factory = `${name}Service()`
+  return new UnsupportedError(`${name} is not enabled on this node: list it in createNode({ services: [${factory}] }) (or use allServices())`)
+}
+
+function throwNotEnabled (name: ServiceName): never { throw notEnabled(name) }
+
+/**
+ * Creates a node with every service (`services` defaults to `allServices()`). Nothing happens
+ * on the network until `start()`.
+ */
 export function createNode (options: NodeOptions = {}): HearsayNode {
-  return new HearsayNode(options)
+  return new HearsayNode(options.services === undefined ? { ...options, services: allServices() } : options)
 }

@@ -1,11 +1,12 @@
 import type { Channel } from './channel.js'
 import type { Clock, Random } from './clock.js'
 import type { Identity } from './identity.js'
-import type { Limits } from './limits.js'
+import type { AbuseLimits, Limits } from './limits.js'
 import type { Logger } from './logger.js'
 import type { PeerStore } from './peer-store.js'
 import type { Transport } from './transport.js'
 import type { EventBusOptions, StateOptions } from './state/options.js'
+import type { NodeService } from './services.js'
 
 /** Every option of `createNode()`. Defaults live in `DEFAULTS` below and in docs/api.md. */
 export interface NodeOptions {
@@ -29,6 +30,8 @@ export interface NodeOptions {
   purgeMinFailures?: number
   /** …and only while its success ratio ok / (ok + fail) is below this. @default 0.2 */
   purgeMaxSuccessRatio?: number
+  /** Most addresses the peer store keeps: the purge removes the lowest-scored beyond it (connected peers stay), and addresses learned from peers' gossip are not saved while the store is full (`membership.learned-skipped`). @default 10000 */
+  maxStoredPeers?: number
   /** Period of the round-trip sample (one ping to one connected peer, in turn; the result goes to the store), ms; 0 disables it. @default 30000 */
   rttInterval?: number
   /** The node's identity, or its 64-byte secret key. @default loaded from the store, else generated and saved */
@@ -39,7 +42,9 @@ export interface NodeOptions {
   logger?: Logger
   /** Size limits. @default { maxFrameBytes: 262144, maxTypeBytes: 64, maxIdBytes: 64 } */
   limits?: Partial<Limits>
-  /** Time allowed for the secure handshake, in ms. @default 10000 */
+  /** Abuse limits: per-peer inbound rates, invalid-frame and handshake-failure bans, ban length, concurrent handshakes, connections per address. Defaults in `DEFAULT_ABUSE_LIMITS` (limits.ts). @default {} */
+  abuse?: Partial<AbuseLimits>
+  /** Time allowed for the secure handshake, in ms (an inbound one holds a slot of `abuse.maxPendingHandshakes` that long at most). @default 10000 */
   handshakeTimeout?: number
   /** Time allowed for a transport dial, in ms. @default 10000 */
   dialTimeout?: number
@@ -79,8 +84,8 @@ export interface NodeOptions {
   announceLimit?: number
   /** Default time `announce` waits for replies, ms. @default 5000 */
   announceTimeout?: number
-  /** Plumtree tuning: `lazyDelayMs` (100), `graftTimeoutMs` (500), `optimizeThreshold` (0 = off). @default {} */
-  plumtree?: { lazyDelayMs?: number, graftTimeoutMs?: number, optimizeThreshold?: number }
+  /** Plumtree tuning: `lazyDelayMs` (100), `graftTimeoutMs` (500), `originTreeAfter` (3), `maxOriginTrees` (64), `optimizeThreshold` (1; 0 = off). @default {} */
+  plumtree?: { lazyDelayMs?: number, graftTimeoutMs?: number, originTreeAfter?: number, maxOriginTrees?: number, optimizeThreshold?: number }
   /** How raw connections are authenticated. @default secureChannel({ networkKey }) — `plainChannel()` is for simulation only */
   channel?: Channel
   /** Replicated state (`node.state`): gossip period, message budget, bounds, ownership proofs. Defaults in `STATE_DEFAULTS` (state/options.ts). @default {} */
@@ -91,6 +96,14 @@ export interface NodeOptions {
   streamWindow?: number
   /** Most peer streams open at once with one peer; more are refused (`st.reset` `refused`). @default 256 */
   maxStreamsPerPeer?: number
+  /**
+   * The application-layer services the node carries: `stateService()` (`node.state`),
+   * `eventsService()` (`node.events`), `streamsService()` (`peer.openStream`, the `stream`
+   * event), `broadcastStreamsService()` (`node.createBroadcastStream`). Using one that is not
+   * listed throws `UnsupportedError`. A bundler drops the code of every service not listed.
+   * @default allServices() with `@hearsay/core`'s `createNode()`; [] with `hearsay`'s and with `new HearsayNode()`
+   */
+  services?: NodeService[]
 }
 
 export const DEFAULTS = Object.freeze({
@@ -105,6 +118,7 @@ export const DEFAULTS = Object.freeze({
   purgeMinFailures: 3,
   purgeMaxSuccessRatio: 0.2,
   rttInterval: 30_000,
+  maxStoredPeers: 10_000,
   minPeers: 3,
   maxPeers: 12,
   shuffleInterval: 10_000,

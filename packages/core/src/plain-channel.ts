@@ -16,7 +16,7 @@ export function plainChannel (): Channel {
     name: 'plain',
     overhead: 0,
     async upgrade (conn: Connection, o: UpgradeOptions): Promise<UpgradedConnection> {
-      const pump = new FramePump(conn)
+      const pump = new FramePump(conn, o.maxFrameBytes)
       const nonce = toHex(o.random.bytes(8))
       conn.send(utf8(`${o.identity.id}:${nonce}`))
       let remote: string

@@ -1,6 +1,7 @@
 import type { HearsayNode } from './node.js'
+import type { PeerRecord } from './peer-store.js'
 import type { PurgeRule } from './peer-score.js'
-import { isDeadAddress } from './peer-score.js'
+import { isDeadAddress, rankPeers } from './peer-score.js'
 
 export interface StoreUpkeepOptions {
   /** Period of the purge, ms; 0 disables it. */
@@ -8,6 +9,8 @@ export interface StoreUpkeepOptions {
   rule: PurgeRule
   /** Period of the round-trip sample (one ping to one connected peer, in turn), ms; 0 disables it. */
   rttInterval: number
+  /** Most addresses kept: the purge trims the lowest-scored beyond it, and `reserve` refuses new ones that would pass it. */
+  maxStoredPeers: number
 }
 
 /**
@@ -18,23 +21,49 @@ export interface StoreUpkeepOptions {
 export class StoreUpkeep {
   private purging: Promise<string[]> | undefined
   private rttTurn = 0
+  /** Rows counted by the last scan (the start, then each purge), and addresses reserved since. */
+  private rows = 0
+  private reserved = 0
 
   constructor (private readonly node: HearsayNode, private readonly opts: StoreUpkeepOptions) {
     if (!(opts.purgeInterval >= 0)) throw new TypeError('purgeInterval must be a number >= 0')
     if (!(opts.rttInterval >= 0)) throw new TypeError('rttInterval must be a number >= 0')
     if (!(opts.rule.minFailures >= 1)) throw new TypeError('purgeMinFailures must be >= 1')
     if (!(opts.rule.maxSuccessRatio >= 0 && opts.rule.maxSuccessRatio <= 1)) throw new TypeError('purgeMaxSuccessRatio must be in [0, 1]')
+    if (!(Number.isSafeInteger(opts.maxStoredPeers) && opts.maxStoredPeers >= 1)) throw new TypeError('maxStoredPeers must be a positive integer')
   }
 
   start (): void {
     const timers = this.node.lifetimeTimers
     if (this.opts.purgeInterval > 0) timers.every(this.opts.purgeInterval, () => { void this.purge() })
     if (this.opts.rttInterval > 0) timers.every(this.opts.rttInterval, () => { this.sampleRtt() })
+    void this.count()
   }
 
   /**
-   * Removes (with a tombstone) every stored address that `isDeadAddress` condemns, except the
-   * addresses of peers connected right now. Resolves with the removed addresses. One purge at
+   * How many of `n` addresses learned from peers may be saved now (and reserves them): what
+   * keeps the store below `maxStoredPeers` between purges. Peers' gossip is unauthenticated: a
+   * peer that sends shuffles full of made-up peers must not grow the store without bound.
+   */
+  reserve (n: number): number {
+    const k = Math.max(0, Math.min(n, this.opts.maxStoredPeers - this.rows - this.reserved))
+    this.reserved += k
+    return k
+  }
+
+  private async count (): Promise<void> {
+    let n = 0
+    try {
+      for await (const _ of this.node.store.known({ signal: this.node.signal })) n++
+    } catch { return }
+    this.rows = n
+    this.reserved = 0
+  }
+
+  /**
+   * Removes (with a tombstone) every stored address that `isDeadAddress` condemns, and the
+   * lowest-scored beyond `maxStoredPeers`, except the addresses of peers connected right now.
+   * Resolves with the removed addresses. One purge at
    * a time: a call during a purge gets that purge's result.
    */
   async purge (): Promise<string[]> {
@@ -51,16 +80,24 @@ export class StoreUpkeep {
       if (a !== undefined) live.add(a)
     }
     const dead: string[] = []
+    const kept: PeerRecord[] = []
     try {
       for await (const row of node.store.known({ signal: node.signal })) {
         if (isDeadAddress(row.stats, this.opts.rule) && !live.has(row.address)) dead.push(row.address)
+        else kept.push(row)
       }
-      if (dead.length > 0) {
-        await node.store.remove(dead, { signal: node.signal })
-        node.metrics.inc('store.purged', dead.length)
-        node.logger.debug('purged dead addresses', { count: dead.length })
+      // over the bound: the lowest-scored go (never-tried and failing addresses score lowest)
+      const excess = kept.length - this.opts.maxStoredPeers
+      const trimmed = excess > 0 ? rankPeers(kept.filter(r => !live.has(r.address))).slice(-excess).map(r => r.address) : []
+      if (dead.length + trimmed.length > 0) {
+        await node.store.remove([...dead, ...trimmed], { signal: node.signal })
+        if (dead.length > 0) node.metrics.inc('store.purged', dead.length)
+        if (trimmed.length > 0) node.metrics.inc('store.trimmed', trimmed.length)
+        node.logger.debug('purged dead addresses', { count: dead.length, trimmed: trimmed.length })
       }
-      return dead
+      this.rows = kept.length - trimmed.length
+      this.reserved = 0
+      return [...dead, ...trimmed]
     } catch (err) {
       if (node.signal.aborted) return []
       node.metrics.inc('store.errors')

@@ -1,4 +1,6 @@
 import type { AbortOptions } from './abort.js'
+import type { PeerId } from './identity.js'
+import type { Logger } from './logger.js'
 
 /**
  * A message-oriented, ordered, reliable link between two endpoints: one `send(bytes)` arrives
@@ -10,6 +12,11 @@ export interface Connection {
   readonly remoteAddress: string
   /** `outbound` if this side dialled. */
   readonly direction: 'inbound' | 'outbound'
+  /**
+   * The peer id at the far end as the transport knows it, for transports whose addresses name
+   * peers (`webrtc:<peerId>`). The node makes the secure handshake prove it. Absent otherwise.
+   */
+  readonly remotePeer?: PeerId
   /** True once closed by either side; `send` then throws `ConnectionClosedError`. */
   readonly closed: boolean
   /**
@@ -79,4 +86,62 @@ export interface Transport {
   listen: (address: string, onConnection: (conn: Connection) => void, options?: ListenOptions) => Promise<Listener>
   /** Releases everything the transport holds (listeners, sockets). Idempotent. */
   close: () => Promise<void>
+  /**
+   * Optional: called by the node in `start()`, after its identity is loaded and before it
+   * listens, with what a transport that needs the node gets from it (its peer id, overlay
+   * signalling). A rejection fails `start()`. Transports that need nothing leave it out.
+   */
+  start?: (context: TransportContext, options?: AbortOptions) => Promise<void>
+}
+
+/** What the node gives a transport in `Transport.start`. */
+export interface TransportContext {
+  /** The node's peer id. */
+  readonly peerId: PeerId
+  /** Signalling through the overlay (WebRTC offers, answers and candidates). */
+  readonly signals: SignalRouter
+  readonly logger: Logger
+}
+
+/** Why a signalling session failed (`rtc.error` on the wire, docs/protocol.md). */
+export type SignalFailureCode = 'unreachable' | 'refused' | 'busy' | 'cancelled'
+
+/** A signal addressed to this node. */
+export interface Signal {
+  /** The peer that sent it (vouched for by the neighbour it came through). */
+  from: PeerId
+  /** The signalling session it belongs to, chosen by the dialler. */
+  session: string
+  data: unknown
+}
+
+/** A session that cannot go on: the target is unreachable, refused, busy, or the other side cancelled. */
+export interface SignalFailure {
+  /** The peer the session was with. */
+  from: PeerId
+  session: string
+  code: SignalFailureCode
+}
+
+export interface SignalHandlers {
+  onSignal: (signal: Signal) => void
+  onFailure: (failure: SignalFailure) => void
+}
+
+/**
+ * Carries small signalling messages to a peer that is not (yet) connected, through the
+ * connected peers: directly if it is a neighbour, else through a neighbour that has it as one
+ * (the relay, or any common peer). Messages to one peer keep their order.
+ */
+export interface SignalRouter {
+  /**
+   * Queues `data` for `to`. Never blocks and never throws for routing problems: those come back
+   * as a `SignalFailure` (`unreachable` when no neighbour can reach `to`). `TooLargeError` if
+   * the message exceeds the frame limit, `TypeError` for a bad peer id or session.
+   */
+  send: (to: PeerId, session: string, data: unknown) => void
+  /** Tells `to` that this side gives `session` up (`refused`, `busy` or `cancelled`). Best effort. */
+  fail: (to: PeerId, session: string, code: SignalFailureCode) => void
+  /** Installs the single consumer of signals addressed to this node; returns its removal. */
+  setHandlers: (handlers: SignalHandlers) => () => void
 }

@@ -237,3 +237,24 @@ describe('overlay on the memory testnet', () => {
   })
 })
 
+
+describe('stop hooks', () => {
+  it('dozens of announces waiting at once add no listener to the lifetime signal (no MaxListeners warning), and stop() ends them all', async () => {
+    const t = await overlay(2)
+    await eventually(() => t.nodes[1]!.peers().length === 1)
+    const warnings: Error[] = []
+    const onWarning = (w: Error): void => { warnings.push(w) }
+    process.on('warning', onWarning)
+    try {
+      // each async function runs up to its first await here: all 30 are waiting before stop()
+      const waits = Array.from({ length: 30 }, async (_, i) => await collect(t.nodes[1]!.announce({ type: `nobody-answers-${i}`, data: i, timeout: 60_000 })))
+      await t.nodes[1]!.stop()
+      const replies = await Promise.all(waits)
+      expect(replies.every(r => r.length === 0)).toBe(true)
+      await new Promise(resolve => setImmediate(resolve))
+      expect(warnings.filter(w => w.name === 'MaxListenersExceededWarning')).toEqual([])
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+})

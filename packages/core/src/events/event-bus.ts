@@ -11,7 +11,7 @@ import type { Broadcaster } from '../overlay/broadcast.js'
 import { BroadcastDriver } from '../broadcast-driver.js'
 import { Flood } from '../overlay/flood.js'
 import { Plumtree } from '../overlay/plumtree.js'
-import { isInt, isRecord } from '../overlay/validate.js'
+import { isInt, isRecord, withType } from '../overlay/validate.js'
 import { PatternListeners } from '../pattern.js'
 import type { Peer } from '../peer.js'
 import type { EventBusOptions } from '../state/options.js'
@@ -98,7 +98,7 @@ export class EventBus {
       node.handle(`ev.${t}`, (peer, data) => {
         const b = this.broadcaster
         if (b === undefined) { node.metrics.drop('ev-not-ready'); return }
-        this.driver!.run(b.onMessage(peer.id, { ...(isRecord(data) ? data : {}), t }, node.clock.now()))
+        this.driver!.run(b.onMessage(peer.id, withType(data, t), node.clock.now()))
       })
     }
     node.handle('ev.replay', (peer, data) => { this.onReplay(peer, data) })
@@ -108,7 +108,7 @@ export class EventBus {
   start (mode: 'plumtree' | 'flood', overlay: boolean): void {
     const common = { self: this.node.id, maxIdLength: this.node.limits.maxIdBytes, seenMaxEntries: this.o.seenMaxEntries }
     this.broadcaster = (mode === 'plumtree' ? new Plumtree(common) : new Flood(common)) as unknown as Broadcaster<{ t: string }>
-    this.driver = new BroadcastDriver(this.node, this.broadcaster, { prefix: 'ev.', noLinkDrop: 'ev-no-link', onDeliver: (d) => { this.deliver(d.payload, d.hops, d.id) } })
+    this.driver = new BroadcastDriver(this.node, this.broadcaster, { prefix: 'ev.', dropPrefix: 'ev-', noLinkDrop: 'ev-no-link', onDeliver: (d) => { this.deliver(d.payload, d.hops, d.id) } })
     if (!overlay) {
       // a point-to-point node: every connected peer is a neighbour
       for (const p of this.node.peers()) this.neighbor(p.id, true)

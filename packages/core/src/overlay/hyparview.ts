@@ -62,6 +62,13 @@ export interface HyParViewOptions {
   arwl?: number
   /** Passive random walk length: the FORWARD_JOIN ttl at which a node adds the newcomer to its passive view. @default 3 */
   prwl?: number
+  /**
+   * Most active peers a JOIN is forwarded to (as FORWARD_JOINs), chosen at random. The paper
+   * forwards to the whole active view, which is log(n) + c there; a relay that keeps hundreds of
+   * clients in its view would send hundreds of frames per join, and a join storm would cost
+   * O(n²). @default 12
+   */
+  maxForwardJoins?: number
   /** Active peers sampled into each SHUFFLE (ka). @default 3 */
   shuffleActive?: number
   /** Passive peers sampled into each SHUFFLE (kp). @default 4 */
@@ -116,6 +123,7 @@ export class HyParView {
   private readonly maxAddrs: number
   private readonly maxAddrLength: number
   private readonly maxShufflePeers: number
+  private readonly maxForwardJoins: number
   private readonly validPeerId: (id: string) => boolean
 
   private readonly active = new Map<PeerId, string[]>()
@@ -154,6 +162,7 @@ export class HyParView {
     this.maxAddrs = int('maxAddrs', opts.maxAddrs ?? 16, 1)
     this.maxAddrLength = int('maxAddrLength', opts.maxAddrLength ?? 1024, 1)
     this.maxShufflePeers = int('maxShufflePeers', opts.maxShufflePeers ?? 64, this.ka + this.kp)
+    this.maxForwardJoins = int('maxForwardJoins', opts.maxForwardJoins ?? 12, 0)
     this.validPeerId = opts.validPeerId ?? (() => true)
   }
 
@@ -323,8 +332,14 @@ export class HyParView {
     if (this.active.has(from)) { countDrop(this.drops, 'duplicate'); return }
     this.learn(from, addrs)
     this.addActive(from, addrs)
+    // a newcomer with no address (a browser, a client behind NAT) cannot be dialled: walks that
+    // end at a node which then tries to connect to it would only fail
+    if (addrs.length === 0) return
     const fjoin: HyParViewMsg = { t: 'hv.fjoin', newId: from, newAddrs: addrs, ttl: this.arwl }
-    for (const peer of this.active.keys()) if (peer !== from) this.send(peer, fjoin)
+    const others = [...this.active.keys()].filter(p => p !== from)
+    // sampled only past the bound, so that small views (and seeded simulations) are unchanged
+    const targets = others.length > this.maxForwardJoins ? sample(this.random, others, this.maxForwardJoins) : others
+    for (const peer of targets) this.send(peer, fjoin)
   }
 
   private onForwardJoin (from: PeerId, msg: Record<string, unknown>): void {

@@ -13,11 +13,14 @@ import { countDrop, isInt, isRecord, isString } from './validate.js'
  * the payload and turns the link eager again, repairing the tree where it broke.
  */
 export type PlumtreeMsg =
-  | { t: 'pt.gossip', id: string, hops: number, limit: number, payload: unknown }
+  /** `o` is the origin's peer id: it selects the origin's own tree where one exists. */
+  | { t: 'pt.gossip', id: string, hops: number, limit: number, payload: unknown, o?: PeerId }
   /** `hops` is what the GOSSIP would have carried had it been sent eagerly. */
   | { t: 'pt.ihave', ids: Array<{ id: string, hops: number }> }
-  | { t: 'pt.graft', ids: string[] }
-  | { t: 'pt.prune' }
+  /** With `o`, the link becomes eager for that origin's messages only. */
+  | { t: 'pt.graft', ids: string[], o?: PeerId }
+  /** With `o`, the link becomes lazy for that origin's messages only. */
+  | { t: 'pt.prune', o?: PeerId }
 
 export interface PlumtreeOptions extends BroadcastLimits {
   self: PeerId
@@ -48,16 +51,30 @@ export interface PlumtreeOptions extends BroadcastLimits {
   /** Most messages waiting for an eager copy at once; IHAVEs beyond it are ignored. @default 10000 */
   maxMissing?: number
   /**
-   * The paper's tree optimisation: when an IHAVE shows a path at least this many hops shorter
-   * than the one a message arrived on, the announcer becomes the eager parent and the old
-   * parent is pruned (once per message). With one shared tree and many origins a shortcut for
-   * one origin can be a detour for the next, so it is off until the simulator shows a gain.
-   * @default 0 (off)
+   * After this many of its messages (among those this node saw recently) an origin gets a tree
+   * of its own, a copy of the shared tree at that moment that from then on only that origin's
+   * duplicates prune and only its shortcuts change. With many origins broadcasting at once,
+   * duplicates of unrelated origins otherwise decide which edge of a cycle the shared tree
+   * loses, and it never settles (docs/decisions.md). Rare origins keep using the shared tree.
+   * @default 3
+   */
+  originTreeAfter?: number
+  /** Most origins with a tree of their own (least recently used evicted). @default 64 */
+  maxOriginTrees?: number
+  /**
+   * The paper's tree optimisation, in an origin's own tree: when an IHAVE shows a path at least
+   * this many hops shorter than the one a message arrived on, the announcer becomes the parent
+   * and the old parent is pruned, for that origin only. On the shared tree a shortcut for one
+   * origin is a detour for the next (simulator: RMR 0.93); in an origin's own tree a node's hop
+   * count only falls, so the tree converges to shortest paths. 0 turns it off.
+   * @default 1
    */
   optimizeThreshold?: number
 }
 
-interface Stored { payload: unknown, hops: number, limit: number, at: number, parent?: PeerId, optimized?: boolean }
+interface Stored { payload: unknown, hops: number, limit: number, at: number, origin?: PeerId, parent?: PeerId, optimized?: boolean }
+/** An origin's own tree: neighbour → eager (true) or lazy (false); neighbours not in it follow the shared tree. */
+type OriginTree = Map<PeerId, boolean>
 interface Missing { announcers: PeerId[], deadline: number }
 
 export class Plumtree implements Broadcaster<PlumtreeMsg> {
@@ -71,6 +88,8 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
   private readonly maxBatchIds: number
   private readonly maxMissing: number
   readonly optimizeThreshold: number
+  readonly originTreeAfter: number
+  readonly maxOriginTrees: number
 
   private readonly eager = new Set<PeerId>()
   private readonly lazy = new Set<PeerId>()
@@ -79,6 +98,10 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
   private readonly store = new Map<string, Stored>()
   private readonly ihaveQueue = new Map<PeerId, Array<{ id: string, hops: number, at: number }>>()
   private readonly missing = new Map<string, Missing>()
+  /** Per-origin trees, least recently used first. */
+  private readonly origins = new Map<PeerId, OriginTree>()
+  /** Recent messages per origin (least recently heard first), to find the busy ones. */
+  private readonly originCounts = new Map<PeerId, number>()
 
   constructor (opts: PlumtreeOptions) {
     const positive = (name: string, v: number): number => {
@@ -98,9 +121,11 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
     this.storeMaxAgeMs = positive('storeMaxAgeMs', opts.storeMaxAgeMs ?? 30_000)
     this.maxBatchIds = count('maxBatchIds', opts.maxBatchIds ?? 256)
     this.maxMissing = count('maxMissing', opts.maxMissing ?? 10_000)
-    const threshold = opts.optimizeThreshold ?? 0
+    const threshold = opts.optimizeThreshold ?? 1
     if (!isInt(threshold, 0, MAX_HOPS_CEILING)) throw new TypeError(`optimizeThreshold must be an integer in 0..${MAX_HOPS_CEILING}`)
     this.optimizeThreshold = threshold
+    this.originTreeAfter = count('originTreeAfter', opts.originTreeAfter ?? 3)
+    this.maxOriginTrees = count('maxOriginTrees', opts.maxOriginTrees ?? 64)
     this.seen = new DedupCache({ maxEntries: this.limits.seenMaxEntries, maxAgeMs: this.limits.seenMaxAgeMs })
   }
 
@@ -118,6 +143,7 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
     this.eager.delete(peer)
     this.lazy.delete(peer)
     this.ihaveQueue.delete(peer)
+    for (const o of this.origins.values()) o.delete(peer)
     for (const m of this.missing.values()) {
       const i = m.announcers.indexOf(peer)
       if (i >= 0) m.announcers.splice(i, 1)
@@ -128,8 +154,9 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
     checkBroadcastArgs(id, limit, this.limits)
     const out: Array<SendAction<PlumtreeMsg>> = []
     if (!this.seen.add(id, now)) return { actions: out }
-    this.keep(id, payload, 0, limit, now)
-    if (limit > 0) this.forward(out, id, payload, 1, limit, undefined, now)
+    this.countOrigin(this.self)
+    this.keep(id, payload, 0, limit, now, this.self)
+    if (limit > 0) this.forward(out, id, payload, 1, limit, undefined, this.self, now)
     return { actions: out }
   }
 
@@ -142,9 +169,10 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
       case 'pt.ihave': this.onIHave(out, from, msg, now); break
       case 'pt.graft': this.onGraft(out, from, msg, now); break
       case 'pt.prune':
+        if (msg.o !== undefined && !isString(msg.o, this.limits.maxIdLength)) { countDrop(this.drops, 'malformed'); break }
         if (!this.isNeighbor(from)) { countDrop(this.drops, 'not-neighbor'); break }
-        this.eager.delete(from)
-        this.lazy.add(from)
+        if (msg.o !== undefined) this.override(msg.o, from, false)
+        else { this.eager.delete(from); this.lazy.add(from) }
         break
       default: countDrop(this.drops, 'unknown-type')
     }
@@ -207,13 +235,22 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
     if (typeof g === 'string') { countDrop(this.drops, g); return { actions: out } }
     // a gossip from outside the active view (a link being torn down) is still delivered, but
     // does not steer the tree
+    if (msg.o !== undefined && !isString(msg.o, this.limits.maxIdLength)) { countDrop(this.drops, 'malformed'); return { actions: out } }
+    const origin = msg.o as PeerId | undefined
     const neighbor = this.isNeighbor(from)
     if (!this.seen.add(g.id, now)) {
       countDrop(this.drops, 'duplicate')
       if (neighbor) {
-        this.eager.delete(from)
-        this.lazy.add(from)
-        out.push({ type: 'send', to: from, msg: { t: 'pt.prune' } })
+        // an origin with a tree of its own prunes only that tree: its duplicates say nothing
+        // about the paths of other origins
+        if (origin !== undefined && this.origins.has(origin)) {
+          this.override(origin, from, false)
+          out.push({ type: 'send', to: from, msg: { t: 'pt.prune', o: origin } })
+        } else {
+          this.eager.delete(from)
+          this.lazy.add(from)
+          out.push({ type: 'send', to: from, msg: { t: 'pt.prune' } })
+        }
       }
       return { actions: out }
     }
@@ -222,8 +259,9 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
     // only after our GRAFT (which already made it eager) or before our PRUNE reached it. With
     // many broadcasts in flight the paper's rule re-eagers links that concurrent duplicates
     // just pruned, and the tree never settles (simulator: 836 PRUNEs per broadcast at 1k).
-    this.keep(g.id, g.payload, g.hops, g.limit, now, neighbor ? from : undefined)
-    if (g.hops < g.limit) this.forward(out, g.id, g.payload, g.hops + 1, g.limit, from, now)
+    if (origin !== undefined) this.countOrigin(origin)
+    this.keep(g.id, g.payload, g.hops, g.limit, now, origin, neighbor ? from : undefined)
+    if (g.hops < g.limit) this.forward(out, g.id, g.payload, g.hops + 1, g.limit, from, origin, now)
     return { actions: out, deliver: { id: g.id, payload: g.payload, hops: g.hops, from } }
   }
 
@@ -249,49 +287,94 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
 
   private onGraft (out: Array<SendAction<PlumtreeMsg>>, from: PeerId, msg: Record<string, unknown>, now: number): void {
     const ids = msg.ids
-    if (!Array.isArray(ids) || ids.length > this.maxBatchIds || !ids.every((id) => isString(id, this.limits.maxIdLength))) {
+    if (!Array.isArray(ids) || ids.length > this.maxBatchIds || !ids.every((id) => isString(id, this.limits.maxIdLength)) ||
+      (msg.o !== undefined && !isString(msg.o, this.limits.maxIdLength))) {
       countDrop(this.drops, 'malformed'); return
     }
     // only neighbours may pull payloads: anyone else could use GRAFT as an amplifier
     if (!this.isNeighbor(from)) { countDrop(this.drops, 'not-neighbor'); return }
-    this.lazy.delete(from)
-    this.eager.add(from)
+    if (msg.o !== undefined) this.override(msg.o, from, true)
+    let shared = msg.o === undefined && ids.length === 0
     for (const id of ids as string[]) {
       const s = this.store.get(id)
+      // a GRAFT repairs the tree the message travelled on: the origin's own, if it has one
+      if (s?.origin !== undefined && this.origins.has(s.origin)) this.override(s.origin, from, true)
+      else shared = true
       if (s === undefined || now - s.at >= this.storeMaxAgeMs || s.hops >= s.limit) { countDrop(this.drops, 'graft-miss'); continue }
-      out.push({ type: 'send', to: from, msg: { t: 'pt.gossip', id, hops: s.hops + 1, limit: s.limit, payload: s.payload } })
+      out.push({ type: 'send', to: from, msg: gossip(id, s.hops + 1, s.limit, s.payload, s.origin) })
     }
+    if (shared) { this.lazy.delete(from); this.eager.add(from) }
   }
 
-  private forward (out: Array<SendAction<PlumtreeMsg>>, id: string, payload: unknown, hops: number, limit: number, except: PeerId | undefined, now: number): void {
-    const msg: PlumtreeMsg = { t: 'pt.gossip', id, hops, limit, payload }
-    for (const to of this.eager) if (to !== except) out.push({ type: 'send', to, msg })
-    for (const to of this.lazy) {
-      if (to === except) continue
+  private forward (out: Array<SendAction<PlumtreeMsg>>, id: string, payload: unknown, hops: number, limit: number, except: PeerId | undefined, origin: PeerId | undefined, now: number): void {
+    const msg = gossip(id, hops, limit, payload, origin)
+    const tree = origin === undefined ? undefined : this.origins.get(origin)
+    const announce = (to: PeerId): void => {
       let queue = this.ihaveQueue.get(to)
       if (queue === undefined) this.ihaveQueue.set(to, queue = [])
       queue.push({ id, hops, at: now })
     }
+    for (const to of this.eager) {
+      if (to === except) continue
+      if (tree?.get(to) === false) announce(to)
+      else out.push({ type: 'send', to, msg })
+    }
+    for (const to of this.lazy) {
+      if (to === except) continue
+      if (tree?.get(to) === true) out.push({ type: 'send', to, msg })
+      else announce(to)
+    }
+  }
+
+  /** Sets `peer` eager or lazy in `origin`'s own tree, creating that tree as needed. */
+  private override (origin: PeerId, peer: PeerId, eager: boolean): void {
+    this.treeOf(origin).set(peer, eager)
+  }
+
+  /** `origin`'s own tree (most recently used now), created as a copy of the shared tree. */
+  private treeOf (origin: PeerId): OriginTree {
+    let tree = this.origins.get(origin)
+    if (tree !== undefined) {
+      this.origins.delete(origin)
+    } else {
+      if (this.origins.size >= this.maxOriginTrees) this.origins.delete(this.origins.keys().next().value!)
+      tree = new Map()
+      for (const p of this.eager) tree.set(p, true)
+      for (const p of this.lazy) tree.set(p, false)
+    }
+    this.origins.set(origin, tree)
+    return tree
+  }
+
+  private countOrigin (origin: PeerId): void {
+    const n = (this.originCounts.get(origin) ?? 0) + 1
+    this.originCounts.delete(origin)
+    if (this.originCounts.size >= this.maxOriginTrees * 4) this.originCounts.delete(this.originCounts.keys().next().value!)
+    this.originCounts.set(origin, n)
+    if (n >= this.originTreeAfter) this.treeOf(origin)
   }
 
   private maybeOptimize (out: Array<SendAction<PlumtreeMsg>>, from: PeerId, id: string, hops: number): void {
     if (this.optimizeThreshold === 0) return
     const s = this.store.get(id)
-    if (s === undefined || s.optimized === true || s.parent === undefined || s.parent === from) return
-    if (s.hops - hops < this.optimizeThreshold || !this.eager.has(s.parent)) return
+    if (s === undefined || s.optimized === true || s.parent === undefined || s.parent === from || s.origin === undefined) return
+    if (s.hops - hops < this.optimizeThreshold || !this.origins.has(s.origin)) return
     s.optimized = true
-    // an empty GRAFT turns the link eager at the announcer without asking for the payload again
-    this.lazy.delete(from)
-    this.eager.add(from)
-    out.push({ type: 'send', to: from, msg: { t: 'pt.graft', ids: [] } })
-    this.eager.delete(s.parent)
-    this.lazy.add(s.parent)
-    out.push({ type: 'send', to: s.parent, msg: { t: 'pt.prune' } })
+    const o = s.origin
+    // an empty GRAFT turns the link eager at the announcer, for this origin, without asking
+    // for the payload again
+    this.override(o, from, true)
+    out.push({ type: 'send', to: from, msg: { t: 'pt.graft', ids: [], o } })
+    this.override(o, s.parent, false)
+    out.push({ type: 'send', to: s.parent, msg: { t: 'pt.prune', o } })
     countDrop(this.drops, 'optimized')
   }
 
-  private keep (id: string, payload: unknown, hops: number, limit: number, now: number, parent?: PeerId): void {
-    this.store.set(id, parent === undefined ? { payload, hops, limit, at: now } : { payload, hops, limit, at: now, parent })
+  private keep (id: string, payload: unknown, hops: number, limit: number, now: number, origin?: PeerId, parent?: PeerId): void {
+    const s: Stored = { payload, hops, limit, at: now }
+    if (origin !== undefined) s.origin = origin
+    if (parent !== undefined) s.parent = parent
+    this.store.set(id, s)
     this.pruneStore(now)
   }
 
@@ -303,4 +386,8 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
   }
 
   private isNeighbor (peer: PeerId): boolean { return this.eager.has(peer) || this.lazy.has(peer) }
+}
+
+function gossip (id: string, hops: number, limit: number, payload: unknown, origin: PeerId | undefined): PlumtreeMsg {
+  return origin === undefined ? { t: 'pt.gossip', id, hops, limit, payload } : { t: 'pt.gossip', id, hops, limit, payload, o: origin }
 }

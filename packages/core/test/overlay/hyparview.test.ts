@@ -55,6 +55,23 @@ describe('HyParView: joining', () => {
     expect(hv.drops.duplicate).toBe(1)
   })
 
+  // found by the relay load bench: 1,000 clients in a relay's view made each join cost ~1,000
+  // FORWARD_JOINs (≈ 500k frames for the whole ramp), and the clients, with no address, could
+  // not be reached by any of the walks anyway
+  it('a JOIN goes on to at most maxForwardJoins random active peers, and not at all for a newcomer without an address', () => {
+    const hv = mk('relay', { maxActive: 100, maxForwardJoins: 5 })
+    withActive(hv, Array.from({ length: 30 }, (_, i) => `p${i}`))
+    hv.onLinkUp('n', [], 'remote')
+    const fwd = sends(hv.onMessage('n', { t: 'hv.join', addrs: ['mem:n'] }), 'hv.fjoin')
+    expect(fwd).toHaveLength(5)
+    expect(new Set(fwd.map(f => f.to)).size).toBe(5)
+    expect(fwd.every(f => f.to !== 'n')).toBe(true)
+    hv.onLinkUp('browser', [], 'remote')
+    const out = hv.onMessage('browser', { t: 'hv.join', addrs: [] })
+    expect(changes(out)).toEqual(['+browser'])
+    expect(sends(out, 'hv.fjoin')).toEqual([])
+  })
+
   it('FORWARD_JOIN with ttl 0 ends the walk: a high priority NEIGHBOR to the newcomer', () => {
     const hv = mk()
     withActive(hv, ['a', 'b'])

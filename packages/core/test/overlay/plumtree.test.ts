@@ -103,7 +103,7 @@ describe('Plumtree: IHAVE and GRAFT', () => {
     pt.onMessage('a', { t: 'pt.prune' }, 0)
     pt.broadcast('m', { big: true }, 3, 0)
     const r = pt.onMessage('a', { t: 'pt.graft', ids: ['m', 'unknown'] }, 10)
-    expect(r.actions).toEqual([{ type: 'send', to: 'a', msg: gossip('m', 1, 3, { big: true }) }])
+    expect(r.actions).toEqual([{ type: 'send', to: 'a', msg: { ...gossip('m', 1, 3, { big: true }), o: 'me' } }])
     expect(pt.eagerPeers()).toContain('a')
     expect(pt.drops['graft-miss']).toBe(1)
     // strangers cannot pull payloads
@@ -321,29 +321,85 @@ describe('broadcast over 100 nodes', () => {
   })
 })
 
-describe('Plumtree: tree optimisation (optimizeThreshold)', () => {
-  it('an IHAVE showing a path ≥ threshold hops shorter grafts the announcer and prunes the old parent, once', async () => {
+describe('Plumtree: per-origin trees (originTreeAfter, maxOriginTrees, optimizeThreshold)', () => {
+  const gossip = (id: string, hops: number, o?: string): Record<string, unknown> =>
+    ({ t: 'pt.gossip', id, hops, limit: 10, payload: id, ...(o === undefined ? {} : { o }) })
+  const sends = (r: { actions: Array<{ to: string, msg: { t: string } }> }, t: string): string[] =>
+    r.actions.filter(a => a.msg.t === t).map(a => a.to).sort()
+
+  it('an IHAVE showing a path ≥ threshold hops shorter re-parents that origin only, once per message', async () => {
     const { Plumtree } = await import('../../src/overlay/plumtree.js')
-    const pt = new Plumtree({ self: 'me', optimizeThreshold: 3 })
-    pt.neighborUp('far'); pt.neighborUp('near')
-    // the payload arrives eagerly over a long path (hops 6) from 'far'
-    pt.onMessage('far', { t: 'pt.gossip', id: 'm1', hops: 6, limit: 10, payload: 1 }, 0)
-    // 'near' announces it at 2 hops: 4 shorter
+    const pt = new Plumtree({ self: 'me', optimizeThreshold: 3, originTreeAfter: 1 })
+    pt.neighborUp('far'); pt.neighborUp('near'); pt.neighborUp('child')
+    // the payload arrives eagerly over a long path (hops 6) from 'far'; 'near' announces it at 2
+    pt.onMessage('far', gossip('m1', 6, 'src'), 0)
     const r = pt.onMessage('near', { t: 'pt.ihave', ids: [{ id: 'm1', hops: 2 }] }, 10)
     expect(r.actions).toEqual([
-      { type: 'send', to: 'near', msg: { t: 'pt.graft', ids: [] } },
-      { type: 'send', to: 'far', msg: { t: 'pt.prune' } }
+      { type: 'send', to: 'near', msg: { t: 'pt.graft', ids: [], o: 'src' } },
+      { type: 'send', to: 'far', msg: { t: 'pt.prune', o: 'src' } }
     ])
     // once per message
     expect(pt.onMessage('near', { t: 'pt.ihave', ids: [{ id: 'm1', hops: 1 }] }, 20).actions).toEqual([])
+    // the shared tree is untouched: every link is still eager there
+    expect(pt.eagerPeers().sort()).toEqual(['child', 'far', 'near'])
+    // src's next message (now from near) is pushed to child only; far gets an IHAVE later
+    const next = pt.onMessage('near', gossip('m2', 3, 'src'), 30)
+    expect(sends(next, 'pt.gossip')).toEqual(['child'])
+    expect(sends(pt.tick(1000), 'pt.ihave')).toEqual(['far'])
+    // another origin's message still goes eagerly everywhere
+    expect(sends(pt.onMessage('near', gossip('x1', 3, 'other'), 2000), 'pt.gossip')).toEqual(['child', 'far'])
     // a path only 2 hops shorter is not worth a change
-    pt.onMessage('near', { t: 'pt.gossip', id: 'm2', hops: 5, limit: 10, payload: 2 }, 30)
-    expect(pt.onMessage('far', { t: 'pt.ihave', ids: [{ id: 'm2', hops: 3 }] }, 40).actions).toEqual([])
-    // off by default
-    const plain = new Plumtree({ self: 'me' })
-    plain.neighborUp('far'); plain.neighborUp('near')
-    plain.onMessage('far', { t: 'pt.gossip', id: 'm1', hops: 6, limit: 10, payload: 1 }, 0)
-    expect(plain.onMessage('near', { t: 'pt.ihave', ids: [{ id: 'm1', hops: 2 }] }, 10).actions).toEqual([])
+    pt.onMessage('near', gossip('m3', 5, 'src'), 3000)
+    expect(pt.onMessage('child', { t: 'pt.ihave', ids: [{ id: 'm3', hops: 3 }] }, 3010).actions).toEqual([])
+  })
+
+  it('a duplicate from an origin with its own tree prunes that tree, not the shared one', async () => {
+    const { Plumtree } = await import('../../src/overlay/plumtree.js')
+    const pt = new Plumtree({ self: 'me' })
+    pt.neighborUp('a'); pt.neighborUp('b')
+    pt.onMessage('a', { t: 'pt.graft', ids: [], o: 'src' }, 0) // gives 'src' a tree of its own
+    pt.onMessage('a', gossip('m1', 2, 'src'), 10)
+    expect(pt.onMessage('b', gossip('m1', 2, 'src'), 20).actions).toEqual([{ type: 'send', to: 'b', msg: { t: 'pt.prune', o: 'src' } }])
+    expect(pt.eagerPeers().sort()).toEqual(['a', 'b'])
+    // without a tree of its own, a duplicate prunes the shared tree, as in the paper
+    pt.onMessage('a', gossip('n1', 2, 'new'), 30)
+    expect(pt.onMessage('b', gossip('n1', 2, 'new'), 40).actions).toEqual([{ type: 'send', to: 'b', msg: { t: 'pt.prune' } }])
+    expect(pt.eagerPeers()).toEqual(['a'])
+  })
+
+  it('origins that broadcast rarely are never optimised; messages without an origin neither', async () => {
+    const { Plumtree } = await import('../../src/overlay/plumtree.js')
+    const pt = new Plumtree({ self: 'me' }) // optimizeThreshold 1, originTreeAfter 3
+    pt.neighborUp('far'); pt.neighborUp('near')
+    for (let i = 0; i < 2; i++) {
+      pt.onMessage('far', gossip(`m${i}`, 6, 'src'), i * 10)
+      expect(pt.onMessage('near', { t: 'pt.ihave', ids: [{ id: `m${i}`, hops: 2 }] }, i * 10 + 5).actions).toEqual([])
+    }
+    pt.onMessage('far', gossip('m2', 6, 'src'), 30)
+    expect(sends(pt.onMessage('near', { t: 'pt.ihave', ids: [{ id: 'm2', hops: 2 }] }, 35), 'pt.graft')).toEqual(['near'])
+    for (let i = 0; i < 5; i++) pt.onMessage('far', gossip(`z${i}`, 6), 100 + i)
+    expect(pt.onMessage('near', { t: 'pt.ihave', ids: [{ id: 'z4', hops: 2 }] }, 200).actions).toEqual([])
+    // off when the threshold is 0
+    const off = new Plumtree({ self: 'me', optimizeThreshold: 0, originTreeAfter: 1 })
+    off.neighborUp('far'); off.neighborUp('near')
+    off.onMessage('far', gossip('m1', 6, 'src'), 0)
+    expect(off.onMessage('near', { t: 'pt.ihave', ids: [{ id: 'm1', hops: 2 }] }, 10).actions).toEqual([])
+  })
+
+  it('per-origin trees are bounded (least recently used evicted), forget departed peers and reject malformed origins', async () => {
+    const { Plumtree } = await import('../../src/overlay/plumtree.js')
+    const pt = new Plumtree({ self: 'me', maxOriginTrees: 2 })
+    pt.neighborUp('a'); pt.neighborUp('b')
+    for (const o of ['o1', 'o2', 'o3']) pt.onMessage('a', { t: 'pt.prune', o }, 0)
+    // o1 was evicted: its messages go eagerly to a again; o3's do not
+    expect(sends(pt.onMessage('b', gossip('m1', 1, 'o1'), 1), 'pt.gossip')).toEqual(['a'])
+    expect(sends(pt.onMessage('b', gossip('m3', 1, 'o3'), 2), 'pt.gossip')).toEqual([])
+    pt.neighborDown('a'); pt.neighborUp('a')
+    expect(sends(pt.onMessage('b', gossip('m4', 1, 'o3'), 3), 'pt.gossip')).toEqual(['a'])
+    for (const bad of [{ t: 'pt.prune', o: 7 }, { t: 'pt.graft', ids: [], o: '' }, { ...gossip('m5', 1), o: ['x'] }]) {
+      expect(pt.onMessage('a', bad, 4).actions).toEqual([])
+    }
+    expect(pt.drops.malformed).toBe(3)
   })
 })
 

@@ -1,12 +1,19 @@
+/**
+ * Byte-level fuzzing of every decoder that reads bytes from a peer or from storage: the
+ * envelope, each handshake step, secure frames, batches of envelopes and raw msgpack values
+ * (state values, stored records). Seeded mutations of valid inputs; only the documented typed
+ * errors may escape. `pnpm fuzz` runs 1M inputs per target, CI the default of support.ts.
+ */
 import { describe, expect, it, vi } from 'vitest'
-import { HearsayError, encodeEnvelope, decodeEnvelope, identityFromSeed, seededRandom, toNetworkKey, BoxStream } from '../src/index.js'
-import type { Random } from '../src/index.js'
-import { ephemeral, initiator, processAuth, processHello, processReply, responder } from '../src/handshake.js'
+import { BoxStream, decodeEnvelope, decodeValue, encodeEnvelope, encodeValue, identityFromSeed, seededRandom, toNetworkKey } from '../../src/index.js'
+import { decodeBatch, encodeBatch } from '../../src/frame-batch.js'
+import { ephemeral, initiator, processAuth, processHello, processReply, responder } from '../../src/handshake.js'
+import { check, expectTyped, mutate, report, RUNS, SEED, yieldToLoop } from './support.js'
 
-// x25519 is deterministic, so memoising it changes no outcome; it keeps 100k inputs per step
+// x25519 is deterministic, so memoising it changes no outcome; it keeps the inputs per step
 // affordable (an x25519 costs ~0.4 ms here and most step-2 inputs would pay one)
-vi.mock('../src/crypto.js', async (importOriginal) => {
-  const orig = await importOriginal<typeof import('../src/crypto.js')>()
+vi.mock('../../src/crypto.js', async (importOriginal) => {
+  const orig = await importOriginal<typeof import('../../src/crypto.js')>()
   const memo = new Map<string, Uint8Array | null>()
   const hex = (b: Uint8Array): string => Array.from(b, x => x.toString(16).padStart(2, '0')).join('')
   return {
@@ -19,54 +26,23 @@ vi.mock('../src/crypto.js', async (importOriginal) => {
   }
 })
 
-// FUZZ_RUNS=1000000 via `pnpm fuzz`; CI runs the default.
-const RUNS = Number(process.env.FUZZ_RUNS ?? 100_000)
-const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed)
-
-/** Mutations of a valid input: bit flips, byte sets, truncation, extension, splices, random bytes. */
-function mutate (r: Random, valid: Uint8Array, opts: { protect?: number, lengthChangeRate?: number } = {}): Uint8Array {
-  for (;;) {
-    const out = mutateOnce(r, valid, opts)
-    if (out.length !== valid.length || out.some((b, i) => b !== valid[i])) return out
-  }
-}
-
-function mutateOnce (r: Random, valid: Uint8Array, opts: { protect?: number, lengthChangeRate?: number }): Uint8Array {
-  const pick = (n: number): number => Math.floor(r.float() * n)
-  const lengthChange = r.float() < (opts.lengthChangeRate ?? 0.3)
-  if (lengthChange) {
-    switch (pick(4)) {
-      case 0: return valid.slice(0, pick(valid.length))
-      case 1: { const out = new Uint8Array(valid.length + 1 + pick(64)); out.set(valid); out.set(r.bytes(out.length - valid.length), valid.length); return out }
-      case 2: return r.bytes(pick(valid.length * 2 + 8))
-      default: { const cut = pick(valid.length); return Uint8Array.from([...valid.subarray(0, cut), ...r.bytes(pick(8)), ...valid.subarray(cut)]) }
-    }
-  }
-  const out = valid.slice()
-  const from = opts.protect ?? 0
-  const n = 1 + pick(4)
+/**
+ * Runs `n` inputs through `fn`, timed and reported under `target`. Yields to the event loop every
+ * 10k inputs: a worker that computes for a minute without a break misses vitest's RPC deadline.
+ */
+async function run (target: string, n: number, fn: (i: number) => void): Promise<void> {
+  const t0 = performance.now()
   for (let i = 0; i < n; i++) {
-    const pos = from + pick(out.length - from)
-    if (r.float() < 0.5) out[pos]! ^= 1 << pick(8)
-    else out[pos] = pick(256)
+    fn(i)
+    if (i % 10_000 === 9_999) await yieldToLoop()
   }
-  return out
+  report(target, n, performance.now() - t0)
 }
 
-function expectTyped (fn: () => unknown, allowed: string[]): 'ok' | 'rejected' {
-  try {
-    fn()
-    return 'ok'
-  } catch (err) {
-    if (!(err instanceof HearsayError) || !allowed.includes(err.code)) {
-      throw new Error(`untyped or unexpected error escaped: ${String(err)}`, { cause: err })
-    }
-    return 'rejected'
-  }
-}
+const TIMEOUT = 60_000 + RUNS / 10
 
-describe(`fuzz (${RUNS} inputs per target, seed ${SEED})`, () => {
-  it('envelope decoder: only typed errors, valid results are well-formed', () => {
+describe(`fuzz: decoders (${RUNS} inputs per target, seed ${SEED})`, () => {
+  it('envelope decoder: only typed errors, valid results are well-formed', async () => {
     const r = seededRandom(SEED)
     const samples = [
       encodeEnvelope({ type: 'chat', data: { text: 'hello', n: 1, list: [1, 2, 3], bin: new Uint8Array(20) } }),
@@ -76,17 +52,17 @@ describe(`fuzz (${RUNS} inputs per target, seed ${SEED})`, () => {
     ]
     let ok = 0
     const limits = { maxFrameBytes: 4096, maxTypeBytes: 64 }
-    for (let i = 0; i < RUNS; i++) {
+    await run('envelope', RUNS, (i) => {
       const input = mutate(r, samples[i % samples.length]!, { lengthChangeRate: 0.4 })
       if (expectTyped(() => {
         const env = decodeEnvelope(input, limits)
-        if (typeof env.type !== 'string' || env.type.length === 0) throw new Error('decoder returned a malformed envelope')
+        check(typeof env.type === 'string' && env.type.length > 0, 'decoder returned a malformed envelope')
       }, ['ERR_INVALID_FRAME', 'ERR_TOO_LARGE']) === 'ok') ok++
-    }
+    })
     // some mutations stay valid (e.g. a changed data byte): the decoder is not rejecting everything
     expect(ok).toBeGreaterThan(0)
     expect(ok).toBeLessThan(RUNS)
-  })
+  }, TIMEOUT)
 
   it('envelope decoder: hostile headers (huge declared lengths, deep nesting) are rejected without allocation blow-up', () => {
     const hostile = [
@@ -106,18 +82,18 @@ describe(`fuzz (${RUNS} inputs per target, seed ${SEED})`, () => {
   const R = identityFromSeed(new Uint8Array(32).fill(2))
   const K = toNetworkKey('fuzz')
 
-  it('handshake step 1 (responder reads hello): only HandshakeError', () => {
+  it('handshake step 1 (responder reads hello): only HandshakeError', async () => {
     const r = seededRandom(SEED + 1)
     const valid = initiator({ identity: I, networkKey: K, random: r }).hello()
     const e = ephemeral({ identity: R, networkKey: K, random: r })
     let accepted = 0
-    for (let i = 0; i < RUNS; i++) {
+    await run('handshake hello', RUNS, () => {
       if (expectTyped(() => processHello({ identity: R, networkKey: K }, e, mutate(r, valid)), ['ERR_HANDSHAKE']) === 'ok') accepted++
-    }
+    })
     expect(accepted).toBe(0)
-  })
+  }, TIMEOUT)
 
-  it('handshake step 2 (initiator reads reply): only typed errors', () => {
+  it('handshake step 2 (initiator reads reply): only typed errors', async () => {
     const r = seededRandom(SEED + 2)
     const opts = { identity: I, networkKey: K }
     const eI = ephemeral({ ...opts, random: r })
@@ -127,37 +103,76 @@ describe(`fuzz (${RUNS} inputs per target, seed ${SEED})`, () => {
     // most mutations hit the sealed part (cheap to reject); 1 in 20 touches the ephemeral key,
     // which costs an x25519 each
     let accepted = 0
-    for (let i = 0; i < RUNS; i++) {
+    await run('handshake reply', RUNS, () => {
       const input = r.float() < 0.05 ? mutate(r, valid, { lengthChangeRate: 0 }) : mutate(r, valid, { protect: 32 })
       if (expectTyped(() => processReply(opts, eI, input), ['ERR_HANDSHAKE', 'ERR_SELF_DIAL', 'ERR_PEER_ID_MISMATCH']) === 'ok') accepted++
-    }
+    })
     expect(accepted).toBe(0)
     expect(() => processReply(opts, eI, valid)).not.toThrow()
-  })
+  }, TIMEOUT)
 
-  it('handshake step 3 (responder reads auth): only HandshakeError', () => {
+  it('handshake step 3 (responder reads auth): only HandshakeError', async () => {
     const r = seededRandom(SEED + 3)
     const eR = ephemeral({ identity: R, networkKey: K, random: r })
     const init = initiator({ identity: I, networkKey: K, random: r })
     const { reply, session } = processHello({ identity: R, networkKey: K }, eR, init.hello())
     const { auth: valid } = init.reply(reply)
     let accepted = 0
-    for (let i = 0; i < RUNS; i++) {
+    await run('handshake auth', RUNS, () => {
       if (expectTyped(() => processAuth({ identity: R, networkKey: K }, session, mutate(r, valid)), ['ERR_HANDSHAKE', 'ERR_SELF_DIAL']) === 'ok') accepted++
-    }
+    })
     expect(accepted).toBe(0)
     expect(processAuth({ identity: R, networkKey: K }, session, valid).remoteId).toBe(I.id)
-  })
+  }, TIMEOUT)
 
-  it('secure frames: every mutated frame fails authentication with DecryptError', () => {
+  it('secure frames: every mutated frame fails authentication with DecryptError', async () => {
     const r = seededRandom(SEED + 4)
     const key = r.bytes(32)
     const valid = new BoxStream(key).seal(encodeEnvelope({ type: 'chat', data: 'x'.repeat(100) }))
     let accepted = 0
-    for (let i = 0; i < RUNS; i++) {
-      const input = mutate(r, valid)
-      if (expectTyped(() => new BoxStream(key).open(input), ['ERR_DECRYPT']) === 'ok') accepted++
-    }
+    await run('secure frame', RUNS, () => {
+      if (expectTyped(() => new BoxStream(key).open(mutate(r, valid)), ['ERR_DECRYPT']) === 'ok') accepted++
+    })
     expect(accepted).toBe(0)
-  })
+  }, TIMEOUT)
+
+  it('batches of envelopes: only InvalidFrameError, nothing delivered from a bad batch, entries stay inside it', async () => {
+    const r = seededRandom(SEED + 5)
+    const samples = [
+      encodeBatch([encodeEnvelope({ type: 'a', data: 1 }), encodeEnvelope({ type: 'hs.hb', data: null })]),
+      encodeBatch([encodeEnvelope({ type: 'chat', data: { text: 'x'.repeat(50) } })]),
+      encodeBatch(Array.from({ length: 20 }, (_, i) => encodeEnvelope({ type: 'n', data: i })))
+    ]
+    let ok = 0
+    await run('batch', RUNS, (i) => {
+      const input = mutate(r, samples[i % samples.length]!, { lengthChangeRate: 0.4 })
+      const got: Uint8Array[] = []
+      const outcome = expectTyped(() => decodeBatch(input, (f) => { got.push(f) }), ['ERR_INVALID_FRAME'])
+      if (outcome === 'rejected') { check(got.length === 0, 'a rejected batch delivered frames'); return }
+      ok++
+      let total = 1
+      for (const f of got) {
+        check(f.length > 0 && f.buffer === input.buffer, 'an entry is empty or not a view into the batch')
+        total += 4 + f.length
+      }
+      check(total === input.length, 'the entries do not cover the batch exactly')
+    })
+    expect(ok).toBeGreaterThan(0)
+  }, TIMEOUT)
+
+  it('raw values (state values, stored records): only InvalidFrameError, valid ones re-encode', async () => {
+    const r = seededRandom(SEED + 6)
+    const samples = [
+      encodeValue({ v: 1, list: [1, 2, 3], s: 'text', b: new Uint8Array(8) }),
+      encodeValue(['a', 1, 2, 3, 4, null, 5]),
+      encodeValue(1767225600000),
+      encodeValue('x'.repeat(40))
+    ]
+    let ok = 0
+    await run('value', RUNS, (i) => {
+      const input = mutate(r, samples[i % samples.length]!, { lengthChangeRate: 0.4 })
+      if (expectTyped(() => { encodeValue(decodeValue(input)) }, ['ERR_INVALID_FRAME']) === 'ok') ok++
+    })
+    expect(ok).toBeGreaterThan(0)
+  }, TIMEOUT)
 })

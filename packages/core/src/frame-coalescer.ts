@@ -1,0 +1,65 @@
+import { batchSize, encodeBatch } from './frame-batch.js'
+
+/**
+ * Largest batch the secure channel builds (plaintext bytes), unless the link's `maxFrameBytes`
+ * is smaller. Batches past a few KiB gain little (the per-frame costs are already spread thin)
+ * and a receiver must hold a whole frame before it can hand on its first envelope.
+ */
+export const MAX_BATCH_BYTES = 16 * 1024
+
+/**
+ * Gathers the frames a link sends during one event-loop turn and writes them as one batch
+ * (frame-batch.ts) from a microtask, before the event loop reaches any I/O: a busy link pays one
+ * seal and one socket write per turn instead of one per frame, and a quiet link sends its lone
+ * frame unchanged, with no delay. Order is kept; a full batch, `flush()` and a frame too big to
+ * batch write what is pending first.
+ */
+export class FrameCoalescer {
+  private frames: Uint8Array[] = []
+  private bytes = 0
+  private scheduled = false
+
+  constructor (
+    private readonly maxBatchBytes: number,
+    /** Writes one plaintext frame (an envelope or a batch) to the link. */
+    private readonly write: (plain: Uint8Array) => void,
+    /** A write that failed from the microtask (the link closed under it). */
+    private readonly onError: (err: unknown) => void
+  ) {}
+
+  /** Plaintext bytes waiting for the end of the turn. */
+  get pendingBytes (): number { return this.bytes }
+
+  push (frame: Uint8Array): void {
+    if (batchSize(this.frames.length + 1, this.bytes + frame.length) > this.maxBatchBytes) {
+      this.flush()
+      if (batchSize(1, frame.length) > this.maxBatchBytes) { this.write(frame); return }
+    }
+    this.frames.push(frame)
+    this.bytes += frame.length
+    if (!this.scheduled) {
+      this.scheduled = true
+      queueMicrotask(this.onTurnEnd)
+    }
+  }
+
+  /** Writes what is pending now: one frame as itself, several as a batch. */
+  flush (): void {
+    const frames = this.frames
+    if (frames.length === 0) return
+    this.frames = []
+    this.bytes = 0
+    this.write(frames.length === 1 ? frames[0]! : encodeBatch(frames))
+  }
+
+  /** Forgets what is pending (the link is gone). */
+  clear (): void {
+    this.frames = []
+    this.bytes = 0
+  }
+
+  private readonly onTurnEnd = (): void => {
+    this.scheduled = false
+    try { this.flush() } catch (err) { this.onError(err) }
+  }
+}

@@ -1,0 +1,228 @@
+import { describe, expect, it } from 'vitest'
+import { AbuseGuard, addressKey } from '../src/abuse-guard.js'
+import { eventually } from '../src/compliance/assert.js'
+import type { BanEvent } from '../src/abuse-guard.js'
+import { BanList, OffenceCounter } from '../src/ban-list.js'
+import type { Clock } from '../src/clock.js'
+import { HandshakeError, TimeoutError } from '../src/errors.js'
+import { FramePump } from '../src/frame-pump.js'
+import { DEFAULT_ABUSE_LIMITS } from '../src/limits.js'
+import type { AbuseLimits } from '../src/limits.js'
+import { MemoryNetwork } from '../src/memory-transport.js'
+import { Metrics } from '../src/metrics.js'
+import { LinkMeter, TokenBucket } from '../src/rate-limiter.js'
+import type { Connection } from '../src/transport.js'
+
+/** A clock that moves only when the test says so. */
+function manualClock (): Clock & { t: number } {
+  const c = { t: 0, now: () => c.t, setTimeout: () => { throw new Error('no timers here') }, clearTimeout: () => {} }
+  return c
+}
+
+describe('TokenBucket', () => {
+  it('starts full, refuses past capacity, refills at its rate, never above capacity', () => {
+    const b = new TokenBucket(10, 5, 0)
+    for (let i = 0; i < 5; i++) expect(b.take(1, 0)).toBe(true)
+    expect(b.take(1, 0)).toBe(false)
+    expect(b.take(1, 99)).toBe(false) // 0.99 tokens
+    expect(b.take(1, 100)).toBe(true) // 1 token after 100 ms at 10/s
+    expect(b.available(10_000)).toBe(5)
+  })
+
+  it('takes nothing when it cannot take all', () => {
+    const b = new TokenBucket(1000, 100, 0)
+    expect(b.take(60, 0)).toBe(true)
+    expect(b.take(60, 0)).toBe(false)
+    expect(b.available(0)).toBe(40)
+  })
+
+  it('a clock that steps back neither mints tokens nor breaks the bucket', () => {
+    const b = new TokenBucket(10, 10, 1000)
+    for (let i = 0; i < 10; i++) b.take(1, 1000)
+    expect(b.take(1, 500)).toBe(false)
+    expect(b.take(1, 600)).toBe(true) // counts from the last reading: 100 ms later
+  })
+
+  it('rate 0 or Infinity disables it; negative arguments are refused', () => {
+    expect(new TokenBucket(0, 0, 0).take(1e9, 0)).toBe(true)
+    expect(new TokenBucket(Infinity, Infinity, 0).take(1e9, 0)).toBe(true)
+    expect(() => new TokenBucket(-1, 1, 0)).toThrow(TypeError)
+    expect(() => new TokenBucket(1, Number.NaN, 0)).toThrow(TypeError)
+  })
+})
+
+describe('LinkMeter', () => {
+  it('allows one second of either rate as a burst, then the sustained rate', () => {
+    const m = new LinkMeter({ framesPerSecond: 100, bytesPerSecond: 1e9 }, 0)
+    let t = 0
+    for (let i = 0; i < 100; i++) expect(m.admit(10, t)).toBe(true)
+    expect(m.admit(10, t)).toBe(false)
+    // 100 frames/s, one every 10 ms, for 10 s: never refused
+    const steady = new LinkMeter({ framesPerSecond: 100, bytesPerSecond: 1e9 }, 0)
+    for (t = 0; t < 10_000; t += 10) expect(steady.admit(10, t)).toBe(true)
+  })
+
+  it('counts bytes too', () => {
+    const m = new LinkMeter({ framesPerSecond: 1e6, bytesPerSecond: 1000 }, 0)
+    expect(m.admit(600, 0)).toBe(true)
+    expect(m.admit(600, 0)).toBe(false)
+    expect(m.admit(600, 200)).toBe(true) // 400 + 200 refilled
+  })
+})
+
+describe('BanList and OffenceCounter', () => {
+  it('a ban lasts banMs, can be lifted, and is bounded (oldest forgotten first)', () => {
+    const bans = new BanList(1000, 3)
+    bans.ban('a', 'x', 0)
+    expect(bans.has('a', 1000)).toBe(true)
+    expect(bans.reason('a', 1000)).toBe('x')
+    expect(bans.has('a', 1001)).toBe(false)
+    bans.ban('b', 'x', 0)
+    expect(bans.unban('b')).toBe(true)
+    expect(bans.has('b', 0)).toBe(false)
+    for (const k of ['c', 'd', 'e', 'f']) bans.ban(k, 'x', 10)
+    expect(bans.size).toBe(3)
+    expect(bans.keys(10)).toEqual(['d', 'e', 'f'])
+  })
+
+  it('counts offences in a window that starts at the first one', () => {
+    const c = new OffenceCounter(100, 10)
+    expect(c.add('k', 0)).toBe(1)
+    expect(c.add('k', 50)).toBe(2)
+    expect(c.add('k', 99)).toBe(3)
+    expect(c.add('k', 100)).toBe(1) // a new window
+    expect(c.add('other', 100)).toBe(1)
+    c.clear('k')
+    expect(c.add('k', 101)).toBe(1)
+  })
+
+  it('the counter is bounded by entries', () => {
+    const c = new OffenceCounter(1000, 2)
+    for (const k of ['a', 'b', 'c']) c.add(k, 0)
+    expect(c.size).toBe(2)
+  })
+})
+
+describe('addressKey', () => {
+  it('keys socket addresses by IP (IPv6 by /64), opaque ones whole', () => {
+    expect(addressKey('ws://127.0.0.1:51234')).toBe('127.0.0.1')
+    expect(addressKey('tcp://127.0.0.1:80')).toBe('127.0.0.1')
+    expect(addressKey('ws://[::ffff:10.0.0.1]:80')).toBe('10.0.0.1')
+    expect(addressKey('tcp://[2001:db8:1:2:3:4:5:6]:80')).toBe('2001:db8:1:2::/64')
+    expect(addressKey('tcp://[2001:db8:1:2::7]:80')).toBe(addressKey('tcp://[2001:0db8:1:2:ffff::1]:9'))
+    expect(addressKey('tcp://[::1]:80')).toBe('0:0:0:0::/64')
+    expect(addressKey('memory:node-3')).toBe('memory:node-3')
+    expect(addressKey('not an address')).toBe('not an address')
+  })
+})
+
+function guardWith (limits: Partial<AbuseLimits> = {}): { guard: AbuseGuard, clock: Clock & { t: number }, metrics: Metrics, bans: BanEvent[] } {
+  const clock = manualClock()
+  const metrics = new Metrics()
+  const bans: BanEvent[] = []
+  const guard = new AbuseGuard({ ...DEFAULT_ABUSE_LIMITS, ...limits }, clock, metrics, (e) => bans.push(e))
+  return { guard, clock, metrics, bans }
+}
+
+function fakeConn (remoteAddress: string): Connection & { closed: boolean } {
+  return { remoteAddress, direction: 'inbound', closed: false, bufferedAmount: 0, send: () => {}, drained: async () => {}, setHandlers: () => {}, close () { this.closed = true } }
+}
+
+describe('AbuseGuard', () => {
+  it('caps handshakes in progress; a settled one frees its slot', () => {
+    const { guard, metrics } = guardWith({ maxPendingHandshakes: 2 })
+    const [a, b, c] = [fakeConn('ws://1.1.1.1:1'), fakeConn('ws://1.1.1.2:1'), fakeConn('ws://1.1.1.3:1')]
+    expect(guard.admit(a)).toBe(true)
+    expect(guard.admit(b)).toBe(true)
+    expect(guard.admit(c)).toBe(false)
+    expect(metrics.get('refused.handshakes')).toBe(1)
+    guard.settled(a)
+    guard.settled(a) // twice is harmless
+    expect(guard.pendingHandshakes).toBe(1)
+    expect(guard.admit(c)).toBe(true)
+  })
+
+  it('caps open connections per address until they close', () => {
+    const { guard, metrics } = guardWith({ maxConnectionsPerAddress: 2 })
+    const conns = [1, 2, 3].map(p => fakeConn(`ws://9.9.9.9:${p}`))
+    expect(guard.admit(conns[0]!)).toBe(true)
+    expect(guard.admit(conns[1]!)).toBe(true)
+    guard.settled(conns[0]!)
+    guard.settled(conns[1]!)
+    // handshakes done, links still open: they still count
+    expect(guard.admit(conns[2]!)).toBe(false)
+    expect(guard.admit(fakeConn('tcp://9.9.9.9:4'))).toBe(false) // tcp and ws from one IP count together
+    expect(guard.admit(fakeConn('ws://9.9.9.8:1'))).toBe(true)
+    expect(metrics.get('refused.per-address')).toBe(2)
+    conns[0]!.closed = true
+    expect(guard.admit(conns[2]!)).toBe(true)
+  })
+
+  it('bans an address after maxHandshakeFailures bad handshakes in the window; timeouts do not count', () => {
+    const { guard, clock, metrics, bans } = guardWith({ maxHandshakeFailures: 3, offenceWindowMs: 1000, banMs: 5000 })
+    const attempt = (err: unknown): void => { const c = fakeConn('tcp://6.6.6.6:1'); expect(guard.admit(c)).toBe(true); guard.settled(c, err) }
+    for (let i = 0; i < 5; i++) attempt(new TimeoutError())
+    attempt(new HandshakeError('bad hello'))
+    attempt(new HandshakeError('bad hello'))
+    expect(bans).toHaveLength(0)
+    clock.t = 1000 // the window restarts: old failures are forgotten
+    attempt(new HandshakeError('bad hello'))
+    attempt(new HandshakeError('bad hello'))
+    expect(bans).toHaveLength(0)
+    attempt(new HandshakeError('bad hello'))
+    expect(bans).toEqual([{ address: '6.6.6.6', reason: 'handshake', ms: 5000 }])
+    expect(metrics.get('bans.handshake')).toBe(1)
+    expect(guard.admit(fakeConn('ws://6.6.6.6:2'))).toBe(false)
+    expect(metrics.get('refused.banned')).toBe(1)
+    expect(guard.banned(undefined, 'tcp://6.6.6.6:9')).toBe('handshake')
+    clock.t = 1000 + 5001
+    expect(guard.admit(fakeConn('ws://6.6.6.6:2'))).toBe(true)
+  })
+
+  it('bans a peer id and its address after maxInvalidFrames', () => {
+    const { guard, bans } = guardWith({ maxInvalidFrames: 2 })
+    expect(guard.invalidFrame('peerA', 'memory:h1')).toBe(false)
+    expect(guard.invalidFrame('peerA', 'memory:h1')).toBe(true)
+    expect(bans).toEqual([{ id: 'peerA', address: 'memory:h1', reason: 'invalid-frame', ms: DEFAULT_ABUSE_LIMITS.banMs }])
+    expect(guard.banned('peerA', undefined)).toBe('invalid-frame')
+    expect(guard.banned('someone-else', 'memory:h1')).toBe('invalid-frame')
+    expect(guard.banned('someone-else', 'memory:h2')).toBeUndefined()
+    expect(guard.banList()).toEqual(['peerA', 'memory:h1'])
+  })
+
+  it('meters links on the injected clock', () => {
+    const { guard, clock } = guardWith({ peerFramesPerSecond: 10, peerBytesPerSecond: 0 })
+    const m = guard.meter()
+    for (let i = 0; i < 10; i++) expect(m.admit(1_000_000)).toBe(true)
+    expect(m.admit(1)).toBe(false)
+    clock.t = 100
+    expect(m.admit(1)).toBe(true)
+  })
+
+  it('0 disables a limit; bad values are refused', () => {
+    const { guard } = guardWith({ maxPendingHandshakes: 0, maxInvalidFrames: 0 })
+    for (let i = 0; i < 1000; i++) expect(guard.admit(fakeConn('ws://1.2.3.4:1'))).toBe(true)
+    for (let i = 0; i < 100; i++) expect(guard.invalidFrame('p', 'ws://1.2.3.4:1')).toBe(false)
+    expect(() => guardWith({ banMs: -1 })).toThrow(TypeError)
+    expect(() => guardWith({ banMs: 0 })).toThrow(TypeError)
+    expect(() => guardWith({ peerFramesPerSecond: Number.NaN })).toThrow(TypeError)
+  })
+})
+
+describe('FramePump before the handshake reads', () => {
+  it('closes a connection that floods frames the handshake has not read, instead of queueing them all', async () => {
+    const network = new MemoryNetwork()
+    const server = network.transport('server')
+    let inbound: Connection | undefined
+    await server.listen('memory:server', (c) => { inbound = c })
+    const client = await network.transport('client').dial('memory:server')
+    // a pump that never reads, like a responder still busy with the previous step
+    const pump = new FramePump(inbound!, 1024)
+    void pump
+    const frame = new Uint8Array(64 * 1024)
+    for (let i = 0; i < 40 && !client.closed; i++) {
+      try { client.send(frame) } catch { break }
+    }
+    await eventually(() => inbound!.closed, 2000, 'the flooded connection closes')
+  })
+})

@@ -1,0 +1,33 @@
+/**
+ * Two links to one peer (both ends dialled at once, or the overlay dialled while the
+ * application did): the loser is retired, and what was already sent on it still arrives.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { createTestnet } from '../src/index.js'
+import type { HearsayNode, Testnet } from '../src/index.js'
+import { eventually } from '../src/compliance/assert.js'
+
+const nets: Testnet[] = []
+afterEach(async () => { await Promise.all(nets.splice(0).map(async t => { await t.stop() })) })
+
+describe('duplicate links', () => {
+  it('messages sent on the link that loses the duplicate race are not lost', async () => {
+    let lost = 0
+    for (let round = 0; round < 10; round++) {
+      // latency keeps both handshakes in flight together, so both links come up
+      const t = await createTestnet(2, { topology: 'none', latency: 3, node: () => ({ overlay: false }) })
+      nets.push(t)
+      const [a, b] = t.nodes as [HearsayNode, HearsayNode]
+      const got: string[] = []
+      a.on('message', ({ data }) => got.push(`a:${String(data)}`))
+      b.on('message', ({ data }) => got.push(`b:${String(data)}`))
+      const [pa, pb] = await Promise.all([a.dial('memory:node-1'), b.dial('memory:node-0')])
+      // at once, on whatever link each side has now: one of them is about to be retired
+      pa.send('x', round); pb.send('x', round)
+      try { await eventually(() => got.length === 2, 2000) } catch { lost++ }
+      await eventually(() => t.network.openConnections === 2, 5000, 'one link left')
+      expect(a.getPeer(b.id)!.link.linkId).toBe(b.getPeer(a.id)!.link.linkId)
+    }
+    expect(lost).toBe(0)
+  })
+})

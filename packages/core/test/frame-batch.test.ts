@@ -1,0 +1,200 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import {
+  createNode, encodeEnvelope, generateIdentity, InvalidFrameError, MemoryNetwork, secureChannel, systemClock, systemRandom
+} from '../src/index.js'
+import type { Connection, UpgradedConnection } from '../src/index.js'
+import { BATCH_MARKER, decodeBatch, encodeBatch, isBatch } from '../src/frame-batch.js'
+import { FrameCoalescer, MAX_BATCH_BYTES } from '../src/frame-coalescer.js'
+import { eventually } from '../src/compliance/assert.js'
+
+const cleanups: Array<() => Promise<void> | void> = []
+afterEach(async () => { while (cleanups.length > 0) await cleanups.pop()!() })
+
+const bytes = (...xs: number[]): Uint8Array => new Uint8Array(xs)
+const split = (batch: Uint8Array): Uint8Array[] => { const out: Uint8Array[] = []; decodeBatch(batch, f => { out.push(f.slice()) }); return out }
+
+describe('batch codec', () => {
+  it('round-trips frames in order and is told apart from an envelope by its first byte', () => {
+    const frames = [bytes(0x93, 1, 2, 3), bytes(0x93, 4), new Uint8Array(300).fill(9)]
+    const batch = encodeBatch(frames)
+    expect(batch[0]).toBe(BATCH_MARKER)
+    expect(isBatch(batch)).toBe(true)
+    expect(isBatch(encodeEnvelope({ type: 'chat', data: 'hi' }))).toBe(false)
+    expect(split(batch)).toEqual(frames)
+    // wire layout: marker, then u32 BE length + bytes per entry
+    expect([...encodeBatch([bytes(7, 8)])]).toEqual([0xc1, 0, 0, 0, 2, 7, 8])
+  })
+
+  it('rejects malformed batches before delivering anything', () => {
+    const bad = [
+      bytes(0x93, 0, 0, 0, 1, 5), // no marker
+      bytes(0xc1), // empty
+      bytes(0xc1, 0, 0, 0, 0), // empty entry
+      bytes(0xc1, 0, 0, 0, 1, 5, 0, 0), // header cut short
+      bytes(0xc1, 0, 0, 0, 1, 5, 0, 0, 0, 9, 1) // second entry runs past the end
+    ]
+    for (const b of bad) {
+      const seen: Uint8Array[] = []
+      expect(() => { decodeBatch(b, f => { seen.push(f) }) }).toThrow(InvalidFrameError)
+      expect(seen).toEqual([])
+    }
+    expect(() => encodeBatch([])).toThrow(TypeError)
+  })
+
+  it('property: any frames round-trip; any bytes after the marker decode or throw InvalidFrameError, nothing else', () => {
+    fc.assert(fc.property(fc.array(fc.uint8Array({ minLength: 1, maxLength: 64 }), { minLength: 1, maxLength: 20 }), (frames) => {
+      expect(split(encodeBatch(frames))).toEqual(frames)
+    }))
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (tail) => {
+      try { decodeBatch(new Uint8Array([0xc1, ...tail]), () => {}) } catch (err) { expect(err).toBeInstanceOf(InvalidFrameError) }
+    }))
+  })
+})
+
+describe('FrameCoalescer', () => {
+  function coalescer (max = 64): { c: FrameCoalescer, writes: Uint8Array[] } {
+    const writes: Uint8Array[] = []
+    return { c: new FrameCoalescer(max, (p) => { writes.push(p) }, (err) => { throw err }), writes }
+  }
+  const turn = async (): Promise<void> => { await Promise.resolve() }
+
+  it('writes the frames of one turn as one batch, a lone frame as itself, with nothing in between', async () => {
+    const { c, writes } = coalescer()
+    c.push(bytes(1)); c.push(bytes(2, 2)); c.push(bytes(3))
+    expect(writes).toEqual([])
+    expect(c.pendingBytes).toBe(4)
+    await turn()
+    expect(writes.length).toBe(1)
+    expect(split(writes[0]!)).toEqual([bytes(1), bytes(2, 2), bytes(3)])
+    c.push(bytes(4))
+    await turn()
+    expect(writes[1]).toEqual(bytes(4))
+    expect(c.pendingBytes).toBe(0)
+  })
+
+  it('flushes early at the size cap and sends a frame above it alone, keeping the order', async () => {
+    const { c, writes } = coalescer(20)
+    c.push(new Uint8Array(6).fill(1)) // batch: 1 + 10
+    c.push(new Uint8Array(6).fill(2)) // 1 + 20 > 20: the first goes out alone first
+    expect(writes).toEqual([new Uint8Array(6).fill(1)])
+    c.push(new Uint8Array(30).fill(3)) // too big to batch: flush, then itself
+    expect(writes.slice(1)).toEqual([new Uint8Array(6).fill(2), new Uint8Array(30).fill(3)])
+    c.push(bytes(4)); c.clear()
+    await turn()
+    expect(writes.length).toBe(3)
+  })
+})
+
+interface Pair { a: UpgradedConnection, b: UpgradedConnection, wireFrames: () => number }
+
+/** Two secure connections over the memory network; counts the sealed frames a → b. */
+async function securePair (opts: { coalesceA?: boolean, coalesceB?: boolean } = {}): Promise<Pair> {
+  const network = new MemoryNetwork()
+  const server = network.transport('b')
+  let inbound: Connection | undefined
+  await server.listen('memory:b', (c) => { inbound = c })
+  const raw = await network.transport('a').dial('memory:b')
+  let frames = 0
+  const counted: Connection = {
+    remoteAddress: raw.remoteAddress,
+    direction: raw.direction,
+    get closed () { return raw.closed },
+    get bufferedAmount () { return raw.bufferedAmount },
+    send: (f) => { frames++; raw.send(f) },
+    drained: async (o) => { await raw.drained(o) },
+    setHandlers: (h) => { raw.setHandlers(h) },
+    close: (r) => { raw.close(r) }
+  }
+  await eventually(() => inbound !== undefined)
+  const common = { clock: systemClock, random: systemRandom, timeoutMs: 5000, maxFrameBytes: 256 * 1024 }
+  const [a, b] = await Promise.all([
+    secureChannel({ coalesce: opts.coalesceA }).upgrade(counted, { ...common, role: 'initiator', identity: generateIdentity(systemRandom) }),
+    secureChannel({ coalesce: opts.coalesceB }).upgrade(inbound!, { ...common, role: 'responder', identity: generateIdentity(systemRandom) })
+  ])
+  cleanups.push(() => { a.conn.close(); b.conn.close() })
+  const handshakeFrames = frames
+  return { a, b, wireFrames: () => frames - handshakeFrames }
+}
+
+describe('secure channel with coalescing', () => {
+  it('sends the frames of one turn in one sealed frame; the receiver gets each, in order', async () => {
+    const { a, b, wireFrames } = await securePair()
+    const got: number[] = []
+    b.conn.setHandlers({ onMessage: (f) => { got.push(f[1]!) }, onClose: () => {} })
+    a.conn.setHandlers({ onMessage: () => {}, onClose: () => {} })
+    for (let i = 0; i < 100; i++) a.conn.send(bytes(0x93, i, 0, 0))
+    expect(a.conn.bufferedAmount).toBeGreaterThanOrEqual(400)
+    await eventually(() => got.length === 100)
+    expect(got).toEqual([...Array(100).keys()])
+    expect(wireFrames()).toBe(1)
+  })
+
+  it('a link with coalescing off sends one frame per send, and each side reads the other whatever it chose', async () => {
+    const { a, b, wireFrames } = await securePair({ coalesceA: false, coalesceB: true })
+    const atB: number[] = []
+    const atA: number[] = []
+    b.conn.setHandlers({ onMessage: (f) => { atB.push(f[1]!) }, onClose: () => {} })
+    a.conn.setHandlers({ onMessage: (f) => { atA.push(f[1]!) }, onClose: () => {} })
+    for (let i = 0; i < 10; i++) { a.conn.send(bytes(0x93, i, 0, 0)); b.conn.send(bytes(0x93, i, 0, 0)) }
+    await eventually(() => atB.length === 10 && atA.length === 10)
+    expect(atA).toEqual(atB)
+    expect(wireFrames()).toBe(10)
+  })
+
+  it('splits batches at MAX_BATCH_BYTES and delivers a frame larger than that on its own', async () => {
+    const { a, b, wireFrames } = await securePair()
+    const sizes: number[] = []
+    b.conn.setHandlers({ onMessage: (f) => { sizes.push(f.length) }, onClose: () => {} })
+    a.conn.setHandlers({ onMessage: () => {}, onClose: () => {} })
+    const small = new Uint8Array(1000).fill(0x93)
+    for (let i = 0; i < 40; i++) a.conn.send(small)
+    a.conn.send(new Uint8Array(MAX_BATCH_BYTES + 1).fill(0x93))
+    await eventually(() => sizes.length === 41)
+    expect(sizes.slice(0, 40).every(s => s === 1000)).toBe(true)
+    expect(sizes[40]).toBe(MAX_BATCH_BYTES + 1)
+    // 40 KB of small frames in ≤ 16 KiB batches, then the big one
+    expect(wireFrames()).toBe(Math.ceil(40 * 1004 / (MAX_BATCH_BYTES - 1)) + 1)
+  })
+
+  it('a frame sent right before close() still leaves, ahead of the close', async () => {
+    const { a, b } = await securePair()
+    const got: Uint8Array[] = []
+    let closed = false
+    b.conn.setHandlers({ onMessage: (f) => { got.push(f) }, onClose: () => { closed = true } })
+    a.conn.setHandlers({ onMessage: () => {}, onClose: () => {} })
+    a.conn.send(bytes(0x93, 1, 2, 3))
+    a.conn.close()
+    await eventually(() => closed)
+    expect(got).toEqual([bytes(0x93, 1, 2, 3)])
+  })
+
+  it('a malformed batch closes the link with ERR_INVALID_FRAME and delivers none of it', async () => {
+    const { a, b } = await securePair({ coalesceA: false })
+    const got: Uint8Array[] = []
+    let reason: Error | undefined
+    b.conn.setHandlers({ onMessage: (f) => { got.push(f) }, onClose: (r) => { reason = r ?? new Error('none') } })
+    a.conn.setHandlers({ onMessage: () => {}, onClose: () => {} })
+    a.conn.send(bytes(0xc1, 0, 0, 0, 4, 0x93, 1, 2, 3, 0, 0, 0, 9))
+    await eventually(() => reason !== undefined)
+    expect((reason as InvalidFrameError).code).toBe('ERR_INVALID_FRAME')
+    expect(got).toEqual([])
+  })
+
+  it('nodes exchange bursts end to end (goodbye included) with the default channel', async () => {
+    const network = new MemoryNetwork()
+    const x = createNode({ transports: [network.transport('x')], listen: ['memory:x'], overlay: false })
+    const y = createNode({ transports: [network.transport('y')], overlay: false })
+    cleanups.push(async () => { await x.stop(); await y.stop() })
+    await x.start(); await y.start()
+    const got: number[] = []
+    x.on('message', (m) => { got.push(m.data as number) })
+    const peer = await y.dial('memory:x')
+    for (let i = 0; i < 500; i++) peer.send('n', i)
+    await eventually(() => got.length === 500)
+    expect(got).toEqual([...Array(500).keys()])
+    const bye = new Promise<Error | undefined>(resolve => { x.once('peer:disconnect', ({ reason }) => { resolve(reason) }) })
+    await y.hangUp(peer)
+    expect(await bye).toBeUndefined()
+  })
+})

@@ -1,0 +1,201 @@
+/**
+ * Overlay signalling (`rtc.signal` / `rtc.error`, signalling.ts) on the memory network, without
+ * WebRTC: a probe transport takes the node's `TransportContext` and records what arrives.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { createNode, createTestnet, MemoryNetwork, UnsupportedError } from '../src/index.js'
+import type { Clock, HearsayNode, Signal, SignalFailure, Testnet, Transport, TransportContext } from '../src/index.js'
+import { eventually } from '../src/compliance/assert.js'
+
+/** A transport that only signals: it keeps the context the node gives it and logs what arrives. */
+class SignalProbe implements Transport {
+  readonly name = 'probe'
+  readonly protocols = ['probe']
+  readonly supports = { listen: false }
+  context!: TransportContext
+  readonly signals: Signal[] = []
+  readonly failures: SignalFailure[] = []
+  constructor (private readonly handle = true) {}
+  async start (context: TransportContext): Promise<void> {
+    this.context = context
+    if (this.handle) context.signals.setHandlers({ onSignal: s => this.signals.push(s), onFailure: f => this.failures.push(f) })
+  }
+
+  async dial (): Promise<never> { throw new UnsupportedError('probe') }
+  async listen (): Promise<never> { throw new UnsupportedError('probe') }
+  async close (): Promise<void> {}
+}
+
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => { while (cleanups.length > 0) await cleanups.pop()!() })
+
+interface Net { t: Testnet, probes: SignalProbe[], nodes: HearsayNode[] }
+
+/** `n` nodes with probes, linked by `topology`, no overlay (so links stay as made). */
+async function net (n: number, topology: 'star' | 'chain' | 'none' = 'star', handles = (_i: number) => true): Promise<Net> {
+  const probes = Array.from({ length: n }, (_, i) => new SignalProbe(handles(i)))
+  const t = await createTestnet(n, { topology, node: (i) => ({ overlay: false, transports: [probes[i]!] }) })
+  cleanups.push(t.stop)
+  return { t, probes, nodes: t.nodes }
+}
+
+const OTHER = 'a'.repeat(52)
+
+describe('overlay signalling', () => {
+  it('gives each transport the node id and one handler slot', async () => {
+    const { nodes, probes } = await net(2)
+    expect(probes[0]!.context.peerId).toBe(nodes[0]!.id)
+    expect(() => probes[0]!.context.signals.setHandlers({ onSignal: () => {}, onFailure: () => {} })).toThrow(TypeError)
+  })
+
+  it('a neighbour gets signals directly, in order', async () => {
+    const { nodes, probes } = await net(2)
+    for (let i = 0; i < 5; i++) probes[1]!.context.signals.send(nodes[0]!.id, 's1', { i })
+    await eventually(() => probes[0]!.signals.length === 5)
+    expect(probes[0]!.signals.map(s => (s.data as { i: number }).i)).toEqual([0, 1, 2, 3, 4])
+    expect(probes[0]!.signals[0]).toMatchObject({ from: nodes[1]!.id, session: 's1' })
+    expect(nodes[0]!.metrics.get('rtc.forwarded')).toBe(0)
+  })
+
+  it('through a common neighbour: the first signal probes, the rest wait for the route, replies come back the same way', async () => {
+    const { nodes, probes } = await net(3) // 1 and 2 both linked to 0 only
+    const [hub, a, b] = nodes as [HearsayNode, HearsayNode, HearsayNode]
+    const [, pa, pb] = probes as [SignalProbe, SignalProbe, SignalProbe]
+    for (let i = 0; i < 4; i++) pa.context.signals.send(b.id, 'sx', { i })
+    await eventually(() => pb.signals.length === 1)
+    // the later ones wait: no route yet
+    expect(pb.signals.length).toBe(1)
+    pb.context.signals.send(a.id, 'sx', { answer: true })
+    await eventually(() => pa.signals.length === 1 && pb.signals.length === 4)
+    expect(pb.signals.map(s => (s.data as { i: number }).i)).toEqual([0, 1, 2, 3])
+    expect(pa.signals[0]).toMatchObject({ from: b.id, session: 'sx', data: { answer: true } })
+    expect(hub.metrics.get('rtc.forwarded')).toBe(5)
+    expect(a.metrics.get('rtc.probes')).toBe(1)
+    // the route is known now: no more probing
+    pa.context.signals.send(b.id, 'sx', { i: 4 })
+    await eventually(() => pb.signals.length === 5)
+    expect(a.metrics.get('rtc.probes')).toBe(1)
+  })
+
+  it('a second session to the same peer does not wait for the first one\'s route', async () => {
+    const { nodes, probes } = await net(3)
+    const [, pa, pb] = probes as [SignalProbe, SignalProbe, SignalProbe]
+    pa.context.signals.send(nodes[2]!.id, 'one', 'offer 1')
+    pa.context.signals.send(nodes[2]!.id, 'one', 'candidate 1')
+    pa.context.signals.send(nodes[2]!.id, 'two', 'offer 2')
+    // nobody answered: each session's first signal went out, the candidate waits
+    await eventually(() => pb.signals.length === 2)
+    expect(pb.signals.map(s => s.data)).toEqual(['offer 1', 'offer 2'])
+    pb.context.signals.send(nodes[1]!.id, 'two', 'answer 2')
+    await eventually(() => pb.signals.length === 3)
+    expect(pb.signals[2]!.data).toBe('candidate 1')
+  })
+
+  it('several common neighbours: the probe goes to each, the target drops the copies', async () => {
+    const network = new MemoryNetwork()
+    const probes = Array.from({ length: 4 }, () => new SignalProbe())
+    const t = await createTestnet(4, { network, topology: 'none', node: (i) => ({ overlay: false, transports: [probes[i]!] }) })
+    cleanups.push(t.stop)
+    const [a, x, y, b] = t.nodes as [HearsayNode, HearsayNode, HearsayNode, HearsayNode]
+    await a.dial('memory:node-1'); await a.dial('memory:node-2')
+    await b.dial('memory:node-1'); await b.dial('memory:node-2')
+    probes[0]!.context.signals.send(b.id, 's', 'offer')
+    await eventually(() => b.metrics.get('drops.rtc-duplicate') === 1)
+    expect(probes[3]!.signals.map(s => s.data)).toEqual(['offer'])
+    expect(x.metrics.get('rtc.forwarded') + y.metrics.get('rtc.forwarded')).toBe(2)
+  })
+
+  it('an unknown peer: every neighbour answers unreachable and the session fails at once', async () => {
+    const { nodes, probes } = await net(3)
+    probes[1]!.context.signals.send(OTHER, 'lost', 'offer')
+    await eventually(() => probes[1]!.failures.length === 1)
+    expect(probes[1]!.failures[0]).toEqual({ from: OTHER, session: 'lost', code: 'unreachable' })
+    expect(nodes[0]!.metrics.get('drops.rtc-no-route')).toBe(1)
+    expect(nodes[1]!.metrics.get('rtc.unreachable')).toBe(1)
+  })
+
+  it('a target with no WebRTC refuses: the dialler hears `refused`', async () => {
+    const { nodes, probes } = await net(3, 'star', i => i !== 2)
+    probes[1]!.context.signals.send(nodes[2]!.id, 'r', 'offer')
+    await eventually(() => probes[1]!.failures.length === 1)
+    expect(probes[1]!.failures[0]).toEqual({ from: nodes[2]!.id, session: 'r', code: 'refused' })
+    expect(nodes[2]!.metrics.get('drops.rtc-unhandled')).toBe(1)
+  })
+
+  it('fail() reaches the far end as a failure of that session', async () => {
+    const { nodes, probes } = await net(3)
+    probes[1]!.context.signals.send(nodes[2]!.id, 'c', 'offer')
+    await eventually(() => probes[2]!.signals.length === 1)
+    probes[2]!.context.signals.fail(nodes[1]!.id, 'c', 'busy')
+    await eventually(() => probes[1]!.failures.length === 1)
+    expect(probes[1]!.failures[0]).toEqual({ from: nodes[2]!.id, session: 'c', code: 'busy' })
+  })
+
+  it('signals wait for the first peer of a node that is still connecting, then go out', async () => {
+    const { nodes, probes } = await net(3, 'none')
+    const [, a, b] = nodes as [HearsayNode, HearsayNode, HearsayNode]
+    await b.dial('memory:node-0')
+    probes[1]!.context.signals.send(b.id, 'early', 'offer')
+    expect(a.peers()).toHaveLength(0)
+    await a.dial('memory:node-0')
+    await eventually(() => probes[2]!.signals.length === 1)
+    expect(probes[2]!.signals[0]).toMatchObject({ from: a.id, session: 'early' })
+  })
+
+  it('with no route for probeTimeout (15 s) the session fails as unreachable', async () => {
+    // a clock 100 times faster than the wall: 15 s pass in 150 ms
+    const t0 = Date.now()
+    const fast: Clock = {
+      now: () => t0 + (Date.now() - t0) * 100,
+      setTimeout: (fn, ms) => setTimeout(fn, ms / 100),
+      clearTimeout: (h) => { clearTimeout(h as ReturnType<typeof setTimeout>) }
+    }
+    const probe = new SignalProbe()
+    const n = createNode({ overlay: false, clock: fast, transports: [probe] })
+    cleanups.push(async () => { await n.stop() })
+    await n.start()
+    const started = Date.now()
+    probe.context.signals.send(OTHER, 'wait', 'offer')
+    await eventually(() => probe.failures.length === 1, 5_000)
+    expect(probe.failures[0]).toEqual({ from: OTHER, session: 'wait', code: 'unreachable' })
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140)
+  })
+
+  it('a neighbour cannot speak for another peer; malformed frames are counted', async () => {
+    const { nodes } = await net(3)
+    const [hub, a, b] = nodes as [HearsayNode, HearsayNode, HearsayNode]
+    const toHub = a.getPeer(hub.id)!
+    // `from` is not the sender: the hub drops it instead of forwarding
+    a.sendProtocol(toHub, 'rtc.signal', { from: OTHER, to: b.id, sid: 'x', n: 0, hops: 1, data: 1 })
+    a.sendProtocol(toHub, 'rtc.signal', { from: a.id, to: b.id, sid: '', n: 0, hops: 1, data: 1 })
+    a.sendProtocol(toHub, 'rtc.signal', { from: a.id, to: b.id, sid: 'x', n: 0, hops: 9, data: 1 })
+    a.sendProtocol(toHub, 'rtc.error', { from: a.id, to: b.id, sid: 'x', hops: 1, code: 'nope', peer: a.id })
+    a.sendProtocol(toHub, 'rtc.signal', { from: a.id, to: b.id, sid: 'x', n: 0, hops: 0, data: 1 })
+    await eventually(() => hub.metrics.get('drops.rtc-invalid') === 3 && hub.metrics.get('drops.rtc-spoofed') === 1 && hub.metrics.get('drops.rtc-hops') === 1)
+    expect(hub.metrics.get('rtc.forwarded')).toBe(0)
+  })
+
+  it('too many waiting signals for one target fail the newest session as busy', async () => {
+    const { probes } = await net(2, 'none')
+    // no peer: everything waits; the 129th signal to one target is over the bound
+    for (let i = 0; i < 129; i++) probes[1]!.context.signals.send(OTHER, `s${i}`, i)
+    await eventually(() => probes[1]!.failures.length === 1)
+    expect(probes[1]!.failures[0]).toEqual({ from: OTHER, session: 's128', code: 'busy' })
+  })
+
+  it('bad arguments throw TypeError; an oversized signal throws TooLargeError', async () => {
+    const { nodes, probes } = await net(2)
+    const s = probes[1]!.context.signals
+    expect(() => s.send('nope', 's', 1)).toThrow(TypeError)
+    expect(() => s.send(nodes[1]!.id, 's', 1)).toThrow(TypeError)
+    expect(() => s.send(nodes[0]!.id, 'x'.repeat(65), 1)).toThrow(TypeError)
+    expect(() => s.send(nodes[0]!.id, 's', new Uint8Array(300_000))).toThrow(expect.objectContaining({ code: 'ERR_TOO_LARGE' }))
+  })
+
+  it('a probe start failure fails node.start()', async () => {
+    const bad: Transport = { name: 'bad', protocols: ['bad'], supports: { listen: false }, dial: async () => { throw new Error('x') }, listen: async () => { throw new Error('x') }, close: async () => {}, start: async () => { throw new UnsupportedError('no WebRTC here') } }
+    const n = createNode({ transports: [bad] })
+    await expect(n.start()).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED' })
+    await n.stop()
+  })
+})
