@@ -1,4 +1,7 @@
 export { levelStore } from './level-store.js'
-export { StoreLockedError } from './level-store.js'
 export type { LevelDatabase, LevelPeerStore, LevelStoreOptions } from './level-store.js'
+export { indexedDbStore } from './indexeddb-store.js'
+export type { IndexedDbPeerStore, IndexedDbStoreOptions } from './indexeddb-store.js'
+export type { KvPeerStore, KvStoreOptions } from './kv-store.js'
+export { StoreLockedError } from './errors.js'
 export { FORMAT_VERSION } from './codec.js'
