@@ -1,6 +1,6 @@
 import { memoryStore, StoreError } from '@hearsay/core'
 import type { AbortOptions, KnownOptions, Logger, PeerRecord, PeerStore } from '@hearsay/core'
-import { levelStore, StoreLockedError } from '@hearsay/store-level'
+import { indexedDbStore, StoreLockedError } from '@hearsay/store-level'
 
 /**
  * The browser's default store: the IndexedDB database `name`, or, when another tab of the same
@@ -8,7 +8,7 @@ import { levelStore, StoreLockedError } from '@hearsay/store-level'
  * identity of its own instead of a copy of the first tab's.
  */
 export function defaultBrowserStore (name: string, logger: Logger | undefined): PeerStore {
-  const primary = levelStore({ location: name })
+  const primary = indexedDbStore({ name })
   let chosen: Promise<PeerStore> | undefined
   let closed = false
   const pick = async (): Promise<PeerStore> => {

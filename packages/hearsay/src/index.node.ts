@@ -2,8 +2,8 @@
  * `hearsay` for Node.js: `createNode()` with WebSocket and TCP transports and a LevelDB peer
  * store, plus everything `@hearsay/core` exports.
  */
-import { createNode as createCoreNode } from '@hearsay/core'
-import type { HearsayNode, PeerStore } from '@hearsay/core'
+import { HearsayNode } from '@hearsay/core'
+import type { PeerStore } from '@hearsay/core'
 import { levelStore } from '@hearsay/store-level'
 import { webSockets } from '@hearsay/transport-ws'
 import { tcp } from '@hearsay/transport-tcp'
@@ -11,8 +11,8 @@ import type { HearsayOptions } from './options.js'
 import { checkStoreName } from './options.js'
 
 export * from '@hearsay/core'
-export { levelStore, StoreLockedError, FORMAT_VERSION } from '@hearsay/store-level'
-export type { LevelPeerStore, LevelStoreOptions, LevelDatabase } from '@hearsay/store-level'
+export { levelStore, indexedDbStore, StoreLockedError, FORMAT_VERSION } from '@hearsay/store-level'
+export type { LevelPeerStore, LevelStoreOptions, LevelDatabase, IndexedDbPeerStore, IndexedDbStoreOptions } from '@hearsay/store-level'
 export { webSockets } from '@hearsay/transport-ws'
 export type { WebSocketsInit } from '@hearsay/transport-ws'
 export { toDuplex, openDuplex, broadcastDuplex } from '@hearsay/node-streams'
@@ -30,13 +30,16 @@ export const DEFAULT_STORE = './.hearsay'
  *   `PeerStore` object is used as is. One store can be open in one process at a time: a second
  *   node on the same path fails to start with `StoreLockedError`.
  * - `transports`: default `[webSockets(), tcp()]`.
+ * - `services`: default none — list `stateService()`, `eventsService()`, `streamsService()`,
+ *   `broadcastStreamsService()` (or `allServices()`) to use `node.state`, `node.events`, peer
+ *   streams, broadcast streams; what is not listed stays out of a browser bundle.
  */
 export function createNode (options: HearsayOptions = {}): HearsayNode {
   const { store: storeOption, ...rest } = options
   checkStoreName(storeOption)
   const named = storeOption === undefined || typeof storeOption === 'string'
   const store: PeerStore = named ? levelStore({ location: storeOption ?? DEFAULT_STORE }) : storeOption
-  return createCoreNode({
+  return new HearsayNode({
     ...rest,
     transports: rest.transports ?? [webSockets(), tcp()],
     store,

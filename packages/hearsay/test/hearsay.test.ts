@@ -68,6 +68,20 @@ describe('hearsay (Node entry)', () => {
     expect(await store.getIdentity()).toBeInstanceOf(Uint8Array)
   })
 
+  it('carries no application-layer service unless listed; listed ones work', async () => {
+    const bare = node({ store: memoryStore() })
+    expect(() => bare.state).toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED', message: expect.stringContaining('stateService()') }))
+    expect(() => bare.events).toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED' }))
+    const full = node({ store: memoryStore(), services: hearsay.allServices() })
+    await full.start()
+    full.state.set('k', 'v')
+    expect(full.state.get('k')).toBe('v')
+    expect(typeof full.events.say).toBe('function')
+    const some = node({ store: memoryStore(), services: [hearsay.eventsService()] })
+    expect(typeof some.events.hear).toBe('function')
+    expect(() => some.state).toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED' }))
+  })
+
   it('refuses an empty store name with TypeError', () => {
     expect(() => createNode({ store: '' })).toThrow(TypeError)
   })
@@ -88,7 +102,7 @@ describe('hearsay (Node entry)', () => {
   it('the README example runs as written', async () => {
     const work = dir()
     mkdirSync(work)
-    const logs = await runReadmeExample({ testDir: here, workDir: work, importFrom: 'hearsay', importTo: '../src/index.node.js' })
+    const logs = await runReadmeExample({ testDir: here, workDir: work, importFrom: 'hearsay', importTo: '../src/main.node.js' })
     expect(logs.at(-1)?.[0]).toBe('alice got greeting from bob:')
     expect(logs.at(-1)?.[1]).toEqual({ text: 'hello from bob' })
     expect(existsSync(path.join(work, 'alice-peers'))).toBe(true)

@@ -1,0 +1,28 @@
+/**
+ * `hearsay` for Node.js: `hearsay/lite` (WebSocket, TCP, LevelDB, everything of
+ * `@hearsay/core`) plus WebRTC when node-datachannel is installed (it is loaded when the node
+ * starts; without it the node runs without WebRTC and logs a warning). Electron: the main
+ * process takes this entry, renderers the browser one.
+ */
+import type { HearsayNode } from '@hearsay/core'
+import { webSockets } from '@hearsay/transport-ws'
+import { tcp } from '@hearsay/transport-tcp'
+import { createNode as createLiteNode } from './index.node.js'
+import { optionalWebRTC } from './webrtc-optional.node.js'
+import { withAllServices, withWebRTC } from './with-webrtc.js'
+import type { HearsayOptions } from './with-webrtc.js'
+
+export * from './index.node.js'
+export { optionalWebRTC }
+export type { WebRTCInit } from '@hearsay/transport-webrtc'
+export type { HearsayOptions }
+
+/**
+ * Creates a node with every service (`services` default `allServices()`: `node.state`,
+ * `node.events`, peer streams, broadcast streams): `hearsay/lite`'s `createNode()` (LevelDB store in `./.hearsay` by default)
+ * with the transports `[webSockets(), tcp(), optionalWebRTC(options.webrtc)]`, listening on
+ * `webrtc:*` besides `listen`.
+ */
+export function createNode (options: HearsayOptions = {}): HearsayNode {
+  return createLiteNode(withWebRTC(withAllServices(options), () => [webSockets(), tcp()], optionalWebRTC))
+}
