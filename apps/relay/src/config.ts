@@ -17,10 +17,19 @@ export interface RelayConfig {
   /** File whose trimmed contents are the closed-network passphrase; unset: the public network. */
   networkKeyFile?: string
   logLevel: LogLevel
-  /** Most active overlay peers; unset: core's default. */
+  /** Most active overlay peers; unset: `RELAY_MAX_PEERS` (64), not core's 12 (see there). */
   maxPeers?: number
   /** Fewest active overlay peers the overlay tries to keep; unset: core's default. */
   minPeers?: number
+  /** Most connections from one IP (IPv6: one /64); 0 = no cap. @default RELAY_MAX_CONNS_PER_IP (16) */
+  maxConnsPerIp?: number
+  /**
+   * LevelDB directory of the peer store (identity, known peers, stats). Unset or `:memory:`:
+   * an in-memory store, so a new identity at every start. `parseConfig` sets `./data` by default.
+   */
+  data?: string
+  /** Directory of the chat demo's build that `/` serves; unset: apps/chat/dist/web next to this app. */
+  chatDir?: string
 }
 
 /** What the command line asks for. */
@@ -36,6 +45,21 @@ export class ConfigError extends Error {
 export const DEFAULT_PORT = 8080
 export const DEFAULT_HOST = '127.0.0.1'
 export const DEFAULT_LOG_LEVEL: LogLevel = 'info'
+export const DEFAULT_DATA = './data'
+/**
+ * The relay's default active view: browsers have no listen address, so until they link to each
+ * other (WebRTC) each one needs a slot in a relay's active view; with core's 12, a 13th page
+ * evicts one, which rejoins and evicts another, round and round.
+ */
+export const RELAY_MAX_PEERS = 64
+/**
+ * The relay's per-address connection cap: a public relay is the one node every stranger can
+ * reach, so one host should not take all of its slots; 16 leaves room for a household or an
+ * office behind one NAT. Core's default is no cap (nodes on one machine share an address).
+ */
+export const RELAY_MAX_CONNS_PER_IP = 16
+/** `--data :memory:` keeps the peer store (and so the identity) in memory. */
+export const MEMORY_DATA = ':memory:'
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error']
 const SEED_PROTOCOLS = new Set(['ws', 'wss', 'tcp'])
 
@@ -45,9 +69,12 @@ const FLAGS = {
   host: { env: 'HEARSAY_HOST', arg: '<host>', help: `interface to listen on (default ${DEFAULT_HOST})` },
   seeds: { env: 'HEARSAY_SEEDS', arg: '<a,b,...>', help: 'comma-separated peer addresses to join through, e.g. tcp://10.0.0.2:8081,ws://10.0.0.3:8080 (default none)' },
   'network-key-file': { env: 'HEARSAY_NETWORK_KEY_FILE', arg: '<path>', help: 'file holding the closed-network passphrase, trimmed (default: the public network)' },
+  data: { env: 'HEARSAY_DATA', arg: '<dir>', help: `LevelDB directory for the identity and known peers; ${MEMORY_DATA} keeps them in memory (default ${DEFAULT_DATA})` },
+  'chat-dir': { env: 'HEARSAY_CHAT_DIR', arg: '<dir>', help: 'directory of the chat demo build served at / (default: apps/chat/dist/web of this checkout)' },
   'log-level': { env: 'HEARSAY_LOG_LEVEL', arg: '<level>', help: `debug, info, warn or error (default ${DEFAULT_LOG_LEVEL})` },
-  'max-peers': { env: 'HEARSAY_MAX_PEERS', arg: '<n>', help: `most active overlay peers (default ${DEFAULTS.maxPeers})` },
-  'min-peers': { env: 'HEARSAY_MIN_PEERS', arg: '<n>', help: `fewest active overlay peers the overlay tries to keep (default ${DEFAULTS.minPeers})` }
+  'max-peers': { env: 'HEARSAY_MAX_PEERS', arg: '<n>', help: `most active overlay peers; browsers each take one (default ${RELAY_MAX_PEERS})` },
+  'min-peers': { env: 'HEARSAY_MIN_PEERS', arg: '<n>', help: `fewest active overlay peers the overlay tries to keep (default ${DEFAULTS.minPeers})` },
+  'max-conns-per-ip': { env: 'HEARSAY_MAX_CONNS_PER_IP', arg: '<n>', help: `most connections from one IP address (an IPv6 /64); 0 = no cap (default ${RELAY_MAX_CONNS_PER_IP})` }
 } as const
 
 type Flag = keyof typeof FLAGS
@@ -55,7 +82,8 @@ type Flag = keyof typeof FLAGS
 export const USAGE = [
   'Usage: hearsay-relay [options]',
   '',
-  'Runs a hearsay node listening on ws://HOST:PORT and tcp://HOST:PORT+1.',
+  'Runs a hearsay node listening on ws://HOST:PORT and tcp://HOST:PORT+1. The same HTTP port',
+  'serves the chat demo (/), the status page (/status, /status.json), /healthz and /metrics.',
   '',
   'Options (each also read from its environment variable; flags win):',
   ...Object.entries(FLAGS).map(([name, f]) => `  ${`--${name} ${f.arg}`.padEnd(32)}${f.env}\n      ${f.help}`),
@@ -101,21 +129,27 @@ export function parseConfig (argv: readonly string[], env: Readonly<Record<strin
   const level = raw('log-level')
   const maxPeers = raw('max-peers')
   const minPeers = raw('min-peers')
+  const connsPerIp = raw('max-conns-per-ip')
+  const data = raw('data')
+  const chatDir = raw('chat-dir')
 
   const config: RelayConfig = {
     host: host === undefined ? DEFAULT_HOST : parseHost(host.value, host.source),
     port: port === undefined ? DEFAULT_PORT : parseInteger(port.value, port.source, 0, 65534, ' (TCP listens on port + 1)'),
     seeds: seeds === undefined ? [] : parseSeeds(seeds.value, seeds.source),
-    logLevel: level === undefined ? DEFAULT_LOG_LEVEL : parseLevel(level.value, level.source)
+    logLevel: level === undefined ? DEFAULT_LOG_LEVEL : parseLevel(level.value, level.source),
+    data: data === undefined ? DEFAULT_DATA : parsePath(data.value, data.source)
   }
+  if (chatDir !== undefined) config.chatDir = parsePath(chatDir.value, chatDir.source)
   if (keyFile !== undefined) {
     if (keyFile.value.trim() === '') throw new ConfigError(`${keyFile.source} must be a file path`)
     config.networkKeyFile = keyFile.value
   }
   if (maxPeers !== undefined) config.maxPeers = parseInteger(maxPeers.value, maxPeers.source, 1, 10_000)
   if (minPeers !== undefined) config.minPeers = parseInteger(minPeers.value, minPeers.source, 1, 10_000)
+  if (connsPerIp !== undefined) config.maxConnsPerIp = parseInteger(connsPerIp.value, connsPerIp.source, 0, 1_000_000)
   const min = config.minPeers ?? DEFAULTS.minPeers
-  const max = config.maxPeers ?? DEFAULTS.maxPeers
+  const max = config.maxPeers ?? RELAY_MAX_PEERS
   if (min > max) {
     throw new ConfigError(`min-peers (${min}${config.minPeers === undefined ? ', the default' : ''}) must not exceed max-peers (${max}${config.maxPeers === undefined ? ', the default' : ''})`)
   }
@@ -169,6 +203,11 @@ function parseSeeds (text: string, source: string): string[] {
     if (!seeds.includes(address)) seeds.push(address)
   }
   return seeds
+}
+
+function parsePath (text: string, source: string): string {
+  if (text.trim() === '') throw new ConfigError(`${source} must be a directory path`)
+  return text
 }
 
 function parseLevel (text: string, source: string): LogLevel {

@@ -19,7 +19,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const cli = path.join(root, 'apps', 'relay', 'dist', 'cli.js')
 const READY_TIMEOUT = 15_000
 
-interface ReadyLine { level: string, time: string, msg: 'relay ready', id: string, addresses: string[] }
+interface ReadyLine { level: string, time: string, msg: 'relay ready', id: string, addresses: string[], http: string, data: string }
 
 interface Running {
   child: ChildProcess
@@ -49,10 +49,13 @@ afterEach(async () => {
 
 afterAll(() => { rmSync(tmp, { recursive: true, force: true }) })
 
-/** The environment without HEARSAY_* variables, so the caller's shell cannot change the test. */
+/**
+ * The environment without HEARSAY_* variables, so the caller's shell cannot change the test, and
+ * with an in-memory store unless the test names one (the default ./data would be shared).
+ */
 function cleanEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HEARSAY_')))
-  return { ...env, ...extra }
+  return { ...env, HEARSAY_DATA: ':memory:', ...extra }
 }
 
 function startCli (args: string[], env: Record<string, string> = {}): Running {
@@ -133,6 +136,24 @@ describe('hearsay-relay CLI', () => {
     expect(fromWs.peer.id).toBe(ready.id)
     expect(relay.lines.some(l => l.includes('"relay stopping"') && l.includes('"SIGTERM"'))).toBe(true)
     expect(relay.stderr()).toBe('')
+  })
+
+  it('serves HTTP on the ws port, keeps its identity in --data, and releases the store on SIGTERM', async () => {
+    const data = path.join(tmp, 'data')
+    const first = startCli(['--port', '0', '--data', data])
+    const ready = await first.ready
+    expect(ready.data).toBe(data)
+    expect(ready.http).toBe(addressOf(ready, 'ws').replace(/^ws:/, 'http:'))
+    const health = await fetch(`${ready.http}/healthz`)
+    expect(await health.json()).toMatchObject({ status: 'ok', id: ready.id })
+    expect(await (await fetch(`${ready.http}/metrics`)).text()).toContain('hearsay_handshake_failures_total 0')
+    first.child.kill('SIGTERM')
+    expect(await first.exited).toEqual({ code: 0, signal: null })
+    // the same directory again: the store was closed (its lock released) and holds the identity
+    const second = startCli(['--port', '0'], { HEARSAY_DATA: data })
+    expect((await second.ready).id).toBe(ready.id)
+    second.child.kill('SIGTERM')
+    expect((await second.exited).code).toBe(0)
   })
 
   it('SIGINT stops it with exit code 0 too', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { DEFAULTS } from '@hearsay/core'
-import { ConfigError, DEFAULT_HOST, DEFAULT_LOG_LEVEL, DEFAULT_PORT, listenAddresses, parseConfig, USAGE } from '../src/config.js'
+import { ConfigError, RELAY_MAX_PEERS, DEFAULT_DATA, DEFAULT_HOST, DEFAULT_LOG_LEVEL, DEFAULT_PORT, listenAddresses, MEMORY_DATA, parseConfig, USAGE } from '../src/config.js'
 import type { RelayConfig } from '../src/config.js'
 
 function run (argv: string[], env: Record<string, string | undefined> = {}): RelayConfig {
@@ -21,8 +21,8 @@ function fails (argv: string[], env: Record<string, string | undefined> = {}): C
 
 describe('relay config: defaults', () => {
   it('no flags and no environment give the documented defaults', () => {
-    expect(run([])).toEqual({ host: '127.0.0.1', port: 8080, seeds: [], logLevel: 'info' })
-    expect([DEFAULT_HOST, DEFAULT_PORT, DEFAULT_LOG_LEVEL]).toEqual(['127.0.0.1', 8080, 'info'])
+    expect(run([])).toEqual({ host: '127.0.0.1', port: 8080, seeds: [], logLevel: 'info', data: './data' })
+    expect([DEFAULT_HOST, DEFAULT_PORT, DEFAULT_LOG_LEVEL, DEFAULT_DATA]).toEqual(['127.0.0.1', 8080, 'info', './data'])
   })
 
   it('leaves the network key file and peer bounds unset (core defaults apply)', () => {
@@ -30,6 +30,7 @@ describe('relay config: defaults', () => {
     expect(c.networkKeyFile).toBeUndefined()
     expect(c.maxPeers).toBeUndefined()
     expect(c.minPeers).toBeUndefined()
+    expect(c.chatDir).toBeUndefined()
   })
 
   it('listens on ws://HOST:PORT and tcp://HOST:PORT+1; port 0 gives both a free port', () => {
@@ -43,16 +44,26 @@ describe('relay config: flags', () => {
   it('reads every flag', () => {
     expect(run([
       '--port', '9000', '--host', '0.0.0.0', '--seeds', 'tcp://10.0.0.2:8081,ws://10.0.0.3:8080',
-      '--network-key-file', '/run/secrets/key', '--log-level', 'debug', '--max-peers', '20', '--min-peers', '4'
+      '--network-key-file', '/run/secrets/key', '--log-level', 'debug', '--max-peers', '20', '--min-peers', '4',
+      '--data', '/var/lib/hearsay', '--chat-dir', '/srv/chat', '--max-conns-per-ip', '0'
     ])).toEqual({
+      data: '/var/lib/hearsay',
+      chatDir: '/srv/chat',
       port: 9000,
       host: '0.0.0.0',
       seeds: ['tcp://10.0.0.2:8081', 'ws://10.0.0.3:8080'],
       networkKeyFile: '/run/secrets/key',
       logLevel: 'debug',
       maxPeers: 20,
-      minPeers: 4
+      minPeers: 4,
+      maxConnsPerIp: 0
     })
+  })
+
+  it('--data takes a directory or :memory:', () => {
+    expect(run(['--data', 'relay-a']).data).toBe('relay-a')
+    expect(run(['--data', MEMORY_DATA]).data).toBe(':memory:')
+    expect(run(['--data=/tmp/x'], { HEARSAY_DATA: 'ignored' }).data).toBe('/tmp/x')
   })
 
   it('accepts --flag=value and port 0', () => {
@@ -78,10 +89,10 @@ describe('relay config: flags', () => {
   })
 
   it('the usage names every flag and environment variable', () => {
-    for (const flag of ['--port', '--host', '--seeds', '--network-key-file', '--log-level', '--max-peers', '--min-peers', '--help']) {
+    for (const flag of ['--port', '--host', '--seeds', '--network-key-file', '--log-level', '--max-peers', '--min-peers', '--max-conns-per-ip', '--data', '--chat-dir', '--help']) {
       expect(USAGE).toContain(flag)
     }
-    for (const env of ['HEARSAY_PORT', 'HEARSAY_HOST', 'HEARSAY_SEEDS', 'HEARSAY_NETWORK_KEY_FILE', 'HEARSAY_LOG_LEVEL']) {
+    for (const env of ['HEARSAY_PORT', 'HEARSAY_HOST', 'HEARSAY_SEEDS', 'HEARSAY_NETWORK_KEY_FILE', 'HEARSAY_LOG_LEVEL', 'HEARSAY_MAX_PEERS', 'HEARSAY_MIN_PEERS', 'HEARSAY_DATA', 'HEARSAY_CHAT_DIR']) {
       expect(USAGE).toContain(env)
     }
   })
@@ -95,7 +106,9 @@ describe('relay config: environment', () => {
     HEARSAY_NETWORK_KEY_FILE: '/etc/hearsay/key',
     HEARSAY_LOG_LEVEL: 'error',
     HEARSAY_MAX_PEERS: '8',
-    HEARSAY_MIN_PEERS: '2'
+    HEARSAY_MIN_PEERS: '2',
+    HEARSAY_DATA: 'relay-data',
+    HEARSAY_CHAT_DIR: 'chat-build'
   }
 
   it('reads every variable', () => {
@@ -106,7 +119,9 @@ describe('relay config: environment', () => {
       networkKeyFile: '/etc/hearsay/key',
       logLevel: 'error',
       maxPeers: 8,
-      minPeers: 2
+      minPeers: 2,
+      data: 'relay-data',
+      chatDir: 'chat-build'
     })
   })
 
@@ -116,8 +131,8 @@ describe('relay config: environment', () => {
   })
 
   it('an empty variable counts as unset', () => {
-    expect(run([], { HEARSAY_PORT: '', HEARSAY_HOST: '', HEARSAY_LOG_LEVEL: '', HEARSAY_NETWORK_KEY_FILE: '' }))
-      .toEqual({ host: '127.0.0.1', port: 8080, seeds: [], logLevel: 'info' })
+    expect(run([], { HEARSAY_PORT: '', HEARSAY_HOST: '', HEARSAY_LOG_LEVEL: '', HEARSAY_NETWORK_KEY_FILE: '', HEARSAY_DATA: '', HEARSAY_CHAT_DIR: '' }))
+      .toEqual({ host: '127.0.0.1', port: 8080, seeds: [], logLevel: 'info', data: './data' })
   })
 
   it('ignores unrelated variables', () => {
@@ -168,6 +183,12 @@ describe('relay config: errors', () => {
     expect(fails(['--network-key-file', '']).message).toContain('--network-key-file')
   })
 
+  it('rejects empty data and chat directories', () => {
+    expect(fails(['--data', '']).message).toContain('--data')
+    expect(fails(['--data', '  ']).message).toContain('--data')
+    expect(fails(['--chat-dir=']).message).toContain('--chat-dir')
+  })
+
   it('rejects peer bounds that are not positive integers or contradict each other', () => {
     fails(['--max-peers', '0'])
     fails(['--min-peers', '-3'])
@@ -175,7 +196,8 @@ describe('relay config: errors', () => {
     expect(fails(['--min-peers', '5', '--max-peers', '4']).message).toMatch(/min-peers \(5\).*max-peers \(4\)/)
     // against core's defaults when only one bound is given
     expect(fails(['--max-peers', String(DEFAULTS.minPeers - 1)]).message).toMatch(/the default/)
-    expect(fails(['--min-peers', String(DEFAULTS.maxPeers + 1)]).message).toMatch(/the default/)
+    expect(fails(['--min-peers', String(RELAY_MAX_PEERS + 1)]).message).toMatch(/the default/)
+    expect(run(['--min-peers', String(DEFAULTS.maxPeers + 1)]).minPeers).toBe(DEFAULTS.maxPeers + 1)
     expect(run(['--min-peers', '1', '--max-peers', '1'])).toMatchObject({ minPeers: 1, maxPeers: 1 })
   })
 })
