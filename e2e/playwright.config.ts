@@ -19,7 +19,9 @@ export default defineConfig({
     headless: true,
     launchOptions: {
       executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+      // WebRtcHideLocalIpsWithMdns off: host candidates carry the namespace's address instead of
+      // an mDNS name (no multicast is sent, and node-datachannel could not resolve it anyway)
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-features=WebRtcHideLocalIpsWithMdns']
     },
     trace: 'retain-on-failure'
   }

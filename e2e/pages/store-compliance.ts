@@ -1,11 +1,14 @@
 /**
  * Browser entry: runs @hearsay/core's peer-store compliance suite against `levelStore` on
- * IndexedDB (browser-level), each case in its own uniquely named database, deletes every database
- * it created, and publishes the report on `window.__result`.
+ * IndexedDB (browser-level) and against `indexedDbStore` (raw IndexedDB, what `hearsay`'s browser
+ * entry uses), each case in its own uniquely named database; checks that both read what the
+ * other wrote (same layout); deletes every database it created, and publishes the report on
+ * `window.__result`.
  */
 import { peerStoreCompliance, runCases } from '@hearsay/core/compliance'
+import type { ComplianceCase } from '@hearsay/core/compliance'
 import type { PeerStore } from '@hearsay/core'
-import { levelStore } from '@hearsay/store-level'
+import { indexedDbStore, levelStore } from '@hearsay/store-level'
 
 export interface PageResult {
   total: number
@@ -35,17 +38,55 @@ async function main (): Promise<PageResult> {
   const created = new Set<string>()
   const opened: PeerStore[] = []
   let n = 0
-  const cases = peerStoreCompliance({
+  const location = (): string => { const name = `${run}-${n++}`; created.add(name); return name }
+  const level = peerStoreCompliance({
     open: async ({ location, now, tombstoneMs }) => {
       const s = levelStore({ location, now, tombstoneMs })
       opened.push(s)
       await s.open()
       return s
     },
-    location: () => { const name = `${run}-${n++}`; created.add(name); return name },
+    location,
     supports: { persistence: true }
   })
-  const report = await runCases(cases.map(c => ({ name: `levelStore (IndexedDB): ${c.name}`, fn: c.fn })))
+  const raw = peerStoreCompliance({
+    open: async ({ location, now, tombstoneMs }) => {
+      const s = indexedDbStore({ name: location, now, tombstoneMs })
+      opened.push(s)
+      await s.open()
+      return s
+    },
+    location,
+    supports: { persistence: true }
+  })
+  const layout: ComplianceCase = {
+    name: 'levelStore and indexedDbStore read what the other wrote (one layout)',
+    fn: async () => {
+      const name = location()
+      const id = new Uint8Array(64).fill(9)
+      const a = levelStore({ location: name })
+      await a.save(['ws://127.0.0.1:1'])
+      await a.record('ws://127.0.0.1:1', { type: 'rx', count: 4 })
+      await a.setIdentity(id)
+      await a.close()
+      const b = indexedDbStore({ name })
+      if ((await b.getStats('ws://127.0.0.1:1')).nodes.rx !== 4) throw new Error('indexedDbStore did not read levelStore\'s row')
+      if ((await b.getIdentity())?.[0] !== 9) throw new Error('indexedDbStore did not read levelStore\'s identity')
+      await b.save(['ws://127.0.0.1:2'])
+      await b.close()
+      const c = levelStore({ location: name })
+      const rows: string[] = []
+      for await (const r of c.known()) rows.push(r.address)
+      await c.close()
+      if (rows.sort().join() !== 'ws://127.0.0.1:1,ws://127.0.0.1:2') throw new Error(`levelStore read ${rows.join()}`)
+    }
+  }
+  const cases = [
+    ...level.map(c => ({ name: `levelStore (IndexedDB): ${c.name}`, fn: c.fn })),
+    ...raw.map(c => ({ name: `indexedDbStore: ${c.name}`, fn: c.fn })),
+    layout
+  ]
+  const report = await runCases(cases)
   for (const s of opened) await s.close()
   for (const name of created) await deleteDatabase(name)
   const remaining = new Set((await indexedDB.databases()).map(d => d.name))

@@ -17,12 +17,10 @@ import type { Bundle, StaticServer } from './fixtures.js'
 
 const NETWORK_KEY = 'hearsay e2e network'
 /**
- * The browsers issue's target for createNode + ws, gzipped: 60 kB. It is NOT met while state,
- * events, streams and middleware are wired into every node (75.7 kB measured; ~15 kB gzip of it
- * is that application layer): the plan is to make them opt-in plugins so they tree-shake.
- * Until then the test reports the target and guards against growth with a ceiling.
+ * A growth guard for `@hearsay/core`'s createNode (every service) + ws. The 60 kB budget is for
+ * `hearsay`'s browser entry, whose createNode carries no service unless listed: asserted in
+ * hearsay-browser.spec.ts on the bundle Chromium loads.
  */
-const BUNDLE_TARGET = 60_000
 const BUNDLE_CEILING = 80_000
 
 let relay: Relay
@@ -145,8 +143,8 @@ function sizes (bundle: Bundle): { gzip: number, minified: number, largest: stri
 test('core + transport-ws for browsers: no node built-ins, size within budget', async ({ staticServer }) => {
   expect(nodeBuiltinReferences(await staticServer.bundle('browser-node'))).toEqual([])
 
-  // A browser node as an application ships it: createNode (which reaches the secure channel,
-  // envelope codec, overlay and announce) and the WebSocket transport, minified, tree-shaken.
+  // A browser node as an application ships it: core's createNode (the secure channel, envelope
+  // codec, overlay, announce and every service) and the WebSocket transport, minified, tree-shaken.
   const node = await buildMinified('core-ws-node', "export { createNode } from '@hearsay/core'\nexport { webSockets } from '@hearsay/transport-ws'\n")
   // Every export of both packages (testnet, memory transport, simulators too): the upper bound.
   const all = await buildMinified('core-ws-all', "export * from '@hearsay/core'\nexport * from '@hearsay/transport-ws'\n")
@@ -161,6 +159,6 @@ test('core + transport-ws for browsers: no node built-ins, size within budget', 
   console.log(`bundle core+ws: ${n.gzip} bytes gzip (createNode + webSockets; ${n.minified} bytes minified)`)
   console.log(`bundle core+ws, every export: ${a.gzip} bytes gzip (${a.minified} bytes minified)`)
   console.log(`bundle core+ws largest inputs (minified bytes): ${n.largest}`)
-  console.log(`bundle target ${BUNDLE_TARGET} bytes gzip: ${n.gzip < BUNDLE_TARGET ? 'met' : 'NOT MET'}; ceiling ${BUNDLE_CEILING}`)
+  console.log(`bundle ceiling for core+ws with every service: ${BUNDLE_CEILING} (the 60 kB budget is hearsay-browser.spec.ts's)`)
   expect(n.gzip).toBeLessThan(BUNDLE_CEILING)
 })

@@ -1,12 +1,26 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { gzipSync } from 'node:zlib'
 import type { Page } from '@playwright/test'
-import { buildModule, expect, nodeBuiltinReferences, test } from './fixtures.js'
-import type { StartResult } from '../pages/hearsay-browser.js'
+import { startRelay } from '../../apps/relay/src/relay.js'
+import { buildModule, expect, nodeBuiltinReferences, SHIPPED_PAGES, test } from './fixtures.js'
+import type { Bundle } from './fixtures.js'
+import type { DialResult, StartResult } from '../pages/hearsay-harness.js'
+
+/**
+ * The issue's budget for `hearsay`'s browser entry without WebRTC (`hearsay/lite`: ws client +
+ * IndexedDB store), gzip -9, asserted on the page bundle Chromium loads in these tests
+ * (`hearsay-lite`). apps/bench/results/bundle.md has the other configurations (services, WebRTC).
+ */
+const BUNDLE_BUDGET = 60_000
 
 const unique = (): string => `hearsay-e2e-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
 
-async function start (page: Page, store?: string): Promise<StartResult> {
-  return await page.evaluate(async (s) => await window.__hearsay!.start(s ?? undefined), store ?? null)
+async function start (page: Page, store?: string, networkKey?: string): Promise<StartResult> {
+  return await page.evaluate(async ([s, k]) => await window.__hearsay!.start(s ?? undefined, k ?? undefined), [store ?? null, networkKey ?? null] as const)
 }
+async function dial (page: Page, address: string): Promise<DialResult> { return await page.evaluate(async (a) => await window.__hearsay!.dial(a), address) }
 async function stop (page: Page): Promise<void> { await page.evaluate(async () => { await window.__hearsay!.stop() }) }
 async function databases (page: Page): Promise<string[]> { return await page.evaluate(async () => await window.__hearsay!.databases()) }
 async function drop (page: Page, name: string): Promise<void> { await page.evaluate(async (n) => { await window.__hearsay!.deleteDatabase(n) }, name) }
@@ -77,3 +91,78 @@ test('the hearsay browser bundle reaches no node built-ins and leaves classic-le
     expect(inputs.filter(p => p.includes(banned)), banned).toEqual([])
   }
 })
+
+function gzipSize (bundle: Bundle): number { return gzipSync(Buffer.from(bundle.code, 'utf8'), { level: 9 }).byteLength }
+
+function largestInputs (bundle: Bundle): string {
+  const output = Object.values(bundle.metafile.outputs)[0]!
+  return Object.entries(output.inputs)
+    .sort(([, a], [, b]) => b.bytesInOutput - a.bytesInOutput)
+    .slice(0, 8)
+    .map(([p, i]) => `${p.replace(/^.*node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?/, '').replace(/^\.\.\/packages\//, '')} ${i.bytesInOutput}`)
+    .join(', ')
+}
+
+test('the hearsay/lite bundle Chromium loads is within the budget, and it is the shipped build: minified, no level, no services, no WebRTC', async ({ staticServer }) => {
+  expect(SHIPPED_PAGES.has('hearsay-lite')).toBe(true)
+  const bundle = await staticServer.bundle('hearsay-lite')
+  // the bytes measured are the bytes served
+  const served = await (await fetch(`${staticServer.baseURL}/hearsay-lite.js`)).text()
+  expect(served).toBe(bundle.code)
+  expect(bundle.code).not.toContain('sourceMappingURL')
+  expect(nodeBuiltinReferences(bundle)).toEqual([])
+  const inputs = Object.keys(Object.values(bundle.metafile.outputs)[0]!.inputs)
+  expect(inputs.some(p => p.includes('packages/hearsay/src/index.browser.ts'))).toBe(true)
+  expect(inputs.some(p => p.includes('packages/store-level/src/indexeddb.ts'))).toBe(true)
+  expect(inputs.some(p => p.includes('packages/transport-ws/src/transport.browser.ts'))).toBe(true)
+  for (const absent of ['transport-webrtc', 'simple-peer', 'browser-level', 'abstract-level', 'node_modules/.pnpm/buffer@', 'tweetnacl', 'state/state-service.ts', 'events/event-bus.ts', 'src/streams.ts', 'broadcast-stream.ts']) {
+    expect(inputs.filter(p => p.includes(absent)), absent).toEqual([])
+  }
+  const gzip = gzipSize(bundle)
+  console.log(`hearsay/lite browser bundle (the page Chromium loads): ${gzip} bytes gzip, ${bundle.code.length} bytes minified; budget ${BUNDLE_BUDGET}`)
+  console.log(`largest inputs (minified bytes): ${largestInputs(bundle)}`)
+  // the main entry, with WebRTC: reported, no budget
+  const withWebRTC = await staticServer.bundle('hearsay-browser')
+  console.log(`hearsay browser bundle with WebRTC (the page Chromium loads): ${gzipSize(withWebRTC)} bytes gzip, ${withWebRTC.code.length} bytes minified`)
+  expect(gzip).toBeLessThanOrEqual(BUNDLE_BUDGET)
+})
+
+for (const name of ['hearsay-lite', 'hearsay-browser']) {
+  test(`the shipped ${name} bundle connects to a Node relay over ws with the network key, keeps its identity in IndexedDB, and exchanges messages`, async ({ openBundle }) => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'hearsay-e2e-'))
+    const keyFile = path.join(tmp, 'network-key')
+    writeFileSync(keyFile, 'hearsay bundle e2e\n')
+    const log: string[] = []
+    const relay = await startRelay({ host: '127.0.0.1', port: 0, seeds: [], logLevel: 'warn', networkKeyFile: keyFile }, { write: line => { log.push(line) } })
+    try {
+      const address = relay.node.addresses.find(a => a.startsWith('ws://127.0.0.1:'))!
+      const { page, errors } = await openBundle(name)
+      const store = unique()
+      const first = await start(page, store, 'hearsay bundle e2e')
+      expect(first.error).toBeUndefined()
+      const connected = new Promise<string>(resolve => { relay.node.once('peer:connect', p => { resolve(p.id) }) })
+      const dialled = await dial(page, address)
+      expect(dialled.error).toBeUndefined()
+      expect(dialled.remoteId).toBe(relay.node.id)
+      expect(await connected).toBe(first.id)
+      const heard = new Promise<unknown>(resolve => { relay.node.on('message', m => { if (m.from.id === first.id) resolve(m.data) }) })
+      await page.evaluate(() => { window.__hearsay!.send('chat', { text: 'from the shipped bundle' }) })
+      expect(await heard).toEqual({ text: 'from the shipped bundle' })
+      relay.node.getPeer(first.id!)!.send('chat', { text: 'to the shipped bundle' })
+      await page.waitForFunction(() => window.__hearsay!.messages().length > 0, null, { timeout: 10_000 })
+      expect(await page.evaluate(() => window.__hearsay!.messages())).toEqual([{ from: relay.node.id, type: 'chat', data: { text: 'to the shipped bundle' } }])
+      await stop(page)
+      // the same identity after a reload, from the IndexedDB store
+      await page.reload({ waitUntil: 'load' })
+      const second = await start(page, store, 'hearsay bundle e2e')
+      expect(second.id).toBe(first.id)
+      await stop(page)
+      await drop(page, store)
+      expect(errors).toEqual([])
+    } finally {
+      await relay.stop()
+      rmSync(tmp, { recursive: true, force: true })
+    }
+    expect(log.filter(l => !l.includes('"relay ready"'))).toEqual([])
+  })
+}

@@ -3,7 +3,7 @@ import type { PageResult } from '../pages/store-compliance.js'
 
 test.use({ bundle: 'store-compliance' })
 
-test('levelStore passes the peer-store compliance suite on IndexedDB in Chromium, and deletes its databases', async ({ app }) => {
+test('levelStore and indexedDbStore pass the peer-store compliance suite on IndexedDB in Chromium, share one layout, and delete their databases', async ({ app }) => {
   const { page, errors } = app
   await page.waitForFunction(() => window.__result !== undefined, null, { timeout: 45_000 })
   const result = await page.evaluate(() => window.__result) as PageResult
