@@ -16,7 +16,7 @@ export function writeResults (dir: string, scenario: ScenarioName, rows: Row[]):
   if (existsSync(json)) {
     try { old = JSON.parse(readFileSync(json, 'utf8')) as Row[] } catch { old = [] }
   }
-  const key = (r: Row): string => `${r.nodes}|${r.seed}|${r.hopLimit}|${r.mode}`
+  const key = (r: Row): string => `${r.nodes}|${r.seed}|${r.hopLimit}|${r.mode}|${num(r.publishers)}`
   const replaced = new Set(rows.map(key))
   const all = [...old.filter(r => !replaced.has(key(r))), ...rows]
     .sort((a, b) => a.nodes - b.nodes || a.seed - b.seed || a.hopLimit - b.hopLimit || (a.mode < b.mode ? -1 : a.mode > b.mode ? 1 : 0) ||
@@ -51,8 +51,10 @@ export function markdown (scenario: ScenarioName, rows: Row[]): string {
       return kvMarkdown(rows)
     case 'steady':
       return title + table(
-        ['nodes', 'mode', 'hop limit', 'broadcasts', 'delivery (mean)', 'delivery (min)', 'RMR', 'last hop (max)', 'last hop (mean)', 'last delivery ms', 'control msgs / bcast', 'active view', 'events/s', 'peak RSS', 'wall s'],
-        rows.map(r => [String(r.nodes), r.mode, String(r.hopLimit), String(r.broadcasts), pct(r.deliveryRatio), pct(r.minDeliveryRatio), fix(r.rmr, 3), String(r.lastDeliveryHop), fix(r.meanLastHop), fix(r.lastDeliveryMs, 0), fix(r.controlMsgsPerBroadcast), `${fix(r.activeViewMean)} [${String(r.activeViewMin)}..${String(r.activeViewMax)}]`, String(r.eventsPerSecond), mbs(r.peakRssBytes), fix(r.wallSeconds, 0)])
+        ['nodes', 'mode', 'publishers', 'hop limit', 'broadcasts', 'delivery (mean)', 'delivery (min)', 'RMR', 'last hop (max)', 'last hop (mean)', 'RMR, last fifth', 'last hop, last fifth (max / mean)', 'last delivery ms', 'control msgs / bcast', 'active view', 'events/s', 'peak RSS', 'wall s'],
+        rows.map(r => [String(r.nodes), r.mode, r.publishers === undefined || r.publishers === 0 ? 'any' : String(r.publishers), String(r.hopLimit), String(r.broadcasts), pct(r.deliveryRatio), pct(r.minDeliveryRatio), fix(r.rmr, 3), String(r.lastDeliveryHop), fix(r.meanLastHop),
+          fix(r.rmrLastFifth, 3), r.lastDeliveryHopLastFifth === undefined ? '–' : `${String(r.lastDeliveryHopLastFifth)} / ${fix(r.meanLastHopLastFifth)}`,
+          fix(r.lastDeliveryMs, 0), fix(r.controlMsgsPerBroadcast), `${fix(r.activeViewMean)} [${String(r.activeViewMin)}..${String(r.activeViewMax)}]`, String(r.eventsPerSecond), mbs(r.peakRssBytes), fix(r.wallSeconds, 0)])
       )
     case 'mass-failure': {
       const points = new Map<string, { nodes: number, f: number, r: number, flood?: Row, plumtree?: Row }>()

@@ -21,6 +21,7 @@ usage: pnpm bench:sim -- [--scenario NAME[,NAME…]|all] [--nodes N] [--seed S] 
   --modes             flood,plumtree (default both; each on its own overlay)
   --limit             hop limit of the measured announces (default 32; core's announceLimit default is 6)
   --spacing           steady: virtual ms between broadcasts (default 10)
+  --publishers        steady: broadcasts come from this many random nodes (default 0: a random node each)
   --fractions         mass-failure: killed fractions, e.g. 0.5,0.8,0.95 (default 0.1…0.9,0.95)
   --churn-rounds      churn: rounds (default 100)
   --churn-rate        churn: fraction replaced per round (default 0.05)
@@ -50,6 +51,7 @@ async function main (): Promise<void> {
       modes: { type: 'string' },
       limit: { type: 'string' },
       spacing: { type: 'string' },
+      publishers: { type: 'string' },
       fractions: { type: 'string' },
       'churn-rounds': { type: 'string' },
       'churn-rate': { type: 'string' },
@@ -119,6 +121,7 @@ async function main (): Promise<void> {
     broadcasts: int('broadcasts', values.broadcasts, 1),
     floodBroadcasts: int('flood-broadcasts', values['flood-broadcasts'], 1),
     spacingMs: int('spacing', values.spacing),
+    publishers: int('publishers', values.publishers),
     fractions,
     churnRounds: int('churn-rounds', values['churn-rounds'], 1),
     churnRate: float('churn-rate', values['churn-rate'], 0, 1),

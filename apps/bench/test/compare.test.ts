@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest'
+import { randomTopology } from '../src/compare/topology.js'
+import { FULL, runCompare } from '../src/compare/run.js'
+import type { CompareConfig } from '../src/compare/run.js'
+import { runJob } from '../src/compare/worker.js'
+import { compareMarkdown, compareSvg } from '../src/compare/report.js'
+import { machineInfo } from '../src/compare/machine.js'
+
+describe('comparison topology', () => {
+  it('is connected, within the degree range, the same for the same seed', () => {
+    for (const n of [10, 20]) {
+      const t = randomTopology(n, 1)
+      expect(t.degreeMin).toBeGreaterThanOrEqual(4)
+      expect(t.degreeMax).toBeLessThanOrEqual(6)
+      expect(Number.isFinite(t.diameter)).toBe(true)
+      expect(new Set(t.edges.map(([a, b]) => `${a}-${b}`)).size).toBe(t.edges.length)
+      expect(t.edges.every(([a, b]) => a < b)).toBe(true)
+      expect(randomTopology(n, 1)).toEqual(t)
+    }
+    expect(randomTopology(20, 2).edges).not.toEqual(randomTopology(20, 1).edges)
+    expect(randomTopology(4, 1).degreeMax).toBe(3)
+  })
+})
+
+describe('pnpm bench harness (smoke, tiny durations)', () => {
+  it('runs every part in process and reports figures, ratios and targets', async () => {
+    const cfg: CompareConfig = {
+      ...FULL,
+      quick: true,
+      sizes: [4],
+      systems: ['hearsay-flood', 'hearsay-plumtree', 'gossipsub', 'ws-flood'],
+      driver: { ...FULL.driver, pacedRate: 50, pacedMs: 200, saturatedMs: 200, warmupPerNode: 1, setupTimeoutMs: 15_000 },
+      linkMs: 150,
+      linkPayloads: [64]
+    }
+    const r = await runCompare(cfg, { runJob, machine: machineInfo, versions: () => ({ ws: '8' }) })
+    expect(r.errors).toEqual([])
+    expect(r.runs.map(x => x.system)).toEqual(cfg.systems)
+    for (const run of r.runs) {
+      expect(run.paced.deliveryRatio).toBe(1)
+      expect(run.saturated.deliveriesPerSec).toBeGreaterThan(0)
+      expect(run.saturated.cpuSecPer1000).toBeGreaterThan(0)
+      expect(run.rss.peakBytes).toBeGreaterThan(0)
+    }
+    expect(r.ratioVsGossipsub['4']?.['hearsay-flood']).toBeGreaterThan(0)
+    expect(r.ratioVsWsFlood['4']?.['hearsay-plumtree']).toBeGreaterThan(0)
+    expect(r.link?.rows.map(x => x.name)).toEqual(['raw ws', 'hearsay secure link', 'hearsay secure link, coalescing off', 'raw net', 'hearsay secure link', 'hearsay secure link, coalescing off'])
+    expect(r.ratioVsRawWs?.ws64).toBeGreaterThan(0)
+    expect(r.targets.map(t => t.id)).toEqual(['throughput-4', 'latency-4', 'link-ws-64'])
+    expect(r.targets.every(t => typeof t.met === 'boolean')).toBe(true)
+    const md = compareMarkdown(r)
+    expect(md).toContain('## Targets')
+    expect(md).toContain('js-libp2p gossipsub (unsigned)')
+    expect(compareSvg(r)).toMatch(/^<svg[\s\S]*<\/svg>\n$/)
+    expect(JSON.parse(JSON.stringify(r)).runs.length).toBe(4)
+    // a few seconds alone; the margin is for a busy CI machine
+  }, 30_000)
+})
