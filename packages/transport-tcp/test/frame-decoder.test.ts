@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { InvalidFrameError, TooLargeError } from '@hearsay/core'
 import {
@@ -169,7 +170,8 @@ describe('frame codec: unit', () => {
 
 describe('frame decoder: fuzz', () => {
   const SEED = 0x5eed_7c9
-  const ITERATIONS = 120_000
+  // `pnpm fuzz` sets FUZZ_RUNS (scripts/fuzz.mjs) and reads the count back from FUZZ_REPORT
+  const ITERATIONS = Number(process.env.FUZZ_RUNS ?? 120_000)
 
   /** Feeds `wire` in random pieces, checking the decoder's invariants after every push. */
   function feed (r: ReturnType<typeof rng>, max: number, wire: Uint8Array, api: 'push' | 'decode'): { frames: Uint8Array[], error: unknown, sizes: number[] } {
@@ -241,10 +243,13 @@ describe('frame decoder: fuzz', () => {
     return w
   }
 
-  it(`survives ${ITERATIONS} random, mutated and hostile byte sequences with only typed errors and bounded allocation`, () => {
+  it(`survives ${ITERATIONS} random, mutated and hostile byte sequences with only typed errors and bounded allocation`, async () => {
     const r = rng(SEED)
+    const started = performance.now()
     const tally = { valid: 0, mutated: 0, random: 0, huge: 0, tooLarge: 0, invalid: 0, frames: 0 }
     for (let i = 0; i < ITERATIONS; i++) {
+      // a worker that computes for a minute without a break misses vitest's RPC deadline
+      if (i % 10_000 === 9_999) await new Promise<void>(resolve => { setImmediate(resolve) })
       const max = [0, 1, 4, 16, 64, 300][r.int(6)]!
       const kind = i % 4
       const api = r.next() < 0.5 ? 'push' : 'decode'
@@ -279,9 +284,11 @@ describe('frame decoder: fuzz', () => {
       if (result.error instanceof InvalidFrameError) tally.invalid++
       tally.frames += result.frames.length
     }
+    const ms = Math.round(performance.now() - started)
+    if (process.env.FUZZ_REPORT !== undefined) appendFileSync(process.env.FUZZ_REPORT, `${JSON.stringify({ target: 'tcp length-prefix decoder', inputs: ITERATIONS, ms })}\n`)
     expect(tally.valid + tally.mutated + tally.random + tally.huge).toBe(ITERATIONS)
     // the hostile cases were really exercised
     expect(tally.tooLarge).toBeGreaterThan(ITERATIONS / 4)
     expect(tally.invalid).toBeGreaterThan(1000)
-  })
+  }, 60_000 + ITERATIONS / 10)
 })

@@ -1,0 +1,58 @@
+/**
+ * Abuse limits that depend on the real remote address: the per-address connection cap (what a
+ * relay sets) and address bans, over WebSockets on 127.0.0.1, where every dialer shares one IP.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { createNode } from '@hearsay/core'
+import type { BanEvent, HearsayNode, NodeOptions } from '@hearsay/core'
+import { assert } from '@hearsay/core/compliance'
+import { WebSocket } from 'ws'
+import { webSockets } from '../src/index.node.js'
+
+const { eventually } = assert
+const nodes: HearsayNode[] = []
+afterEach(async () => { await Promise.all(nodes.splice(0).map(async n => { await n.stop() })) })
+
+async function start (o: NodeOptions = {}): Promise<HearsayNode> {
+  const n = createNode({ transports: [webSockets()], listen: ['ws://127.0.0.1:0'], overlay: false, ...o })
+  nodes.push(n)
+  await n.start()
+  return n
+}
+
+describe('abuse limits over ws on loopback', () => {
+  it('caps connections per remote IP: ports differ, the address key is the IP; a closed link frees its place', async () => {
+    const relay = await start({ abuse: { maxConnectionsPerAddress: 2 } })
+    const [b, c, d] = [await start(), await start(), await start()]
+    const pb = await b.dial(relay.addresses[0]!)
+    await c.dial(relay.addresses[0]!)
+    await eventually(() => relay.peers().length === 2, 5000, 'two links')
+    // the third connection from 127.0.0.1 is closed before the handshake
+    await expect(d.dial(relay.addresses[0]!)).rejects.toMatchObject({ code: 'ERR_HANDSHAKE' })
+    expect(relay.metrics.get('refused.per-address')).toBe(1)
+    expect(relay.peers()).toHaveLength(2)
+    await b.hangUp(pb)
+    await eventually(() => relay.peers().length === 1, 5000, 'b gone')
+    expect((await d.dial(relay.addresses[0]!)).id).toBe(relay.id)
+  })
+
+  it('an IP that keeps failing the handshake with garbage is banned and refused, whatever its port', async () => {
+    const relay = await start({ abuse: { maxHandshakeFailures: 2 } })
+    const bans: BanEvent[] = []
+    relay.on('peer:ban', (e) => { bans.push(e) })
+    for (let i = 0; i < 2; i++) {
+      const ws = new WebSocket(relay.addresses[0]!)
+      await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
+      const closed = new Promise(resolve => ws.once('close', resolve))
+      ws.send(new Uint8Array(64).fill(9)) // not a hello for this network
+      await closed
+      await eventually(() => relay.metrics.get('handshake.failures') === i + 1, 5000, 'failure counted')
+    }
+    expect(bans).toEqual([{ address: '127.0.0.1', reason: 'handshake', ms: 600_000 }])
+    const honest = await start()
+    await expect(honest.dial(relay.addresses[0]!)).rejects.toBeDefined()
+    expect(relay.metrics.get('refused.banned')).toBe(1)
+    // the relay refuses to dial the banned IP too
+    await expect(relay.dial(honest.addresses[0]!)).rejects.toMatchObject({ code: 'ERR_BANNED', reason: 'handshake' })
+  })
+})
