@@ -7,6 +7,7 @@ import { BroadcastDriver } from './broadcast-driver.js'
 import type { PeerId } from './identity.js'
 import { isPeerId } from './identity.js'
 import type { HearsayNode } from './node.js'
+import type { Peer } from './peer.js'
 import type { Broadcaster } from './overlay/broadcast.js'
 import { Flood } from './overlay/flood.js'
 import { Plumtree } from './overlay/plumtree.js'
@@ -63,6 +64,8 @@ export interface AnnounceServiceOptions {
 }
 
 interface Pending { push: (r: Reply) => void }
+/** Ways back kept per request: the first copy's sender and up to two duplicates' senders. */
+const MAX_REVERSE_HOPS = 3
 /** `nr: true` marks a broadcast that takes no replies (`node.broadcast`): delivered as a message, not a request. */
 interface Payload { o: string, ty: string, d: unknown, nr?: true }
 
@@ -76,7 +79,8 @@ export interface BroadcastArrival { type: string, data: unknown, origin: PeerId,
 export class AnnounceService {
   readonly broadcaster: Broadcaster<{ t: string }>
   private readonly driver: BroadcastDriver
-  private readonly routes: ExpiringMap<string, PeerId>
+  /** Request id → the neighbours it came from, first copy first (at most `MAX_REVERSE_HOPS`). */
+  private readonly routes: ExpiringMap<string, PeerId[]>
   private readonly pending = new Map<string, Pending>()
 
   constructor (
@@ -88,7 +92,7 @@ export class AnnounceService {
     const self = node.id
     const common = { self, maxIdLength: node.limits.maxIdBytes }
     this.broadcaster = (opts.mode === 'plumtree' ? new Plumtree({ ...common, ...opts.plumtree }) : new Flood(common)) as unknown as Broadcaster<{ t: string }>
-    this.driver = new BroadcastDriver(node, this.broadcaster, { prefix: '', dropPrefix: 'broadcast-', noLinkDrop: 'broadcast-no-link', onDeliver: (d) => { this.onDeliver(d.id, d.payload, d.hops, d.from) } })
+    this.driver = new BroadcastDriver(node, this.broadcaster, { prefix: '', dropPrefix: 'broadcast-', noLinkDrop: 'broadcast-no-link', onDeliver: (d) => { this.onDeliver(d.id, d.payload, d.hops, d.from) }, onDuplicate: (id, from) => { this.onDuplicate(id, from) } })
     this.routes = new ExpiringMap(opts.maxRoutes, opts.routeTtl)
     const types = opts.mode === 'plumtree' ? ['pt.gossip', 'pt.ihave', 'pt.graft', 'pt.prune'] : ['fl.gossip']
     for (const t of types) {
@@ -183,7 +187,7 @@ export class AnnounceService {
     try { checkType(p.ty, this.node.limits) } catch { this.node.metrics.drop('announce-malformed'); return }
     if (p.nr === true) { this.deliverBroadcast({ type: p.ty, data: p.d, origin: p.o, hops, from }); return }
     const now = this.node.clock.now()
-    this.routes.set(id, from, now)
+    this.routes.set(id, [from], now)
     this.routes.prune(now)
     this.node.metrics.inc('announce.delivered')
     const origin = p.o
@@ -197,7 +201,7 @@ export class AnnounceService {
       reply: (data?: unknown) => {
         const msg = { id, r: this.node.id, d: data, h: 0 }
         encodeEnvelope({ type: 'rr.reply', data: msg }, this.node.limits)
-        const peer = this.node.getPeer(from)
+        const peer = this.reverseHop(this.routes.get(id, this.node.clock.now()) ?? [from])
         if (peer === undefined) { this.node.metrics.drop('reply-no-route'); return }
         this.node.sendProtocol(peer, 'rr.reply', msg)
       }
@@ -212,8 +216,29 @@ export class AnnounceService {
     const back = this.routes.get(m.id, this.node.clock.now())
     if (back === undefined) { this.node.metrics.drop('reply-unknown'); return }
     if (m.h >= 255) { this.node.metrics.drop('reply-hop-limit'); return }
-    const peer = this.node.getPeer(back)
-    if (peer === undefined || back === from) { this.node.metrics.drop('reply-no-route'); return }
+    const peer = this.reverseHop(back, from)
+    if (peer === undefined) { this.node.metrics.drop('reply-no-route'); return }
     this.node.sendProtocol(peer, 'rr.reply', { id: m.id, r: m.r, d: m.d, h: m.h + 1 })
+  }
+
+  /**
+   * A duplicate copy of a request is another way back to its origin: kept as a spare, so that a
+   * reply still finds its way when the link the first copy came over closes before it (links
+   * change under an overlay that is still settling). A spare that leads back to where the reply
+   * came from is skipped, and a reply's hop count (at most 255) bounds any longer detour.
+   */
+  private onDuplicate (id: string, from: PeerId): void {
+    const hops = this.routes.get(id, this.node.clock.now())
+    if (hops !== undefined && hops.length < MAX_REVERSE_HOPS && !hops.includes(from)) hops.push(from)
+  }
+
+  /** The first neighbour on the way back that still has a link, other than `except`. */
+  private reverseHop (hops: PeerId[], except?: PeerId): Peer | undefined {
+    for (const id of hops) {
+      if (id === except) continue
+      const peer = this.node.getPeer(id)
+      if (peer !== undefined) return peer
+    }
+    return undefined
   }
 }

@@ -1,3 +1,4 @@
+import type { PeerId } from './identity.js'
 import type { HearsayNode } from './node.js'
 import type { Broadcaster, BroadcastResult, Delivery } from './overlay/broadcast.js'
 import { watchDrops } from './overlay/validate.js'
@@ -22,6 +23,8 @@ export class BroadcastDriver {
       /** Drop reason counted when an action names a peer without a link. */
       noLinkDrop: string
       onDeliver: (d: Delivery) => void
+      /** Another copy of a delivered message arrived from `from`. */
+      onDuplicate?: (id: string, from: PeerId) => void
     }
   ) {
     watchDrops(broadcaster.drops, (reason) => { node.metrics.drop(opts.dropPrefix + reason) })
@@ -35,6 +38,7 @@ export class BroadcastDriver {
       this.node.sendProtocol(peer, this.opts.prefix + t, rest)
     }
     if (r.deliver !== undefined) this.opts.onDeliver(r.deliver)
+    else if (r.duplicate !== undefined) this.opts.onDuplicate?.(r.duplicate.id, r.duplicate.from)
     this.scheduleTick()
   }
 

@@ -75,6 +75,32 @@ describe('overlay on the memory testnet', () => {
     expect(seen.has(t.nodes[5]!.id)).toBe(false)
   })
 
+  it('a reply whose first way back closed goes back along a duplicate copy\'s path', async () => {
+    const t = await overlay(20, { node: () => ({ minPeers: 3, maxPeers: 5, broadcast: 'flood' }) })
+    await eventually(() => connected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 3), 15_000, 'overlay')
+    const origin = t.nodes[5]!
+    let chosen: HearsayNode | undefined
+    for (const n of t.nodes) {
+      n.on('request', (req) => {
+        if (chosen === undefined && req.hops >= 2) {
+          chosen = n
+          const dups = n.metrics.get('drops.broadcast-duplicate')
+          // the link the request came over closes before the reply; another copy already came
+          void n.hangUp(req.from).then(async () => {
+            await eventually(() => n.metrics.get('drops.broadcast-duplicate') > dups, 5000, 'a duplicate copy')
+            req.reply(n.id)
+          })
+          return
+        }
+        req.reply(n.id)
+      })
+    }
+    const replies = await collect(origin.announce({ type: 'who', limit: 10, timeout: 3000, maxReplies: 19 }))
+    expect(chosen).toBeDefined()
+    expect(replies.map(r => r.data)).toContain(chosen!.id)
+    expect(replies).toHaveLength(19)
+  })
+
   it('the hop limit bounds how far an announcement goes (hops equal overlay distance)', async () => {
     // sparse views give a long diameter; flooding delivers first along shortest paths
     const t = await overlay(16, { node: () => ({ minPeers: 2, maxPeers: 4, broadcast: 'flood' }) })

@@ -29,6 +29,8 @@ export interface BroadcastResult<M> {
   actions: Array<SendAction<M>>
   /** A message seen for the first time, to hand to the application. */
   deliver?: Delivery
+  /** Another copy of a message already seen, and the neighbour it came from: another way back to its origin. */
+  duplicate?: { id: string, from: PeerId }
 }
 
 export interface Broadcaster<M> {

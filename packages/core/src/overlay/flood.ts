@@ -42,7 +42,7 @@ export class Flood implements Broadcaster<FloodMsg> {
     if (!isRecord(msg) || msg.t !== 'fl.gossip') { countDrop(this.drops, isRecord(msg) && typeof msg.t === 'string' ? 'unknown-type' : 'malformed'); return { actions: [] } }
     const g = parseGossip(msg, this.limits)
     if (typeof g === 'string') { countDrop(this.drops, g); return { actions: [] } }
-    if (!this.seen.add(g.id, now)) { countDrop(this.drops, 'duplicate'); return { actions: [] } }
+    if (!this.seen.add(g.id, now)) { countDrop(this.drops, 'duplicate'); return { actions: [], duplicate: { id: g.id, from } } }
     const actions = g.hops < g.limit ? this.forward({ t: 'fl.gossip', id: g.id, hops: g.hops + 1, limit: g.limit, payload: g.payload }, from) : []
     return { actions, deliver: { id: g.id, payload: g.payload, hops: g.hops, from } }
   }

@@ -252,7 +252,7 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
           out.push({ type: 'send', to: from, msg: { t: 'pt.prune' } })
         }
       }
-      return { actions: out }
+      return { actions: out, duplicate: { id: g.id, from } }
     }
     this.missing.delete(g.id)
     // A first copy does not make its sender eager (the paper's rule): a lazy peer pushes to us

@@ -197,7 +197,7 @@ describe('Flood', () => {
     const r = f.onMessage('a', { t: 'fl.gossip', id: 'm', hops: 1, limit: 5, payload: 7 }, 0)
     expect(r.deliver).toEqual({ id: 'm', payload: 7, hops: 1, from: 'a' })
     expect(r.actions.map((a) => a.to)).toEqual(['b', 'c'])
-    expect(f.onMessage('b', { t: 'fl.gossip', id: 'm', hops: 1, limit: 5, payload: 7 }, 0)).toEqual({ actions: [] })
+    expect(f.onMessage('b', { t: 'fl.gossip', id: 'm', hops: 1, limit: 5, payload: 7 }, 0)).toEqual({ actions: [], duplicate: { id: 'm', from: 'b' } })
     expect(f.drops.duplicate).toBe(1)
     expect(f.onMessage('a', { t: 'fl.gossip', id: 'n', hops: 5, limit: 5, payload: 7 }, 0).actions).toEqual([])
     expect(f.onMessage('a', { t: 'fl.gossip', id: 'o', hops: 6, limit: 5, payload: 7 }, 0).deliver).toBeUndefined()
