@@ -8,7 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import type { Page } from '@playwright/test'
-import type { HearsayNode, NodeEvents } from '@hearsay/core'
+import { nextEvent } from '@hearsay/core/compliance'
 import { startRelay } from '../../apps/relay/src/relay.js'
 import type { Relay } from '../../apps/relay/src/relay.js'
 import type { PageState } from '../pages/browser-node.js'
@@ -48,18 +48,6 @@ function wsAddress (): string {
   return a
 }
 
-/** Resolves with the next `event` of `node` that `match` accepts, or rejects after `ms`. */
-async function nextEvent<K extends keyof NodeEvents> (node: HearsayNode, event: K, match: (p: NodeEvents[K]) => boolean = () => true, ms = 15_000): Promise<NodeEvents[K]> {
-  return await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { off(); reject(new Error(`no matching ${String(event)} within ${ms} ms`)) }, ms)
-    const off = node.on(event, (payload) => {
-      if (!match(payload)) return
-      clearTimeout(timer)
-      off()
-      resolve(payload)
-    })
-  })
-}
 
 /** Opens the browser-node page with `params` in the query string and waits until it connected or failed. */
 async function openNode (staticServer: StaticServer, page: Page, params: Record<string, string>): Promise<{ state: PageState, errors: string[] }> {

@@ -11,7 +11,8 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createNode } from '@hearsay/core'
-import type { HearsayNode, NodeEvents } from '@hearsay/core'
+import type { HearsayNode } from '@hearsay/core'
+import { nextEvent } from '@hearsay/core/compliance'
 import { tcp } from '@hearsay/transport-tcp'
 import { webSockets } from '@hearsay/transport-ws'
 
@@ -84,13 +85,6 @@ function startCli (args: string[], env: Record<string, string> = {}): Running {
   return { child, lines, stderr: () => stderr, ready, exited }
 }
 
-/** Resolves with the next `event` of `node`, or rejects after `ms`. */
-async function nextEvent<K extends keyof NodeEvents> (node: HearsayNode, event: K, ms = 10_000): Promise<NodeEvents[K]> {
-  return await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { off(); reject(new Error(`no ${String(event)} within ${ms} ms`)) }, ms)
-    const off = node.once(event, (payload) => { clearTimeout(timer); resolve(payload) })
-  })
-}
 
 async function dialler (kind: 'tcp' | 'ws', networkKey?: string): Promise<HearsayNode> {
   const node = createNode({ transports: [kind === 'tcp' ? tcp() : webSockets()], overlay: false, networkKey })

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { createNode } from '@hearsay/core'
-import type { HearsayNode, NodeEvents, NodeOptions } from '@hearsay/core'
+import type { HearsayNode, NodeOptions } from '@hearsay/core'
 import { tcp } from '@hearsay/transport-tcp'
 import { webSockets } from '@hearsay/transport-ws'
 import type { RelayConfig } from '../src/config.js'
@@ -48,18 +48,6 @@ export function addressOf (relay: Relay, scheme: 'ws' | 'tcp'): string {
   return a
 }
 
-/** Resolves with the next `event` of `node` that `match` accepts, or rejects after `ms`. */
-export async function nextEvent<K extends keyof NodeEvents> (node: HearsayNode, event: K, match: (p: NodeEvents[K]) => boolean = () => true, ms = 10_000): Promise<NodeEvents[K]> {
-  return await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { off(); reject(new Error(`no matching ${String(event)} within ${ms} ms`)) }, ms)
-    const off = node.on(event, (payload) => {
-      if (!match(payload)) return
-      clearTimeout(timer)
-      off()
-      resolve(payload)
-    })
-  })
-}
 
 export async function cleanup (): Promise<void> {
   await Promise.all([...nodes].map(async n => { await n.stop() }))
@@ -69,3 +57,5 @@ export async function cleanup (): Promise<void> {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
   dirs.clear()
 }
+
+export { nextEvent } from '@hearsay/core/compliance'

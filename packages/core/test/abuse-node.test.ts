@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { overlayConnected } from '../src/compliance/overlay.js'
 import { createNode, createTestnet, generateIdentity, MemoryNetwork, plainChannel } from '../src/index.js'
 import type { BanEvent, Connection, HearsayNode, NodeEvents, NodeOptions, Testnet } from '../src/index.js'
 import { eventually, within } from '../src/compliance/assert.js'
@@ -25,18 +26,6 @@ const yieldToIo = async (): Promise<void> => { await new Promise(resolve => setI
 
 const fast: NodeOptions = { shuffleInterval: 200, heartbeatInterval: 50, rejoinDelay: 50, rejoinMaxDelay: 400, healInterval: 300 }
 
-function connected (nodes: HearsayNode[]): boolean {
-  const seen = new Set([nodes[0]!.id])
-  const queue = [nodes[0]!]
-  const byId = new Map(nodes.map(n => [n.id, n]))
-  while (queue.length > 0) {
-    for (const id of queue.pop()!.overlay!.active) {
-      const m = byId.get(id)
-      if (m !== undefined && !seen.has(id)) { seen.add(id); queue.push(m) }
-    }
-  }
-  return seen.size === nodes.length
-}
 
 describe('abuse limits on the memory testnet', () => {
   it('one spamming peer among ten is cut off and banned by every peer it floods; the other nine get 100 % of each other\'s broadcasts', async () => {
@@ -47,7 +36,7 @@ describe('abuse limits on the memory testnet', () => {
       topology: 'none',
       node: (i) => ({ ...fast, minPeers: 3, maxPeers: 5, seeds: i === 0 ? [] : ['memory:node-0'], abuse })
     })
-    await eventually(() => connected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 3), 20_000, 'overlay')
+    await eventually(() => overlayConnected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 3), 20_000, 'overlay')
     const spammer = t.nodes[9]!
     const honest = t.nodes.slice(0, 9)
     const bans: Array<BanEvent & { by: string }> = []
@@ -179,7 +168,7 @@ describe('abuse limits on the memory testnet', () => {
       topology: 'none',
       node: (i) => ({ channel: plainChannel(), ...fast, minPeers: 2, maxPeers: 4, seeds: i === 0 ? [] : ['memory:node-0'], abuse: { peerFramesPerSecond: 3000 } })
     })
-    await eventually(() => connected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 2), 20_000, 'overlay')
+    await eventually(() => overlayConnected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 2), 20_000, 'overlay')
     const storm = t.nodes[5]!
     const target = storm.peers()[0]!
     const hub = t.nodes.find(n => n.id === target.id)!

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { overlayConnected } from '../src/compliance/overlay.js'
 import { compilePattern, createNode, createTestnet, MemoryNetwork, plainChannel, PatternListeners } from '../src/index.js'
 import type { HeardEvent, HearsayNode, NodeOptions, Testnet } from '../src/index.js'
 import { eventually } from '../src/compliance/assert.js'
@@ -18,18 +19,6 @@ async function net (n: number, opts: { network?: MemoryNetwork, node?: (i: numbe
   return t
 }
 
-function connected (nodes: HearsayNode[]): boolean {
-  const seen = new Set([nodes[0]!.id])
-  const queue = [nodes[0]!]
-  const byId = new Map(nodes.map(n => [n.id, n]))
-  while (queue.length > 0) {
-    for (const id of queue.pop()!.overlay!.active) {
-      const m = byId.get(id)
-      if (m !== undefined && !seen.has(id)) { seen.add(id); queue.push(m) }
-    }
-  }
-  return seen.size === nodes.length
-}
 
 describe('wildcard patterns', () => {
   it('* is one segment, ** any number; . and : both separate segments', () => {
@@ -69,7 +58,7 @@ describe('wildcard patterns', () => {
 describe('event bus on the memory testnet', () => {
   it.each(['flood', 'plumtree'] as const)('say reaches every other node once (%s); wildcards; no self-delivery unless asked', async (mode) => {
     const t = await net(10, { node: () => ({ broadcast: mode }) })
-    await eventually(() => connected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 2), 15_000, 'overlay')
+    await eventually(() => overlayConnected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 2), 15_000, 'overlay')
     const heard = new Map<string, string[]>()
     const note = (n: HearsayNode) => (data: unknown, from: string, e: HeardEvent): void => {
       heard.set(n.id, [...(heard.get(n.id) ?? []), `${e.name}:${String(data)}:${from === t.nodes[2]!.id}`])
@@ -99,7 +88,7 @@ describe('event bus on the memory testnet', () => {
 
   it('hearOnce: handler and promise forms, timeout and abort', async () => {
     const t = await net(3)
-    await eventually(() => t.nodes.every(n => n.peers().length >= 1) && connected(t.nodes), 10_000, 'overlay')
+    await eventually(() => t.nodes.every(n => n.peers().length >= 1) && overlayConnected(t.nodes), 10_000, 'overlay')
     const [a, b] = t.nodes as [HearsayNode, HearsayNode]
     let count = 0
     b.events.hearOnce('ping', () => { count++ })
@@ -123,7 +112,7 @@ describe('event bus on the memory testnet', () => {
   it('late joiners hear events said within their duration, not older ones', async () => {
     const network = new MemoryNetwork()
     const t = await net(4, { network })
-    await eventually(() => connected(t.nodes), 10_000, 'overlay')
+    await eventually(() => overlayConnected(t.nodes), 10_000, 'overlay')
     t.nodes[1]!.events.say('news.flash', 'kept', { duration: 60_000 })
     t.nodes[1]!.events.say('news.brief', 'gone soon', { duration: 50 })
     t.nodes[1]!.events.say('news.now', 'not kept')

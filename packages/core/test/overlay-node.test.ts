@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { overlayConnected } from '../src/compliance/overlay.js'
 import { createNode, createTestnet, MemoryNetwork, plainChannel } from '../src/index.js'
 import type { HearsayNode, NodeOptions, Reply, Testnet } from '../src/index.js'
 import { eventually } from '../src/compliance/assert.js'
@@ -19,21 +20,6 @@ async function overlay (n: number, opts: { network?: MemoryNetwork, node?: (i: n
   return t
 }
 
-function connected (nodes: HearsayNode[]): boolean {
-  const alive = nodes.filter(n => n.status === 'running')
-  if (alive.length === 0) return true
-  const seen = new Set([alive[0]!.id])
-  const queue = [alive[0]!]
-  const byId = new Map(alive.map(n => [n.id, n]))
-  while (queue.length > 0) {
-    const n = queue.pop()!
-    for (const id of n.overlay!.active) {
-      const m = byId.get(id)
-      if (m !== undefined && !seen.has(id)) { seen.add(id); queue.push(m) }
-    }
-  }
-  return seen.size === alive.length
-}
 
 async function collect (it: AsyncIterable<Reply>): Promise<Reply[]> {
   const out: Reply[] = []
@@ -44,7 +30,7 @@ async function collect (it: AsyncIterable<Reply>): Promise<Reply[]> {
 describe('overlay on the memory testnet', () => {
   it('30 nodes joining through one seed form one connected overlay within the view bounds', async () => {
     const t = await overlay(30, { node: () => ({ minPeers: 3, maxPeers: 6 }) })
-    await eventually(() => connected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 3), 15_000, 'connected overlay')
+    await eventually(() => overlayConnected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 3), 15_000, 'connected overlay')
     for (const n of t.nodes) {
       expect(n.overlay!.active.length).toBeLessThanOrEqual(6)
       expect(n.peers().length).toBeGreaterThanOrEqual(3)
@@ -57,7 +43,7 @@ describe('overlay on the memory testnet', () => {
 
   it.each(['flood', 'plumtree'] as const)('announce (%s) reaches every node once, and replies come back along the reverse path', async (mode) => {
     const t = await overlay(20, { node: () => ({ minPeers: 3, maxPeers: 5, broadcast: mode }) })
-    await eventually(() => connected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 3), 15_000, 'overlay')
+    await eventually(() => overlayConnected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 3), 15_000, 'overlay')
     const seen = new Map<string, number>()
     for (const n of t.nodes) {
       n.on('request', (req) => {
@@ -77,7 +63,7 @@ describe('overlay on the memory testnet', () => {
 
   it('a reply whose first way back closed goes back along a duplicate copy\'s path', async () => {
     const t = await overlay(20, { node: () => ({ minPeers: 3, maxPeers: 5, broadcast: 'flood' }) })
-    await eventually(() => connected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 3), 15_000, 'overlay')
+    await eventually(() => overlayConnected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 3), 15_000, 'overlay')
     const origin = t.nodes[5]!
     let chosen: HearsayNode | undefined
     for (const n of t.nodes) {
@@ -104,7 +90,7 @@ describe('overlay on the memory testnet', () => {
   it('the hop limit bounds how far an announcement goes (hops equal overlay distance)', async () => {
     // sparse views give a long diameter; flooding delivers first along shortest paths
     const t = await overlay(16, { node: () => ({ minPeers: 2, maxPeers: 4, broadcast: 'flood' }) })
-    await eventually(() => connected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 1), 15_000, 'overlay')
+    await eventually(() => overlayConnected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 1), 15_000, 'overlay')
     const origin = t.nodes[15]!
     const snapshot = (): string => t.nodes.map(n => [...n.overlay!.active].sort().join(',')).join(';')
     const distances = (): Map<string, number> => {
@@ -144,7 +130,7 @@ describe('overlay on the memory testnet', () => {
 
   it('a duplicate id is not delivered twice, and announce validates its arguments before sending', async () => {
     const t = await overlay(5)
-    await eventually(() => connected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 1), 10_000, 'overlay')
+    await eventually(() => overlayConnected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 1), 10_000, 'overlay')
     let count = 0
     for (const n of t.nodes) n.on('request', () => { count++ })
     await collect(t.nodes[1]!.announce({ type: 'x', id: 'same-id', timeout: 200 }))
@@ -158,7 +144,7 @@ describe('overlay on the memory testnet', () => {
 
   it('the reply iterable ends on timeout, on maxReplies, and rejects on abort', async () => {
     const t = await overlay(4)
-    await eventually(() => connected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 1), 10_000, 'overlay')
+    await eventually(() => overlayConnected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 1), 10_000, 'overlay')
     for (const n of t.nodes) n.on('request', (req) => { req.reply(1); req.reply(2) })
     const two = await collect(t.nodes[0]!.announce({ type: 'q', maxReplies: 2, timeout: 5000 }))
     expect(two).toHaveLength(2)
@@ -183,12 +169,12 @@ describe('overlay on the memory testnet', () => {
   it('replaces failed peers: after killing a third of the nodes the rest reconnect and still get announcements', async () => {
     const network = new MemoryNetwork()
     const t = await overlay(24, { network, node: () => ({ minPeers: 3, maxPeers: 5 }) })
-    await eventually(() => connected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 3), 15_000, 'overlay')
+    await eventually(() => overlayConnected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 3), 15_000, 'overlay')
     const victims = t.nodes.slice(1, 9)
     for (let i = 1; i < 9; i++) network.kill(`node-${i}`)
     await Promise.all(victims.map(async v => { await v.stop() }))
     const alive = t.nodes.filter(n => n.status === 'running')
-    await eventually(() => connected(alive) && alive.every(n => n.overlay!.active.length >= 2), 15_000, 'healed overlay')
+    await eventually(() => overlayConnected(alive) && alive.every(n => n.overlay!.active.length >= 2), 15_000, 'healed overlay')
     const got = new Set<string>()
     for (const n of alive) n.on('request', (req) => { if (req.type === 'after') got.add(n.id) })
     await collect(alive[3]!.announce({ type: 'after', limit: 10, timeout: 500 }))
@@ -236,7 +222,7 @@ describe('overlay on the memory testnet', () => {
   it('heals a netsplit: two halves that lost each other merge back through the seed', async () => {
     const network = new MemoryNetwork()
     const t = await overlay(12, { network, node: () => ({ minPeers: 2, maxPeers: 4 }) })
-    await eventually(() => connected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 2), 15_000, 'overlay')
+    await eventually(() => overlayConnected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 2), 15_000, 'overlay')
     const hosts = t.nodes.map((_n, i) => `node-${i}`)
     const left = hosts.slice(0, 6); const right = hosts.slice(6)
     network.partition(left, right)
@@ -246,7 +232,7 @@ describe('overlay on the memory testnet', () => {
     await eventually(() => crossLinks() === 0, 15_000, 'split detected')
     network.heal()
     try {
-      await eventually(() => connected(t.nodes), 20_000, 'one overlay again')
+      await eventually(() => overlayConnected(t.nodes), 20_000, 'one overlay again')
     } catch (err) {
       const ids = new Map(t.nodes.map((n, i) => [n.id, i]))
       console.log('VIEWS', t.nodes.map((n, i) => `${i}:${n.overlay!.active.map(a => ids.get(a)).join(',')} p=${n.overlay!.passive.map(a => ids.get(a)).join(',')} heals=${n.metrics.get('membership.heals')} peers=${n.peers().map(p => ids.get(p.id)).join(',')}`).join('\n'))

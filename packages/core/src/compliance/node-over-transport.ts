@@ -1,4 +1,5 @@
 import { createNode } from '../node.js'
+import { overlayConnected } from './overlay.js'
 import type { HearsayNode } from '../node.js'
 import type { NodeOptions } from '../options.js'
 import type { Transport } from '../transport.js'
@@ -23,18 +24,6 @@ export interface NodeOverTransportHarness {
   }
 }
 
-function oneComponent (all: HearsayNode[]): boolean {
-  const byId = new Map(all.map(n => [n.id, n]))
-  const seen = new Set([all[0]!.id])
-  const queue = [all[0]!]
-  while (queue.length > 0) {
-    for (const id of queue.pop()!.overlay!.active) {
-      const m = byId.get(id)
-      if (m !== undefined && !seen.has(id)) { seen.add(id); queue.push(m) }
-    }
-  }
-  return seen.size === all.length
-}
 
 /**
  * Whole nodes over a real transport: the secure handshake, messages, one link per peer, the
@@ -106,7 +95,7 @@ export function nodeOverTransportCompliance (h: NodeOverTransportHarness): Compl
         const seed = await start(timing)
         const rest = await Promise.all(Array.from({ length: 7 }, async () => await start({ ...timing, seeds: [seed.addresses[0]!] })))
         const all = [seed, ...rest]
-        await eventually(() => all.every(n => (n.overlay?.active.length ?? 0) >= 2) && oneComponent(all), 15_000, 'connected overlay')
+        await eventually(() => all.every(n => (n.overlay?.active.length ?? 0) >= 2) && overlayConnected(all), 15_000, 'connected overlay')
         // replies follow the reverse path, so announce on a settled overlay: no view change for 1 s
         const views = (): string => all.map(n => [...n.overlay!.active].sort().join(',')).join(';')
         let last = views()
