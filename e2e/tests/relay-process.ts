@@ -28,6 +28,8 @@ export interface RelayProcess {
   stderr: () => string
   /** SIGTERM, then resolves with the exit code (SIGKILL and rejects after 10 s). */
   stop: () => Promise<number | null>
+  /** SIGKILL: no goodbye, no flush; resolves once the process is gone. */
+  kill: () => Promise<void>
 }
 
 export async function spawnRelay (opts: { chatDir?: string, data?: string, args?: string[] } = {}): Promise<RelayProcess> {
@@ -67,6 +69,11 @@ export async function spawnRelay (opts: { chatDir?: string, data?: string, args?
       child.kill('SIGTERM')
       const timer = setTimeout(() => { child.kill('SIGKILL') }, STOP_TIMEOUT)
       try { return await exited } finally { clearTimeout(timer) }
+    },
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGKILL')
+      await exited
     }
   }
 }

@@ -3,7 +3,7 @@
  * (scripts/netns.mjs; skipped outside it, so these tests never use the machine's interfaces):
  *
  * (b) two pages open a direct WebRTC link, signalled through the relay CLI (a child process),
- *     and keep exchanging messages after the relay process is stopped; with the overlay on, two
+ *     and keep exchanging messages after the relay process is killed (SIGKILL); with the overlay on, two
  *     pages that only know the relay link up directly by themselves;
  * (c) a page and a Node node connect over WebRTC, each way (node-datachannel on the Node side).
  *
@@ -89,7 +89,7 @@ async function rate (from: RtcPageHandle, to: string, size: number, count: numbe
   return Math.round(count / (ms / 1000))
 }
 
-test('(b) two pages link directly over WebRTC through the relay process and keep talking after it stops', async ({ browser, staticServer }) => {
+test('(b) two pages link directly over WebRTC through the relay process and keep talking after it is killed (SIGKILL)', async ({ browser, staticServer }) => {
   await staticServer.bundle('webrtc')
   relay = await spawnRelay()
   const a = await openPage(browser, staticServer.baseURL, relay.ws)
@@ -116,8 +116,8 @@ test('(b) two pages link directly over WebRTC through the relay process and keep
   await waitPeer(b, a.id)
   expect((await b.page.evaluate(() => window.__rtc!.peers())).find(p => p.id === a.id)?.address).toBe(`webrtc:${a.id}`)
 
-  // the relay process goes away; the direct link stays
-  expect(await relay.stop()).toBe(0)
+  // the relay process is killed (SIGKILL: no goodbye); the direct link stays
+  await relay.kill()
   relay = undefined
   await a.page.waitForFunction((id) => window.__rtc!.peers().every(p => p.id === id), b.id, { timeout: 15_000 })
   await b.page.waitForFunction((id) => window.__rtc!.peers().every(p => p.id === id), a.id, { timeout: 15_000 })
