@@ -54,7 +54,7 @@ export interface Request {
 export interface AnnounceServiceOptions {
   mode: 'plumtree' | 'flood'
   /** Passed to the Plumtree state machine (tuning for experiments). */
-  plumtree?: Pick<PlumtreeOptions, 'lazyDelayMs' | 'graftTimeoutMs' | 'optimizeThreshold' | 'originTreeAfter' | 'maxOriginTrees'>
+  plumtree?: Pick<PlumtreeOptions, 'lazyDelayMs' | 'graftTimeoutMs' | 'optimizeThreshold' | 'originTreeAfter' | 'maxOriginTrees' | 'rootIntervalMs'>
   defaultLimit: number
   defaultTimeout: number
   /** Reverse-path entries kept. @default 10000 */
@@ -91,7 +91,7 @@ export class AnnounceService {
   ) {
     const self = node.id
     const common = { self, maxIdLength: node.limits.maxIdBytes }
-    this.broadcaster = (opts.mode === 'plumtree' ? new Plumtree({ ...common, ...opts.plumtree }) : new Flood(common)) as unknown as Broadcaster<{ t: string }>
+    this.broadcaster = (opts.mode === 'plumtree' ? new Plumtree({ ...common, random: node.random.float, ...opts.plumtree }) : new Flood(common)) as unknown as Broadcaster<{ t: string }>
     this.driver = new BroadcastDriver(node, this.broadcaster, { prefix: '', dropPrefix: 'broadcast-', noLinkDrop: 'broadcast-no-link', onDeliver: (d) => { this.onDeliver(d.id, d.payload, d.hops, d.from) }, onDuplicate: (id, from) => { this.onDuplicate(id, from) } })
     this.routes = new ExpiringMap(opts.maxRoutes, opts.routeTtl)
     const types = opts.mode === 'plumtree' ? ['pt.gossip', 'pt.ihave', 'pt.graft', 'pt.prune'] : ['fl.gossip']
@@ -104,6 +104,7 @@ export class AnnounceService {
   neighbor (peer: PeerId, up: boolean): void {
     if (up) this.broadcaster.neighborUp(peer)
     else this.broadcaster.neighborDown(peer)
+    this.driver.scheduleTick()
   }
 
   announce (o: AnnounceOptions): AsyncIterable<Reply> {

@@ -42,7 +42,8 @@ export class BroadcastDriver {
     this.scheduleTick()
   }
 
-  private scheduleTick (): void {
+  /** Re-arms the timer after a change outside `run` (a neighbour came or went). */
+  scheduleTick (): void {
     const next = (this.broadcaster as { nextTickAt?: () => number | undefined }).nextTickAt?.()
     if (next === undefined || (this.tickAt !== undefined && this.tickAt <= next)) return
     this.cancelTick?.()

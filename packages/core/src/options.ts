@@ -84,8 +84,8 @@ export interface NodeOptions {
   announceLimit?: number
   /** Default time `announce` waits for replies, ms. @default 5000 */
   announceTimeout?: number
-  /** Plumtree tuning: `lazyDelayMs` (100), `graftTimeoutMs` (500), `originTreeAfter` (3), `maxOriginTrees` (64), `optimizeThreshold` (1; 0 = off). @default {} */
-  plumtree?: { lazyDelayMs?: number, graftTimeoutMs?: number, originTreeAfter?: number, maxOriginTrees?: number, optimizeThreshold?: number }
+  /** Plumtree tuning: `lazyDelayMs` (100), `graftTimeoutMs` (500), `originTreeAfter` (3), `maxOriginTrees` (64), `optimizeThreshold` (1; 0 = off), `rootIntervalMs` (10000; 0 = no root). @default {} */
+  plumtree?: { lazyDelayMs?: number, graftTimeoutMs?: number, originTreeAfter?: number, maxOriginTrees?: number, optimizeThreshold?: number, rootIntervalMs?: number }
   /** How raw connections are authenticated. @default secureChannel({ networkKey }) — `plainChannel()` is for simulation only */
   channel?: Channel
   /** Replicated state (`node.state`): gossip period, message budget, bounds, ownership proofs. Defaults in `STATE_DEFAULTS` (state/options.ts). @default {} */

@@ -107,7 +107,7 @@ export class EventBus {
   /** @internal Called by the node when it is running: picks the broadcast mode and the neighbour source. */
   start (mode: 'plumtree' | 'flood', overlay: boolean): void {
     const common = { self: this.node.id, maxIdLength: this.node.limits.maxIdBytes, seenMaxEntries: this.o.seenMaxEntries }
-    this.broadcaster = (mode === 'plumtree' ? new Plumtree(common) : new Flood(common)) as unknown as Broadcaster<{ t: string }>
+    this.broadcaster = (mode === 'plumtree' ? new Plumtree({ ...common, random: this.node.random.float }) : new Flood(common)) as unknown as Broadcaster<{ t: string }>
     this.driver = new BroadcastDriver(this.node, this.broadcaster, { prefix: 'ev.', dropPrefix: 'ev-', noLinkDrop: 'ev-no-link', onDeliver: (d) => { this.deliver(d.payload, d.hops, d.id) } })
     if (!overlay) {
       // a point-to-point node: every connected peer is a neighbour
@@ -121,8 +121,9 @@ export class EventBus {
   neighbor (peer: PeerId, up: boolean): void {
     const b = this.broadcaster
     if (b === undefined) return
-    if (!up) { b.neighborDown(peer); return }
+    if (!up) { b.neighborDown(peer); this.driver?.scheduleTick(); return }
     b.neighborUp(peer)
+    this.driver?.scheduleTick()
     this.replayTo(peer)
   }
 

@@ -12,6 +12,8 @@ export class BcNet<M extends { t: string }> {
   /** Messages sent since the last `resetCounts`, by type. */
   sent: Record<string, number> = {}
   readonly delivered = new Map<string, Map<string, number>>()
+  /** Most hops a delivery of each message travelled. */
+  readonly maxHops = new Map<string, number>()
   private readonly queue: Array<() => void> = []
 
   constructor (ids: string[], make: (id: string) => Broadcaster<M>, readonly stepMs = 50) {
@@ -48,6 +50,21 @@ export class BcNet<M extends { t: string }> {
     this.runClock()
   }
 
+  /** Broadcasts from `origin` and delivers everything that follows at once, without moving the clock. */
+  send (origin: string, id: string, limit = 32): void {
+    this.apply(origin, this.node(origin).broadcast(id, { from: origin, id }, limit, this.now))
+    this.settle()
+  }
+
+  /** Advances the clock by `ms` in steps, ticking every node, for broadcasters that always have timed work. */
+  runFor (ms: number): void {
+    for (const end = this.now + ms; this.now < end;) {
+      this.now += this.stepMs
+      for (const [id, n] of this.nodes) this.apply(id, n.tick(this.now))
+      this.settle()
+    }
+  }
+
   runClock (maxSteps = 400): void {
     for (let i = 0; i < maxSteps; i++) {
       const busy = [...this.nodes.values()].some((n) => 'nextTickAt' in n && (n as { nextTickAt: () => number | undefined }).nextTickAt() !== undefined)
@@ -57,6 +74,17 @@ export class BcNet<M extends { t: string }> {
       this.settle()
     }
     throw new Error('clock does not settle')
+  }
+
+  /** Shortest hop counts from `from` to every node over the current edges. */
+  distances (from: string): Map<string, number> {
+    const dist = new Map([[from, 0]])
+    const queue = [from]
+    for (let i = 0; i < queue.length; i++) {
+      const a = queue[i]!
+      for (const b of this.neighbors(a)) if (!dist.has(b)) { dist.set(b, dist.get(a)! + 1); queue.push(b) }
+    }
+    return dist
   }
 
   reached (id: string): number { return (this.delivered.get(id)?.size ?? 0) }
@@ -85,6 +113,7 @@ export class BcNet<M extends { t: string }> {
       let d = this.delivered.get(r.deliver.id)
       if (d === undefined) this.delivered.set(r.deliver.id, d = new Map())
       d.set(from, (d.get(from) ?? 0) + 1)
+      this.maxHops.set(r.deliver.id, Math.max(this.maxHops.get(r.deliver.id) ?? 0, r.deliver.hops))
     }
     for (const a of r.actions) {
       if (!this.edges.has(key(from, a.to))) continue

@@ -6,7 +6,7 @@ import { pick } from '../../src/overlay/sample.js'
 import { BcNet, ringWithChords } from './bc-harness.js'
 
 function mk (opts: Partial<PlumtreeOptions> = {}, neighbors = ['a', 'b', 'c']): Plumtree {
-  const pt = new Plumtree({ self: 'me', ...opts })
+  const pt = new Plumtree({ self: 'me', rootIntervalMs: 0, ...opts })
   for (const n of neighbors) pt.neighborUp(n)
   return pt
 }
@@ -211,7 +211,7 @@ describe('Flood', () => {
 
 describe('broadcast over small graphs', () => {
   it('a line of 3: reaches the end, and a hop limit of 1 stops after one hop', () => {
-    const net = new BcNet(['a', 'b', 'c'], (id) => new Plumtree({ self: id }))
+    const net = new BcNet(['a', 'b', 'c'], (id) => new Plumtree({ self: id, rootIntervalMs: 0 }))
     net.connect('a', 'b'); net.connect('b', 'c')
     net.broadcast('a', 'm1')
     expect(net.delivered.get('m1')).toEqual(new Map([['b', 1], ['c', 1]]))
@@ -222,7 +222,7 @@ describe('broadcast over small graphs', () => {
 
   it('a ring: the first broadcast prunes one edge, later ones cost n − 1', () => {
     const ids = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5']
-    const net = new BcNet(ids, (id) => new Plumtree({ self: id }))
+    const net = new BcNet(ids, (id) => new Plumtree({ self: id, rootIntervalMs: 0 }))
     for (let i = 0; i < ids.length; i++) net.connect(ids[i]!, ids[(i + 1) % ids.length]!)
     net.broadcast('r0', 'm0')
     expect(net.delivered.get('m0')?.size).toBe(5)
@@ -255,7 +255,7 @@ describe('broadcast over 100 nodes', () => {
 
   it('Plumtree converges to a spanning tree (≈ n − 1 payload messages) where flooding costs ≈ degree × n, and repairs cut tree edges', () => {
     const random = seededRandom(5)
-    const pt = build<PlumtreeMsg>((id) => new Plumtree({ self: id }))
+    const pt = build<PlumtreeMsg>((id) => new Plumtree({ self: id, rootIntervalMs: 0 }))
     const fl = build((id) => new Flood({ self: id }))
     const degree = (2 * pt.edges.size) / N
     expect(pt.isConnected()).toBe(true)
@@ -329,7 +329,7 @@ describe('Plumtree: per-origin trees (originTreeAfter, maxOriginTrees, optimizeT
 
   it('an IHAVE showing a path ≥ threshold hops shorter re-parents that origin only, once per message', async () => {
     const { Plumtree } = await import('../../src/overlay/plumtree.js')
-    const pt = new Plumtree({ self: 'me', optimizeThreshold: 3, originTreeAfter: 1 })
+    const pt = new Plumtree({ self: 'me', rootIntervalMs: 0, optimizeThreshold: 3, originTreeAfter: 1 })
     pt.neighborUp('far'); pt.neighborUp('near'); pt.neighborUp('child')
     // the payload arrives eagerly over a long path (hops 6) from 'far'; 'near' announces it at 2
     pt.onMessage('far', gossip('m1', 6, 'src'), 0)
@@ -355,7 +355,7 @@ describe('Plumtree: per-origin trees (originTreeAfter, maxOriginTrees, optimizeT
 
   it('a duplicate from an origin with its own tree prunes that tree, not the shared one', async () => {
     const { Plumtree } = await import('../../src/overlay/plumtree.js')
-    const pt = new Plumtree({ self: 'me' })
+    const pt = new Plumtree({ self: 'me', rootIntervalMs: 0 })
     pt.neighborUp('a'); pt.neighborUp('b')
     pt.onMessage('a', { t: 'pt.graft', ids: [], o: 'src' }, 0) // gives 'src' a tree of its own
     pt.onMessage('a', gossip('m1', 2, 'src'), 10)
@@ -369,7 +369,7 @@ describe('Plumtree: per-origin trees (originTreeAfter, maxOriginTrees, optimizeT
 
   it('origins that broadcast rarely are never optimised; messages without an origin neither', async () => {
     const { Plumtree } = await import('../../src/overlay/plumtree.js')
-    const pt = new Plumtree({ self: 'me' }) // optimizeThreshold 1, originTreeAfter 3
+    const pt = new Plumtree({ self: 'me', rootIntervalMs: 0 }) // optimizeThreshold 1, originTreeAfter 3
     pt.neighborUp('far'); pt.neighborUp('near')
     for (let i = 0; i < 2; i++) {
       pt.onMessage('far', gossip(`m${i}`, 6, 'src'), i * 10)
@@ -380,7 +380,7 @@ describe('Plumtree: per-origin trees (originTreeAfter, maxOriginTrees, optimizeT
     for (let i = 0; i < 5; i++) pt.onMessage('far', gossip(`z${i}`, 6), 100 + i)
     expect(pt.onMessage('near', { t: 'pt.ihave', ids: [{ id: 'z4', hops: 2 }] }, 200).actions).toEqual([])
     // off when the threshold is 0
-    const off = new Plumtree({ self: 'me', optimizeThreshold: 0, originTreeAfter: 1 })
+    const off = new Plumtree({ self: 'me', rootIntervalMs: 0, optimizeThreshold: 0, originTreeAfter: 1 })
     off.neighborUp('far'); off.neighborUp('near')
     off.onMessage('far', gossip('m1', 6, 'src'), 0)
     expect(off.onMessage('near', { t: 'pt.ihave', ids: [{ id: 'm1', hops: 2 }] }, 10).actions).toEqual([])
@@ -388,7 +388,7 @@ describe('Plumtree: per-origin trees (originTreeAfter, maxOriginTrees, optimizeT
 
   it('per-origin trees are bounded (least recently used evicted), forget departed peers and reject malformed origins', async () => {
     const { Plumtree } = await import('../../src/overlay/plumtree.js')
-    const pt = new Plumtree({ self: 'me', maxOriginTrees: 2 })
+    const pt = new Plumtree({ self: 'me', rootIntervalMs: 0, maxOriginTrees: 2 })
     pt.neighborUp('a'); pt.neighborUp('b')
     for (const o of ['o1', 'o2', 'o3']) pt.onMessage('a', { t: 'pt.prune', o }, 0)
     // o1 was evicted: its messages go eagerly to a again; o3's do not
@@ -406,7 +406,7 @@ describe('Plumtree: per-origin trees (originTreeAfter, maxOriginTrees, optimizeT
 describe('Plumtree: IHAVE batching', () => {
   it('ten messages within one lazy window go to a lazy peer as one IHAVE (the simulator found one per message)', async () => {
     const { Plumtree } = await import('../../src/overlay/plumtree.js')
-    const pt = new Plumtree({ self: 'me', lazyDelayMs: 100 })
+    const pt = new Plumtree({ self: 'me', rootIntervalMs: 0, lazyDelayMs: 100 })
     pt.neighborUp('lazy')
     pt.onMessage('lazy', { t: 'pt.prune' }, 0)
     for (let i = 0; i < 10; i++) pt.broadcast(`m${i}`, i, 5, i * 10)
