@@ -122,6 +122,25 @@ describe('Plumtree root beacons: the shared tree', () => {
     expect(pt.lazyPeers()).toEqual(['a'])
   })
 
+  it('a node on the tree of a live root takes a new link as lazy; without a root or a tree, as eager', () => {
+    const pt = mk({}, ['a'])
+    pt.neighborUp('b')
+    expect(pt.eagerPeers().sort()).toEqual(['a', 'b']) // no root yet
+    pt.onMessage('a', beacon('~1', 'root', 3, 4), 0)
+    pt.neighborUp('c')
+    expect(pt.lazyPeers()).toEqual(['c'])
+    // the beacon's IHAVE over the new link shows a shorter way to the root: it becomes the parent
+    expect(pt.onMessage('c', { t: 'pt.ihave', ids: [{ id: '~1', hops: 2 }] }, 10).actions).toEqual([
+      { type: 'send', to: 'c', msg: { t: 'pt.graft', ids: [] } },
+      { type: 'send', to: 'a', msg: { t: 'pt.prune' } }
+    ])
+    expect(pt.eagerPeers().sort()).toEqual(['b', 'c'])
+    const lonely = mk({}, [])
+    lonely.onMessage('x', beacon('~2', 'root', 3), 0) // not a neighbour: followed, but no tree
+    lonely.neighborUp('d')
+    expect(lonely.eagerPeers()).toEqual(['d'])
+  })
+
   it('a GRAFT for a beacon is answered with the beacon, still marked', () => {
     const pt = mk()
     pt.onMessage('a', beacon('~1', 'root', 3), 0)
