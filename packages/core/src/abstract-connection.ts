@@ -19,7 +19,8 @@ export abstract class AbstractConnection implements Connection {
   private closeReason: Error | undefined
   private isClosed = false
   private closeReported = false
-  private drainWaiters = new Set<() => void>()
+  /** Created by the first `drained()` that has to wait: most links never wait, and a Set each adds up at 10k nodes. */
+  private drainWaiters: Set<() => void> | undefined
   protected lowWaterMark = 0
 
   constructor (init: { remoteAddress: string, direction: 'inbound' | 'outbound', maxFrameBytes?: number }) {
@@ -62,18 +63,19 @@ export abstract class AbstractConnection implements Connection {
     if (this.isClosed || this.bufferedAmount <= this.lowWaterMark) return
     await new Promise<void>((resolve, reject) => {
       const signal = options.signal
+      const waiters = (this.drainWaiters ??= new Set())
       const done = (): void => {
-        this.drainWaiters.delete(done)
+        waiters.delete(done)
         signal?.removeEventListener('abort', onAbort)
         resolve()
       }
       const onAbort = (): void => {
-        this.drainWaiters.delete(done)
+        waiters.delete(done)
         reject(toAbortError(signal?.reason))
       }
       if (signal?.aborted === true) { onAbort(); return }
       signal?.addEventListener('abort', onAbort, { once: true })
-      this.drainWaiters.add(done)
+      waiters.add(done)
     })
   }
 
@@ -114,7 +116,7 @@ export abstract class AbstractConnection implements Connection {
    * a write returned false, so call it from write callbacks too, or `drained()` can hang.
    */
   protected _maybeDrained (): void {
-    if (this.drainWaiters.size === 0 || this.bufferedAmount > this.lowWaterMark) return
+    if (this.drainWaiters === undefined || this.drainWaiters.size === 0 || this.bufferedAmount > this.lowWaterMark) return
     for (const w of [...this.drainWaiters]) w()
   }
 
@@ -124,7 +126,7 @@ export abstract class AbstractConnection implements Connection {
     this.isClosed = true
     this.closeReason = reason
     try { this._close(reason) } finally {
-      for (const w of [...this.drainWaiters]) w()
+      if (this.drainWaiters !== undefined) for (const w of [...this.drainWaiters]) w()
       if (this.handlers !== undefined) this.reportClose()
     }
   }

@@ -105,11 +105,10 @@ export class AbuseGuard {
   /** Counts a dial or a finished handshake refused because of a ban. */
   refusedBanned (): void { this.metrics.inc('refused.banned') }
 
-  /** A meter for one new link: `admit(bytes)` is false once the peer is over its rates. */
-  meter (): { admit: (bytes: number) => boolean } {
+  /** A meter for one new link, on the guard's clock: `admit(bytes)` is false once the peer is over its rates. */
+  meter (): LinkMeter {
     const l = this.limits
-    const m = new LinkMeter({ framesPerSecond: l.peerFramesPerSecond, bytesPerSecond: l.peerBytesPerSecond }, this.clock.now())
-    return { admit: (bytes) => m.admit(bytes, this.clock.now()) }
+    return new LinkMeter({ framesPerSecond: l.peerFramesPerSecond, bytesPerSecond: l.peerBytesPerSecond }, this.clock.now(), this.clock)
   }
 
   /**

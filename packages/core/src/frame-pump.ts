@@ -62,7 +62,7 @@ export class FramePump {
     })
   }
 
-  /** Routes every later frame (starting with any already queued) to `sink`. */
+  /** Routes every later frame (starting with any already queued) to `sink`, calling its methods on it. */
   takeover (sink: { onMessage: (f: Uint8Array) => void, onClose: (r?: Error) => void }): void {
     this.sink = sink
     const q = this.queue

@@ -1,3 +1,5 @@
+import type { Clock } from './clock.js'
+
 /**
  * Token buckets on the injected clock (times in ms), so that the simulator's virtual time and
  * the tests drive them exactly like wall time does.
@@ -51,13 +53,16 @@ export class LinkMeter {
   private readonly frames: TokenBucket
   private readonly bytes: TokenBucket
 
-  constructor (limits: { framesPerSecond: number, bytesPerSecond: number }, now: number) {
+  /** With `clock`, `admit` reads the time from it when it is not given one. */
+  constructor (limits: { framesPerSecond: number, bytesPerSecond: number }, now: number, private readonly clock?: Pick<Clock, 'now'>) {
     this.frames = new TokenBucket(limits.framesPerSecond, limits.framesPerSecond, now)
     this.bytes = new TokenBucket(limits.bytesPerSecond, limits.bytesPerSecond, now)
   }
 
   /** Accounts one received frame of `size` bytes; false when it is over either rate. */
-  admit (size: number, now: number): boolean {
+  admit (size: number, now?: number): boolean {
+    now ??= this.clock?.now()
+    if (now === undefined) throw new TypeError('admit needs the time: pass now, or give the meter a clock')
     // both are checked, so a frame that fails the bytes bucket still cost a frame token: fine,
     // the link is cut off anyway
     return this.frames.take(1, now) && this.bytes.take(size, now)

@@ -127,7 +127,11 @@ export class HyParView {
   private readonly validPeerId: (id: string) => boolean
 
   private readonly active = new Map<PeerId, string[]>()
-  private readonly passive = new Map<PeerId, string[]>()
+  /**
+   * Passive peer → addresses. A single address (the usual case) is kept as the string itself:
+   * a one-element array per entry was a tenth of a simulated node's heap (6 × maxActive entries).
+   */
+  private readonly passive = new Map<PeerId, string | string[]>()
   /** Every link the node reported up, with the tick it came up at. */
   private readonly links = new Map<PeerId, number>()
   private readonly pending = new Map<PeerId, Pending>()
@@ -170,7 +174,7 @@ export class HyParView {
   activeView (): Map<PeerId, string[]> { return new Map(this.active) }
 
   /** A copy of the passive view: peer → addresses. */
-  passiveView (): Map<PeerId, string[]> { return new Map(this.passive) }
+  passiveView (): Map<PeerId, string[]> { return new Map([...this.passive].map(([id, a]) => [id, unpackAddrs(a)])) }
 
   /**
    * Feeds known peers (e.g. from the peer store) into the passive view. Invalid entries are
@@ -425,7 +429,7 @@ export class HyParView {
       this.send(next, { t: 'hv.shuffle', origin, originAddrs, ttl, peers })
       return
     }
-    const reply = sample(this.random, this.passive, peers.length).map(([id, addrs]) => ({ id, addrs }))
+    const reply = sample(this.random, this.passive, peers.length).map(([id, addrs]) => ({ id, addrs: unpackAddrs(addrs) }))
     const replyMsg: HyParViewMsg = { t: 'hv.shuffle-reply', peers: reply }
     if (this.links.has(origin)) this.send(origin, replyMsg)
     else if (!this.pending.has(origin)) this.open(origin, originAddrs, 'shuffle-reply', replyMsg, 0)
@@ -459,7 +463,7 @@ export class HyParView {
     const peers = [
       ...sample(this.random, [...this.active].filter(([id]) => id !== target), this.ka),
       ...sample(this.random, this.passive, this.kp)
-    ].map(([id, addrs]) => ({ id, addrs }))
+    ].map(([id, addrs]) => ({ id, addrs: unpackAddrs(addrs) }))
     this.shuffleSent = new Set(peers.map((e) => e.id))
     this.send(target, { t: 'hv.shuffle', origin: this.self, originAddrs: this.selfAddrs, ttl: this.shuffleTtl, peers })
   }
@@ -498,7 +502,7 @@ export class HyParView {
   private addPassiveEntry (id: PeerId, addrs: string[], firstHand: boolean, evictFirst?: Set<PeerId>): void {
     if (id === this.self || this.active.has(id) || addrs.length === 0) return
     if (this.passive.has(id)) {
-      if (firstHand) this.passive.set(id, addrs)
+      if (firstHand) this.passive.set(id, packAddrs(addrs))
       return
     }
     if (this.passive.size >= this.passiveSize) {
@@ -510,7 +514,7 @@ export class HyParView {
       if (victim === undefined) return
       this.passive.delete(victim)
     }
-    this.passive.set(id, addrs)
+    this.passive.set(id, packAddrs(addrs))
   }
 
   /** Asks passive peers to become neighbours until active + pending reaches `want`. */
@@ -521,7 +525,7 @@ export class HyParView {
       if (peer === undefined) return
       // high priority only when isolated, so that full nodes are not forced to evict
       const priority = this.active.size === 0 ? 'high' : 'low'
-      this.open(peer, this.passive.get(peer)!, 'neighbor', { t: 'hv.nbr', priority, addrs: this.selfAddrs }, target)
+      this.open(peer, unpackAddrs(this.passive.get(peer)!), 'neighbor', { t: 'hv.nbr', priority, addrs: this.selfAddrs }, target)
     }
   }
 
@@ -610,3 +614,6 @@ export class HyParView {
     return out
   }
 }
+
+function packAddrs (addrs: string[]): string | string[] { return addrs.length === 1 ? addrs[0]! : addrs }
+function unpackAddrs (a: string | string[]): string[] { return typeof a === 'string' ? [a] : a }

@@ -34,7 +34,13 @@ export class PhiAccrual {
   private readonly windowSize: number
   private readonly minStdDevMs: number
   private readonly pauseMs: number
-  private readonly intervals: number[] = []
+  /**
+   * The last `windowSize` intervals, a ring: `count` filled, the oldest at `next` once full.
+   * Float32 halves the biggest per-link allocation of a node (100 samples per neighbour);
+   * intervals are rounded to it before they enter the sums, so the sums match the window.
+   */
+  private readonly intervals: Float32Array
+  private count = 0
   private next = 0
   private sum = 0
   private sumSq = 0
@@ -49,6 +55,7 @@ export class PhiAccrual {
     this.windowSize = windowSize
     this.minStdDevMs = minStdDevMs
     this.pauseMs = acceptableHeartbeatPauseMs
+    this.intervals = new Float32Array(windowSize)
     // Akka's bootstrap: two samples at mean ± mean/4 give the estimate as mean and a
     // deviation of a quarter of it, until real samples push them out.
     const sd = firstHeartbeatEstimateMs / 4
@@ -76,7 +83,7 @@ export class PhiAccrual {
   phi (now: number): number {
     if (this.last === undefined) return 0
     const elapsed = now - this.last
-    const n = this.intervals.length
+    const n = this.count
     const mean = this.sum / n
     const variance = Math.max(0, this.sumSq / n - mean * mean)
     const sd = Math.max(Math.sqrt(variance), this.minStdDevMs)
@@ -84,23 +91,24 @@ export class PhiAccrual {
   }
 
   private push (interval: number): void {
-    if (this.intervals.length < this.windowSize) {
-      this.intervals.push(interval)
-      this.sum += interval
-      this.sumSq += interval * interval
+    const x = Math.fround(interval)
+    if (this.count < this.windowSize) {
+      this.intervals[this.count++] = x
+      this.sum += x
+      this.sumSq += x * x
     } else {
       const old = this.intervals[this.next]!
-      this.intervals[this.next] = interval
+      this.intervals[this.next] = x
       this.next = (this.next + 1) % this.windowSize
-      this.sum += interval - old
-      this.sumSq += interval * interval - old * old
+      this.sum += x - old
+      this.sumSq += x * x - old * old
     }
     // running sums drift with rounding; recomputing once per window keeps it O(1) amortised
     if (++this.updates >= this.windowSize) {
       this.updates = 0
       this.sum = 0
       this.sumSq = 0
-      for (const x of this.intervals) { this.sum += x; this.sumSq += x * x }
+      for (let i = 0; i < this.count; i++) { const v = this.intervals[i]!; this.sum += v; this.sumSq += v * v }
     }
   }
 }

@@ -30,6 +30,31 @@ describe('phi', () => {
     expect(max).toBeLessThan(1)
   })
 
+  it('keeps the last windowSize intervals (a ring: the oldest go first)', () => {
+    // phi is -log10(1/2) exactly when the silence equals the window's mean interval
+    const half = -Math.log10(0.5)
+    const d = new PhiAccrual({ windowSize: 4, firstHeartbeatEstimateMs: 1000, minStdDevMs: 1 })
+    let t = 0
+    const beat = (gap: number): void => { t += gap; d.heartbeat(t) }
+    d.heartbeat(t)
+    // the two seeded samples (750, 1250) plus two of 100: mean 550
+    beat(100); beat(100)
+    expect(d.phi(t + 550)).toBeCloseTo(half, 9)
+    // the seeds are pushed out: [100, 100, 100, 100]
+    beat(100); beat(100)
+    expect(d.phi(t + 100)).toBeCloseTo(half, 9)
+    // wraps around: [300, 300, 100, 100], then [300, 300, 300, 300], then [50, 300, 300, 300]
+    beat(300); beat(300)
+    expect(d.phi(t + 200)).toBeCloseTo(half, 9)
+    beat(300); beat(300)
+    expect(d.phi(t + 300)).toBeCloseTo(half, 9)
+    beat(50)
+    expect(d.phi(t + 237.5)).toBeCloseTo(half, 9)
+    // many windows later (sums recomputed every windowSize pushes) it still tracks exactly
+    for (let i = 0; i < 1000; i++) beat(i % 2 === 0 ? 90 : 110)
+    expect(d.phi(t + 100)).toBeCloseTo(half, 9)
+  })
+
   it('rises past 8 within a bounded time once heartbeats stop', () => {
     const d = new PhiAccrual()
     for (let t = 0; t <= 100_000; t += 1000) d.heartbeat(t)
