@@ -30,12 +30,12 @@ const SWEEP_EVERY = 256
  * what this refuses. Every refusal and ban is counted in the node's metrics.
  */
 export class AbuseGuard {
-  private readonly bans: BanList<BanReason>
-  private readonly invalidFrames: OffenceCounter
-  private readonly badHandshakes: OffenceCounter
-  private readonly byAddress = new Map<string, Set<Connection>>()
-  private readonly handshaking = new Set<Connection>()
-  private admitted = 0
+  readonly #bans: BanList<BanReason>
+  readonly #invalidFrames: OffenceCounter
+  readonly #badHandshakes: OffenceCounter
+  readonly #byAddress = new Map<string, Set<Connection>>()
+  readonly #handshaking = new Set<Connection>()
+  #admitted = 0
 
   constructor (
     readonly limits: Readonly<AbuseLimits>,
@@ -47,13 +47,13 @@ export class AbuseGuard {
       if (typeof v !== 'number' || !(v >= 0)) throw new TypeError(`abuse.${k} must be a non-negative number`)
     }
     if (limits.banMs <= 0 || limits.maxBans < 1 || limits.offenceWindowMs <= 0) throw new TypeError('abuse.banMs, abuse.maxBans and abuse.offenceWindowMs must be positive')
-    this.bans = new BanList(limits.banMs, limits.maxBans)
-    this.invalidFrames = new OffenceCounter(limits.offenceWindowMs, limits.maxBans)
-    this.badHandshakes = new OffenceCounter(limits.offenceWindowMs, limits.maxBans)
+    this.#bans = new BanList(limits.banMs, limits.maxBans)
+    this.#invalidFrames = new OffenceCounter(limits.offenceWindowMs, limits.maxBans)
+    this.#badHandshakes = new OffenceCounter(limits.offenceWindowMs, limits.maxBans)
   }
 
   /** Inbound handshakes in progress. */
-  get pendingHandshakes (): number { return this.handshaking.size }
+  get pendingHandshakes (): number { return this.#handshaking.size }
 
   /**
    * Decides whether an inbound connection may start its handshake. False means refuse (the
@@ -62,20 +62,20 @@ export class AbuseGuard {
    */
   admit (conn: Connection): boolean {
     const key = addressKey(conn.remoteAddress)
-    if (this.bans.has(key, this.clock.now())) return this.refuse('banned')
+    if (this.#bans.has(key, this.clock.now())) return this.#refuse('banned')
     const cap = this.limits.maxPendingHandshakes
-    if (cap > 0 && this.handshaking.size >= cap) return this.refuse('handshakes')
+    if (cap > 0 && this.#handshaking.size >= cap) return this.#refuse('handshakes')
     const perAddress = this.limits.maxConnectionsPerAddress
     if (perAddress > 0) {
-      if (++this.admitted % SWEEP_EVERY === 0) this.sweep()
-      let open = this.byAddress.get(key)
-      if (open === undefined) this.byAddress.set(key, open = new Set())
+      if (++this.#admitted % SWEEP_EVERY === 0) this.#sweep()
+      let open = this.#byAddress.get(key)
+      if (open === undefined) this.#byAddress.set(key, open = new Set())
       // the raw connection closes with the link built on it, so `closed` tells if it still counts
       for (const c of open) if (c.closed) open.delete(c)
-      if (open.size >= perAddress) return this.refuse('per-address')
+      if (open.size >= perAddress) return this.#refuse('per-address')
       open.add(conn)
     }
-    this.handshaking.add(conn)
+    this.#handshaking.add(conn)
     return true
   }
 
@@ -85,12 +85,12 @@ export class AbuseGuard {
    * closes are not (an overloaded node must not ban the peers it was too slow for).
    */
   settled (conn: Connection, err?: unknown): void {
-    if (!this.handshaking.delete(conn)) return
+    if (!this.#handshaking.delete(conn)) return
     if ((err as { code?: unknown } | undefined)?.code !== 'ERR_HANDSHAKE') return
     const limit = this.limits.maxHandshakeFailures
     const key = addressKey(conn.remoteAddress)
-    if (limit > 0 && this.badHandshakes.add(key, this.clock.now()) >= limit) {
-      this.badHandshakes.clear(key)
+    if (limit > 0 && this.#badHandshakes.add(key, this.clock.now()) >= limit) {
+      this.#badHandshakes.clear(key)
       this.ban(undefined, conn.remoteAddress, 'handshake')
     }
   }
@@ -98,8 +98,8 @@ export class AbuseGuard {
   /** Why `id` or the address `remoteAddress` is banned now, or undefined. */
   banned (id: PeerId | undefined, remoteAddress: string | undefined): BanReason | undefined {
     const now = this.clock.now()
-    return (id === undefined ? undefined : this.bans.reason(id, now)) ??
-      (remoteAddress === undefined ? undefined : this.bans.reason(addressKey(remoteAddress), now))
+    return (id === undefined ? undefined : this.#bans.reason(id, now)) ??
+      (remoteAddress === undefined ? undefined : this.#bans.reason(addressKey(remoteAddress), now))
   }
 
   /** Counts a dial or a finished handshake refused because of a ban. */
@@ -120,11 +120,11 @@ export class AbuseGuard {
     if (limit === 0) return false
     const now = this.clock.now()
     const key = addressKey(remoteAddress)
-    const byId = this.invalidFrames.add(id, now)
-    const byAddr = this.invalidFrames.add(key, now)
+    const byId = this.#invalidFrames.add(id, now)
+    const byAddr = this.#invalidFrames.add(key, now)
     if (byId < limit && byAddr < limit) return false
-    this.invalidFrames.clear(id)
-    this.invalidFrames.clear(key)
+    this.#invalidFrames.clear(id)
+    this.#invalidFrames.clear(key)
     this.ban(id, remoteAddress, 'invalid-frame')
     return true
   }
@@ -133,8 +133,8 @@ export class AbuseGuard {
   ban (id: PeerId | undefined, remoteAddress: string | undefined, reason: BanReason): void {
     const now = this.clock.now()
     const address = remoteAddress === undefined ? undefined : addressKey(remoteAddress)
-    if (id !== undefined) this.bans.ban(id, reason, now)
-    if (address !== undefined) this.bans.ban(address, reason, now)
+    if (id !== undefined) this.#bans.ban(id, reason, now)
+    if (address !== undefined) this.#bans.ban(address, reason, now)
     this.metrics.inc(`bans.${reason}`)
     const e: BanEvent = { reason, ms: this.limits.banMs }
     if (id !== undefined) e.id = id
@@ -143,17 +143,17 @@ export class AbuseGuard {
   }
 
   /** Ids and addresses banned now. */
-  banList (): string[] { return this.bans.keys(this.clock.now()) }
+  banList (): string[] { return this.#bans.keys(this.clock.now()) }
 
-  private refuse (reason: 'banned' | 'handshakes' | 'per-address'): false {
+  #refuse (reason: 'banned' | 'handshakes' | 'per-address'): false {
     this.metrics.inc(`refused.${reason}`)
     return false
   }
 
-  private sweep (): void {
-    for (const [key, open] of this.byAddress) {
+  #sweep (): void {
+    for (const [key, open] of this.#byAddress) {
       for (const c of open) if (c.closed) open.delete(c)
-      if (open.size === 0) this.byAddress.delete(key)
+      if (open.size === 0) this.#byAddress.delete(key)
     }
   }
 }

@@ -6,26 +6,26 @@ import { ExpiringMap } from './expiring-map.js'
  * memory only up to the bound.
  */
 export class BanList<R extends string = string> {
-  private readonly bans: ExpiringMap<string, R>
+  readonly #bans: ExpiringMap<string, R>
 
   constructor (readonly banMs: number, readonly maxEntries: number) {
-    this.bans = new ExpiringMap(maxEntries, banMs)
+    this.#bans = new ExpiringMap(maxEntries, banMs)
   }
 
-  get size (): number { return this.bans.size }
+  get size (): number { return this.#bans.size }
 
   /** Bans `key` from `now` for `banMs` (a ban in force is extended). */
-  ban (key: string, reason: R, now: number): void { this.bans.set(key, reason, now) }
+  ban (key: string, reason: R, now: number): void { this.#bans.set(key, reason, now) }
 
   /** The reason `key` is banned at `now`, or undefined. */
-  reason (key: string, now: number): R | undefined { return this.bans.get(key, now) }
+  reason (key: string, now: number): R | undefined { return this.#bans.get(key, now) }
 
-  has (key: string, now: number): boolean { return this.bans.get(key, now) !== undefined }
+  has (key: string, now: number): boolean { return this.#bans.get(key, now) !== undefined }
 
-  unban (key: string): boolean { return this.bans.delete(key) }
+  unban (key: string): boolean { return this.#bans.delete(key) }
 
   /** Keys banned at `now`, oldest first. */
-  keys (now: number): string[] { return this.bans.keys(now) }
+  keys (now: number): string[] { return this.#bans.keys(now) }
 }
 
 /**
@@ -33,22 +33,22 @@ export class BanList<R extends string = string> {
  * `windowMs`". Bounded like every cache: the key seen longest ago is forgotten first.
  */
 export class OffenceCounter {
-  private readonly counts: ExpiringMap<string, { n: number, since: number }>
+  readonly #counts: ExpiringMap<string, { n: number, since: number }>
 
   constructor (readonly windowMs: number, maxEntries: number) {
-    this.counts = new ExpiringMap(maxEntries, windowMs)
+    this.#counts = new ExpiringMap(maxEntries, windowMs)
   }
 
-  get size (): number { return this.counts.size }
+  get size (): number { return this.#counts.size }
 
   /** Records one offence by `key` at `now`; returns the offences in its current window. */
   add (key: string, now: number): number {
-    const c = this.counts.get(key, now)
+    const c = this.#counts.get(key, now)
     const next = c === undefined || now - c.since >= this.windowMs ? { n: 1, since: now } : { n: c.n + 1, since: c.since }
-    this.counts.set(key, next, now)
+    this.#counts.set(key, next, now)
     return next.n
   }
 
   /** Forgets `key` (after it was banned: the ban, not the count, keeps it out). */
-  clear (key: string): void { this.counts.delete(key) }
+  clear (key: string): void { this.#counts.delete(key) }
 }

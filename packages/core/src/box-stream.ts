@@ -8,26 +8,26 @@ import { DecryptError } from './errors.js'
  * fails authentication.
  */
 export class BoxStream {
-  private counter = 0
-  private readonly nonce = new Uint8Array(BOX_NONCE_BYTES)
-  private readonly view = new DataView(this.nonce.buffer)
+  #counter = 0
+  readonly #nonce = new Uint8Array(BOX_NONCE_BYTES)
+  readonly #view = new DataView(this.#nonce.buffer)
   constructor (private readonly key: Uint8Array) {}
 
-  private next (): Uint8Array {
+  #next (): Uint8Array {
     // 2^53 frames per session is beyond any real connection's life
-    this.view.setUint32(16, Math.floor(this.counter / 0x100000000))
-    this.view.setUint32(20, this.counter >>> 0)
-    this.counter++
-    return this.nonce
+    this.#view.setUint32(16, Math.floor(this.#counter / 0x100000000))
+    this.#view.setUint32(20, this.#counter >>> 0)
+    this.#counter++
+    return this.#nonce
   }
 
   seal (plain: Uint8Array): Uint8Array {
-    return secretbox(plain, this.next(), this.key)
+    return secretbox(plain, this.#next(), this.key)
   }
 
   /** Throws `DecryptError` when the frame does not authenticate. */
   open (boxed: Uint8Array): Uint8Array {
-    const plain = secretboxOpen(boxed, this.next(), this.key)
+    const plain = secretboxOpen(boxed, this.#next(), this.key)
     if (plain === null) throw new DecryptError()
     return plain
   }

@@ -9,8 +9,8 @@ import { watchDrops } from './overlay/validate.js'
  * Announcements and the event bus each own one, under their own message-type prefix.
  */
 export class BroadcastDriver {
-  private tickAt: number | undefined
-  private cancelTick: (() => void) | undefined
+  #tickAt: number | undefined
+  #cancelTick: (() => void) | undefined
 
   constructor (
     private readonly node: HearsayNode,
@@ -45,12 +45,12 @@ export class BroadcastDriver {
   /** Re-arms the timer after a change outside `run` (a neighbour came or went). */
   scheduleTick (): void {
     const next = (this.broadcaster as { nextTickAt?: () => number | undefined }).nextTickAt?.()
-    if (next === undefined || (this.tickAt !== undefined && this.tickAt <= next)) return
-    this.cancelTick?.()
-    this.tickAt = next
-    this.cancelTick = this.node.lifetimeTimers.after(Math.max(0, next - this.node.clock.now()), () => {
-      this.tickAt = undefined
-      this.cancelTick = undefined
+    if (next === undefined || (this.#tickAt !== undefined && this.#tickAt <= next)) return
+    this.#cancelTick?.()
+    this.#tickAt = next
+    this.#cancelTick = this.node.lifetimeTimers.after(Math.max(0, next - this.node.clock.now()), () => {
+      this.#tickAt = undefined
+      this.#cancelTick = undefined
       this.run(this.broadcaster.tick(this.node.clock.now()))
     })
   }

@@ -48,8 +48,8 @@ interface Reader { name: string, controller: ReadableStreamDefaultController<Bro
 
 /** The node's broadcast streams. @internal */
 export class BroadcastStreams {
-  private readonly readers = new Set<Reader>()
-  private readonly pieceBytes: number
+  readonly #readers = new Set<Reader>()
+  readonly #pieceBytes: number
 
   constructor (
     private readonly node: HearsayNode,
@@ -57,13 +57,13 @@ export class BroadcastStreams {
     private readonly sendRaw: (type: string, data: unknown, options: BroadcastOptions) => void
   ) {
     // broadcast envelope overhead: ids, hops, origin, names; 1 KiB is ample
-    this.pieceBytes = Math.max(1, Math.min(64 * 1024, node.limits.maxFrameBytes - 1024))
-    messaging.handleBroadcast('st.bc', (b) => { this.deliver(b) })
+    this.#pieceBytes = Math.max(1, Math.min(64 * 1024, node.limits.maxFrameBytes - 1024))
+    messaging.handleBroadcast('st.bc', (b) => { this.#deliver(b) })
     // without the overlay, chunks go straight to every peer as `st.bc` frames
-    node.handle('st.bc', (peer, data) => { this.deliver({ type: 'st.bc', data, origin: peer.id, hops: 1, from: peer.id }) })
+    node.handle('st.bc', (peer, data) => { this.#deliver({ type: 'st.bc', data, origin: peer.id, hops: 1, from: peer.id }) })
     node.signal.addEventListener('abort', () => {
-      for (const r of this.readers) { try { r.controller.close() } catch { /* already closed */ } }
-      this.readers.clear()
+      for (const r of this.#readers) { try { r.controller.close() } catch { /* already closed */ } }
+      this.#readers.clear()
     })
   }
 
@@ -79,22 +79,22 @@ export class BroadcastStreams {
       start: (controller) => {
         reader = { name, controller }
         if (this.node.signal.aborted) controller.close()
-        else this.readers.add(reader)
+        else this.#readers.add(reader)
       },
-      cancel: () => { if (reader !== undefined) this.readers.delete(reader) }
+      cancel: () => { if (reader !== undefined) this.#readers.delete(reader) }
     }, { highWaterMark: hwm, size: (c) => c.byteLength })
     const writable = new WritableStream<StreamChunk>({
-      write: async (chunk) => { await this.write(name, chunk, send) }
-    }, { highWaterMark: this.pieceBytes, size: (c) => typeof c === 'string' ? utf8Length(c) : (c instanceof Uint8Array ? c.byteLength : 1) })
+      write: async (chunk) => { await this.#write(name, chunk, send) }
+    }, { highWaterMark: this.#pieceBytes, size: (c) => typeof c === 'string' ? utf8Length(c) : (c instanceof Uint8Array ? c.byteLength : 1) })
     return { name, readable, writable }
   }
 
-  private async write (name: string, chunk: StreamChunk, options: BroadcastOptions): Promise<void> {
+  async #write (name: string, chunk: StreamChunk, options: BroadcastOptions): Promise<void> {
     const bytes = typeof chunk === 'string' ? utf8(chunk) : chunk
     if (!(bytes instanceof Uint8Array)) throw new TypeError('a stream chunk must be a Uint8Array or a string')
-    for (let off = 0; off < bytes.length; off += this.pieceBytes) {
+    for (let off = 0; off < bytes.length; off += this.#pieceBytes) {
       if (this.node.status !== 'running') throw new NotStartedError(`The node is ${this.node.status}`)
-      this.sendRaw('st.bc', { n: name, d: bytes.subarray(off, off + this.pieceBytes) }, options)
+      this.sendRaw('st.bc', { n: name, d: bytes.subarray(off, off + this.#pieceBytes) }, options)
       this.node.metrics.inc('broadcast-stream.chunks.out')
       // the writer's only backpressure: its own links
       for (const p of this.node.peers()) {
@@ -104,12 +104,12 @@ export class BroadcastStreams {
     }
   }
 
-  private deliver (b: BroadcastDelivery): void {
+  #deliver (b: BroadcastDelivery): void {
     const m = b.data
     if (!isRecord(m) || typeof m.n !== 'string' || !(m.d instanceof Uint8Array)) { this.node.metrics.drop('broadcast-stream-malformed'); return }
     if (m.d.length === 0) return
     this.node.metrics.inc('broadcast-stream.chunks.in')
-    for (const r of this.readers) {
+    for (const r of this.#readers) {
       if (r.name !== m.n) continue
       if ((r.controller.desiredSize ?? 0) <= 0) { this.node.metrics.drop('broadcast-stream-overflow'); continue }
       // each reader gets its own view object (the bytes are shared, read-only by convention)

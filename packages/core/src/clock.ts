@@ -76,19 +76,19 @@ export function seededRandom (seed: number): Random {
 
 /** Timers that can all be cancelled at once: everything a node schedules goes through one. */
 export class TimerSet {
-  private readonly handles = new Set<TimerHandle>()
+  readonly #handles = new Set<TimerHandle>()
   constructor (private readonly clock: Clock) {}
 
-  get size (): number { return this.handles.size }
+  get size (): number { return this.#handles.size }
 
   after (ms: number, fn: () => void): () => void {
     const handle = this.clock.setTimeout(() => {
-      this.handles.delete(handle)
+      this.#handles.delete(handle)
       fn()
     }, ms)
-    this.handles.add(handle)
+    this.#handles.add(handle)
     return () => {
-      if (this.handles.delete(handle)) this.clock.clearTimeout(handle)
+      if (this.#handles.delete(handle)) this.clock.clearTimeout(handle)
     }
   }
 
@@ -105,7 +105,7 @@ export class TimerSet {
   }
 
   clear (): void {
-    for (const h of this.handles) this.clock.clearTimeout(h)
-    this.handles.clear()
+    for (const h of this.#handles) this.clock.clearTimeout(h)
+    this.#handles.clear()
   }
 }

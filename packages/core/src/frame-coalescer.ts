@@ -15,9 +15,9 @@ export const MAX_BATCH_BYTES = 16 * 1024
  * batch write what is pending first.
  */
 export class FrameCoalescer {
-  private frames: Uint8Array[] = []
-  private bytes = 0
-  private scheduled = false
+  #frames: Uint8Array[] = []
+  #bytes = 0
+  #scheduled = false
 
   constructor (
     private readonly maxBatchBytes: number,
@@ -28,38 +28,38 @@ export class FrameCoalescer {
   ) {}
 
   /** Plaintext bytes waiting for the end of the turn. */
-  get pendingBytes (): number { return this.bytes }
+  get pendingBytes (): number { return this.#bytes }
 
   push (frame: Uint8Array): void {
-    if (batchSize(this.frames.length + 1, this.bytes + frame.length) > this.maxBatchBytes) {
+    if (batchSize(this.#frames.length + 1, this.#bytes + frame.length) > this.maxBatchBytes) {
       this.flush()
       if (batchSize(1, frame.length) > this.maxBatchBytes) { this.write(frame); return }
     }
-    this.frames.push(frame)
-    this.bytes += frame.length
-    if (!this.scheduled) {
-      this.scheduled = true
-      queueMicrotask(this.onTurnEnd)
+    this.#frames.push(frame)
+    this.#bytes += frame.length
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      queueMicrotask(this.#onTurnEnd)
     }
   }
 
   /** Writes what is pending now: one frame as itself, several as a batch. */
   flush (): void {
-    const frames = this.frames
+    const frames = this.#frames
     if (frames.length === 0) return
-    this.frames = []
-    this.bytes = 0
+    this.#frames = []
+    this.#bytes = 0
     this.write(frames.length === 1 ? frames[0]! : encodeBatch(frames))
   }
 
   /** Forgets what is pending (the link is gone). */
   clear (): void {
-    this.frames = []
-    this.bytes = 0
+    this.#frames = []
+    this.#bytes = 0
   }
 
-  private readonly onTurnEnd = (): void => {
-    this.scheduled = false
+  readonly #onTurnEnd = (): void => {
+    this.#scheduled = false
     try { this.flush() } catch (err) { this.onError(err) }
   }
 }

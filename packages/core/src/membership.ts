@@ -49,15 +49,15 @@ export class Membership {
   readonly hv: HyParView
   readonly fd: FailureDetector
   /** Links that carry overlay traffic; only these may be closed by the overlay. */
-  private readonly overlayLinks = new Set<PeerId>()
-  private readonly lastSent = new Map<PeerId, number>()
-  private readonly downPeers = new Set<PeerId>()
+  readonly #overlayLinks = new Set<PeerId>()
+  readonly #lastSent = new Map<PeerId, number>()
+  readonly #downPeers = new Set<PeerId>()
   /** Peers the failure detector gave up on, retried by healing: if one answers, a split is over. */
-  private readonly lost = new ExpiringMap<PeerId, string[]>(64, 10 * 60_000)
-  private rejoinAttempt = 0
-  private cancelRejoin: (() => void) | undefined
-  private readonly bootstrap: StoreBootstrap
-  private started = false
+  readonly #lost = new ExpiringMap<PeerId, string[]>(64, 10 * 60_000)
+  #rejoinAttempt = 0
+  #cancelRejoin: (() => void) | undefined
+  readonly #bootstrap: StoreBootstrap
+  #started = false
 
   constructor (
     private readonly node: HearsayNode,
@@ -79,67 +79,67 @@ export class Membership {
     // one heartbeat interval of acceptable pause: a single lost or late beat (10 % loss in the
     // simulator) must not close a healthy link; detection stays within a few intervals
     this.fd = new FailureDetector({ threshold: opts.phiThreshold, firstHeartbeatEstimateMs: opts.heartbeatInterval, acceptableHeartbeatPauseMs: opts.heartbeatInterval })
-    this.bootstrap = new StoreBootstrap(node, { backoffBase: opts.rejoinDelay, backoffMax: opts.rejoinMaxDelay })
+    this.#bootstrap = new StoreBootstrap(node, { backoffBase: opts.rejoinDelay, backoffMax: opts.rejoinMaxDelay })
     for (const t of ['hv.join', 'hv.fjoin', 'hv.nbr', 'hv.nbr-reply', 'hv.disc', 'hv.shuffle', 'hv.shuffle-reply']) {
       node.handle(t, (peer, data) => {
-        this.overlayLinks.add(peer.id)
+        this.#overlayLinks.add(peer.id)
         this.run(this.hv.onMessage(peer.id, withType(data, t)))
-        this.countExchange(peer, t, data, 'rx')
+        this.#countExchange(peer, t, data, 'rx')
       })
     }
   }
 
   async start (): Promise<void> {
-    this.started = true
+    this.#started = true
     const node = this.node
     node.on('peer:connect', (peer) => { this.run(this.hv.onLinkUp(peer.id, [], 'remote')) })
     node.on('peer:disconnect', ({ peer }) => {
-      this.overlayLinks.delete(peer.id)
-      this.lastSent.delete(peer.id)
+      this.#overlayLinks.delete(peer.id)
+      this.#lastSent.delete(peer.id)
       this.fd.remove(peer.id)
       this.run(this.hv.onLinkDown(peer.id))
     })
-    node.on('offline', () => { if (node.status === 'running') this.scheduleRejoin() })
-    node.on('online', () => { this.rejoinAttempt = 0; this.cancelRejoin?.(); this.cancelRejoin = undefined })
+    node.on('offline', () => { if (node.status === 'running') this.#scheduleRejoin() })
+    node.on('online', () => { this.#rejoinAttempt = 0; this.#cancelRejoin?.(); this.#cancelRejoin = undefined })
     const timers = node.lifetimeTimers
     timers.every(this.opts.shuffleInterval, () => { this.run(this.hv.tick()) })
-    timers.every(this.opts.heartbeatInterval, () => { this.heartbeats() })
+    timers.every(this.opts.heartbeatInterval, () => { this.#heartbeats() })
     if (this.opts.healInterval > 0) {
-      timers.every(this.opts.healInterval, () => { this.heal() })
+      timers.every(this.opts.healInterval, () => { this.#heal() })
     }
     // passive view from the store, best scored first: the node rejoins from it when seeds are gone
-    const ranked = await this.bootstrap.ranked()
+    const ranked = await this.#bootstrap.ranked()
     const entries: PeerEntry[] = []
     for (const row of ranked) {
       if (entries.length >= this.hv.passiveSize) break
       if (row.peerId !== null && row.peerId !== node.id && isPeerId(row.peerId)) entries.push({ id: row.peerId, addrs: [row.address] })
     }
     this.hv.addPassive(entries)
-    await this.joinSeeds()
-    if (this.hv.activeView().size === 0) await this.joinStored(ranked)
+    await this.#joinSeeds()
+    if (this.hv.activeView().size === 0) await this.#joinStored(ranked)
     if (this.hv.activeView().size === 0 && entries.length > 0) this.run(this.hv.tick())
   }
 
   /** Called by the node for every frame received from `peer`: a heartbeat. */
   observe (peer: Peer): void {
     this.fd.heartbeat(peer.id, this.node.clock.now())
-    if (this.downPeers.delete(peer.id)) this.emitEvent('peer:up', { id: peer.id })
+    if (this.#downPeers.delete(peer.id)) this.emitEvent('peer:up', { id: peer.id })
   }
 
   /** The first address `id` advertised (JOIN, NEIGHBOR), while it is in the active view. */
   advertisedAddress (id: PeerId): string | undefined { return this.hv.activeView().get(id)?.[0] }
 
   /** Seeds failed: dials stored addresses in score order and joins through the first that answers. */
-  private async joinStored (ranked?: PeerRecord[]): Promise<void> {
-    const rows = ranked ?? await this.bootstrap.ranked()
+  async #joinStored (ranked?: PeerRecord[]): Promise<void> {
+    const rows = ranked ?? await this.#bootstrap.ranked()
     const seeds = this.seeds.flatMap(s => { try { return [parseAddress(s, 'tcp').address] } catch { return [] } })
-    const hit = await this.bootstrap.dialBest(rows, seeds)
+    const hit = await this.#bootstrap.dialBest(rows, seeds)
     if (hit === undefined || this.node.status !== 'running' || this.hv.activeView().size > 0) return
     this.run(this.hv.join(hit.peer.id, [hit.address]))
   }
 
   /** Peer-exchange stats: how many peers a membership message carried from (`rx`) or to (`tx`) `peer`. */
-  private countExchange (peer: Peer, t: string, data: unknown, dir: 'rx' | 'tx'): void {
+  #countExchange (peer: Peer, t: string, data: unknown, dir: 'rx' | 'tx'): void {
     const count = peersCarried(t, data)
     if (count === 0) return
     const address = this.node.statAddress(peer)
@@ -147,9 +147,9 @@ export class Membership {
   }
 
   /** The overlay sent to `peer` (so the link is not idle). */
-  sent (peer: PeerId): void { this.lastSent.set(peer, this.node.clock.now()) }
+  sent (peer: PeerId): void { this.#lastSent.set(peer, this.node.clock.now()) }
 
-  private async joinSeeds (): Promise<void> {
+  async #joinSeeds (): Promise<void> {
     await Promise.all(this.seeds.map(async (seed) => {
       try {
         const peer = await this.node.dial(seed)
@@ -160,7 +160,7 @@ export class Membership {
     }))
   }
 
-  private heartbeats (): void {
+  #heartbeats (): void {
     const now = this.node.clock.now()
     const active = this.hv.activeView()
     for (const id of active.keys()) {
@@ -168,40 +168,40 @@ export class Membership {
       if (peer === undefined) continue
       if (!this.fd.has(id)) this.fd.heartbeat(id, now)
       // half an interval: a late timer tick must not turn into a missed beat at the far end
-      if (now - (this.lastSent.get(id) ?? 0) >= this.opts.heartbeatInterval / 2) {
+      if (now - (this.#lastSent.get(id) ?? 0) >= this.opts.heartbeatInterval / 2) {
         this.node.sendProtocol(peer, 'hs.hb', null)
-        this.lastSent.set(id, now)
+        this.#lastSent.set(id, now)
       }
     }
     const { down } = this.fd.check(now)
     for (const id of down) {
       const addrs = active.get(id)
-      if (addrs !== undefined && addrs.length > 0) this.lost.set(id, addrs, now)
+      if (addrs !== undefined && addrs.length > 0) this.#lost.set(id, addrs, now)
       this.node.metrics.inc('peers.down')
-      this.downPeers.add(id)
+      this.#downPeers.add(id)
       this.emitEvent('peer:down', { id })
       void this.node.hangUp(id)
     }
   }
 
-  private heal (): void {
+  #heal (): void {
     const now = this.node.clock.now()
-    const suspicious = this.lost.keys(now).length > 0 || this.hv.activeView().size < this.opts.minPeers
-    this.retryLost()
+    const suspicious = this.#lost.keys(now).length > 0 || this.hv.activeView().size < this.opts.minPeers
+    this.#retryLost()
     // only a node with a reason to doubt its overlay bothers a seed: probing from every node
     // every period would load the seeds linearly with the network (2,248 probes in 94 s at 1k)
-    if (suspicious) this.probeSeed()
+    if (suspicious) this.#probeSeed()
   }
 
-  private retryLost (): void {
+  #retryLost (): void {
     const now = this.node.clock.now()
-    const ids = this.lost.keys(now)
+    const ids = this.#lost.keys(now)
     const id = ids[Math.floor(this.node.random.float() * ids.length)]
     if (id === undefined) return
-    const addrs = this.lost.get(id, now) ?? []
-    if (this.hv.activeView().has(id) || addrs.length === 0) { this.lost.delete(id); return }
+    const addrs = this.#lost.get(id, now) ?? []
+    if (this.hv.activeView().has(id) || addrs.length === 0) { this.#lost.delete(id); return }
     this.node.dial(addrs[0]!, { peerId: id }).then((peer) => {
-      this.lost.delete(id)
+      this.#lost.delete(id)
       if (this.node.status !== 'running' || this.hv.activeView().has(peer.id)) return
       // it was unreachable and answers again: the partition is over, force one bridge
       this.node.metrics.inc('membership.heals')
@@ -209,7 +209,7 @@ export class Membership {
     }, () => {})
   }
 
-  private probeSeed (): void {
+  #probeSeed (): void {
     // a seed outside the active view may have room: a low-priority request never evicts
     const active = this.hv.activeView()
     const seed = this.seeds[Math.floor(this.node.random.float() * this.seeds.length)]
@@ -224,21 +224,21 @@ export class Membership {
     }, () => {})
   }
 
-  private scheduleRejoin (): void {
-    if (this.cancelRejoin !== undefined) return
-    const base = Math.min(this.opts.rejoinMaxDelay, this.opts.rejoinDelay * 2 ** this.rejoinAttempt)
+  #scheduleRejoin (): void {
+    if (this.#cancelRejoin !== undefined) return
+    const base = Math.min(this.opts.rejoinMaxDelay, this.opts.rejoinDelay * 2 ** this.#rejoinAttempt)
     const delay = base * (0.5 + this.node.random.float())
-    this.rejoinAttempt++
-    this.cancelRejoin = this.node.lifetimeTimers.after(delay, () => {
-      this.cancelRejoin = undefined
+    this.#rejoinAttempt++
+    this.#cancelRejoin = this.node.lifetimeTimers.after(delay, () => {
+      this.#cancelRejoin = undefined
       if (this.node.status !== 'running' || this.node.peers().length > 0) return
       this.node.metrics.inc('membership.rejoins')
-      void this.joinSeeds().then(async () => {
+      void this.#joinSeeds().then(async () => {
         if (this.node.status !== 'running') return
-        if (this.node.peers().length === 0) await this.joinStored()
+        if (this.node.peers().length === 0) await this.#joinStored()
         if (this.node.status === 'running' && this.node.peers().length === 0) {
           this.run(this.hv.tick())
-          this.scheduleRejoin()
+          this.#scheduleRejoin()
         }
       })
     })
@@ -250,14 +250,14 @@ export class Membership {
       switch (a.type) {
         case 'send': {
           const peer = this.node.getPeer(a.to)
-          if (peer !== undefined) { this.overlayLinks.add(a.to); this.sendMsg(peer, a.msg) } else this.node.metrics.drop('overlay-no-link')
+          if (peer !== undefined) { this.#overlayLinks.add(a.to); this.#sendMsg(peer, a.msg) } else this.node.metrics.drop('overlay-no-link')
           break
         }
-        case 'connect': this.connect(a.peer, a.addrs, a.msg); break
+        case 'connect': this.#connect(a.peer, a.addrs, a.msg); break
         case 'disconnect': {
           const peer = this.node.getPeer(a.peer)
-          if (peer === undefined || !this.overlayLinks.has(a.peer)) break
-          if (a.msg !== undefined) this.sendMsg(peer, a.msg)
+          if (peer === undefined || !this.#overlayLinks.has(a.peer)) break
+          if (a.msg !== undefined) this.#sendMsg(peer, a.msg)
           void this.node.hangUp(peer)
           break
         }
@@ -281,20 +281,20 @@ export class Membership {
     }
   }
 
-  private sendMsg (peer: Peer, msg: HyParViewMsg): void {
+  #sendMsg (peer: Peer, msg: HyParViewMsg): void {
     const { t, ...rest } = msg
     if (this.node.sendProtocol(peer, t, rest)) {
       this.sent(peer.id)
-      this.countExchange(peer, t, rest, 'tx')
+      this.#countExchange(peer, t, rest, 'tx')
     }
   }
 
-  private connect (id: PeerId, addrs: string[], msg: HyParViewMsg): void {
+  #connect (id: PeerId, addrs: string[], msg: HyParViewMsg): void {
     const existing = this.node.getPeer(id)
     const linked = (peer: Peer): void => {
-      if (!this.started || this.node.status !== 'running') return
-      this.overlayLinks.add(peer.id)
-      this.sendMsg(peer, msg)
+      if (!this.#started || this.node.status !== 'running') return
+      this.#overlayLinks.add(peer.id)
+      this.#sendMsg(peer, msg)
       this.run(this.hv.onLinkUp(peer.id, addrs, 'self'))
     }
     if (existing !== undefined) { linked(existing); return }

@@ -47,11 +47,11 @@ export function checkAppType (node: HearsayNode, type: unknown): asserts type is
 /** The node's application messaging. @internal: applications use the node's methods. */
 export class Messaging {
   readonly pipeline: Pipeline
-  private readonly routes = new Map<string, RouteHandler[]>()
-  private readonly broadcastProtocols = new Map<string, BroadcastProtocolHandler>()
+  readonly #routes = new Map<string, RouteHandler[]>()
+  readonly #broadcastProtocols = new Map<string, BroadcastProtocolHandler>()
 
   constructor (private readonly node: HearsayNode, private readonly hooks: MessagingHooks) {
-    this.pipeline = new Pipeline(node, (err, what, drop) => { this.fail(err, what, drop) })
+    this.pipeline = new Pipeline(node, (err, what, drop) => { this.#fail(err, what, drop) })
   }
 
   use (mw: Middleware<object> | InboundHandler): void { this.pipeline.use(mw) }
@@ -59,15 +59,15 @@ export class Messaging {
   route (type: string, handler: RouteHandler): () => void {
     if (type !== '*') checkAppType(this.node, type)
     if (typeof handler !== 'function') throw new TypeError('a route handler must be a function')
-    let list = this.routes.get(type)
-    if (list === undefined) { list = []; this.routes.set(type, list) }
+    let list = this.#routes.get(type)
+    if (list === undefined) { list = []; this.#routes.set(type, list) }
     list.push(handler)
     return () => {
-      const l = this.routes.get(type)
+      const l = this.#routes.get(type)
       if (l === undefined) return
       const i = l.indexOf(handler)
       if (i >= 0) l.splice(i, 1)
-      if (l.length === 0) this.routes.delete(type)
+      if (l.length === 0) this.#routes.delete(type)
     }
   }
 
@@ -97,15 +97,15 @@ export class Messaging {
   /** A message entering the inbound chain (direct, broadcast or relayed). */
   receive (msg: InboundMessage): void {
     this.node.metrics.inc('messages.in')
-    this.pipeline.inbound(msg, (m) => { this.dispatch(m) })
+    this.pipeline.inbound(msg, (m) => { this.#dispatch(m) })
   }
 
   /** A broadcast delivered by the overlay: hearsay's own payload types go to their handler. */
   deliverBroadcast (b: BroadcastDelivery): void {
     if (isReservedType(b.type)) {
-      const h = this.broadcastProtocols.get(b.type)
+      const h = this.#broadcastProtocols.get(b.type)
       if (h === undefined) { this.node.metrics.drop('unknown-type'); return }
-      try { h(b) } catch (err) { this.fail(err, `broadcast handler ${b.type}`, 'handler-error') }
+      try { h(b) } catch (err) { this.#fail(err, `broadcast handler ${b.type}`, 'handler-error') }
       return
     }
     const from = this.node.getPeer(b.from)
@@ -117,25 +117,25 @@ export class Messaging {
   /** Registers the receiver of one reserved broadcast payload type. @internal */
   handleBroadcast (type: string, handler: BroadcastProtocolHandler): () => void {
     if (!isReservedType(type)) throw new TypeError(`"${type}" is not a reserved type`)
-    if (this.broadcastProtocols.has(type)) throw new TypeError(`"${type}" already has a broadcast handler`)
-    this.broadcastProtocols.set(type, handler)
-    return () => { this.broadcastProtocols.delete(type) }
+    if (this.#broadcastProtocols.has(type)) throw new TypeError(`"${type}" already has a broadcast handler`)
+    this.#broadcastProtocols.set(type, handler)
+    return () => { this.#broadcastProtocols.delete(type) }
   }
 
-  private dispatch (msg: InboundMessage): void {
+  #dispatch (msg: InboundMessage): void {
     let handled = false
-    const handlers = this.routes.get(msg.type) ?? this.routes.get('*')
+    const handlers = this.#routes.get(msg.type) ?? this.#routes.get('*')
     if (handlers !== undefined) {
       for (const h of [...handlers]) {
         handled = true
-        try { h(msg, msg.from) } catch (err) { this.fail(err, `route ${msg.type}`, 'handler-error') }
+        try { h(msg, msg.from) } catch (err) { this.#fail(err, `route ${msg.type}`, 'handler-error') }
       }
     }
     if (this.node.emit('message', msg)) handled = true
     if (!handled) this.node.metrics.drop('unknown-type')
   }
 
-  private fail (err: unknown, what: string, drop: string): void {
+  #fail (err: unknown, what: string, drop: string): void {
     this.node.metrics.drop(drop)
     this.node.logger.warn(`${what} failed`, { err })
     if (this.node.listenerCount('error') > 0) this.node.emit('error', err instanceof Error ? err : new Error(String(err)))

@@ -3,16 +3,16 @@
  * drops by reason. The relay renders them as Prometheus text; tests assert on them.
  */
 export class Metrics {
-  private readonly counters = new Map<string, number>()
+  readonly #counters = new Map<string, number>()
 
   inc (name: string, by = 1): void {
-    this.counters.set(name, (this.counters.get(name) ?? 0) + by)
+    this.#counters.set(name, (this.#counters.get(name) ?? 0) + by)
   }
 
   /** Counts a dropped message or frame under `drops.<reason>`. */
   drop (reason: string): void { this.inc(`drops.${reason}`) }
 
-  get (name: string): number { return this.counters.get(name) ?? 0 }
+  get (name: string): number { return this.#counters.get(name) ?? 0 }
 
-  snapshot (): Record<string, number> { return Object.fromEntries([...this.counters].sort(([a], [b]) => a < b ? -1 : 1)) }
+  snapshot (): Record<string, number> { return Object.fromEntries([...this.#counters].sort(([a], [b]) => a < b ? -1 : 1)) }
 }

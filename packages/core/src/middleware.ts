@@ -120,16 +120,16 @@ function nameOf (mw: Middleware<object>, i: number): string { return mw.name ?? 
  * use `node.use()`.
  */
 export class Pipeline {
-  private readonly inboundChain: InboundHandler[] = []
-  private readonly outboundChain: OutboundHandler[] = []
-  private readonly connectionHooks: Array<{ name: string, hook: (peer: Peer, node: HearsayNode) => void | (() => void) }> = []
-  private readonly cleanups = new Map<Peer, Array<() => void>>()
-  private count = 0
+  readonly #inboundChain: InboundHandler[] = []
+  readonly #outboundChain: OutboundHandler[] = []
+  readonly #connectionHooks: Array<{ name: string, hook: (peer: Peer, node: HearsayNode) => void | (() => void) }> = []
+  readonly #cleanups = new Map<Peer, Array<() => void>>()
+  #count = 0
 
   constructor (private readonly node: HearsayNode, private readonly report: (err: unknown, what: string, drop: string) => void) {
-    node.on('peer:connect', (peer) => { for (const c of this.connectionHooks) this.runConnectionHook(c, peer) })
-    node.on('peer:disconnect', ({ peer }) => { this.runCleanups(peer) })
-    node.signal.addEventListener('abort', () => { for (const peer of [...this.cleanups.keys()]) this.runCleanups(peer) })
+    node.on('peer:connect', (peer) => { for (const c of this.#connectionHooks) this.#runConnectionHook(c, peer) })
+    node.on('peer:disconnect', ({ peer }) => { this.#runCleanups(peer) })
+    node.signal.addEventListener('abort', () => { for (const peer of [...this.#cleanups.keys()]) this.#runCleanups(peer) })
   }
 
   use (mw: Middleware<object> | InboundHandler): void {
@@ -138,7 +138,7 @@ export class Pipeline {
     for (const k of ['plugin', 'connection', 'inbound', 'outbound'] as const) {
       if (m[k] !== undefined && typeof m[k] !== 'function') throw new TypeError(`middleware.${k} must be a function`)
     }
-    const name = nameOf(m, this.count++)
+    const name = nameOf(m, this.#count++)
     if (m.plugin !== undefined) {
       const ext = m.plugin(this.node)
       if (ext !== undefined && ext !== null) {
@@ -152,12 +152,12 @@ export class Pipeline {
         }
       }
     }
-    if (m.inbound !== undefined) this.inboundChain.push(m.inbound)
-    if (m.outbound !== undefined) this.outboundChain.push(m.outbound)
+    if (m.inbound !== undefined) this.#inboundChain.push(m.inbound)
+    if (m.outbound !== undefined) this.#outboundChain.push(m.outbound)
     if (m.connection !== undefined) {
       const c = { name, hook: m.connection }
-      this.connectionHooks.push(c)
-      if (this.node.status === 'running') for (const peer of this.node.peers()) this.runConnectionHook(c, peer)
+      this.#connectionHooks.push(c)
+      if (this.node.status === 'running') for (const peer of this.node.peers()) this.#runConnectionHook(c, peer)
     }
   }
 
@@ -165,7 +165,7 @@ export class Pipeline {
   inbound (msg: InboundMessage, deliver: (msg: InboundMessage) => void): void {
     const ctx: InboundContext = { direction: 'in', node: this.node, peer: msg.from }
     try {
-      run(this.inboundChain, msg, ctx, deliver, (err) => { this.report(err, 'inbound middleware', 'middleware-error') })
+      run(this.#inboundChain, msg, ctx, deliver, (err) => { this.report(err, 'inbound middleware', 'middleware-error') })
     } catch (err) {
       this.report(err, 'inbound middleware', 'middleware-error')
     }
@@ -173,17 +173,17 @@ export class Pipeline {
 
   /** Runs the outbound chain; errors of a synchronous chain are thrown to the caller. */
   outbound (msg: OutboundMessage, peer: Peer | undefined, send: (msg: OutboundMessage) => void): void {
-    if (this.outboundChain.length === 0) { send(msg); return }
+    if (this.#outboundChain.length === 0) { send(msg); return }
     const ctx: OutboundContext = { direction: 'out', node: this.node, peer, broadcast: peer === undefined }
-    run(this.outboundChain, msg, ctx, send, (err) => { this.report(err, 'outbound middleware', 'send-failed') })
+    run(this.#outboundChain, msg, ctx, send, (err) => { this.report(err, 'outbound middleware', 'send-failed') })
   }
 
-  private runConnectionHook (c: { name: string, hook: (peer: Peer, node: HearsayNode) => void | (() => void) }, peer: Peer): void {
+  #runConnectionHook (c: { name: string, hook: (peer: Peer, node: HearsayNode) => void | (() => void) }, peer: Peer): void {
     try {
       const cleanup = c.hook(peer, this.node)
       if (typeof cleanup === 'function') {
-        let list = this.cleanups.get(peer)
-        if (list === undefined) { list = []; this.cleanups.set(peer, list) }
+        let list = this.#cleanups.get(peer)
+        if (list === undefined) { list = []; this.#cleanups.set(peer, list) }
         list.push(cleanup)
       }
     } catch (err) {
@@ -191,10 +191,10 @@ export class Pipeline {
     }
   }
 
-  private runCleanups (peer: Peer): void {
-    const list = this.cleanups.get(peer)
+  #runCleanups (peer: Peer): void {
+    const list = this.#cleanups.get(peer)
     if (list === undefined) return
-    this.cleanups.delete(peer)
+    this.#cleanups.delete(peer)
     for (const fn of list) {
       try { fn() } catch (err) { this.report(err, 'connection cleanup', 'middleware-error') }
     }

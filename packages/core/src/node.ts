@@ -44,6 +44,7 @@ import type { EventBus } from './events/event-bus.js'
 import { allServices, indexServices } from './services.js'
 import type { ServiceContext, ServiceName } from './services.js'
 import { SignalService } from './signalling.js'
+import { Plumtree } from './overlay/plumtree.js'
 
 export type NodeStatus = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped'
 
@@ -96,68 +97,68 @@ export class HearsayNode extends Emitter<NodeEvents> {
   /** The abuse limits in force (`abuse` option over `DEFAULT_ABUSE_LIMITS`). */
   readonly abuse: Readonly<AbuseLimits>
   readonly store: PeerStore
-  private readonly guard: AbuseGuard
-  private readonly opts: NodeOptions
-  private readonly transports: Transport[]
-  private readonly channel: Channel
-  private readonly timers: TimerSet
-  private readonly ownsStore: boolean
-  private readonly statRecorder: StatRecorder
-  private upkeep: StoreUpkeep | undefined
-  private identityValue: Identity | undefined
+  readonly #guard: AbuseGuard
+  readonly #opts: NodeOptions
+  readonly #transports: Transport[]
+  readonly #channel: Channel
+  readonly #timers: TimerSet
+  readonly #ownsStore: boolean
+  readonly #statRecorder: StatRecorder
+  #upkeep: StoreUpkeep | undefined
+  #identityValue: Identity | undefined
   /** Lifecycle status (`status` getter); `state` is the replicated key/value state. */
-  private lifecycle: NodeStatus = 'idle'
-  private lifetime = new AbortController()
+  #lifecycle: NodeStatus = 'idle'
+  #lifetime = new AbortController()
   /**
    * What waits for `stop()` while it runs (dials, inbound handshakes, announces): one list
    * here instead of one 'abort' listener each on the lifetime signal, where more than ten at
    * once make Node warn of a leak although every one is removed.
    */
-  private readonly stopHooks = new Set<(reason: unknown) => void>()
-  private readonly listeners: Listener[] = []
-  private readonly peersById = new Map<PeerId, Peer>()
-  private readonly dialing = new Map<string, Promise<Peer>>()
-  private readonly selfAddresses = new Set<string>()
+  readonly #stopHooks = new Set<(reason: unknown) => void>()
+  readonly #listeners: Listener[] = []
+  readonly #peersById = new Map<PeerId, Peer>()
+  readonly #dialing = new Map<string, Promise<Peer>>()
+  readonly #selfAddresses = new Set<string>()
   private readonly protocols = new Map<string, ProtocolHandler>()
-  private readonly graceTimers = new Map<PeerId, () => void>()
-  private readonly pings = new Map<number, () => void>()
-  private readonly pendingConns = new Set<Connection>()
-  private pingSeq = 0
+  readonly #graceTimers = new Map<PeerId, () => void>()
+  readonly #pings = new Map<number, () => void>()
+  readonly #pendingConns = new Set<Connection>()
+  #pingSeq = 0
   private membershipService: Membership | undefined
-  private announcer: AnnounceService | undefined
+  #announcer: AnnounceService | undefined
   // the optional services (`services` option): undefined when not listed
-  private readonly stateService: StateService | undefined
-  private readonly eventBus: EventBus | undefined
-  private readonly messaging: Messaging
-  private readonly streams: StreamService | undefined
-  private readonly broadcastStreams: BroadcastStreams | undefined
-  private readonly signals: SignalService
+  readonly #stateService: StateService | undefined
+  readonly #eventBus: EventBus | undefined
+  readonly #messaging: Messaging
+  readonly #streams: StreamService | undefined
+  readonly #broadcastStreams: BroadcastStreams | undefined
+  readonly #signals: SignalService
 
   constructor (opts: NodeOptions = {}) {
     super()
-    this.opts = opts
+    this.#opts = opts
     this.clock = opts.clock ?? systemClock
     this.random = opts.random ?? systemRandom
     this.logger = opts.logger ?? silentLogger
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...opts.limits })
     this.abuse = Object.freeze({ ...DEFAULT_ABUSE_LIMITS, ...opts.abuse })
-    this.guard = new AbuseGuard(this.abuse, this.clock, this.metrics, (e) => { this.emit('peer:ban', e) })
-    this.transports = [...(opts.transports ?? [])]
-    this.channel = opts.channel ?? secureChannel({ networkKey: opts.networkKey })
-    this.timers = new TimerSet(this.clock)
-    this.ownsStore = opts.closeStore ?? opts.store === undefined
+    this.#guard = new AbuseGuard(this.abuse, this.clock, this.metrics, (e) => { this.emit('peer:ban', e) })
+    this.#transports = [...(opts.transports ?? [])]
+    this.#channel = opts.channel ?? secureChannel({ networkKey: opts.networkKey })
+    this.#timers = new TimerSet(this.clock)
+    this.#ownsStore = opts.closeStore ?? opts.store === undefined
     this.store = opts.store ?? memoryStore()
-    this.statRecorder = new StatRecorder(this.store, {
+    this.#statRecorder = new StatRecorder(this.store, {
       flushInterval: opts.statsFlushInterval ?? DEFAULTS.statsFlushInterval,
       maxBatch: opts.statsMaxBatch ?? DEFAULTS.statsMaxBatch,
-      schedule: (ms, fn) => this.timers.after(ms, fn),
+      schedule: (ms, fn) => this.#timers.after(ms, fn),
       onError: (err, address) => {
         this.metrics.inc('store.errors')
         this.logger.warn('peer store write failed', { address, err })
       }
     })
     if (opts.identity !== undefined) {
-      this.identityValue = opts.identity instanceof Uint8Array ? identityFromSecretKey(opts.identity) : opts.identity
+      this.#identityValue = opts.identity instanceof Uint8Array ? identityFromSecretKey(opts.identity) : opts.identity
     }
     this.onListenerError = (err) => {
       this.logger.error('an event listener threw', { err })
@@ -172,36 +173,36 @@ export class HearsayNode extends Emitter<NodeEvents> {
     this.handle('hs.ping', (peer, data) => { this.sendProtocol(peer, 'hs.pong', data) })
     this.handle('hs.pong', (_peer, data) => {
       const n = (data as { n?: unknown } | null)?.n
-      const done = typeof n === 'number' ? this.pings.get(n) : undefined
+      const done = typeof n === 'number' ? this.#pings.get(n) : undefined
       if (done === undefined) { this.metrics.drop('unexpected-pong'); return }
       done()
     })
     // first peer:connect listener: middleware connection hooks may open streams
     // one opener for every peer (not a closure each: they add up at 10k simulated nodes)
     const openStream = (p: Peer, name: string, o: OpenStreamOptions): PeerStream => {
-      if (this.streams === undefined) throw notEnabled('streams')
-      return this.streams.open(p, name, o)
+      if (this.#streams === undefined) throw notEnabled('streams')
+      return this.#streams.open(p, name, o)
     }
     this.on('peer:connect', (peer) => { peer.streamOpener = openStream })
-    this.messaging = new Messaging(this, {
-      sendDirect: (peer, type, data) => { this.sendFrame(peer, type, data) },
-      sendBroadcast: (type, data, o) => { this.broadcastRaw(type, data, o) }
+    this.#messaging = new Messaging(this, {
+      sendDirect: (peer, type, data) => { this.#sendFrame(peer, type, data) },
+      sendBroadcast: (type, data, o) => { this.#broadcastRaw(type, data, o) }
     })
     const services = indexServices(opts.services ?? [])
     const ctx: ServiceContext = {
       options: opts,
-      sign: (m) => signWith(this.identityValue!, m),
-      plainChannel: this.channel.name === 'plain',
-      messaging: this.messaging,
-      broadcastRaw: (type, data, o) => { this.broadcastRaw(type, data, o) },
+      sign: (m) => signWith(this.#identityValue!, m),
+      plainChannel: this.#channel.name === 'plain',
+      messaging: this.#messaging,
+      broadcastRaw: (type, data, o) => { this.#broadcastRaw(type, data, o) },
       acceptStream: (stream) => this.emit('stream', stream)
     }
     const create = (name: ServiceName): unknown => services.get(name)?.create(this, ctx)
-    this.stateService = create('state') as StateService | undefined
-    this.eventBus = create('events') as EventBus | undefined
-    this.streams = create('streams') as StreamService | undefined
-    this.broadcastStreams = create('broadcastStreams') as BroadcastStreams | undefined
-    if (this.streams === undefined) {
+    this.#stateService = create('state') as StateService | undefined
+    this.#eventBus = create('events') as EventBus | undefined
+    this.#streams = create('streams') as StreamService | undefined
+    this.#broadcastStreams = create('broadcastStreams') as BroadcastStreams | undefined
+    if (this.#streams === undefined) {
       // as a node with no `stream` listener does: refuse, so that the opener learns at once
       this.handle('st.open', (peer, data) => {
         const id = (data as { s?: unknown } | null)?.s
@@ -210,88 +211,88 @@ export class HearsayNode extends Emitter<NodeEvents> {
         this.sendProtocol(peer, 'st.reset', { s: id, r: 'refused' })
       })
     }
-    this.signals = new SignalService(this)
+    this.#signals = new SignalService(this)
   }
 
   /** The node's peer id. Known before `start()` only when an identity was passed in. */
   get id (): PeerId {
-    if (this.identityValue === undefined) throw new NotStartedError('The identity is loaded by start()')
-    return this.identityValue.id
+    if (this.#identityValue === undefined) throw new NotStartedError('The identity is loaded by start()')
+    return this.#identityValue.id
   }
 
   get publicKey (): Uint8Array {
-    if (this.identityValue === undefined) throw new NotStartedError('The identity is loaded by start()')
-    return this.identityValue.publicKey
+    if (this.#identityValue === undefined) throw new NotStartedError('The identity is loaded by start()')
+    return this.#identityValue.publicKey
   }
 
-  get status (): NodeStatus { return this.lifecycle }
+  get status (): NodeStatus { return this.#lifecycle }
 
   /** Addresses the node listens on, with real ports. */
-  get addresses (): string[] { return this.listeners.flatMap(l => l.addresses) }
+  get addresses (): string[] { return this.#listeners.flatMap(l => l.addresses) }
 
   /** The peers connected right now. */
-  peers (): Peer[] { return [...this.peersById.values()] }
+  peers (): Peer[] { return [...this.#peersById.values()] }
 
-  getPeer (id: PeerId): Peer | undefined { return this.peersById.get(id) }
+  getPeer (id: PeerId): Peer | undefined { return this.#peersById.get(id) }
 
   /** Starts listening and dials the seeds (in the background: a dead seed does not fail start). */
   async start (options: AbortOptions = {}): Promise<void> {
-    if (this.lifecycle !== 'idle') throw new NotStartedError(`start() called while ${this.lifecycle}; create a new node to start again`)
-    this.lifecycle = 'starting'
+    if (this.#lifecycle !== 'idle') throw new NotStartedError(`start() called while ${this.#lifecycle}; create a new node to start again`)
+    this.#lifecycle = 'starting'
     try {
       throwIfAborted(options.signal)
-      await this.loadIdentity(options)
-      await this.stateService?.start(options)
+      await this.#loadIdentity(options)
+      await this.#stateService?.start(options)
       // transports that need the node (WebRTC signals through the overlay) get it before listening
-      const context = { peerId: this.id, signals: this.signals, logger: this.logger }
-      for (const t of this.transports) await t.start?.(context, options)
-      for (const address of this.opts.listen ?? []) {
-        const parsed = parseAddress(address, this.defaultProtocol)
-        const transport = this.transportFor(parsed.protocol)
-        const listener = await transport.listen(parsed.address, (conn) => { this.accept(conn) }, {
-          maxFrameBytes: this.limits.maxFrameBytes + this.channel.overhead,
+      const context = { peerId: this.id, signals: this.#signals, logger: this.logger }
+      for (const t of this.#transports) await t.start?.(context, options)
+      for (const address of this.#opts.listen ?? []) {
+        const parsed = parseAddress(address, this.#defaultProtocol)
+        const transport = this.#transportFor(parsed.protocol)
+        const listener = await transport.listen(parsed.address, (conn) => { this.#accept(conn) }, {
+          maxFrameBytes: this.limits.maxFrameBytes + this.#channel.overhead,
           signal: options.signal
         })
-        this.listeners.push(listener)
-        for (const a of listener.addresses) this.selfAddresses.add(a)
+        this.#listeners.push(listener)
+        for (const a of listener.addresses) this.#selfAddresses.add(a)
       }
     } catch (err) {
-      await this.teardown()
+      await this.#teardown()
       throw err
     }
-    this.lifecycle = 'running'
+    this.#lifecycle = 'running'
     this.logger.info('node started', { id: this.id, addresses: this.addresses })
-    this.upkeep = new StoreUpkeep(this, {
-      purgeInterval: this.opts.purgeInterval ?? DEFAULTS.purgeInterval,
-      rule: { minFailures: this.opts.purgeMinFailures ?? DEFAULTS.purgeMinFailures, maxSuccessRatio: this.opts.purgeMaxSuccessRatio ?? DEFAULTS.purgeMaxSuccessRatio },
-      rttInterval: this.opts.rttInterval ?? DEFAULTS.rttInterval,
-      maxStoredPeers: this.opts.maxStoredPeers ?? DEFAULTS.maxStoredPeers
+    this.#upkeep = new StoreUpkeep(this, {
+      purgeInterval: this.#opts.purgeInterval ?? DEFAULTS.purgeInterval,
+      rule: { minFailures: this.#opts.purgeMinFailures ?? DEFAULTS.purgeMinFailures, maxSuccessRatio: this.#opts.purgeMaxSuccessRatio ?? DEFAULTS.purgeMaxSuccessRatio },
+      rttInterval: this.#opts.rttInterval ?? DEFAULTS.rttInterval,
+      maxStoredPeers: this.#opts.maxStoredPeers ?? DEFAULTS.maxStoredPeers
     })
-    this.upkeep.start()
-    if (this.opts.overlay === false) {
-      this.eventBus?.start(this.opts.broadcast ?? DEFAULTS.broadcast, false)
-      for (const seed of this.opts.seeds ?? []) {
+    this.#upkeep.start()
+    if (this.#opts.overlay === false) {
+      this.#eventBus?.start(this.#opts.broadcast ?? DEFAULTS.broadcast, false)
+      for (const seed of this.#opts.seeds ?? []) {
         this.dial(seed).catch((err: unknown) => {
           this.logger.warn('seed dial failed', { seed, err })
         })
       }
       return
     }
-    this.startOverlay()
+    this.#startOverlay()
   }
 
-  private startOverlay (): void {
-    const o = this.opts
+  #startOverlay (): void {
+    const o = this.#opts
     const announcer = new AnnounceService(this, {
       mode: o.broadcast ?? DEFAULTS.broadcast,
       plumtree: o.plumtree,
       defaultLimit: o.announceLimit ?? DEFAULTS.announceLimit,
       defaultTimeout: o.announceTimeout ?? DEFAULTS.announceTimeout,
-      maxRoutes: DEFAULTS.maxRoutes,
+      maxRoutes: o.announceRoutes ?? DEFAULTS.maxRoutes,
       routeTtl: DEFAULTS.routeTtl
-    }, (req) => { this.emit('request', req) }, (b) => { this.messaging.deliverBroadcast(b) })
-    this.announcer = announcer
-    this.eventBus?.start(o.broadcast ?? DEFAULTS.broadcast, true)
+    }, (req) => { this.emit('request', req) }, (b) => { this.#messaging.deliverBroadcast(b) })
+    this.#announcer = announcer
+    this.#eventBus?.start(o.broadcast ?? DEFAULTS.broadcast, true)
     const membership = new Membership(this, {
       minPeers: o.minPeers ?? DEFAULTS.minPeers,
       maxPeers: o.maxPeers ?? DEFAULTS.maxPeers,
@@ -303,7 +304,7 @@ export class HearsayNode extends Emitter<NodeEvents> {
       rejoinMaxDelay: o.rejoinMaxDelay ?? DEFAULTS.rejoinMaxDelay,
       healInterval: o.healInterval ?? DEFAULTS.healInterval,
       announceAddresses: o.announceAddresses
-    }, o.seeds ?? [], (peer, up) => { announcer.neighbor(peer, up); this.eventBus?.neighbor(peer, up) }, (e, p) => { this.emit(e, p) })
+    }, o.seeds ?? [], (peer, up) => { announcer.neighbor(peer, up); this.#eventBus?.neighbor(peer, up) }, (e, p) => { this.emit(e, p) })
     this.membershipService = membership
     membership.start().catch((err: unknown) => { this.logger.warn('overlay start failed', { err }) })
   }
@@ -315,10 +316,10 @@ export class HearsayNode extends Emitter<NodeEvents> {
    * \`TooLargeError\` at once for bad arguments, before anything is sent.
    */
   announce (options: AnnounceOptions): AsyncIterable<Reply> {
-    this.assertRunning()
-    if (this.announcer === undefined) throw new NotStartedError('announce needs the overlay (overlay: false was set)')
+    this.#assertRunning()
+    if (this.#announcer === undefined) throw new NotStartedError('announce needs the overlay (overlay: false was set)')
     if (isReservedType(options.type)) throw new TypeError(`message type "${options.type}" is reserved`)
-    return this.announcer.announce(options)
+    return this.#announcer.announce(options)
   }
 
   /**
@@ -328,7 +329,7 @@ export class HearsayNode extends Emitter<NodeEvents> {
    * plugin hook added to it.
    */
   use<Ext extends object = {}> (mw: Middleware<Ext> | InboundHandler): this & Ext {
-    this.messaging.use(mw as Middleware<object> | InboundHandler)
+    this.#messaging.use(mw as Middleware<object> | InboundHandler)
     return this as this & Ext
   }
 
@@ -339,7 +340,7 @@ export class HearsayNode extends Emitter<NodeEvents> {
    * empty type, `TooLargeError` above `maxTypeBytes`.
    */
   route (type: string, handler: RouteHandler): () => void {
-    return this.messaging.route(type, handler)
+    return this.#messaging.route(type, handler)
   }
 
   /**
@@ -349,9 +350,9 @@ export class HearsayNode extends Emitter<NodeEvents> {
    * Throws `TypeError` or `TooLargeError` before anything is sent.
    */
   broadcast (type: string, data?: unknown, options: BroadcastOptions = {}): void {
-    this.assertRunning()
+    this.#assertRunning()
     if (options.limit !== undefined && !(Number.isInteger(options.limit) && options.limit >= 0)) throw new TypeError('limit must be a non-negative integer')
-    this.messaging.broadcast(type, data, options)
+    this.#messaging.broadcast(type, data, options)
   }
 
   /**
@@ -359,41 +360,41 @@ export class HearsayNode extends Emitter<NodeEvents> {
    * you read what the other nodes write to broadcast streams of the same `name`.
    */
   createBroadcastStream (options: BroadcastStreamOptions = {}): BroadcastStream {
-    if (this.broadcastStreams === undefined) throw notEnabled('broadcastStreams')
-    this.assertRunning()
-    return this.broadcastStreams.create(options)
+    if (this.#broadcastStreams === undefined) throw notEnabled('broadcastStreams')
+    this.#assertRunning()
+    return this.#broadcastStreams.create(options)
   }
 
   /** Runs `fn` once after `ms` on the node's clock; `stop()` cancels it. Returns a cancel function. */
   after (ms: number, fn: TimerCallback): () => void {
-    this.assertAlive()
-    return scheduleAfter(this.timers, ms, fn, (err) => { this.timerFailed(err) })
+    this.#assertAlive()
+    return scheduleAfter(this.#timers, ms, fn, (err) => { this.#timerFailed(err) })
   }
 
   /** Runs `fn` every `ms` on the node's clock until cancelled or `stop()`. Returns a cancel function. */
   every (ms: number, fn: TimerCallback): () => void {
-    this.assertAlive()
-    return scheduleEvery(this.timers, ms, fn, (err) => { this.timerFailed(err) })
+    this.#assertAlive()
+    return scheduleEvery(this.#timers, ms, fn, (err) => { this.#timerFailed(err) })
   }
 
   /** Feeds a message into the inbound middleware chain (used by the relays). @internal */
-  injectInbound (msg: InboundMessage): void { this.messaging.receive(msg) }
+  injectInbound (msg: InboundMessage): void { this.#messaging.receive(msg) }
 
-  private assertAlive (): void {
-    if (this.lifecycle === 'stopping' || this.lifecycle === 'stopped') throw new NotStartedError(`The node is ${this.lifecycle}`)
+  #assertAlive (): void {
+    if (this.#lifecycle === 'stopping' || this.#lifecycle === 'stopped') throw new NotStartedError(`The node is ${this.#lifecycle}`)
   }
 
-  private timerFailed (err: unknown): void {
+  #timerFailed (err: unknown): void {
     this.metrics.drop('timer-error')
     this.logger.warn('a timer callback failed', { err })
     if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err)))
   }
 
   /** A broadcast of any type (checked by the caller): through the overlay, or one hop to every peer without it. */
-  private broadcastRaw (type: string, data: unknown, o: BroadcastOptions): void {
-    if (this.announcer !== undefined) { this.announcer.broadcast(type, data, o.limit); return }
+  #broadcastRaw (type: string, data: unknown, o: BroadcastOptions): void {
+    if (this.#announcer !== undefined) { this.#announcer.broadcast(type, data, o.limit); return }
     const frame = encodeEnvelope({ type, data }, this.limits)
-    for (const peer of this.peersById.values()) {
+    for (const peer of this.#peersById.values()) {
       try {
         peer.link.conn.send(frame)
         this.metrics.inc('frames.out')
@@ -403,10 +404,10 @@ export class HearsayNode extends Emitter<NodeEvents> {
   }
 
   /** Replicated key/value state (scuttlebutt anti-entropy): `set`, `get`, `getRemote`, `keys`, `delete`, `believe`, `on('set:…')`. Usable once `start()` resolved. */
-  get state (): StateService { return this.stateService ?? throwNotEnabled('state') }
+  get state (): StateService { return this.#stateService ?? throwNotEnabled('state') }
 
   /** The network-wide event bus: `say`, `hear`, `hearOnce`. Usable once `start()` resolved. */
-  get events (): EventBus { return this.eventBus ?? throwNotEnabled('events') }
+  get events (): EventBus { return this.#eventBus ?? throwNotEnabled('events') }
 
   /** The overlay's views, for status pages and tests. */
   get overlay (): { active: PeerId[], passive: PeerId[], drops: Record<string, number> } | undefined {
@@ -415,39 +416,51 @@ export class HearsayNode extends Emitter<NodeEvents> {
     return { active: [...m.hv.activeView().keys()], passive: [...m.hv.passiveView().keys()], drops: { ...m.hv.drops } }
   }
 
+  /**
+   * The broadcast tree of `announce` and `broadcast` as this node sees it: Plumtree's eager
+   * (payload) and lazy (IHAVE-only) neighbours of the shared tree and the root it follows;
+   * flooding has every neighbour eager and no root. `undefined` with `overlay: false`.
+   */
+  get tree (): { mode: 'plumtree' | 'flood', eager: PeerId[], lazy: PeerId[], root: PeerId | undefined } | undefined {
+    const b = this.#announcer?.broadcaster
+    if (b === undefined) return undefined
+    if (b instanceof Plumtree) return { mode: 'plumtree', eager: b.eagerPeers(), lazy: b.lazyPeers(), root: b.rootPeer(this.clock.now()) }
+    return { mode: 'flood', eager: this.overlay?.active ?? [], lazy: [], root: undefined }
+  }
+
   /** Closes every link and listener, cancels every timer and pending dial. Idempotent. */
   async stop (): Promise<void> {
-    if (this.lifecycle === 'stopped' || this.lifecycle === 'stopping') return
-    if (this.lifecycle === 'idle') { this.lifecycle = 'stopped'; return }
-    this.lifecycle = 'stopping'
-    await this.teardown()
+    if (this.#lifecycle === 'stopped' || this.#lifecycle === 'stopping') return
+    if (this.#lifecycle === 'idle') { this.#lifecycle = 'stopped'; return }
+    this.#lifecycle = 'stopping'
+    await this.#teardown()
     this.logger.info('node stopped')
   }
 
-  private async teardown (): Promise<void> {
-    this.lifecycle = 'stopping'
-    this.lifetime.abort(new NotStartedError('The node is stopping'))
-    for (const hook of [...this.stopHooks]) hook(this.lifetime.signal.reason)
-    this.stopHooks.clear()
-    await Promise.allSettled(this.listeners.map(async l => { await l.close() }))
-    this.listeners.length = 0
-    for (const conn of this.pendingConns) conn.close()
-    this.pendingConns.clear()
-    for (const peer of [...this.peersById.values()]) {
+  async #teardown (): Promise<void> {
+    this.#lifecycle = 'stopping'
+    this.#lifetime.abort(new NotStartedError('The node is stopping'))
+    for (const hook of [...this.#stopHooks]) hook(this.#lifetime.signal.reason)
+    this.#stopHooks.clear()
+    await Promise.allSettled(this.#listeners.map(async l => { await l.close() }))
+    this.#listeners.length = 0
+    for (const conn of this.#pendingConns) conn.close()
+    this.#pendingConns.clear()
+    for (const peer of [...this.#peersById.values()]) {
       this.sendProtocol(peer, 'hs.bye', { reason: 'shutdown' })
       peer.link.conn.close()
     }
-    await Promise.allSettled([...this.dialing.values()])
-    this.timers.clear()
-    for (const cancel of this.graceTimers.values()) cancel()
-    this.graceTimers.clear()
-    await Promise.allSettled(this.transports.map(async t => { await t.close() }))
+    await Promise.allSettled([...this.#dialing.values()])
+    this.#timers.clear()
+    for (const cancel of this.#graceTimers.values()) cancel()
+    this.#graceTimers.clear()
+    await Promise.allSettled(this.#transports.map(async t => { await t.close() }))
     // the last stat events are written, but a store that never answers must not hold stop() up
-    await withDeadline(this.statRecorder.close(), { timeoutMs: 5_000, clock: this.clock }).catch((err: unknown) => {
+    await withDeadline(this.#statRecorder.close(), { timeoutMs: 5_000, clock: this.clock }).catch((err: unknown) => {
       this.logger.warn('stat events not written before stop', { err })
     })
-    if (this.ownsStore) await this.store.close().catch(() => {})
-    this.lifecycle = 'stopped'
+    if (this.#ownsStore) await this.store.close().catch(() => {})
+    this.#lifecycle = 'stopped'
   }
 
   /**
@@ -456,43 +469,43 @@ export class HearsayNode extends Emitter<NodeEvents> {
    * `PeerIdMismatchError`, `NoTransportError`, `InvalidAddressError` or `AbortError`.
    */
   async dial (address: string, options: DialRequest = {}): Promise<Peer> {
-    this.assertRunning()
+    this.#assertRunning()
     throwIfAborted(options.signal)
-    const parsed = parseAddress(address, this.defaultProtocol)
-    if (this.selfAddresses.has(parsed.address)) throw new SelfDialError()
-    const banned = this.guard.banned(options.peerId, parsed.address)
-    if (banned !== undefined) { this.guard.refusedBanned(); throw new BannedError(banned) }
-    const existing = this.dialing.get(parsed.address)
+    const parsed = parseAddress(address, this.#defaultProtocol)
+    if (this.#selfAddresses.has(parsed.address)) throw new SelfDialError()
+    const banned = this.#guard.banned(options.peerId, parsed.address)
+    if (banned !== undefined) { this.#guard.refusedBanned(); throw new BannedError(banned) }
+    const existing = this.#dialing.get(parsed.address)
     if (existing !== undefined) return await existing
-    const p = this.dialOnce(parsed.address, parsed.protocol, options)
-    this.dialing.set(parsed.address, p)
-    try { return await p } finally { this.dialing.delete(parsed.address) }
+    const p = this.#dialOnce(parsed.address, parsed.protocol, options)
+    this.#dialing.set(parsed.address, p)
+    try { return await p } finally { this.#dialing.delete(parsed.address) }
   }
 
-  private async dialOnce (address: string, protocol: string, options: DialRequest): Promise<Peer> {
-    const transport = this.transportFor(protocol)
-    const timeout = options.timeout ?? (this.opts.dialTimeout ?? DEFAULTS.dialTimeout) + this.handshakeTimeout
+  async #dialOnce (address: string, protocol: string, options: DialRequest): Promise<Peer> {
+    const transport = this.#transportFor(protocol)
+    const timeout = options.timeout ?? (this.#opts.dialTimeout ?? DEFAULTS.dialTimeout) + this.#handshakeTimeout
     const ac = new AbortController()
     const abort = (reason: unknown): void => { ac.abort(reason) }
-    const cancelTimer = this.timers.after(timeout, () => { abort(new TimeoutError(`dial to ${address} timed out`)) })
+    const cancelTimer = this.#timers.after(timeout, () => { abort(new TimeoutError(`dial to ${address} timed out`)) })
     const offStop = this.whenStopping(abort)
     const onCaller = (): void => { abort(options.signal?.reason) }
     options.signal?.addEventListener('abort', onCaller, { once: true })
     try {
       let raw: Connection
       try {
-        raw = await transport.dial(address, { signal: ac.signal, maxFrameBytes: this.limits.maxFrameBytes + this.channel.overhead })
+        raw = await transport.dial(address, { signal: ac.signal, maxFrameBytes: this.limits.maxFrameBytes + this.#channel.overhead })
       } catch (err) {
         throw ac.signal.aborted ? reasonError(ac.signal.reason) : err
       }
       let up: UpgradedConnection
-      this.pendingConns.add(raw)
+      this.#pendingConns.add(raw)
       try {
-        up = await this.channel.upgrade(raw, {
+        up = await this.#channel.upgrade(raw, {
           role: 'initiator',
-          identity: this.identityValue!,
+          identity: this.#identityValue!,
           expectedPeer: options.peerId ?? raw.remotePeer,
-          timeoutMs: this.handshakeTimeout,
+          timeoutMs: this.#handshakeTimeout,
           clock: this.clock,
           random: this.random,
           maxFrameBytes: this.limits.maxFrameBytes,
@@ -500,23 +513,23 @@ export class HearsayNode extends Emitter<NodeEvents> {
         })
       } catch (err) {
         this.metrics.inc('handshake.failures')
-        if (err instanceof SelfDialError) this.selfAddresses.add(address)
+        if (err instanceof SelfDialError) this.#selfAddresses.add(address)
         throw ac.signal.aborted && !(err instanceof HearsayError && err.code !== 'ERR_ABORTED') ? reasonError(ac.signal.reason) : err
       } finally {
-        this.pendingConns.delete(raw)
+        this.#pendingConns.delete(raw)
       }
-      const banned = this.guard.banned(up.remotePeer, undefined)
+      const banned = this.#guard.banned(up.remotePeer, undefined)
       if (banned !== undefined) {
         up.conn.close()
-        this.guard.refusedBanned()
+        this.#guard.refusedBanned()
         throw new BannedError(banned)
       }
-      this.record(address, { type: 'dial-ok', peerId: up.remotePeer })
+      this.#record(address, { type: 'dial-ok', peerId: up.remotePeer })
       this.metrics.inc('dials.ok')
-      return this.addLink(up, 'outbound', address)
+      return this.#addLink(up, 'outbound', address)
     } catch (err) {
       // a dial cancelled by its caller or by stop() says nothing about the address
-      if (!(err instanceof SelfDialError) && (err as { code?: unknown }).code !== 'ERR_ABORTED') this.record(address, { type: 'dial-fail' })
+      if (!(err instanceof SelfDialError) && (err as { code?: unknown }).code !== 'ERR_ABORTED') this.#record(address, { type: 'dial-fail' })
       this.metrics.inc('dials.failed')
       throw err instanceof HearsayError ? err : new DialError(`dial to ${address} failed`, { cause: err })
     } finally {
@@ -528,7 +541,7 @@ export class HearsayNode extends Emitter<NodeEvents> {
 
   /** Closes the link to a peer (saying goodbye first). */
   async hangUp (peer: Peer | PeerId): Promise<void> {
-    const p = typeof peer === 'string' ? this.peersById.get(peer) : this.peersById.get(peer.id)
+    const p = typeof peer === 'string' ? this.#peersById.get(peer) : this.#peersById.get(peer.id)
     if (p === undefined) return
     this.sendProtocol(p, 'hs.bye', { reason: 'hang-up' })
     p.link.conn.close()
@@ -536,21 +549,21 @@ export class HearsayNode extends Emitter<NodeEvents> {
 
   /** Round-trip time to a connected peer in ms. Rejects with `TimeoutError` after `timeout` (default 3000). */
   async ping (peer: Peer | PeerId, options: AbortOptions & { timeout?: number } = {}): Promise<number> {
-    this.assertRunning()
-    const p = typeof peer === 'string' ? this.peersById.get(peer) : peer
+    this.#assertRunning()
+    const p = typeof peer === 'string' ? this.#peersById.get(peer) : peer
     if (p === undefined || !p.connected) throw new ConnectionClosedError('not connected to that peer')
-    const n = ++this.pingSeq
+    const n = ++this.#pingSeq
     const started = this.clock.now()
-    const pong = new Promise<void>((resolve) => { this.pings.set(n, resolve) })
+    const pong = new Promise<void>((resolve) => { this.#pings.set(n, resolve) })
     try {
       this.sendProtocol(p, 'hs.ping', { n })
       await withDeadline(pong, { signal: options.signal, timeoutMs: options.timeout ?? DEFAULTS.pingTimeout, clock: this.clock, timeoutMessage: 'ping timed out' })
       const ms = this.clock.now() - started
       const address = this.statAddress(p)
-      if (address !== undefined) this.record(address, { type: 'rtt', ms })
+      if (address !== undefined) this.#record(address, { type: 'rtt', ms })
       return ms
     } finally {
-      this.pings.delete(n)
+      this.#pings.delete(n)
     }
   }
 
@@ -571,7 +584,7 @@ export class HearsayNode extends Emitter<NodeEvents> {
    */
   sendProtocol (peer: Peer, type: string, data: unknown): boolean {
     try {
-      this.sendFrame(peer, type, data)
+      this.#sendFrame(peer, type, data)
       return true
     } catch (err) {
       this.metrics.drop(err instanceof ConnectionClosedError ? 'send-closed' : 'send-failed')
@@ -581,10 +594,10 @@ export class HearsayNode extends Emitter<NodeEvents> {
   }
 
   /** Schedules work tied to the node's life: cancelled by stop(). @internal */
-  get lifetimeTimers (): TimerSet { return this.timers }
+  get lifetimeTimers (): TimerSet { return this.#timers }
 
   /** Aborted when the node stops. */
-  get signal (): AbortSignal { return this.lifetime.signal }
+  get signal (): AbortSignal { return this.#lifetime.signal }
 
   /**
    * Runs `fn` once when the node starts stopping (at once if it already has); returns the
@@ -592,20 +605,20 @@ export class HearsayNode extends Emitter<NodeEvents> {
    * and go by the dozen. @internal
    */
   whenStopping (fn: (reason: unknown) => void): () => void {
-    if (this.lifetime.signal.aborted) { fn(this.lifetime.signal.reason); return () => {} }
-    this.stopHooks.add(fn)
-    return () => { this.stopHooks.delete(fn) }
+    if (this.#lifetime.signal.aborted) { fn(this.#lifetime.signal.reason); return () => {} }
+    this.#stopHooks.add(fn)
+    return () => { this.#stopHooks.delete(fn) }
   }
 
   /** `Peer.send` of every peer, one function shared by all. */
-  private readonly peerSend = (p: Peer, type: string, data: unknown): void => { this.sendApp(p, type, data) }
+  readonly #peerSend = (p: Peer, type: string, data: unknown): void => { this.#sendApp(p, type, data) }
 
-  private sendApp (peer: Peer, type: string, data: unknown): void {
+  #sendApp (peer: Peer, type: string, data: unknown): void {
     checkAppType(this, type)
-    this.messaging.send(peer, type, data)
+    this.#messaging.send(peer, type, data)
   }
 
-  private sendFrame (peer: Peer, type: string, data: unknown): void {
+  #sendFrame (peer: Peer, type: string, data: unknown): void {
     const frame = encodeEnvelope({ type, data }, this.limits)
     peer.link.conn.send(frame)
     this.metrics.inc('frames.out')
@@ -614,42 +627,42 @@ export class HearsayNode extends Emitter<NodeEvents> {
     this.membershipService?.sent(peer.id)
   }
 
-  private get defaultProtocol (): string { return this.opts.defaultProtocol ?? DEFAULTS.defaultProtocol }
-  private get handshakeTimeout (): number { return this.opts.handshakeTimeout ?? DEFAULTS.handshakeTimeout }
+  get #defaultProtocol (): string { return this.#opts.defaultProtocol ?? DEFAULTS.defaultProtocol }
+  get #handshakeTimeout (): number { return this.#opts.handshakeTimeout ?? DEFAULTS.handshakeTimeout }
 
-  private assertRunning (): void {
-    if (this.lifecycle !== 'running') throw new NotStartedError(`The node is ${this.lifecycle}`)
+  #assertRunning (): void {
+    if (this.#lifecycle !== 'running') throw new NotStartedError(`The node is ${this.#lifecycle}`)
   }
 
-  private transportFor (protocol: string): Transport {
-    const t = this.transports.find(t => t.protocols.includes(protocol))
+  #transportFor (protocol: string): Transport {
+    const t = this.#transports.find(t => t.protocols.includes(protocol))
     if (t === undefined) throw new NoTransportError(protocol)
     return t
   }
 
-  private async loadIdentity (options: AbortOptions): Promise<void> {
-    if (this.identityValue !== undefined) return
+  async #loadIdentity (options: AbortOptions): Promise<void> {
+    if (this.#identityValue !== undefined) return
     const stored = await this.store.getIdentity(options)
     if (stored !== undefined) {
-      this.identityValue = identityFromSecretKey(stored)
+      this.#identityValue = identityFromSecretKey(stored)
       return
     }
-    this.identityValue = generateIdentity(this.random)
-    await this.store.setIdentity(this.identityValue.secretKey, options)
+    this.#identityValue = generateIdentity(this.random)
+    await this.store.setIdentity(this.#identityValue.secretKey, options)
   }
 
-  private accept (raw: Connection): void {
-    if (this.lifecycle !== 'running') { raw.close(); return }
+  #accept (raw: Connection): void {
+    if (this.#lifecycle !== 'running') { raw.close(); return }
     this.metrics.inc('connections.inbound')
     // bans, the concurrent-handshake cap and the per-address cap, before any crypto is spent
-    if (!this.guard.admit(raw)) { raw.close(); return }
-    this.pendingConns.add(raw)
+    if (!this.#guard.admit(raw)) { raw.close(); return }
+    this.#pendingConns.add(raw)
     const ac = new AbortController()
     const offStop = this.whenStopping((reason) => { ac.abort(reason) })
-    this.channel.upgrade(raw, {
+    this.#channel.upgrade(raw, {
       role: 'responder',
-      identity: this.identityValue!,
-      timeoutMs: this.handshakeTimeout,
+      identity: this.#identityValue!,
+      timeoutMs: this.#handshakeTimeout,
       clock: this.clock,
       random: this.random,
       maxFrameBytes: this.limits.maxFrameBytes,
@@ -657,88 +670,88 @@ export class HearsayNode extends Emitter<NodeEvents> {
     }).then(
       (up) => {
         offStop()
-        this.pendingConns.delete(raw)
-        this.guard.settled(raw)
-        if (this.lifecycle !== 'running') { up.conn.close(); return }
-        const banned = this.guard.banned(up.remotePeer, undefined)
-        if (banned !== undefined) { this.guard.refusedBanned(); this.cutOff(up.conn, banned); return }
+        this.#pendingConns.delete(raw)
+        this.#guard.settled(raw)
+        if (this.#lifecycle !== 'running') { up.conn.close(); return }
+        const banned = this.#guard.banned(up.remotePeer, undefined)
+        if (banned !== undefined) { this.#guard.refusedBanned(); this.#cutOff(up.conn, banned); return }
         // a transport that named the dialler (webrtc:<peerId>) must have named the one who proved itself
         if (raw.remotePeer !== undefined && raw.remotePeer !== up.remotePeer) { this.metrics.inc('handshake.failures'); up.conn.close(); return }
-        this.addLink(up, 'inbound', raw.remoteAddress)
+        this.#addLink(up, 'inbound', raw.remoteAddress)
       },
       (err: unknown) => {
         offStop()
-        this.pendingConns.delete(raw)
-        this.guard.settled(raw, err)
-        if (this.lifecycle !== 'running') return
+        this.#pendingConns.delete(raw)
+        this.#guard.settled(raw, err)
+        if (this.#lifecycle !== 'running') return
         this.metrics.inc('handshake.failures')
         this.logger.debug('inbound handshake failed', { remote: raw.remoteAddress, err })
       }
     )
   }
 
-  private addLink (up: UpgradedConnection, direction: 'inbound' | 'outbound', address: string): Peer {
-    if (this.lifecycle !== 'running') {
+  #addLink (up: UpgradedConnection, direction: 'inbound' | 'outbound', address: string): Peer {
+    if (this.#lifecycle !== 'running') {
       up.conn.close()
       throw new NotStartedError('The node stopped during the dial')
     }
     const dialer = direction === 'outbound' ? this.id : up.remotePeer
     const link: Link = { linkId: up.linkId, rank: `${dialer}:${up.linkId}`, conn: up.conn, address, direction }
-    let peer = this.peersById.get(up.remotePeer)
+    let peer = this.#peersById.get(up.remotePeer)
     if (peer === undefined) {
-      peer = new Peer(up.remotePeer, link, this.clock.now(), this.peerSend)
-      this.peersById.set(peer.id, peer)
+      peer = new Peer(up.remotePeer, link, this.clock.now(), this.#peerSend)
+      this.#peersById.set(peer.id, peer)
       this.metrics.inc('peers.connected')
       this.logger.debug('peer connected', { peer: peer.id, address, direction })
       // the connect event first: frames the peer sent right behind its handshake are buffered
       // and must reach protocol handlers that know the peer
       this.emit('peer:connect', peer)
-      if (this.peersById.size === 1) this.emit('online', undefined)
-      this.attach(peer, link)
+      if (this.#peersById.size === 1) this.emit('online', undefined)
+      this.#attach(peer, link)
       return peer
     }
     // A second link to a known peer: both ends keep the lowest rank, so they agree without talking.
     this.metrics.inc('links.duplicate')
     if (peer.link.rank <= link.rank && !peer.link.conn.closed) {
-      this.attach(peer, link)
-      this.retire(peer, link)
+      this.#attach(peer, link)
+      this.#retire(peer, link)
     } else {
       const old = peer.link
       peer.link = link
-      this.attach(peer, link)
-      this.graceTimers.get(peer.id)?.()
-      this.graceTimers.delete(peer.id)
-      if (!old.conn.closed) this.retire(peer, old)
+      this.#attach(peer, link)
+      this.#graceTimers.get(peer.id)?.()
+      this.#graceTimers.delete(peer.id)
+      if (!old.conn.closed) this.#retire(peer, old)
     }
     return peer
   }
 
-  private retire (peer: Peer, link: Link): void {
+  #retire (peer: Peer, link: Link): void {
     try { link.conn.send(encodeEnvelope({ type: 'hs.bye', data: { reason: 'duplicate' } }, this.limits)) } catch { /* already closing */ }
     // Not closed at once: frames the far end sent on it before it heard of the duplicate are
     // still read (closing at once lost them, as overlay-made simultaneous WebRTC dials showed).
     // It closes when the far end's own bye arrives on it (onFrame), or after the linger.
     const conn = link.conn
-    this.pendingConns.add(conn)
-    this.timers.after(RETIRE_LINGER_MS, () => { this.pendingConns.delete(conn); conn.close() })
+    this.#pendingConns.add(conn)
+    this.#timers.after(RETIRE_LINGER_MS, () => { this.#pendingConns.delete(conn); conn.close() })
     void peer
   }
 
-  private attach (peer: Peer, link: Link): void {
-    const meter = this.guard.meter()
+  #attach (peer: Peer, link: Link): void {
+    const meter = this.#guard.meter()
     link.conn.setHandlers({
       onMessage: (frame) => {
-        if (meter.admit(frame.length)) { this.onFrame(peer, link, frame); return }
+        if (meter.admit(frame.length)) { this.#onFrame(peer, link, frame); return }
         // over its rate for a whole second's burst: not a fast peer but a flood
         this.metrics.drop('rate-limit')
-        this.guard.ban(peer.id, link.address, 'rate-limit')
-        this.cutOff(link.conn, 'rate-limit')
+        this.#guard.ban(peer.id, link.address, 'rate-limit')
+        this.#cutOff(link.conn, 'rate-limit')
       },
-      onClose: (reason) => { this.onLinkClosed(peer, link, reason) }
+      onClose: (reason) => { this.#onLinkClosed(peer, link, reason) }
     })
   }
 
-  private onFrame (peer: Peer, link: Link, frame: Uint8Array): void {
+  #onFrame (peer: Peer, link: Link, frame: Uint8Array): void {
     this.metrics.inc('frames.in')
     this.metrics.inc('bytes.in', frame.length)
     let type: string
@@ -750,14 +763,14 @@ export class HearsayNode extends Emitter<NodeEvents> {
       this.metrics.drop('invalid-frame')
       this.logger.warn('invalid frame; closing the link', { peer: peer.id, err })
       // one closes the link; `abuse.maxInvalidFrames` of them in the window also ban the sender
-      if (this.guard.invalidFrame(peer.id, link.address)) { this.cutOff(link.conn, 'invalid-frame'); return }
+      if (this.#guard.invalidFrame(peer.id, link.address)) { this.#cutOff(link.conn, 'invalid-frame'); return }
       link.conn.close(err instanceof HearsayError ? err : new InvalidFrameError('invalid frame', { cause: err }))
       return
     }
     this.membershipService?.observe(peer)
     if (type === 'hs.bye' && link !== peer.link) {
       // a bye on a link this side already replaced: both ends are done with it
-      this.pendingConns.delete(link.conn)
+      this.#pendingConns.delete(link.conn)
       link.conn.close()
       return
     }
@@ -770,51 +783,51 @@ export class HearsayNode extends Emitter<NodeEvents> {
       }
       return
     }
-    this.messaging.receiveDirect(peer, type, data)
+    this.#messaging.receiveDirect(peer, type, data)
   }
 
   /** Closes a link to a banned peer, telling it why (a buggy peer's operator can see it). */
-  private cutOff (conn: Connection, reason: string): void {
+  #cutOff (conn: Connection, reason: string): void {
     try { conn.send(encodeEnvelope({ type: 'hs.bye', data: { reason: 'banned' } }, this.limits)) } catch { /* already closing */ }
     conn.close(new BannedError(reason))
   }
 
-  private onLinkClosed (peer: Peer, link: Link, reason?: Error): void {
-    if (peer.link !== link || this.peersById.get(peer.id) !== peer) return
-    if (link.byeReason === 'duplicate' && this.lifecycle === 'running') {
+  #onLinkClosed (peer: Peer, link: Link, reason?: Error): void {
+    if (peer.link !== link || this.#peersById.get(peer.id) !== peer) return
+    if (link.byeReason === 'duplicate' && this.#lifecycle === 'running') {
       // the remote kept another link that has not finished its handshake here yet
-      const grace = this.opts.duplicateGraceMs ?? DEFAULTS.duplicateGraceMs
-      const cancel = this.timers.after(grace, () => {
-        this.graceTimers.delete(peer.id)
-        if (peer.link === link) this.removePeer(peer, reason)
+      const grace = this.#opts.duplicateGraceMs ?? DEFAULTS.duplicateGraceMs
+      const cancel = this.#timers.after(grace, () => {
+        this.#graceTimers.delete(peer.id)
+        if (peer.link === link) this.#removePeer(peer, reason)
       })
-      this.graceTimers.set(peer.id, cancel)
+      this.#graceTimers.set(peer.id, cancel)
       return
     }
-    this.removePeer(peer, reason)
+    this.#removePeer(peer, reason)
   }
 
-  private removePeer (peer: Peer, reason?: Error): void {
-    this.peersById.delete(peer.id)
+  #removePeer (peer: Peer, reason?: Error): void {
+    this.#peersById.delete(peer.id)
     this.metrics.inc('peers.disconnected')
     this.logger.debug('peer disconnected', { peer: peer.id, reason })
     this.emit('peer:disconnect', reason === undefined ? { peer } : { peer, reason })
-    if (this.peersById.size === 0) this.emit('offline', undefined)
+    if (this.#peersById.size === 0) this.emit('offline', undefined)
   }
 
-  private record (address: string, event: StatEvent): void {
+  #record (address: string, event: StatEvent): void {
     // never on the message path's critical section: batched in memory, written by the recorder
-    this.statRecorder.add(address, event)
+    this.#statRecorder.add(address, event)
   }
 
   /** Queues a stat event for the peer store (batched; nothing waits for the write). @internal */
-  recordStat (address: string, event: StatEvent): void { this.record(address, event) }
+  recordStat (address: string, event: StatEvent): void { this.#record(address, event) }
 
   /** How many of `n` addresses learned from peers the store may take now (see `maxStoredPeers`). @internal */
-  reserveStoreRows (n: number): number { return this.upkeep?.reserve(n) ?? n }
+  reserveStoreRows (n: number): number { return this.#upkeep?.reserve(n) ?? n }
 
   /** Writes the stat events waiting in memory to the store now; resolves when they are written. */
-  async flushStats (): Promise<void> { await this.statRecorder.flush() }
+  async flushStats (): Promise<void> { await this.#statRecorder.flush() }
 
   /**
    * The address a peer's stats are kept under: the one this node dialled, else the first

@@ -84,6 +84,8 @@ export interface NodeOptions {
   announceLimit?: number
   /** Default time `announce` waits for replies, ms. @default 5000 */
   announceTimeout?: number
+  /** Most announce reverse paths kept (requests whose replies this node can still relay back), each for 60 s. @default 10000 */
+  announceRoutes?: number
   /** Plumtree tuning: `lazyDelayMs` (100), `graftTimeoutMs` (500), `originTreeAfter` (3), `maxOriginTrees` (64), `optimizeThreshold` (1; 0 = off), `rootIntervalMs` (10000; 0 = no root). @default {} */
   plumtree?: { lazyDelayMs?: number, graftTimeoutMs?: number, originTreeAfter?: number, maxOriginTrees?: number, optimizeThreshold?: number, rootIntervalMs?: number }
   /** How raw connections are authenticated. @default secureChannel({ networkKey }) — `plainChannel()` is for simulation only */

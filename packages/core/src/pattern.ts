@@ -87,14 +87,14 @@ function matchSegments (p: string[], n: string[]): boolean {
  * A throwing listener does not stop the others; its error goes to `onError`.
  */
 export class PatternListeners<T> {
-  private readonly exact = new Map<string, Set<(payload: T, name: string) => void>>()
-  private readonly wild: Array<{ match: Matcher, fn: (payload: T, name: string) => void }> = []
+  readonly #exact = new Map<string, Set<(payload: T, name: string) => void>>()
+  readonly #wild: Array<{ match: Matcher, fn: (payload: T, name: string) => void }> = []
 
   constructor (private readonly onError: (err: unknown) => void) {}
 
   get size (): number {
-    let n = this.wild.length
-    for (const s of this.exact.values()) n += s.size
+    let n = this.#wild.length
+    for (const s of this.#exact.values()) n += s.size
     return n
   }
 
@@ -103,35 +103,35 @@ export class PatternListeners<T> {
     const match = compilePattern(pattern)
     if (!hasWildcard(pattern)) {
       const key = segments(pattern).join('.')
-      let set = this.exact.get(key)
-      if (set === undefined) { set = new Set(); this.exact.set(key, set) }
+      let set = this.#exact.get(key)
+      if (set === undefined) { set = new Set(); this.#exact.set(key, set) }
       // a fresh wrapper per registration: the same function added twice is called twice
       const wrapper = (payload: T, name: string): void => { fn(payload, name) }
       set.add(wrapper)
       return () => {
         set.delete(wrapper)
-        if (set.size === 0 && this.exact.get(key) === set) this.exact.delete(key)
+        if (set.size === 0 && this.#exact.get(key) === set) this.#exact.delete(key)
       }
     }
     const entry = { match, fn }
-    this.wild.push(entry)
+    this.#wild.push(entry)
     return () => {
-      const i = this.wild.indexOf(entry)
-      if (i >= 0) this.wild.splice(i, 1)
+      const i = this.#wild.indexOf(entry)
+      if (i >= 0) this.#wild.splice(i, 1)
     }
   }
 
   /** True if some listener would be called for `name`. */
   has (name: string): boolean {
-    if (this.exact.has(segments(name).join('.'))) return true
-    return this.wild.some(w => w.match(name))
+    if (this.#exact.has(segments(name).join('.'))) return true
+    return this.#wild.some(w => w.match(name))
   }
 
   emit (name: string, payload: T): number {
     const fns: Array<(payload: T, name: string) => void> = []
-    const set = this.exact.get(segments(name).join('.'))
+    const set = this.#exact.get(segments(name).join('.'))
     if (set !== undefined) fns.push(...set)
-    for (const w of this.wild) if (w.match(name)) fns.push(w.fn)
+    for (const w of this.#wild) if (w.match(name)) fns.push(w.fn)
     for (const fn of fns) {
       try { fn(payload, name) } catch (err) { this.onError(err) }
     }
@@ -139,7 +139,7 @@ export class PatternListeners<T> {
   }
 
   clear (): void {
-    this.exact.clear()
-    this.wild.length = 0
+    this.#exact.clear()
+    this.#wild.length = 0
   }
 }

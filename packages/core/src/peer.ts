@@ -22,14 +22,14 @@ export class Peer {
   readonly connectedAt: number
   /** @internal */
   link: Link
-  private readonly sendFn: (peer: Peer, type: string, data: unknown) => void
+  readonly #sendFn: (peer: Peer, type: string, data: unknown) => void
 
   /** @internal */
   constructor (id: PeerId, link: Link, connectedAt: number, send: (peer: Peer, type: string, data: unknown) => void) {
     this.id = id
     this.link = link
     this.connectedAt = connectedAt
-    this.sendFn = send
+    this.#sendFn = send
   }
 
   /** The remote address of the current connection. */
@@ -43,7 +43,7 @@ export class Peer {
    * Sends one application message. Throws `TypeError` for a reserved or invalid type,
    * `TooLargeError` above the frame limit and `ConnectionClosedError` after a disconnect.
    */
-  send (type: string, data?: unknown): void { this.sendFn(this, type, data) }
+  send (type: string, data?: unknown): void { this.#sendFn(this, type, data) }
 
   /** @internal set by the node when the peer connects */
   streamOpener: ((peer: Peer, name: string, options: OpenStreamOptions) => PeerStream) | undefined

@@ -5,8 +5,8 @@ import type { Clock } from './clock.js'
  * the tests drive them exactly like wall time does.
  */
 export class TokenBucket {
-  private tokens: number
-  private last: number
+  #tokens: number
+  #last: number
 
   /**
    * `ratePerSecond` tokens are added per second, up to `capacity` (the burst allowed after an
@@ -15,8 +15,8 @@ export class TokenBucket {
    */
   constructor (readonly ratePerSecond: number, readonly capacity: number, now: number) {
     if (!(ratePerSecond >= 0) || !(capacity >= 0)) throw new TypeError('rate and capacity must be non-negative numbers')
-    this.tokens = capacity
-    this.last = now
+    this.#tokens = capacity
+    this.#last = now
   }
 
   get disabled (): boolean { return this.ratePerSecond === 0 || this.ratePerSecond === Infinity }
@@ -24,24 +24,24 @@ export class TokenBucket {
   /** Takes `n` tokens if the bucket holds them; false (and nothing taken) otherwise. */
   take (n: number, now: number): boolean {
     if (this.disabled) return true
-    this.refill(now)
-    if (this.tokens < n) return false
-    this.tokens -= n
+    this.#refill(now)
+    if (this.#tokens < n) return false
+    this.#tokens -= n
     return true
   }
 
   /** Tokens available at `now`. */
   available (now: number): number {
     if (this.disabled) return Infinity
-    this.refill(now)
-    return this.tokens
+    this.#refill(now)
+    return this.#tokens
   }
 
-  private refill (now: number): void {
+  #refill (now: number): void {
     // a clock that steps back (or a virtual clock reset) must not mint tokens or freeze the bucket
-    const elapsed = Math.max(0, now - this.last)
-    this.last = now
-    if (elapsed > 0) this.tokens = Math.min(this.capacity, this.tokens + elapsed * this.ratePerSecond / 1000)
+    const elapsed = Math.max(0, now - this.#last)
+    this.#last = now
+    if (elapsed > 0) this.#tokens = Math.min(this.capacity, this.#tokens + elapsed * this.ratePerSecond / 1000)
   }
 }
 
@@ -50,13 +50,13 @@ export class TokenBucket {
  * its rate (so a stall of up to a second on a link running at half the limit is absorbed).
  */
 export class LinkMeter {
-  private readonly frames: TokenBucket
-  private readonly bytes: TokenBucket
+  readonly #frames: TokenBucket
+  readonly #bytes: TokenBucket
 
   /** With `clock`, `admit` reads the time from it when it is not given one. */
   constructor (limits: { framesPerSecond: number, bytesPerSecond: number }, now: number, private readonly clock?: Pick<Clock, 'now'>) {
-    this.frames = new TokenBucket(limits.framesPerSecond, limits.framesPerSecond, now)
-    this.bytes = new TokenBucket(limits.bytesPerSecond, limits.bytesPerSecond, now)
+    this.#frames = new TokenBucket(limits.framesPerSecond, limits.framesPerSecond, now)
+    this.#bytes = new TokenBucket(limits.bytesPerSecond, limits.bytesPerSecond, now)
   }
 
   /** Accounts one received frame of `size` bytes; false when it is over either rate. */
@@ -65,6 +65,6 @@ export class LinkMeter {
     if (now === undefined) throw new TypeError('admit needs the time: pass now, or give the meter a clock')
     // both are checked, so a frame that fails the bytes bucket still cost a frame token: fine,
     // the link is cut off anyway
-    return this.frames.take(1, now) && this.bytes.take(size, now)
+    return this.#frames.take(1, now) && this.#bytes.take(size, now)
   }
 }

@@ -69,52 +69,52 @@ export function secureChannel (opts: SecureChannelOptions = {}): Channel {
 }
 
 class SecureConnection extends AbstractConnection {
-  private readonly tx: BoxStream
-  private readonly rx: BoxStream
-  private readonly out: FrameCoalescer | undefined
+  readonly #tx: BoxStream
+  readonly #rx: BoxStream
+  readonly #out: FrameCoalescer | undefined
   readonly remotePublicKey: Uint8Array
 
   constructor (private readonly raw: Connection, r: HandshakeResult, maxFrameBytes: number, coalesce: boolean) {
     super({ remoteAddress: raw.remoteAddress, direction: raw.direction, maxFrameBytes })
-    this.tx = new BoxStream(r.sendKey)
-    this.rx = new BoxStream(r.recvKey)
+    this.#tx = new BoxStream(r.sendKey)
+    this.#rx = new BoxStream(r.recvKey)
     this.remotePublicKey = r.remotePublicKey
     if (coalesce) {
-      this.out = new FrameCoalescer(Math.min(maxFrameBytes, MAX_BATCH_BYTES), (plain) => { this.raw.send(this.tx.seal(plain)) }, (err) => {
+      this.#out = new FrameCoalescer(Math.min(maxFrameBytes, MAX_BATCH_BYTES), (plain) => { this.raw.send(this.#tx.seal(plain)) }, (err) => {
         this._closed(err instanceof Error ? err : new ConnectionClosedError('send failed', { cause: err }))
       })
     }
   }
 
-  private readonly deliver = (plain: Uint8Array): void => { this._receive(plain) }
+  readonly #deliver = (plain: Uint8Array): void => { this._receive(plain) }
 
   readonly sink = {
     onMessage: (boxed: Uint8Array): void => {
       let plain: Uint8Array
-      try { plain = this.rx.open(boxed) } catch (err) { this._closed(err as Error); return }
+      try { plain = this.#rx.open(boxed) } catch (err) { this._closed(err as Error); return }
       if (!isBatch(plain)) { this._receive(plain); return }
-      try { decodeBatch(plain, this.deliver) } catch (err) { this._closed(err as Error) }
+      try { decodeBatch(plain, this.#deliver) } catch (err) { this._closed(err as Error) }
     },
     onClose: (reason?: Error): void => { this._closed(reason) }
   }
 
-  get bufferedAmount (): number { return this.raw.bufferedAmount + (this.out?.pendingBytes ?? 0) }
+  get bufferedAmount (): number { return this.raw.bufferedAmount + (this.#out?.pendingBytes ?? 0) }
 
   override async drained (options?: AbortOptions): Promise<void> {
     // a write that fails here means the link is closing: drained() resolves, as it does on a close
-    try { this.out?.flush() } catch { /* reported through onClose */ }
+    try { this.#out?.flush() } catch { /* reported through onClose */ }
     await this.raw.drained(options)
   }
 
   protected _send (frame: Uint8Array): void {
-    if (this.out !== undefined) this.out.push(frame)
-    else this.raw.send(this.tx.seal(frame))
+    if (this.#out !== undefined) this.#out.push(frame)
+    else this.raw.send(this.#tx.seal(frame))
   }
 
   protected _close (reason?: Error): void {
     // frames sent just before a close (a goodbye) still leave, in order, ahead of it
-    if (!this.raw.closed) { try { this.out?.flush() } catch { /* the link is gone: so are they */ } }
-    this.out?.clear()
+    if (!this.raw.closed) { try { this.#out?.flush() } catch { /* the link is gone: so are they */ } }
+    this.#out?.clear()
     this.raw.close(reason)
   }
 }

@@ -19,11 +19,11 @@ export interface StatRecorderOptions {
  * address are merged into one; nothing is ever dropped before `close()`.
  */
 export class StatRecorder {
-  private pending = new Map<string, StatEvent[]>()
-  private count = 0
-  private cancelTimer: (() => void) | undefined
-  private readonly inflight = new Set<Promise<void>>()
-  private closed = false
+  #pending = new Map<string, StatEvent[]>()
+  #count = 0
+  #cancelTimer: (() => void) | undefined
+  readonly #inflight = new Set<Promise<void>>()
+  #closed = false
   /** Events accepted, written (or failed) and refused after `close()`, for metrics and tests. */
   readonly counts = { added: 0, written: 0, failed: 0, refused: 0, flushes: 0 }
 
@@ -33,15 +33,15 @@ export class StatRecorder {
   }
 
   /** Events waiting to be written. */
-  get waiting (): number { return this.count }
+  get waiting (): number { return this.#count }
 
   /** Queues one event. After `close()` events are refused (counted), not written. */
   add (address: string, event: StatEvent): void {
-    if (this.closed) { this.counts.refused++; return }
+    if (this.#closed) { this.counts.refused++; return }
     this.counts.added++
-    const list = this.pending.get(address)
+    const list = this.#pending.get(address)
     if (list === undefined) {
-      this.pending.set(address, [event])
+      this.#pending.set(address, [event])
     } else {
       const last = list[list.length - 1]!
       if ((event.type === 'rx' || event.type === 'tx') && last.type === event.type) {
@@ -50,21 +50,21 @@ export class StatRecorder {
         list.push(event)
       }
     }
-    if (++this.count >= this.opts.maxBatch) { void this.flush(); return }
-    this.cancelTimer ??= this.opts.schedule(this.opts.flushInterval, () => {
-      this.cancelTimer = undefined
+    if (++this.#count >= this.opts.maxBatch) { void this.flush(); return }
+    this.#cancelTimer ??= this.opts.schedule(this.opts.flushInterval, () => {
+      this.#cancelTimer = undefined
       void this.flush()
     })
   }
 
   /** Writes everything waiting; resolves when it and every earlier write have settled. Never rejects. */
   async flush (): Promise<void> {
-    this.cancelTimer?.()
-    this.cancelTimer = undefined
-    if (this.count > 0) {
-      const batch = this.pending
-      this.pending = new Map()
-      this.count = 0
+    this.#cancelTimer?.()
+    this.#cancelTimer = undefined
+    if (this.#count > 0) {
+      const batch = this.#pending
+      this.#pending = new Map()
+      this.#count = 0
       this.counts.flushes++
       const writes: Array<Promise<void>> = []
       // every record() is called now, in order; the store groups them into as few writes as it can
@@ -79,15 +79,15 @@ export class StatRecorder {
         }
       }
       const all = Promise.all(writes).then(() => {})
-      this.inflight.add(all)
-      void all.then(() => { this.inflight.delete(all) })
+      this.#inflight.add(all)
+      void all.then(() => { this.#inflight.delete(all) })
     }
-    await Promise.all([...this.inflight])
+    await Promise.all([...this.#inflight])
   }
 
   /** Flushes and refuses later events. Idempotent. */
   async close (): Promise<void> {
-    this.closed = true
+    this.#closed = true
     await this.flush()
   }
 }

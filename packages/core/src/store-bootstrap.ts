@@ -24,7 +24,7 @@ export interface StoreBootstrapOptions extends ScoreOptions {
  * An address that failed in this process is skipped until its exponential backoff has passed.
  */
 export class StoreBootstrap {
-  private readonly failures = new Map<string, { n: number, at: number }>()
+  readonly #failures = new Map<string, { n: number, at: number }>()
 
   constructor (private readonly node: HearsayNode, private readonly opts: StoreBootstrapOptions) {}
 
@@ -45,7 +45,7 @@ export class StoreBootstrap {
 
   /** True while `address` is backed off after failing in this process. */
   backedOff (address: string): boolean {
-    const f = this.failures.get(address)
+    const f = this.#failures.get(address)
     if (f === undefined) return false
     return this.node.clock.now() < f.at + backoffDelay(f.n, this.opts.backoffBase, this.opts.backoffMax)
   }
@@ -79,14 +79,14 @@ export class StoreBootstrap {
           // no expected id: a stored id may be third-hand or stale, and any authenticated peer of
           // the network is a good contact
           const peer = await node.dial(row.address, { signal: ac.signal })
-          this.failures.delete(row.address)
+          this.#failures.delete(row.address)
           node.metrics.inc('membership.store-dials.ok')
           if (found === undefined) { found = { peer, address: row.address }; ac.abort() }
         } catch {
           if (ac.signal.aborted) return
           node.metrics.inc('membership.store-dials.failed')
-          const f = this.failures.get(row.address)
-          this.failures.set(row.address, { n: (f?.n ?? 0) + 1, at: node.clock.now() })
+          const f = this.#failures.get(row.address)
+          this.#failures.set(row.address, { n: (f?.n ?? 0) + 1, at: node.clock.now() })
         }
       }
     }

@@ -19,11 +19,11 @@ export interface StoreUpkeepOptions {
  * `stop()` cancels them; a store error is counted in `store.errors`, never thrown.
  */
 export class StoreUpkeep {
-  private purging: Promise<string[]> | undefined
-  private rttTurn = 0
+  #purging: Promise<string[]> | undefined
+  #rttTurn = 0
   /** Rows counted by the last scan (the start, then each purge), and addresses reserved since. */
-  private rows = 0
-  private reserved = 0
+  #rows = 0
+  #reserved = 0
 
   constructor (private readonly node: HearsayNode, private readonly opts: StoreUpkeepOptions) {
     if (!(opts.purgeInterval >= 0)) throw new TypeError('purgeInterval must be a number >= 0')
@@ -36,8 +36,8 @@ export class StoreUpkeep {
   start (): void {
     const timers = this.node.lifetimeTimers
     if (this.opts.purgeInterval > 0) timers.every(this.opts.purgeInterval, () => { void this.purge() })
-    if (this.opts.rttInterval > 0) timers.every(this.opts.rttInterval, () => { this.sampleRtt() })
-    void this.count()
+    if (this.opts.rttInterval > 0) timers.every(this.opts.rttInterval, () => { this.#sampleRtt() })
+    void this.#count()
   }
 
   /**
@@ -46,18 +46,18 @@ export class StoreUpkeep {
    * peer that sends shuffles full of made-up peers must not grow the store without bound.
    */
   reserve (n: number): number {
-    const k = Math.max(0, Math.min(n, this.opts.maxStoredPeers - this.rows - this.reserved))
-    this.reserved += k
+    const k = Math.max(0, Math.min(n, this.opts.maxStoredPeers - this.#rows - this.#reserved))
+    this.#reserved += k
     return k
   }
 
-  private async count (): Promise<void> {
+  async #count (): Promise<void> {
     let n = 0
     try {
       for await (const _ of this.node.store.known({ signal: this.node.signal })) n++
     } catch { return }
-    this.rows = n
-    this.reserved = 0
+    this.#rows = n
+    this.#reserved = 0
   }
 
   /**
@@ -67,11 +67,11 @@ export class StoreUpkeep {
    * a time: a call during a purge gets that purge's result.
    */
   async purge (): Promise<string[]> {
-    this.purging ??= this.runPurge().finally(() => { this.purging = undefined })
-    return await this.purging
+    this.#purging ??= this.#runPurge().finally(() => { this.#purging = undefined })
+    return await this.#purging
   }
 
-  private async runPurge (): Promise<string[]> {
+  async #runPurge (): Promise<string[]> {
     const node = this.node
     const live = new Set<string>()
     for (const peer of node.peers()) {
@@ -95,8 +95,8 @@ export class StoreUpkeep {
         if (trimmed.length > 0) node.metrics.inc('store.trimmed', trimmed.length)
         node.logger.debug('purged dead addresses', { count: dead.length, trimmed: trimmed.length })
       }
-      this.rows = kept.length - trimmed.length
-      this.reserved = 0
+      this.#rows = kept.length - trimmed.length
+      this.#reserved = 0
       return [...dead, ...trimmed]
     } catch (err) {
       if (node.signal.aborted) return []
@@ -107,10 +107,10 @@ export class StoreUpkeep {
   }
 
   /** Pings one connected peer, round robin over the peers sorted by id (no randomness used). */
-  private sampleRtt (): void {
+  #sampleRtt (): void {
     const peers = this.node.peers().sort((a, b) => a.id < b.id ? -1 : 1)
     if (peers.length === 0) return
-    const peer = peers[this.rttTurn++ % peers.length]!
+    const peer = peers[this.#rttTurn++ % peers.length]!
     // node.ping records the result in the store
     this.node.ping(peer).catch(() => {})
   }

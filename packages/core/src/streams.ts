@@ -231,25 +231,25 @@ interface PeerStreams { next: number, streams: Map<number, PeerStream> }
 
 /** Opens, accepts and routes the streams of every peer. @internal */
 export class StreamService {
-  private readonly byPeer = new Map<Peer, PeerStreams>()
+  readonly #byPeer = new Map<Peer, PeerStreams>()
 
   constructor (readonly node: HearsayNode, readonly opts: StreamServiceOptions, private readonly accept: (stream: PeerStream) => boolean) {
     if (!isInt(opts.window, 1, MAX_CREDIT)) throw new TypeError('streamWindow must be a positive integer')
-    node.handle('st.open', (peer, data) => { this.onOpen(peer, data) })
-    node.handle('st.data', (peer, data) => { this.find(peer, data)?.onData((data as { d?: unknown }).d) })
-    node.handle('st.credit', (peer, data) => { this.find(peer, data)?.onCredit((data as { c?: unknown }).c) })
-    node.handle('st.end', (peer, data) => { this.find(peer, data)?.onEnd() })
-    node.handle('st.reset', (peer, data) => { this.find(peer, data, false)?.onReset((data as { r?: unknown }).r) })
-    node.on('peer:disconnect', ({ peer, reason }) => { this.lose(peer, new ConnectionClosedError('the peer disconnected', { cause: reason })) })
+    node.handle('st.open', (peer, data) => { this.#onOpen(peer, data) })
+    node.handle('st.data', (peer, data) => { this.#find(peer, data)?.onData((data as { d?: unknown }).d) })
+    node.handle('st.credit', (peer, data) => { this.#find(peer, data)?.onCredit((data as { c?: unknown }).c) })
+    node.handle('st.end', (peer, data) => { this.#find(peer, data)?.onEnd() })
+    node.handle('st.reset', (peer, data) => { this.#find(peer, data, false)?.onReset((data as { r?: unknown }).r) })
+    node.on('peer:disconnect', ({ peer, reason }) => { this.#lose(peer, new ConnectionClosedError('the peer disconnected', { cause: reason })) })
     node.signal.addEventListener('abort', () => {
-      for (const peer of [...this.byPeer.keys()]) this.lose(peer, new ConnectionClosedError('the node stopped'))
+      for (const peer of [...this.#byPeer.keys()]) this.#lose(peer, new ConnectionClosedError('the node stopped'))
     })
   }
 
   /** Streams open right now, over all peers. */
   get size (): number {
     let n = 0
-    for (const p of this.byPeer.values()) n += p.streams.size
+    for (const p of this.#byPeer.values()) n += p.streams.size
     return n
   }
 
@@ -262,7 +262,7 @@ export class StreamService {
     const window = options.window ?? this.opts.window
     if (!isInt(window, 1, MAX_CREDIT)) throw new TypeError('window must be a positive integer')
     if (!peer.connected || this.node.getPeer(peer.id) !== peer) throw new ConnectionClosedError('not connected to that peer')
-    const ps = this.streamsOf(peer)
+    const ps = this.#streamsOf(peer)
     if (ps.streams.size >= this.opts.maxStreamsPerPeer) throw new TooLargeError(`at most ${this.opts.maxStreamsPerPeer} streams per peer`)
     const id = ps.next
     ps.next += 2
@@ -276,61 +276,61 @@ export class StreamService {
 
   /** @internal */
   remove (stream: PeerStream): void {
-    const ps = this.byPeer.get(stream.peer)
+    const ps = this.#byPeer.get(stream.peer)
     if (ps?.streams.get(stream.id) === stream) ps.streams.delete(stream.id)
   }
 
-  private streamsOf (peer: Peer): PeerStreams {
-    let ps = this.byPeer.get(peer)
+  #streamsOf (peer: Peer): PeerStreams {
+    let ps = this.#byPeer.get(peer)
     if (ps === undefined) {
       // the two sides number their streams with different parities: the lower peer id takes even numbers
       ps = { next: this.node.id < peer.id ? 0 : 1, streams: new Map() }
-      this.byPeer.set(peer, ps)
+      this.#byPeer.set(peer, ps)
     }
     return ps
   }
 
-  private onOpen (peer: Peer, data: unknown): void {
+  #onOpen (peer: Peer, data: unknown): void {
     if (!isRecord(data) || !isInt(data.s, 0, Number.MAX_SAFE_INTEGER) || !isInt(data.c, 0, MAX_CREDIT) ||
       !(data.n === undefined || isString(data.n, this.node.limits.maxTypeBytes) || data.n === '')) {
       this.node.metrics.drop('stream-malformed')
       return
     }
-    const ps = this.streamsOf(peer)
+    const ps = this.#streamsOf(peer)
     const id = data.s
     const name = typeof data.n === 'string' ? data.n : ''
     // the peer's ids have the other parity; reusing a live id is a protocol error
     if (id % 2 === ps.next % 2 || ps.streams.has(id)) { this.node.metrics.drop('stream-malformed'); return }
-    if (ps.streams.size >= this.opts.maxStreamsPerPeer) { this.refuse(peer, id); return }
+    if (ps.streams.size >= this.opts.maxStreamsPerPeer) { this.#refuse(peer, id); return }
     const stream = new PeerStream(this, peer, id, name, false, this.opts.window, data.c)
     ps.streams.set(id, stream)
     if (!this.accept(stream)) {
       ps.streams.delete(id)
-      this.refuse(peer, id)
+      this.#refuse(peer, id)
       return
     }
     this.node.metrics.inc('streams.accepted')
     stream.accept()
   }
 
-  private refuse (peer: Peer, id: number): void {
+  #refuse (peer: Peer, id: number): void {
     this.node.metrics.drop('stream-refused')
     this.node.sendProtocol(peer, 'st.reset', { s: id, r: 'refused' })
   }
 
-  private find (peer: Peer, data: unknown, count = true): PeerStream | undefined {
+  #find (peer: Peer, data: unknown, count = true): PeerStream | undefined {
     const s = isRecord(data) ? data.s : undefined
     if (!isInt(s, 0, Number.MAX_SAFE_INTEGER)) { this.node.metrics.drop('stream-malformed'); return undefined }
-    const stream = this.byPeer.get(peer)?.streams.get(s)
+    const stream = this.#byPeer.get(peer)?.streams.get(s)
     // frames that cross a reset in flight land here: dropped, never answered
     if (stream === undefined && count) this.node.metrics.drop('stream-unknown')
     return stream
   }
 
-  private lose (peer: Peer, err: Error): void {
-    const ps = this.byPeer.get(peer)
+  #lose (peer: Peer, err: Error): void {
+    const ps = this.#byPeer.get(peer)
     if (ps === undefined) return
-    this.byPeer.delete(peer)
+    this.#byPeer.delete(peer)
     for (const s of [...ps.streams.values()]) s.onLinkLost(err)
   }
 }

@@ -61,6 +61,42 @@ describe('overlay on the memory testnet', () => {
     expect(seen.has(t.nodes[5]!.id)).toBe(false)
   })
 
+  it('Plumtree nodes elect one root and their eager links form a spanning tree that carries every announce once (node.tree)', async () => {
+    const t = await overlay(20, { node: () => ({ minPeers: 3, maxPeers: 5, broadcast: 'plumtree', plumtree: { rootIntervalMs: 200 } }) })
+    const spanning = (): boolean => {
+      const trees = new Map(t.nodes.map(n => [n.id, n.tree!]))
+      const roots = new Set([...trees.values()].map(x => x.root))
+      if (roots.size !== 1 || roots.has(undefined)) return false
+      let edges = 0
+      for (const [id, x] of trees) for (const p of x.eager) { if (!trees.get(p)?.eager.includes(id)) return false; edges++ }
+      if (edges / 2 !== t.nodes.length - 1) return false
+      const seen = new Set([t.nodes[0]!.id]); const stack = [t.nodes[0]!.id]
+      while (stack.length > 0) for (const p of trees.get(stack.pop()!)!.eager) if (!seen.has(p)) { seen.add(p); stack.push(p) }
+      return seen.size === t.nodes.length
+    }
+    await eventually(() => overlayConnected(t.nodes) && spanning(), 15_000, 'one root and a spanning tree')
+    expect(t.nodes[0]!.tree!.mode).toBe('plumtree')
+    for (const n of t.nodes) n.on('request', (req) => { req.reply(n.id) })
+    const dups = (): number => t.nodes.reduce((a, n) => a + n.metrics.get('drops.broadcast-duplicate'), 0)
+    const shape = (): string => t.nodes.map(n => [...n.tree!.eager].sort().join(',')).join(';')
+    // three announces over a tree that stayed the same while they travelled: each reaches all
+    // 19 others and no node gets a second copy (a tree has no cycle); a view change meanwhile
+    // (shuffles run every 200 ms) spoils an attempt, not the test
+    let clean = 0
+    for (let attempt = 0; attempt < 10 && clean < 3; attempt++) {
+      await eventually(() => spanning(), 15_000, 'a spanning tree again')
+      const s0 = shape()
+      const d0 = dups()
+      const origin = t.nodes[(attempt * 7 + 3) % t.nodes.length]!
+      const replies = await collect(origin.announce({ type: 'who', timeout: 3000, maxReplies: 19 }))
+      expect(replies).toHaveLength(19)
+      if (shape() !== s0) continue
+      expect(dups() - d0).toBe(0)
+      clean++
+    }
+    expect(clean).toBe(3)
+  })
+
   it('a reply whose first way back closed goes back along a duplicate copy\'s path', async () => {
     const t = await overlay(20, { node: () => ({ minPeers: 3, maxPeers: 5, broadcast: 'flood' }) })
     await eventually(() => overlayConnected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 3), 15_000, 'overlay')
@@ -83,6 +119,23 @@ describe('overlay on the memory testnet', () => {
     expect(chosen).toBeDefined()
     expect(replies.map(r => r.data)).toContain(chosen!.id)
     expect(replies).toHaveLength(19)
+  })
+
+  it('announceRoutes bounds the reverse paths a relay keeps: a reply for a forgotten request is dropped and counted', async () => {
+    // a chain 0 – 1 – 2 (the ends take one link each), node 1 keeping one route
+    const t = await overlay(3, { node: (i) => i === 1 ? { minPeers: 1, maxPeers: 2, announceRoutes: 1, seeds: ['memory:node-0'] } : { minPeers: 1, maxPeers: 1, seeds: i === 0 ? [] : ['memory:node-1'] } })
+    await eventually(() => t.nodes[1]!.overlay!.active.length === 2, 15_000, 'chain')
+    const requests = new Map<string, (data: unknown) => void>()
+    t.nodes[2]!.on('request', (req) => { requests.set(req.id, req.reply) })
+    const first = collect(t.nodes[0]!.announce({ type: 'q', id: 'first', timeout: 1000 }))
+    await eventually(() => requests.has('first'), 5000, 'first request')
+    const second = collect(t.nodes[0]!.announce({ type: 'q', id: 'second', timeout: 1000 }))
+    await eventually(() => requests.has('second'), 5000, 'second request')
+    requests.get('first')!('one')
+    requests.get('second')!('two')
+    expect((await second).map(r => r.data)).toEqual(['two'])
+    expect(await first).toEqual([])
+    expect(t.nodes[1]!.metrics.get('drops.reply-unknown')).toBe(1)
   })
 
   it('the hop limit bounds how far an announcement goes (hops equal overlay distance)', async () => {

@@ -66,19 +66,19 @@ type Resolved = Required<EventBusOptions>
  * so that late joiners hear them. `hear` takes wildcard patterns (see pattern.ts).
  */
 export class EventBus {
-  private readonly o: Resolved
-  private readonly now: () => number
-  private readonly others: PatternListeners<HeardEvent>
-  private readonly withSelf: PatternListeners<HeardEvent>
-  private readonly seen: ExpiringMap<string, true>
-  private kept: Kept[] = []
-  private broadcaster: Broadcaster<{ t: string }> | undefined
-  private driver: BroadcastDriver | undefined
+  readonly #o: Resolved
+  readonly #now: () => number
+  readonly #others: PatternListeners<HeardEvent>
+  readonly #withSelf: PatternListeners<HeardEvent>
+  readonly #seen: ExpiringMap<string, true>
+  #kept: Kept[] = []
+  #broadcaster: Broadcaster<{ t: string }> | undefined
+  #driver: BroadcastDriver | undefined
 
   /** @internal created by the node */
   constructor (private readonly node: HearsayNode, opts: EventBusOptions = {}) {
     const D = EVENT_DEFAULTS
-    this.o = {
+    this.#o = {
       maxNameBytes: opts.maxNameBytes ?? D.maxNameBytes,
       maxEventBytes: opts.maxEventBytes ?? D.maxEventBytes,
       maxDuration: opts.maxDuration ?? D.maxDuration,
@@ -87,28 +87,28 @@ export class EventBus {
       replayMaxBytes: opts.replayMaxBytes ?? D.replayMaxBytes,
       seenMaxEntries: opts.seenMaxEntries ?? D.seenMaxEntries
     }
-    for (const [k, v] of Object.entries(this.o)) if (!isInt(v, 1, Number.MAX_SAFE_INTEGER)) throw new TypeError(`events.${k} must be a positive integer`)
-    if (this.o.hopLimit > 32) throw new TypeError('events.hopLimit must be at most 32')
-    this.now = wallClock(node.clock)
+    for (const [k, v] of Object.entries(this.#o)) if (!isInt(v, 1, Number.MAX_SAFE_INTEGER)) throw new TypeError(`events.${k} must be a positive integer`)
+    if (this.#o.hopLimit > 32) throw new TypeError('events.hopLimit must be at most 32')
+    this.#now = wallClock(node.clock)
     const onError = (err: unknown): void => { node.onListenerError(err, 'events') }
-    this.others = new PatternListeners(onError)
-    this.withSelf = new PatternListeners(onError)
-    this.seen = new ExpiringMap(this.o.seenMaxEntries, this.o.maxDuration + 120_000)
+    this.#others = new PatternListeners(onError)
+    this.#withSelf = new PatternListeners(onError)
+    this.#seen = new ExpiringMap(this.#o.seenMaxEntries, this.#o.maxDuration + 120_000)
     for (const t of ['fl.gossip', 'pt.gossip', 'pt.ihave', 'pt.graft', 'pt.prune']) {
       node.handle(`ev.${t}`, (peer, data) => {
-        const b = this.broadcaster
+        const b = this.#broadcaster
         if (b === undefined) { node.metrics.drop('ev-not-ready'); return }
-        this.driver!.run(b.onMessage(peer.id, withType(data, t), node.clock.now()))
+        this.#driver!.run(b.onMessage(peer.id, withType(data, t), node.clock.now()))
       })
     }
-    node.handle('ev.replay', (peer, data) => { this.onReplay(peer, data) })
+    node.handle('ev.replay', (peer, data) => { this.#onReplay(peer, data) })
   }
 
   /** @internal Called by the node when it is running: picks the broadcast mode and the neighbour source. */
   start (mode: 'plumtree' | 'flood', overlay: boolean): void {
-    const common = { self: this.node.id, maxIdLength: this.node.limits.maxIdBytes, seenMaxEntries: this.o.seenMaxEntries }
-    this.broadcaster = (mode === 'plumtree' ? new Plumtree({ ...common, random: this.node.random.float }) : new Flood(common)) as unknown as Broadcaster<{ t: string }>
-    this.driver = new BroadcastDriver(this.node, this.broadcaster, { prefix: 'ev.', dropPrefix: 'ev-', noLinkDrop: 'ev-no-link', onDeliver: (d) => { this.deliver(d.payload, d.hops, d.id) } })
+    const common = { self: this.node.id, maxIdLength: this.node.limits.maxIdBytes, seenMaxEntries: this.#o.seenMaxEntries }
+    this.#broadcaster = (mode === 'plumtree' ? new Plumtree({ ...common, random: this.node.random.float }) : new Flood(common)) as unknown as Broadcaster<{ t: string }>
+    this.#driver = new BroadcastDriver(this.node, this.#broadcaster, { prefix: 'ev.', dropPrefix: 'ev-', noLinkDrop: 'ev-no-link', onDeliver: (d) => { this.#deliver(d.payload, d.hops, d.id) } })
     if (!overlay) {
       // a point-to-point node: every connected peer is a neighbour
       for (const p of this.node.peers()) this.neighbor(p.id, true)
@@ -119,12 +119,12 @@ export class EventBus {
 
   /** @internal A peer entered or left the active view. A new neighbour gets the kept events. */
   neighbor (peer: PeerId, up: boolean): void {
-    const b = this.broadcaster
+    const b = this.#broadcaster
     if (b === undefined) return
-    if (!up) { b.neighborDown(peer); this.driver?.scheduleTick(); return }
+    if (!up) { b.neighborDown(peer); this.#driver?.scheduleTick(); return }
     b.neighborUp(peer)
-    this.driver?.scheduleTick()
-    this.replayTo(peer)
+    this.#driver?.scheduleTick()
+    this.#replayTo(peer)
   }
 
   /**
@@ -134,26 +134,26 @@ export class EventBus {
    */
   say (name: string, data?: unknown, options: SayOptions = {}): string {
     if (typeof name !== 'string' || name.length === 0) throw new TypeError('an event name must be a non-empty string')
-    if (utf8Length(name) > this.o.maxNameBytes) throw new TooLargeError(`event name is longer than ${this.o.maxNameBytes} bytes`)
+    if (utf8Length(name) > this.#o.maxNameBytes) throw new TooLargeError(`event name is longer than ${this.#o.maxNameBytes} bytes`)
     const duration = options.duration ?? 0
-    if (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0 || duration > this.o.maxDuration) {
-      throw new TypeError(`duration must be a number of ms in 0..${this.o.maxDuration}`)
+    if (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0 || duration > this.#o.maxDuration) {
+      throw new TypeError(`duration must be a number of ms in 0..${this.#o.maxDuration}`)
     }
-    const b = this.broadcaster
+    const b = this.#broadcaster
     if (b === undefined || this.node.status !== 'running') throw new NotStartedError(`The node is ${this.node.status}`)
     const id = toHex(this.node.random.bytes(16))
-    const x = duration > 0 ? Math.ceil(this.now() + duration) : 0
+    const x = duration > 0 ? Math.ceil(this.#now() + duration) : 0
     const payload: Payload = { i: id, o: this.node.id, n: name, d: data, x }
     let size: number
     try { size = encodeValue(payload).length } catch (err) { throw new TypeError('event data cannot be encoded', { cause: err }) }
-    if (size > this.o.maxEventBytes) throw new TooLargeError(`event of ${size} bytes exceeds maxEventBytes (${this.o.maxEventBytes})`)
+    if (size > this.#o.maxEventBytes) throw new TooLargeError(`event of ${size} bytes exceeds maxEventBytes (${this.#o.maxEventBytes})`)
     // and it must fit in a frame with the broadcast header
-    encodeEnvelope({ type: 'ev.pt.gossip', data: { id, hops: 1, limit: this.o.hopLimit, payload } }, this.node.limits)
-    this.seen.set(id, true, this.node.clock.now())
-    if (x > 0) this.keep({ id, payload, size })
+    encodeEnvelope({ type: 'ev.pt.gossip', data: { id, hops: 1, limit: this.#o.hopLimit, payload } }, this.node.limits)
+    this.#seen.set(id, true, this.node.clock.now())
+    if (x > 0) this.#keep({ id, payload, size })
     this.node.metrics.inc('events.said')
-    this.driver!.run(b.broadcast(id, payload, this.o.hopLimit, this.node.clock.now()))
-    this.withSelf.emit(name, { name, data, from: this.node.id, id, hops: 0, ...(x > 0 ? { expiresAt: x } : {}) })
+    this.#driver!.run(b.broadcast(id, payload, this.#o.hopLimit, this.node.clock.now()))
+    this.#withSelf.emit(name, { name, data, from: this.node.id, id, hops: 0, ...(x > 0 ? { expiresAt: x } : {}) })
     return id
   }
 
@@ -165,8 +165,8 @@ export class EventBus {
   hear (pattern: string, handler: EventHandler, options: HearOptions = {}): () => void {
     if (typeof handler !== 'function') throw new TypeError('a handler must be a function')
     const wrap = (e: HeardEvent): void => { handler(e.data, e.from, e) }
-    const offOthers = this.others.add(pattern, wrap)
-    const offSelf = options.self === true ? this.withSelf.add(pattern, wrap) : () => {}
+    const offOthers = this.#others.add(pattern, wrap)
+    const offSelf = options.self === true ? this.#withSelf.add(pattern, wrap) : () => {}
     return () => { offOthers(); offSelf() }
   }
 
@@ -211,55 +211,55 @@ export class EventBus {
   }
 
   /** Events kept for late joiners right now. */
-  get keptCount (): number { this.prune(); return this.kept.length }
+  get keptCount (): number { this.#prune(); return this.#kept.length }
 
   // ---- internals ----
 
   /** Validates a payload and hands it to the listeners once. */
-  private deliver (raw: unknown, hops: number, broadcastId?: string): void {
-    const p = this.parse(raw)
+  #deliver (raw: unknown, hops: number, broadcastId?: string): void {
+    const p = this.#parse(raw)
     if (p === undefined || (broadcastId !== undefined && broadcastId !== p.i)) { this.node.metrics.drop('ev-malformed'); return }
     if (p.o === this.node.id) { this.node.metrics.drop('ev-own'); return }
     const now = this.node.clock.now()
-    if (this.seen.get(p.i, now) !== undefined) { this.node.metrics.drop('ev-duplicate'); return }
-    this.seen.set(p.i, true, now)
-    this.seen.prune(now)
+    if (this.#seen.get(p.i, now) !== undefined) { this.node.metrics.drop('ev-duplicate'); return }
+    this.#seen.set(p.i, true, now)
+    this.#seen.prune(now)
     this.node.metrics.inc('events.heard')
     // kept until it expires, so that this node can pass it on to its own late joiners
-    if (p.x > this.now()) this.keep({ id: p.i, payload: p, size: encodeValue(p).length })
-    this.others.emit(p.n, { name: p.n, data: p.d, from: p.o, id: p.i, hops, ...(p.x > 0 ? { expiresAt: p.x } : {}) })
+    if (p.x > this.#now()) this.#keep({ id: p.i, payload: p, size: encodeValue(p).length })
+    this.#others.emit(p.n, { name: p.n, data: p.d, from: p.o, id: p.i, hops, ...(p.x > 0 ? { expiresAt: p.x } : {}) })
   }
 
-  private parse (raw: unknown): Payload | undefined {
+  #parse (raw: unknown): Payload | undefined {
     if (!isRecord(raw)) return undefined
     const { i, o, n, x } = raw
     if (typeof i !== 'string' || i.length === 0 || utf8Length(i) > this.node.limits.maxIdBytes) return undefined
-    if (!isPeerId(o) || typeof n !== 'string' || n.length === 0 || utf8Length(n) > this.o.maxNameBytes) return undefined
+    if (!isPeerId(o) || typeof n !== 'string' || n.length === 0 || utf8Length(n) > this.#o.maxNameBytes) return undefined
     if (!isInt(x, 0, Number.MAX_SAFE_INTEGER)) return undefined
     return { i, o, n, d: raw.d, x }
   }
 
-  private keep (k: Kept): void {
-    this.kept.push(k)
-    if (this.kept.length > this.o.replayMaxEvents) this.kept.splice(0, this.kept.length - this.o.replayMaxEvents)
+  #keep (k: Kept): void {
+    this.#kept.push(k)
+    if (this.#kept.length > this.#o.replayMaxEvents) this.#kept.splice(0, this.#kept.length - this.#o.replayMaxEvents)
   }
 
-  private prune (): void {
-    const now = this.now()
-    if (this.kept.some(k => k.payload.x <= now)) this.kept = this.kept.filter(k => k.payload.x > now)
+  #prune (): void {
+    const now = this.#now()
+    if (this.#kept.some(k => k.payload.x <= now)) this.#kept = this.#kept.filter(k => k.payload.x > now)
   }
 
   /** Sends a new neighbour the kept events, newest first, up to `replayMaxBytes`. */
-  private replayTo (id: PeerId): void {
-    this.prune()
-    if (this.kept.length === 0) return
+  #replayTo (id: PeerId): void {
+    this.#prune()
+    if (this.#kept.length === 0) return
     const peer = this.node.getPeer(id)
     if (peer === undefined) return
     const out: Payload[] = []
     let bytes = 16
-    for (let k = this.kept.length - 1; k >= 0; k--) {
-      const e = this.kept[k]!
-      if (bytes + e.size + 8 > this.o.replayMaxBytes) break
+    for (let k = this.#kept.length - 1; k >= 0; k--) {
+      const e = this.#kept[k]!
+      if (bytes + e.size + 8 > this.#o.replayMaxBytes) break
       bytes += e.size + 8
       out.push(e.payload)
     }
@@ -273,16 +273,16 @@ export class EventBus {
     if (this.node.sendProtocol(peer, 'ev.replay', { e: out })) this.node.metrics.inc('events.replayed', out.length)
   }
 
-  private onReplay (_peer: Peer, data: unknown): void {
+  #onReplay (_peer: Peer, data: unknown): void {
     const list = isRecord(data) ? data.e : undefined
-    if (!Array.isArray(list) || list.length > this.o.replayMaxEvents * 4) { this.node.metrics.drop('ev-malformed'); return }
-    const now = this.now()
+    if (!Array.isArray(list) || list.length > this.#o.replayMaxEvents * 4) { this.node.metrics.drop('ev-malformed'); return }
+    const now = this.#now()
     // oldest first, as they were said
     for (let k = list.length - 1; k >= 0; k--) {
       const raw = list[k]
       const x = isRecord(raw) ? raw.x : undefined
       if (!isInt(x, 1, Number.MAX_SAFE_INTEGER) || x <= now) { this.node.metrics.drop('ev-replay-expired'); continue }
-      this.deliver(raw, 0)
+      this.#deliver(raw, 0)
     }
   }
 }

@@ -111,36 +111,36 @@ export class HyParView {
   readonly minActive: number
   readonly maxActive: number
   readonly passiveSize: number
-  private readonly selfAddrs: string[]
-  private readonly random: Random
-  private readonly arwl: number
-  private readonly prwl: number
-  private readonly ka: number
-  private readonly kp: number
-  private readonly shuffleTtl: number
-  private readonly pendingTicks: number
-  private readonly maxIdLength: number
-  private readonly maxAddrs: number
-  private readonly maxAddrLength: number
-  private readonly maxShufflePeers: number
-  private readonly maxForwardJoins: number
-  private readonly validPeerId: (id: string) => boolean
+  readonly #selfAddrs: string[]
+  readonly #random: Random
+  readonly #arwl: number
+  readonly #prwl: number
+  readonly #ka: number
+  readonly #kp: number
+  readonly #shuffleTtl: number
+  readonly #pendingTicks: number
+  readonly #maxIdLength: number
+  readonly #maxAddrs: number
+  readonly #maxAddrLength: number
+  readonly #maxShufflePeers: number
+  readonly #maxForwardJoins: number
+  readonly #validPeerId: (id: string) => boolean
 
-  private readonly active = new Map<PeerId, string[]>()
+  readonly #active = new Map<PeerId, string[]>()
   /**
    * Passive peer → addresses. A single address (the usual case) is kept as the string itself:
    * a one-element array per entry was a tenth of a simulated node's heap (6 × maxActive entries).
    */
-  private readonly passive = new Map<PeerId, string | string[]>()
+  readonly #passive = new Map<PeerId, string | string[]>()
   /** Every link the node reported up, with the tick it came up at. */
-  private readonly links = new Map<PeerId, number>()
-  private readonly pending = new Map<PeerId, Pending>()
+  readonly #links = new Map<PeerId, number>()
+  readonly #pending = new Map<PeerId, Pending>()
   /** Peers that refused a NEIGHBOR since the last tick: not asked again before it. */
-  private readonly refusedBy = new Set<PeerId>()
-  private shuffleSent: Set<PeerId> | undefined
-  private ticks = 0
-  private out: HyParViewAction[] = []
-  private readonly learnedNow = new Map<PeerId, string[]>()
+  readonly #refusedBy = new Set<PeerId>()
+  #shuffleSent: Set<PeerId> | undefined
+  #ticks = 0
+  #out: HyParViewAction[] = []
+  readonly #learnedNow = new Map<PeerId, string[]>()
 
   constructor (opts: HyParViewOptions) {
     const int = (name: string, v: number, min: number): number => {
@@ -151,30 +151,30 @@ export class HyParView {
     if (!Array.isArray(opts.selfAddrs) || !opts.selfAddrs.every((a) => typeof a === 'string' && a.length > 0)) throw new TypeError('selfAddrs must be an array of addresses')
     if (typeof opts.random?.float !== 'function') throw new TypeError('random is required')
     this.self = opts.self
-    this.selfAddrs = [...opts.selfAddrs]
-    this.random = opts.random
+    this.#selfAddrs = [...opts.selfAddrs]
+    this.#random = opts.random
     this.minActive = int('minActive', opts.minActive ?? 3, 1)
     this.maxActive = int('maxActive', opts.maxActive ?? 12, this.minActive)
     this.passiveSize = int('passiveSize', opts.passiveSize ?? 6 * this.maxActive, 1)
-    this.arwl = int('arwl', opts.arwl ?? 6, 0)
-    this.prwl = int('prwl', opts.prwl ?? 3, 0)
-    this.ka = int('shuffleActive', opts.shuffleActive ?? 3, 0)
-    this.kp = int('shufflePassive', opts.shufflePassive ?? 4, 0)
-    this.shuffleTtl = int('shuffleTtl', opts.shuffleTtl ?? this.arwl, 1)
-    this.pendingTicks = int('pendingTicks', opts.pendingTicks ?? 2, 1)
-    this.maxIdLength = int('maxIdLength', opts.maxIdLength ?? 128, 1)
-    this.maxAddrs = int('maxAddrs', opts.maxAddrs ?? 16, 1)
-    this.maxAddrLength = int('maxAddrLength', opts.maxAddrLength ?? 1024, 1)
-    this.maxShufflePeers = int('maxShufflePeers', opts.maxShufflePeers ?? 64, this.ka + this.kp)
-    this.maxForwardJoins = int('maxForwardJoins', opts.maxForwardJoins ?? 12, 0)
-    this.validPeerId = opts.validPeerId ?? (() => true)
+    this.#arwl = int('arwl', opts.arwl ?? 6, 0)
+    this.#prwl = int('prwl', opts.prwl ?? 3, 0)
+    this.#ka = int('shuffleActive', opts.shuffleActive ?? 3, 0)
+    this.#kp = int('shufflePassive', opts.shufflePassive ?? 4, 0)
+    this.#shuffleTtl = int('shuffleTtl', opts.shuffleTtl ?? this.#arwl, 1)
+    this.#pendingTicks = int('pendingTicks', opts.pendingTicks ?? 2, 1)
+    this.#maxIdLength = int('maxIdLength', opts.maxIdLength ?? 128, 1)
+    this.#maxAddrs = int('maxAddrs', opts.maxAddrs ?? 16, 1)
+    this.#maxAddrLength = int('maxAddrLength', opts.maxAddrLength ?? 1024, 1)
+    this.#maxShufflePeers = int('maxShufflePeers', opts.maxShufflePeers ?? 64, this.#ka + this.#kp)
+    this.#maxForwardJoins = int('maxForwardJoins', opts.maxForwardJoins ?? 12, 0)
+    this.#validPeerId = opts.validPeerId ?? (() => true)
   }
 
   /** A copy of the active view: peer → addresses. */
-  activeView (): Map<PeerId, string[]> { return new Map(this.active) }
+  activeView (): Map<PeerId, string[]> { return new Map(this.#active) }
 
   /** A copy of the passive view: peer → addresses. */
-  passiveView (): Map<PeerId, string[]> { return new Map([...this.passive].map(([id, a]) => [id, unpackAddrs(a)])) }
+  passiveView (): Map<PeerId, string[]> { return new Map([...this.#passive].map(([id, a]) => [id, unpackAddrs(a)])) }
 
   /**
    * Feeds known peers (e.g. from the peer store) into the passive view. Invalid entries are
@@ -182,27 +182,27 @@ export class HyParView {
    */
   addPassive (entries: Iterable<PeerEntry>): void {
     for (const e of entries) {
-      const entry = this.parseEntry(e)
-      if (entry !== undefined) this.addPassiveEntry(entry.id, entry.addrs, true)
+      const entry = this.#parseEntry(e)
+      if (entry !== undefined) this.#addPassiveEntry(entry.id, entry.addrs, true)
     }
   }
 
   /** Joins the overlay through `contactId`: opens a link to it with JOIN. */
   join (contactId: PeerId, contactAddrs: string[]): HyParViewAction[] {
     if (contactId === this.self) throw new TypeError('cannot join through self')
-    return this.run(() => {
-      if (this.active.has(contactId) || this.pending.has(contactId)) return
-      this.open(contactId, [...contactAddrs], 'join', { t: 'hv.join', addrs: this.selfAddrs }, this.minActive)
+    return this.#run(() => {
+      if (this.#active.has(contactId) || this.#pending.has(contactId)) return
+      this.#open(contactId, [...contactAddrs], 'join', { t: 'hv.join', addrs: this.#selfAddrs }, this.minActive)
     })
   }
 
   /** Leaves gracefully: DISCONNECT to every active peer; pending attempts are dropped. */
   leave (): HyParViewAction[] {
-    return this.run(() => {
-      for (const peer of [...this.active.keys()]) this.dropActive(peer, true)
-      for (const [peer, p] of [...this.pending]) {
-        this.pending.delete(peer)
-        if (p.linked) this.closeLink(peer)
+    return this.#run(() => {
+      for (const peer of [...this.#active.keys()]) this.#dropActive(peer, true)
+      for (const [peer, p] of [...this.#pending]) {
+        this.#pending.delete(peer)
+        if (p.linked) this.#closeLink(peer)
       }
     })
   }
@@ -218,28 +218,28 @@ export class HyParView {
    * link is enough to merge two full overlays.
    */
   requestNeighbor (peer: PeerId, addrs: string[], priority: 'high' | 'low' = 'low'): HyParViewAction[] {
-    return this.run(() => {
-      if (peer === this.self || this.active.has(peer) || this.pending.has(peer)) return
-      this.open(peer, addrs, 'neighbor', { t: 'hv.nbr', priority, addrs: this.selfAddrs }, this.active.size + 1)
+    return this.#run(() => {
+      if (peer === this.self || this.#active.has(peer) || this.#pending.has(peer)) return
+      this.#open(peer, addrs, 'neighbor', { t: 'hv.nbr', priority, addrs: this.#selfAddrs }, this.#active.size + 1)
     })
   }
 
   onLinkUp (peer: PeerId, addrs: string[], initiatedBy: 'self' | 'remote'): HyParViewAction[] {
-    return this.run(() => {
+    return this.#run(() => {
       if (peer === this.self) return
-      const known = this.links.has(peer)
-      if (!known) this.links.set(peer, this.ticks)
+      const known = this.#links.has(peer)
+      if (!known) this.#links.set(peer, this.#ticks)
       if (initiatedBy === 'remote') return
-      const p = this.pending.get(peer)
+      const p = this.#pending.get(peer)
       if (p === undefined) {
         // an answer to a connect we already gave up on
-        if (!known && !this.active.has(peer)) this.closeLink(peer)
+        if (!known && !this.#active.has(peer)) this.#closeLink(peer)
         return
       }
       if (p.linked) return
       p.linked = true
       if (addrs.length > 0) p.addrs = [...addrs]
-      this.linkReady(peer, p)
+      this.#linkReady(peer, p)
     })
   }
 
@@ -248,81 +248,81 @@ export class HyParView {
    * closes it in that case). Call it only when no link to `peer` remains.
    */
   onLinkDown (peer: PeerId): HyParViewAction[] {
-    return this.run(() => {
-      this.links.delete(peer)
+    return this.#run(() => {
+      this.#links.delete(peer)
       // a connect still dialling is about a new link, not this one
-      const p = this.pending.get(peer)?.linked === true ? this.pending.get(peer) : undefined
+      const p = this.#pending.get(peer)?.linked === true ? this.#pending.get(peer) : undefined
       if (p !== undefined) {
-        this.pending.delete(peer)
-        if (p.reason === 'neighbor') this.passive.delete(peer)
+        this.#pending.delete(peer)
+        if (p.reason === 'neighbor') this.#passive.delete(peer)
       }
-      if (this.active.has(peer)) {
+      if (this.#active.has(peer)) {
         // a failed peer is dropped outright, not demoted: it would only fail again
-        const had = this.active.size
-        this.active.delete(peer)
-        this.out.push({ type: 'active', peer, up: false })
-        this.fill(had)
+        const had = this.#active.size
+        this.#active.delete(peer)
+        this.#out.push({ type: 'active', peer, up: false })
+        this.#fill(had)
       } else if (p?.reason === 'neighbor') {
-        this.fill(p.want)
+        this.#fill(p.want)
       }
     })
   }
 
   /** A `connect` to `peer` failed. */
   onConnectFailed (peer: PeerId): HyParViewAction[] {
-    return this.run(() => {
-      const p = this.pending.get(peer)
+    return this.#run(() => {
+      const p = this.#pending.get(peer)
       if (p === undefined || p.linked) return
-      if (this.links.has(peer)) {
+      if (this.#links.has(peer)) {
         // lost a simultaneous dial to the peer's own link: use that one
         p.linked = true
-        this.send(peer, p.msg)
-        this.linkReady(peer, p)
+        this.#send(peer, p.msg)
+        this.#linkReady(peer, p)
         return
       }
-      this.pending.delete(peer)
+      this.#pending.delete(peer)
       if (p.reason === 'neighbor') {
-        this.passive.delete(peer)
-        this.fill(p.want)
-      } else if (p.reason === 'join' && this.active.size === 0) {
-        this.fill(this.minActive)
+        this.#passive.delete(peer)
+        this.#fill(p.want)
+      } else if (p.reason === 'join' && this.#active.size === 0) {
+        this.#fill(this.minActive)
       }
     })
   }
 
   /** Once per shuffle period: give up stale attempts, shuffle, and refill a thin active view. */
   tick (): HyParViewAction[] {
-    return this.run(() => {
-      this.ticks++
-      this.refusedBy.clear()
-      for (const [peer, p] of [...this.pending]) {
-        if (this.ticks - p.since < this.pendingTicks) continue
-        this.pending.delete(peer)
-        if (p.reason === 'neighbor') this.passive.delete(peer)
-        if (p.linked && !this.active.has(peer)) this.closeLink(peer)
+    return this.#run(() => {
+      this.#ticks++
+      this.#refusedBy.clear()
+      for (const [peer, p] of [...this.#pending]) {
+        if (this.#ticks - p.since < this.#pendingTicks) continue
+        this.#pending.delete(peer)
+        if (p.reason === 'neighbor') this.#passive.delete(peer)
+        if (p.linked && !this.#active.has(peer)) this.#closeLink(peer)
       }
-      for (const [peer, since] of [...this.links]) {
-        if (!this.active.has(peer) && !this.pending.has(peer) && this.ticks - since >= this.pendingTicks) this.closeLink(peer)
+      for (const [peer, since] of [...this.#links]) {
+        if (!this.#active.has(peer) && !this.#pending.has(peer) && this.#ticks - since >= this.#pendingTicks) this.#closeLink(peer)
       }
-      this.startShuffle()
-      this.fill(this.minActive)
+      this.#startShuffle()
+      this.#fill(this.minActive)
     })
   }
 
   /** A message from `peer`, as decoded from the wire. Malformed ones are counted in `drops`. */
   onMessage (from: PeerId, msg: unknown): HyParViewAction[] {
-    return this.run(() => {
+    return this.#run(() => {
       if (from === this.self) { countDrop(this.drops, 'self'); return }
-      if (!this.links.has(from)) { countDrop(this.drops, 'no-link'); return }
+      if (!this.#links.has(from)) { countDrop(this.drops, 'no-link'); return }
       if (!isRecord(msg) || typeof msg.t !== 'string') { countDrop(this.drops, 'malformed'); return }
       switch (msg.t) {
-        case 'hv.join': return this.onJoin(from, msg)
-        case 'hv.fjoin': return this.onForwardJoin(from, msg)
-        case 'hv.nbr': return this.onNeighbor(from, msg)
-        case 'hv.nbr-reply': return this.onNeighborReply(from, msg)
-        case 'hv.disc': return this.onDisconnect(from)
-        case 'hv.shuffle': return this.onShuffle(from, msg)
-        case 'hv.shuffle-reply': return this.onShuffleReply(msg)
+        case 'hv.join': return this.#onJoin(from, msg)
+        case 'hv.fjoin': return this.#onForwardJoin(from, msg)
+        case 'hv.nbr': return this.#onNeighbor(from, msg)
+        case 'hv.nbr-reply': return this.#onNeighborReply(from, msg)
+        case 'hv.disc': return this.#onDisconnect(from)
+        case 'hv.shuffle': return this.#onShuffle(from, msg)
+        case 'hv.shuffle-reply': return this.#onShuffleReply(msg)
         default: countDrop(this.drops, 'unknown-type')
       }
     })
@@ -330,284 +330,284 @@ export class HyParView {
 
   // ---- message handlers ----
 
-  private onJoin (from: PeerId, msg: Record<string, unknown>): void {
-    const addrs = this.parseAddrs(msg.addrs)
+  #onJoin (from: PeerId, msg: Record<string, unknown>): void {
+    const addrs = this.#parseAddrs(msg.addrs)
     if (addrs === undefined) { countDrop(this.drops, 'malformed'); return }
-    if (this.active.has(from)) { countDrop(this.drops, 'duplicate'); return }
-    this.learn(from, addrs)
-    this.addActive(from, addrs)
+    if (this.#active.has(from)) { countDrop(this.drops, 'duplicate'); return }
+    this.#learn(from, addrs)
+    this.#addActive(from, addrs)
     // a newcomer with no address (a browser, a client behind NAT) cannot be dialled: walks that
     // end at a node which then tries to connect to it would only fail
     if (addrs.length === 0) return
-    const fjoin: HyParViewMsg = { t: 'hv.fjoin', newId: from, newAddrs: addrs, ttl: this.arwl }
-    const others = [...this.active.keys()].filter(p => p !== from)
+    const fjoin: HyParViewMsg = { t: 'hv.fjoin', newId: from, newAddrs: addrs, ttl: this.#arwl }
+    const others = [...this.#active.keys()].filter(p => p !== from)
     // sampled only past the bound, so that small views (and seeded simulations) are unchanged
-    const targets = others.length > this.maxForwardJoins ? sample(this.random, others, this.maxForwardJoins) : others
-    for (const peer of targets) this.send(peer, fjoin)
+    const targets = others.length > this.#maxForwardJoins ? sample(this.#random, others, this.#maxForwardJoins) : others
+    for (const peer of targets) this.#send(peer, fjoin)
   }
 
-  private onForwardJoin (from: PeerId, msg: Record<string, unknown>): void {
-    const newAddrs = this.parseAddrs(msg.newAddrs)
-    if (!this.isId(msg.newId) || newAddrs === undefined || !isInt(msg.ttl, 0, 255)) { countDrop(this.drops, 'malformed'); return }
-    if (!this.active.has(from)) { countDrop(this.drops, 'not-active'); return }
+  #onForwardJoin (from: PeerId, msg: Record<string, unknown>): void {
+    const newAddrs = this.#parseAddrs(msg.newAddrs)
+    if (!this.#isId(msg.newId) || newAddrs === undefined || !isInt(msg.ttl, 0, 255)) { countDrop(this.drops, 'malformed'); return }
+    if (!this.#active.has(from)) { countDrop(this.drops, 'not-active'); return }
     const newId = msg.newId
     if (newId === this.self) { countDrop(this.drops, 'self'); return }
-    this.learn(newId, newAddrs)
+    this.#learn(newId, newAddrs)
     // another implementation may use longer walks; ours bound how far a join can be pushed
-    const ttl = Math.min(msg.ttl, this.arwl)
-    const next = ttl === 0 || this.active.size <= 1
+    const ttl = Math.min(msg.ttl, this.#arwl)
+    const next = ttl === 0 || this.#active.size <= 1
       ? undefined
-      : pick(this.random, [...this.active.keys()].filter((p) => p !== from && p !== newId))
+      : pick(this.#random, [...this.#active.keys()].filter((p) => p !== from && p !== newId))
     if (next === undefined) {
-      if (this.active.has(newId) || this.pending.has(newId)) return
+      if (this.#active.has(newId) || this.#pending.has(newId)) return
       // the walk ends here: the newcomer accepts high priority NEIGHBORs unconditionally
-      this.open(newId, newAddrs, 'neighbor', { t: 'hv.nbr', priority: 'high', addrs: this.selfAddrs }, 0)
+      this.#open(newId, newAddrs, 'neighbor', { t: 'hv.nbr', priority: 'high', addrs: this.#selfAddrs }, 0)
       return
     }
-    if (ttl === this.prwl) this.addPassiveEntry(newId, newAddrs, false)
-    this.send(next, { t: 'hv.fjoin', newId, newAddrs, ttl: ttl - 1 })
+    if (ttl === this.#prwl) this.#addPassiveEntry(newId, newAddrs, false)
+    this.#send(next, { t: 'hv.fjoin', newId, newAddrs, ttl: ttl - 1 })
   }
 
-  private onNeighbor (from: PeerId, msg: Record<string, unknown>): void {
-    const addrs = this.parseAddrs(msg.addrs)
+  #onNeighbor (from: PeerId, msg: Record<string, unknown>): void {
+    const addrs = this.#parseAddrs(msg.addrs)
     if ((msg.priority !== 'high' && msg.priority !== 'low') || addrs === undefined) { countDrop(this.drops, 'malformed'); return }
-    this.learn(from, addrs)
-    const crossing = this.pending.get(from)?.reason === 'neighbor'
-    if (this.active.has(from) || msg.priority === 'high' || this.active.size < this.maxActive || crossing) {
-      this.addActive(from, addrs)
-      this.send(from, { t: 'hv.nbr-reply', accepted: true })
+    this.#learn(from, addrs)
+    const crossing = this.#pending.get(from)?.reason === 'neighbor'
+    if (this.#active.has(from) || msg.priority === 'high' || this.#active.size < this.maxActive || crossing) {
+      this.#addActive(from, addrs)
+      this.#send(from, { t: 'hv.nbr-reply', accepted: true })
       return
     }
     // it is looking for neighbours, so it is alive and a good candidate later
-    this.addPassiveEntry(from, addrs, true)
-    const peers = sample(this.random, [...this.active].map(([id, addrs]) => ({ id, addrs })), 3)
-    this.closeLink(from, { t: 'hv.nbr-reply', accepted: false, peers })
+    this.#addPassiveEntry(from, addrs, true)
+    const peers = sample(this.#random, [...this.#active].map(([id, addrs]) => ({ id, addrs })), 3)
+    this.#closeLink(from, { t: 'hv.nbr-reply', accepted: false, peers })
   }
 
-  private onNeighborReply (from: PeerId, msg: Record<string, unknown>): void {
+  #onNeighborReply (from: PeerId, msg: Record<string, unknown>): void {
     if (typeof msg.accepted !== 'boolean') { countDrop(this.drops, 'malformed'); return }
-    const p = this.pending.get(from)
+    const p = this.#pending.get(from)
     if (p?.reason !== 'neighbor' || !p.linked) { countDrop(this.drops, 'unexpected'); return }
-    this.pending.delete(from)
+    this.#pending.delete(from)
     if (msg.accepted) {
-      this.addActive(from, p.addrs)
+      this.#addActive(from, p.addrs)
       return
     }
-    if (this.active.has(from)) return
-    this.refusedBy.add(from)
-    this.closeLink(from)
+    if (this.#active.has(from)) return
+    this.#refusedBy.add(from)
+    this.#closeLink(from)
     // a full peer's neighbours may have room: the retry below picks among them
-    const offered = msg.peers === undefined ? [] : (this.parseEntries(msg.peers) ?? [])
-    for (const e of offered) if (e.id !== this.self && !this.active.has(e.id)) this.addPassiveEntry(e.id, e.addrs, false)
-    this.fill(p.want)
+    const offered = msg.peers === undefined ? [] : (this.#parseEntries(msg.peers) ?? [])
+    for (const e of offered) if (e.id !== this.self && !this.#active.has(e.id)) this.#addPassiveEntry(e.id, e.addrs, false)
+    this.#fill(p.want)
   }
 
-  private onDisconnect (from: PeerId): void {
-    const addrs = this.active.get(from)
+  #onDisconnect (from: PeerId): void {
+    const addrs = this.#active.get(from)
     if (addrs === undefined) { countDrop(this.drops, 'unexpected'); return }
-    this.active.delete(from)
-    this.out.push({ type: 'active', peer: from, up: false })
+    this.#active.delete(from)
+    this.#out.push({ type: 'active', peer: from, up: false })
     // it chose to leave our view but is alive: keep it as a candidate, just not right now
-    this.addPassiveEntry(from, addrs, true)
-    this.refusedBy.add(from)
-    this.closeLink(from)
-    if (this.active.size < this.minActive) this.fill(this.minActive)
+    this.#addPassiveEntry(from, addrs, true)
+    this.#refusedBy.add(from)
+    this.#closeLink(from)
+    if (this.#active.size < this.minActive) this.#fill(this.minActive)
   }
 
-  private onShuffle (from: PeerId, msg: Record<string, unknown>): void {
-    const originAddrs = this.parseAddrs(msg.originAddrs)
-    const peers = this.parseEntries(msg.peers)
-    if (!this.isId(msg.origin) || originAddrs === undefined || !isInt(msg.ttl, 0, 255) || peers === undefined) {
+  #onShuffle (from: PeerId, msg: Record<string, unknown>): void {
+    const originAddrs = this.#parseAddrs(msg.originAddrs)
+    const peers = this.#parseEntries(msg.peers)
+    if (!this.#isId(msg.origin) || originAddrs === undefined || !isInt(msg.ttl, 0, 255) || peers === undefined) {
       countDrop(this.drops, 'malformed'); return
     }
-    if (!this.active.has(from)) { countDrop(this.drops, 'not-active'); return }
+    if (!this.#active.has(from)) { countDrop(this.drops, 'not-active'); return }
     const origin = msg.origin
     if (origin === this.self) { countDrop(this.drops, 'self'); return }
-    const ttl = Math.min(msg.ttl, this.shuffleTtl) - 1
-    const next = ttl > 0 ? pick(this.random, [...this.active.keys()].filter((p) => p !== from && p !== origin)) : undefined
+    const ttl = Math.min(msg.ttl, this.#shuffleTtl) - 1
+    const next = ttl > 0 ? pick(this.#random, [...this.#active.keys()].filter((p) => p !== from && p !== origin)) : undefined
     if (next !== undefined) {
-      this.send(next, { t: 'hv.shuffle', origin, originAddrs, ttl, peers })
+      this.#send(next, { t: 'hv.shuffle', origin, originAddrs, ttl, peers })
       return
     }
-    const reply = sample(this.random, this.passive, peers.length).map(([id, addrs]) => ({ id, addrs: unpackAddrs(addrs) }))
+    const reply = sample(this.#random, this.#passive, peers.length).map(([id, addrs]) => ({ id, addrs: unpackAddrs(addrs) }))
     const replyMsg: HyParViewMsg = { t: 'hv.shuffle-reply', peers: reply }
-    if (this.links.has(origin)) this.send(origin, replyMsg)
-    else if (!this.pending.has(origin)) this.open(origin, originAddrs, 'shuffle-reply', replyMsg, 0)
+    if (this.#links.has(origin)) this.#send(origin, replyMsg)
+    else if (!this.#pending.has(origin)) this.#open(origin, originAddrs, 'shuffle-reply', replyMsg, 0)
     // what we hand out is what we drop first: the two views trade entries rather than copy
     const sent = new Set(reply.map((e) => e.id))
-    this.learn(origin, originAddrs)
-    this.addPassiveEntry(origin, originAddrs, true, sent)
+    this.#learn(origin, originAddrs)
+    this.#addPassiveEntry(origin, originAddrs, true, sent)
     for (const e of peers) {
-      this.learn(e.id, e.addrs)
-      this.addPassiveEntry(e.id, e.addrs, false, sent)
+      this.#learn(e.id, e.addrs)
+      this.#addPassiveEntry(e.id, e.addrs, false, sent)
     }
   }
 
-  private onShuffleReply (msg: Record<string, unknown>): void {
-    const peers = this.parseEntries(msg.peers)
+  #onShuffleReply (msg: Record<string, unknown>): void {
+    const peers = this.#parseEntries(msg.peers)
     if (peers === undefined) { countDrop(this.drops, 'malformed'); return }
-    const sent = this.shuffleSent
+    const sent = this.#shuffleSent
     if (sent === undefined) { countDrop(this.drops, 'unexpected'); return }
-    this.shuffleSent = undefined
+    this.#shuffleSent = undefined
     for (const e of peers) {
-      this.learn(e.id, e.addrs)
-      this.addPassiveEntry(e.id, e.addrs, false, sent)
+      this.#learn(e.id, e.addrs)
+      this.#addPassiveEntry(e.id, e.addrs, false, sent)
     }
   }
 
   // ---- view management ----
 
-  private startShuffle (): void {
-    const target = pick(this.random, [...this.active.keys()])
+  #startShuffle (): void {
+    const target = pick(this.#random, [...this.#active.keys()])
     if (target === undefined) return
     const peers = [
-      ...sample(this.random, [...this.active].filter(([id]) => id !== target), this.ka),
-      ...sample(this.random, this.passive, this.kp)
+      ...sample(this.#random, [...this.#active].filter(([id]) => id !== target), this.#ka),
+      ...sample(this.#random, this.#passive, this.#kp)
     ].map(([id, addrs]) => ({ id, addrs: unpackAddrs(addrs) }))
-    this.shuffleSent = new Set(peers.map((e) => e.id))
-    this.send(target, { t: 'hv.shuffle', origin: this.self, originAddrs: this.selfAddrs, ttl: this.shuffleTtl, peers })
+    this.#shuffleSent = new Set(peers.map((e) => e.id))
+    this.#send(target, { t: 'hv.shuffle', origin: this.self, originAddrs: this.#selfAddrs, ttl: this.#shuffleTtl, peers })
   }
 
-  private addActive (peer: PeerId, addrs: string[]): void {
+  #addActive (peer: PeerId, addrs: string[]): void {
     if (peer === this.self) return
-    this.pending.delete(peer)
-    if (this.active.has(peer)) {
-      if (addrs.length > 0) this.active.set(peer, addrs)
+    this.#pending.delete(peer)
+    if (this.#active.has(peer)) {
+      if (addrs.length > 0) this.#active.set(peer, addrs)
       return
     }
-    while (this.active.size >= this.maxActive) {
-      const victim = pick(this.random, [...this.active.keys()])
+    while (this.#active.size >= this.maxActive) {
+      const victim = pick(this.#random, [...this.#active.keys()])
       if (victim === undefined) break
-      this.dropActive(victim, true)
+      this.#dropActive(victim, true)
     }
-    this.passive.delete(peer)
-    this.active.set(peer, addrs)
-    this.out.push({ type: 'active', peer, up: true })
+    this.#passive.delete(peer)
+    this.#active.set(peer, addrs)
+    this.#out.push({ type: 'active', peer, up: true })
   }
 
   /** Demotes an active peer to passive, telling it with DISCONNECT. */
-  private dropActive (peer: PeerId, toPassive: boolean): void {
-    const addrs = this.active.get(peer)
+  #dropActive (peer: PeerId, toPassive: boolean): void {
+    const addrs = this.#active.get(peer)
     if (addrs === undefined) return
-    this.active.delete(peer)
-    this.out.push({ type: 'active', peer, up: false })
-    this.closeLink(peer, { t: 'hv.disc' })
-    if (toPassive) this.addPassiveEntry(peer, addrs, true)
+    this.#active.delete(peer)
+    this.#out.push({ type: 'active', peer, up: false })
+    this.#closeLink(peer, { t: 'hv.disc' })
+    if (toPassive) this.#addPassiveEntry(peer, addrs, true)
   }
 
   /**
    * Adds or refreshes a passive entry. Only first-hand addresses (from the peer itself)
    * overwrite known ones: a third party could otherwise redirect us to a dead address.
    */
-  private addPassiveEntry (id: PeerId, addrs: string[], firstHand: boolean, evictFirst?: Set<PeerId>): void {
-    if (id === this.self || this.active.has(id) || addrs.length === 0) return
-    if (this.passive.has(id)) {
-      if (firstHand) this.passive.set(id, packAddrs(addrs))
+  #addPassiveEntry (id: PeerId, addrs: string[], firstHand: boolean, evictFirst?: Set<PeerId>): void {
+    if (id === this.self || this.#active.has(id) || addrs.length === 0) return
+    if (this.#passive.has(id)) {
+      if (firstHand) this.#passive.set(id, packAddrs(addrs))
       return
     }
-    if (this.passive.size >= this.passiveSize) {
+    if (this.#passive.size >= this.passiveSize) {
       let victim: PeerId | undefined
       if (evictFirst !== undefined) {
-        for (const p of evictFirst) if (this.passive.has(p) && !this.pending.has(p)) { victim = p; break }
+        for (const p of evictFirst) if (this.#passive.has(p) && !this.#pending.has(p)) { victim = p; break }
       }
-      victim ??= pick(this.random, [...this.passive.keys()].filter((p) => !this.pending.has(p)))
+      victim ??= pick(this.#random, [...this.#passive.keys()].filter((p) => !this.#pending.has(p)))
       if (victim === undefined) return
-      this.passive.delete(victim)
+      this.#passive.delete(victim)
     }
-    this.passive.set(id, packAddrs(addrs))
+    this.#passive.set(id, packAddrs(addrs))
   }
 
   /** Asks passive peers to become neighbours until active + pending reaches `want`. */
-  private fill (want: number): void {
+  #fill (want: number): void {
     const target = Math.min(want, this.maxActive)
-    while (this.active.size + this.pendingNeighbors() < target) {
-      const peer = pick(this.random, [...this.passive.keys()].filter((p) => !this.pending.has(p) && !this.refusedBy.has(p)))
+    while (this.#active.size + this.#pendingNeighbors() < target) {
+      const peer = pick(this.#random, [...this.#passive.keys()].filter((p) => !this.#pending.has(p) && !this.#refusedBy.has(p)))
       if (peer === undefined) return
       // high priority only when isolated, so that full nodes are not forced to evict
-      const priority = this.active.size === 0 ? 'high' : 'low'
-      this.open(peer, unpackAddrs(this.passive.get(peer)!), 'neighbor', { t: 'hv.nbr', priority, addrs: this.selfAddrs }, target)
+      const priority = this.#active.size === 0 ? 'high' : 'low'
+      this.#open(peer, unpackAddrs(this.#passive.get(peer)!), 'neighbor', { t: 'hv.nbr', priority, addrs: this.#selfAddrs }, target)
     }
   }
 
-  private pendingNeighbors (): number {
+  #pendingNeighbors (): number {
     let n = 0
-    for (const p of this.pending.values()) if (p.reason === 'neighbor') n++
+    for (const p of this.#pending.values()) if (p.reason === 'neighbor') n++
     return n
   }
 
   // ---- links ----
 
-  private open (peer: PeerId, addrs: string[], reason: Pending['reason'], msg: HyParViewMsg, want: number): void {
-    const linked = this.links.has(peer)
-    const p: Pending = { reason, addrs, msg, linked, since: this.ticks, want }
-    this.pending.set(peer, p)
+  #open (peer: PeerId, addrs: string[], reason: Pending['reason'], msg: HyParViewMsg, want: number): void {
+    const linked = this.#links.has(peer)
+    const p: Pending = { reason, addrs, msg, linked, since: this.#ticks, want }
+    this.#pending.set(peer, p)
     if (linked) {
-      this.send(peer, msg)
-      this.linkReady(peer, p)
+      this.#send(peer, msg)
+      this.#linkReady(peer, p)
     } else {
-      this.out.push({ type: 'connect', peer, addrs, msg })
+      this.#out.push({ type: 'connect', peer, addrs, msg })
     }
   }
 
   /** Our own link is up and its first message sent. */
-  private linkReady (peer: PeerId, p: Pending): void {
+  #linkReady (peer: PeerId, p: Pending): void {
     if (p.reason === 'join') {
       // a contact never refuses a JOIN
-      this.pending.delete(peer)
-      this.addActive(peer, p.addrs)
+      this.#pending.delete(peer)
+      this.#addActive(peer, p.addrs)
     } else if (p.reason === 'shuffle-reply') {
       // the link existed only to carry the reply
-      this.pending.delete(peer)
-      if (!this.active.has(peer)) this.closeLink(peer)
+      this.#pending.delete(peer)
+      if (!this.#active.has(peer)) this.#closeLink(peer)
     }
   }
 
-  private closeLink (peer: PeerId, msg?: HyParViewMsg): void {
-    this.links.delete(peer)
-    this.out.push(msg === undefined ? { type: 'disconnect', peer } : { type: 'disconnect', peer, msg })
+  #closeLink (peer: PeerId, msg?: HyParViewMsg): void {
+    this.#links.delete(peer)
+    this.#out.push(msg === undefined ? { type: 'disconnect', peer } : { type: 'disconnect', peer, msg })
   }
 
-  private send (to: PeerId, msg: HyParViewMsg): void {
-    this.out.push({ type: 'send', to, msg })
+  #send (to: PeerId, msg: HyParViewMsg): void {
+    this.#out.push({ type: 'send', to, msg })
   }
 
-  private learn (id: PeerId, addrs: string[]): void {
-    if (id !== this.self && addrs.length > 0) this.learnedNow.set(id, addrs)
+  #learn (id: PeerId, addrs: string[]): void {
+    if (id !== this.self && addrs.length > 0) this.#learnedNow.set(id, addrs)
   }
 
-  private run (fn: () => void): HyParViewAction[] {
-    this.out = []
+  #run (fn: () => void): HyParViewAction[] {
+    this.#out = []
     fn()
-    if (this.learnedNow.size > 0) {
-      this.out.push({ type: 'learned', peers: [...this.learnedNow].map(([id, addrs]) => ({ id, addrs })) })
-      this.learnedNow.clear()
+    if (this.#learnedNow.size > 0) {
+      this.#out.push({ type: 'learned', peers: [...this.#learnedNow].map(([id, addrs]) => ({ id, addrs })) })
+      this.#learnedNow.clear()
     }
-    const out = this.out
-    this.out = []
+    const out = this.#out
+    this.#out = []
     return out
   }
 
   // ---- validation ----
 
-  private isId (v: unknown): v is PeerId {
-    return isString(v, this.maxIdLength) && this.validPeerId(v)
+  #isId (v: unknown): v is PeerId {
+    return isString(v, this.#maxIdLength) && this.#validPeerId(v)
   }
 
-  private parseAddrs (v: unknown): string[] | undefined {
-    return stringList(v, this.maxAddrs, this.maxAddrLength)
+  #parseAddrs (v: unknown): string[] | undefined {
+    return stringList(v, this.#maxAddrs, this.#maxAddrLength)
   }
 
-  private parseEntry (v: unknown): PeerEntry | undefined {
-    if (!isRecord(v) || !this.isId(v.id)) return undefined
-    const addrs = this.parseAddrs(v.addrs)
+  #parseEntry (v: unknown): PeerEntry | undefined {
+    if (!isRecord(v) || !this.#isId(v.id)) return undefined
+    const addrs = this.#parseAddrs(v.addrs)
     return addrs === undefined ? undefined : { id: v.id, addrs }
   }
 
-  private parseEntries (v: unknown): PeerEntry[] | undefined {
-    if (!Array.isArray(v) || v.length > this.maxShufflePeers) return undefined
+  #parseEntries (v: unknown): PeerEntry[] | undefined {
+    if (!Array.isArray(v) || v.length > this.#maxShufflePeers) return undefined
     const out: PeerEntry[] = []
     for (const e of v) {
-      const entry = this.parseEntry(e)
+      const entry = this.#parseEntry(e)
       if (entry === undefined) return undefined
       out.push(entry)
     }

@@ -31,36 +31,36 @@ export interface PhiAccrualOptions {
 }
 
 export class PhiAccrual {
-  private readonly windowSize: number
-  private readonly minStdDevMs: number
-  private readonly pauseMs: number
+  readonly #windowSize: number
+  readonly #minStdDevMs: number
+  readonly #pauseMs: number
   /**
    * The last `windowSize` intervals, a ring: `count` filled, the oldest at `next` once full.
    * Float32 halves the biggest per-link allocation of a node (100 samples per neighbour);
    * intervals are rounded to it before they enter the sums, so the sums match the window.
    */
-  private readonly intervals: Float32Array
-  private count = 0
-  private next = 0
-  private sum = 0
-  private sumSq = 0
-  private updates = 0
-  private last: number | undefined
+  readonly #intervals: Float32Array
+  #count = 0
+  #next = 0
+  #sum = 0
+  #sumSq = 0
+  #updates = 0
+  #last: number | undefined
 
   constructor ({ windowSize = 100, minStdDevMs = 100, acceptableHeartbeatPauseMs = 0, firstHeartbeatEstimateMs = 1000 }: PhiAccrualOptions = {}) {
     if (!Number.isSafeInteger(windowSize) || windowSize < 2) throw new TypeError('windowSize must be an integer >= 2')
     if (!(minStdDevMs > 0)) throw new TypeError('minStdDevMs must be positive')
     if (!(acceptableHeartbeatPauseMs >= 0)) throw new TypeError('acceptableHeartbeatPauseMs must be >= 0')
     if (!(firstHeartbeatEstimateMs > 0)) throw new TypeError('firstHeartbeatEstimateMs must be positive')
-    this.windowSize = windowSize
-    this.minStdDevMs = minStdDevMs
-    this.pauseMs = acceptableHeartbeatPauseMs
-    this.intervals = new Float32Array(windowSize)
+    this.#windowSize = windowSize
+    this.#minStdDevMs = minStdDevMs
+    this.#pauseMs = acceptableHeartbeatPauseMs
+    this.#intervals = new Float32Array(windowSize)
     // Akka's bootstrap: two samples at mean ± mean/4 give the estimate as mean and a
     // deviation of a quarter of it, until real samples push them out.
     const sd = firstHeartbeatEstimateMs / 4
-    this.push(firstHeartbeatEstimateMs - sd)
-    this.push(firstHeartbeatEstimateMs + sd)
+    this.#push(firstHeartbeatEstimateMs - sd)
+    this.#push(firstHeartbeatEstimateMs + sd)
   }
 
   /**
@@ -69,46 +69,46 @@ export class PhiAccrual {
    * outages are normal.
    */
   heartbeat (now: number, sample = true): void {
-    if (this.last !== undefined) {
-      if (now < this.last) return
-      const interval = now - this.last
+    if (this.#last !== undefined) {
+      if (now < this.#last) return
+      const interval = now - this.#last
       // two heartbeats in the same millisecond say nothing about the rhythm
       if (interval === 0) return
-      if (sample) this.push(interval)
+      if (sample) this.#push(interval)
     }
-    this.last = now
+    this.#last = now
   }
 
   /** Suspicion at `now`: 0 before the first heartbeat, may be `Infinity` after a long silence. */
   phi (now: number): number {
-    if (this.last === undefined) return 0
-    const elapsed = now - this.last
-    const n = this.count
-    const mean = this.sum / n
-    const variance = Math.max(0, this.sumSq / n - mean * mean)
-    const sd = Math.max(Math.sqrt(variance), this.minStdDevMs)
-    return phiOf(elapsed, mean + this.pauseMs, sd)
+    if (this.#last === undefined) return 0
+    const elapsed = now - this.#last
+    const n = this.#count
+    const mean = this.#sum / n
+    const variance = Math.max(0, this.#sumSq / n - mean * mean)
+    const sd = Math.max(Math.sqrt(variance), this.#minStdDevMs)
+    return phiOf(elapsed, mean + this.#pauseMs, sd)
   }
 
-  private push (interval: number): void {
+  #push (interval: number): void {
     const x = Math.fround(interval)
-    if (this.count < this.windowSize) {
-      this.intervals[this.count++] = x
-      this.sum += x
-      this.sumSq += x * x
+    if (this.#count < this.#windowSize) {
+      this.#intervals[this.#count++] = x
+      this.#sum += x
+      this.#sumSq += x * x
     } else {
-      const old = this.intervals[this.next]!
-      this.intervals[this.next] = x
-      this.next = (this.next + 1) % this.windowSize
-      this.sum += x - old
-      this.sumSq += x * x - old * old
+      const old = this.#intervals[this.#next]!
+      this.#intervals[this.#next] = x
+      this.#next = (this.#next + 1) % this.#windowSize
+      this.#sum += x - old
+      this.#sumSq += x * x - old * old
     }
     // running sums drift with rounding; recomputing once per window keeps it O(1) amortised
-    if (++this.updates >= this.windowSize) {
-      this.updates = 0
-      this.sum = 0
-      this.sumSq = 0
-      for (let i = 0; i < this.count; i++) { const v = this.intervals[i]!; this.sum += v; this.sumSq += v * v }
+    if (++this.#updates >= this.#windowSize) {
+      this.#updates = 0
+      this.#sum = 0
+      this.#sumSq = 0
+      for (let i = 0; i < this.#count; i++) { const v = this.#intervals[i]!; this.#sum += v; this.#sumSq += v * v }
     }
   }
 }
@@ -143,24 +143,24 @@ export interface FailureDetectorChanges {
 /** One phi detector per peer, reporting each down and up transition exactly once. */
 export class FailureDetector {
   readonly threshold: number
-  private readonly options: PhiAccrualOptions
-  private readonly peers = new Map<PeerId, { detector: PhiAccrual, state: 'up' | 'down' | 'returning' }>()
+  readonly #options: PhiAccrualOptions
+  readonly #peers = new Map<PeerId, { detector: PhiAccrual, state: 'up' | 'down' | 'returning' }>()
 
   constructor ({ threshold = 8, ...options }: FailureDetectorOptions = {}) {
     if (!(threshold > 0)) throw new TypeError('threshold must be positive')
     this.threshold = threshold
-    this.options = options
+    this.#options = options
     // fail fast on bad options rather than at the first heartbeat
     void new PhiAccrual(options)
   }
 
   /** Anything received from `peer` counts as a heartbeat; starts tracking an unknown peer. */
   heartbeat (peer: PeerId, now: number): void {
-    const entry = this.peers.get(peer)
+    const entry = this.#peers.get(peer)
     if (entry === undefined) {
-      const detector = new PhiAccrual(this.options)
+      const detector = new PhiAccrual(this.#options)
       detector.heartbeat(now)
-      this.peers.set(peer, { detector, state: 'up' })
+      this.#peers.set(peer, { detector, state: 'up' })
       return
     }
     if (entry.state === 'up') {
@@ -173,17 +173,17 @@ export class FailureDetector {
   }
 
   /** Stops tracking `peer` (it left the view); no event is reported for it. */
-  remove (peer: PeerId): void { this.peers.delete(peer) }
+  remove (peer: PeerId): void { this.#peers.delete(peer) }
 
-  has (peer: PeerId): boolean { return this.peers.has(peer) }
+  has (peer: PeerId): boolean { return this.#peers.has(peer) }
 
-  phi (peer: PeerId, now: number): number { return this.peers.get(peer)?.detector.phi(now) ?? 0 }
+  phi (peer: PeerId, now: number): number { return this.#peers.get(peer)?.detector.phi(now) ?? 0 }
 
   /** Transitions since the previous call, in the order peers were first seen. */
   check (now: number): FailureDetectorChanges {
     const down: PeerId[] = []
     const up: PeerId[] = []
-    for (const [peer, entry] of this.peers) {
+    for (const [peer, entry] of this.#peers) {
       if (entry.state === 'returning') {
         entry.state = 'up'
         up.push(peer)

@@ -90,7 +90,8 @@ export interface PlumtreeOptions extends BroadcastLimits {
   random?: () => number
 }
 
-interface Stored { payload: unknown, hops: number, limit: number, at: number, origin?: PeerId, parent?: PeerId, optimized?: boolean, beacon?: boolean }
+/** Every field is set at creation, so all entries share one shape with no out-of-object property array (~25 B less each). */
+interface Stored { payload: unknown, hops: number, limit: number, at: number, origin: PeerId | undefined, parent: PeerId | undefined, optimized: boolean, beacon: boolean }
 /** An origin's own tree: neighbour → eager (true) or lazy (false); neighbours not in it follow the shared tree. */
 type OriginTree = Map<PeerId, boolean>
 interface Missing { announcers: PeerId[], deadline: number }
@@ -100,37 +101,37 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
   readonly drops: Drops = {}
   readonly lazyDelayMs: number
   readonly graftTimeoutMs: number
-  private readonly limits: Required<BroadcastLimits>
-  private readonly storeMaxEntries: number
-  private readonly storeMaxAgeMs: number
-  private readonly maxBatchIds: number
-  private readonly maxMissing: number
+  readonly #limits: Required<BroadcastLimits>
+  readonly #storeMaxEntries: number
+  readonly #storeMaxAgeMs: number
+  readonly #maxBatchIds: number
+  readonly #maxMissing: number
   readonly optimizeThreshold: number
   readonly originTreeAfter: number
   readonly maxOriginTrees: number
   readonly rootIntervalMs: number
-  private readonly random: () => number
+  readonly #random: () => number
 
-  private readonly eager = new Set<PeerId>()
-  private readonly lazy = new Set<PeerId>()
-  private readonly seen: DedupCache
+  readonly #eager = new Set<PeerId>()
+  readonly #lazy = new Set<PeerId>()
+  readonly #seen: DedupCache
   /** Insertion-ordered, so both bounds evict from the head. */
-  private readonly store = new Map<string, Stored>()
-  private readonly ihaveQueue = new Map<PeerId, Array<{ id: string, hops: number, at: number }>>()
-  private readonly missing = new Map<string, Missing>()
+  readonly #store = new Map<string, Stored>()
+  readonly #ihaveQueue = new Map<PeerId, Array<{ id: string, hops: number, at: number }>>()
+  readonly #missing = new Map<string, Missing>()
   /** Per-origin trees, least recently used first. */
-  private readonly origins = new Map<PeerId, OriginTree>()
+  readonly #origins = new Map<PeerId, OriginTree>()
   /** Recent messages per origin (least recently heard first), to find the busy ones. */
-  private readonly originCounts = new Map<PeerId, number>()
+  readonly #originCounts = new Map<PeerId, number>()
   /** The elected root, its beacon count when last heard, and when (ms). */
-  private root: PeerId | undefined
-  private rootRounds = 0
-  private rootHeardAt = -Infinity
+  #root: PeerId | undefined
+  #rootRounds = 0
+  #rootHeardAt = -Infinity
   /** When this node, hearing no root, claims the role; set on first use. */
-  private claimAt: number | undefined
-  private beaconSeq = 0
+  #claimAt: number | undefined
+  #beaconSeq = 0
   /** The latest time any call brought, for `nextTickAt`, which takes none. */
-  private lastNow = 0
+  #lastNow = 0
 
   constructor (opts: PlumtreeOptions) {
     const positive = (name: string, v: number): number => {
@@ -143,74 +144,74 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
     }
     if (typeof opts.self !== 'string' || opts.self.length === 0) throw new TypeError('self must be a peer id')
     this.self = opts.self
-    this.limits = resolveLimits(opts)
+    this.#limits = resolveLimits(opts)
     this.lazyDelayMs = positive('lazyDelayMs', opts.lazyDelayMs ?? 100)
     this.graftTimeoutMs = positive('graftTimeoutMs', opts.graftTimeoutMs ?? 500)
-    this.storeMaxEntries = count('storeMaxEntries', opts.storeMaxEntries ?? 256)
-    this.storeMaxAgeMs = positive('storeMaxAgeMs', opts.storeMaxAgeMs ?? 30_000)
-    this.maxBatchIds = count('maxBatchIds', opts.maxBatchIds ?? 256)
-    this.maxMissing = count('maxMissing', opts.maxMissing ?? 10_000)
+    this.#storeMaxEntries = count('storeMaxEntries', opts.storeMaxEntries ?? 256)
+    this.#storeMaxAgeMs = positive('storeMaxAgeMs', opts.storeMaxAgeMs ?? 30_000)
+    this.#maxBatchIds = count('maxBatchIds', opts.maxBatchIds ?? 256)
+    this.#maxMissing = count('maxMissing', opts.maxMissing ?? 10_000)
     const threshold = opts.optimizeThreshold ?? 1
     if (!isInt(threshold, 0, MAX_HOPS_CEILING)) throw new TypeError(`optimizeThreshold must be an integer in 0..${MAX_HOPS_CEILING}`)
     this.optimizeThreshold = threshold
     this.originTreeAfter = count('originTreeAfter', opts.originTreeAfter ?? 3)
     this.maxOriginTrees = count('maxOriginTrees', opts.maxOriginTrees ?? 64)
     this.rootIntervalMs = positive('rootIntervalMs', opts.rootIntervalMs ?? 10_000)
-    this.random = opts.random ?? Math.random
-    this.seen = new DedupCache({ maxEntries: this.limits.seenMaxEntries, maxAgeMs: this.limits.seenMaxAgeMs })
+    this.#random = opts.random ?? Math.random
+    this.#seen = new DedupCache({ maxEntries: this.#limits.seenMaxEntries, maxAgeMs: this.#limits.seenMaxAgeMs })
   }
 
   /** Peers payloads are pushed to. */
-  eagerPeers (): PeerId[] { return [...this.eager] }
+  eagerPeers (): PeerId[] { return [...this.#eager] }
   /** Peers only told about payloads. */
-  lazyPeers (): PeerId[] { return [...this.lazy] }
+  lazyPeers (): PeerId[] { return [...this.#lazy] }
 
   neighborUp (peer: PeerId): void {
-    if (peer === this.self || this.isNeighbor(peer)) return
+    if (peer === this.self || this.#isNeighbor(peer)) return
     // Without a root, new links start eager and the first broadcasts over them decide whether
     // they stay. With one, a node already on the tree takes a new link as lazy: an eager one
     // would close a cycle that only the next beacon prunes, doubling other origins' messages
     // until then; the beacon's IHAVE makes it eager if it is the shorter way to the root.
-    if (this.eager.size > 0 && this.rootFresh(this.lastNow)) this.lazy.add(peer)
-    else this.eager.add(peer)
+    if (this.#eager.size > 0 && this.#rootFresh(this.#lastNow)) this.#lazy.add(peer)
+    else this.#eager.add(peer)
   }
 
   neighborDown (peer: PeerId): void {
-    this.eager.delete(peer)
-    this.lazy.delete(peer)
-    this.ihaveQueue.delete(peer)
-    for (const o of this.origins.values()) o.delete(peer)
-    for (const m of this.missing.values()) {
+    this.#eager.delete(peer)
+    this.#lazy.delete(peer)
+    this.#ihaveQueue.delete(peer)
+    for (const o of this.#origins.values()) o.delete(peer)
+    for (const m of this.#missing.values()) {
       const i = m.announcers.indexOf(peer)
       if (i >= 0) m.announcers.splice(i, 1)
     }
   }
 
   broadcast (id: string, payload: unknown, limit: number, now: number): BroadcastResult<PlumtreeMsg> {
-    checkBroadcastArgs(id, limit, this.limits)
+    checkBroadcastArgs(id, limit, this.#limits)
     const out: Array<SendAction<PlumtreeMsg>> = []
-    this.lastNow = now
-    if (!this.seen.add(id, now)) return { actions: out }
-    this.countOrigin(this.self)
-    this.keep(id, payload, 0, limit, now, this.self)
-    if (limit > 0) this.forward(out, id, payload, 1, limit, undefined, this.self, now)
+    this.#lastNow = now
+    if (!this.#seen.add(id, now)) return { actions: out }
+    this.#countOrigin(this.self)
+    this.#keep(id, payload, 0, limit, now, this.self)
+    if (limit > 0) this.#forward(out, id, payload, 1, limit, undefined, this.self, now)
     return { actions: out }
   }
 
   onMessage (from: PeerId, msg: unknown, now: number): BroadcastResult<PlumtreeMsg> {
     const out: Array<SendAction<PlumtreeMsg>> = []
-    this.lastNow = now
+    this.#lastNow = now
     if (from === this.self) { countDrop(this.drops, 'self'); return { actions: out } }
     if (!isRecord(msg) || typeof msg.t !== 'string') { countDrop(this.drops, 'malformed'); return { actions: out } }
     switch (msg.t) {
-      case 'pt.gossip': return this.onGossip(from, msg, now)
-      case 'pt.ihave': this.onIHave(out, from, msg, now); break
-      case 'pt.graft': this.onGraft(out, from, msg, now); break
+      case 'pt.gossip': return this.#onGossip(from, msg, now)
+      case 'pt.ihave': this.#onIHave(out, from, msg, now); break
+      case 'pt.graft': this.#onGraft(out, from, msg, now); break
       case 'pt.prune':
-        if (msg.o !== undefined && !isString(msg.o, this.limits.maxIdLength)) { countDrop(this.drops, 'malformed'); break }
-        if (!this.isNeighbor(from)) { countDrop(this.drops, 'not-neighbor'); break }
-        if (msg.o !== undefined) this.override(msg.o, from, false)
-        else this.setShared(from, false)
+        if (msg.o !== undefined && !isString(msg.o, this.#limits.maxIdLength)) { countDrop(this.drops, 'malformed'); break }
+        if (!this.#isNeighbor(from)) { countDrop(this.drops, 'not-neighbor'); break }
+        if (msg.o !== undefined) this.#override(msg.o, from, false)
+        else this.#setShared(from, false)
         break
       default: countDrop(this.drops, 'unknown-type')
     }
@@ -223,98 +224,98 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
    */
   tick (now: number): BroadcastResult<PlumtreeMsg> {
     const out: Array<SendAction<PlumtreeMsg>> = []
-    this.lastNow = now
-    this.tickRoot(out, now)
-    for (const [peer, queue] of this.ihaveQueue) {
+    this.#lastNow = now
+    this.#tickRoot(out, now)
+    for (const [peer, queue] of this.#ihaveQueue) {
       // the oldest entry decides: once it has waited lazyDelayMs the whole queue goes as one
       // batch, so a lazy link carries at most one IHAVE per lazyDelayMs whatever the rate
       if (queue[0]!.at + this.lazyDelayMs > now) continue
       const batch = queue.splice(0, queue.length)
-      this.ihaveQueue.delete(peer)
-      for (let i = 0; i < batch.length; i += this.maxBatchIds) {
-        const ids = batch.slice(i, i + this.maxBatchIds).map(({ id, hops }) => ({ id, hops }))
+      this.#ihaveQueue.delete(peer)
+      for (let i = 0; i < batch.length; i += this.#maxBatchIds) {
+        const ids = batch.slice(i, i + this.#maxBatchIds).map(({ id, hops }) => ({ id, hops }))
         out.push({ type: 'send', to: peer, msg: { t: 'pt.ihave', ids } })
       }
     }
     const grafts = new Map<PeerId, string[]>()
-    for (const [id, m] of this.missing) {
+    for (const [id, m] of this.#missing) {
       if (m.deadline > now) continue
-      const peer = this.seen.has(id, now) ? undefined : m.announcers.shift()
+      const peer = this.#seen.has(id, now) ? undefined : m.announcers.shift()
       if (peer === undefined) {
-        if (!this.seen.has(id, now)) countDrop(this.drops, 'graft-exhausted')
-        this.missing.delete(id)
+        if (!this.#seen.has(id, now)) countDrop(this.drops, 'graft-exhausted')
+        this.#missing.delete(id)
         continue
       }
       // the announcer becomes our parent for this and (while it lasts) later messages
-      this.setShared(peer, true)
+      this.#setShared(peer, true)
       let ids = grafts.get(peer)
       if (ids === undefined) grafts.set(peer, ids = [])
       ids.push(id)
       m.deadline = now + this.graftTimeoutMs
     }
     for (const [to, ids] of grafts) {
-      for (let i = 0; i < ids.length; i += this.maxBatchIds) out.push({ type: 'send', to, msg: { t: 'pt.graft', ids: ids.slice(i, i + this.maxBatchIds) } })
+      for (let i = 0; i < ids.length; i += this.#maxBatchIds) out.push({ type: 'send', to, msg: { t: 'pt.graft', ids: ids.slice(i, i + this.#maxBatchIds) } })
     }
-    this.seen.prune(now)
-    this.pruneStore(now)
+    this.#seen.prune(now)
+    this.#pruneStore(now)
     return { actions: out }
   }
 
   /** The earliest time `tick` has work to do, if any: lets a node sleep instead of polling. */
   nextTickAt (): number | undefined {
     let next = Infinity
-    for (const queue of this.ihaveQueue.values()) next = Math.min(next, queue[0]!.at + this.lazyDelayMs)
-    for (const m of this.missing.values()) next = Math.min(next, m.deadline)
-    const root = this.nextRootDuty()
+    for (const queue of this.#ihaveQueue.values()) next = Math.min(next, queue[0]!.at + this.lazyDelayMs)
+    for (const m of this.#missing.values()) next = Math.min(next, m.deadline)
+    const root = this.#nextRootDuty()
     if (root !== undefined) next = Math.min(next, root)
     return next === Infinity ? undefined : next
   }
 
   /** The root this node follows (itself when it is the root), while its beacons are recent. */
-  rootPeer (now: number): PeerId | undefined { return this.rootFresh(now) ? this.root : undefined }
+  rootPeer (now: number): PeerId | undefined { return this.#rootFresh(now) ? this.#root : undefined }
 
-  private rootFresh (now: number): boolean {
-    return this.root !== undefined && now - this.rootHeardAt <= ROOT_TIMEOUT_PERIODS * this.rootIntervalMs
+  #rootFresh (now: number): boolean {
+    return this.#root !== undefined && now - this.#rootHeardAt <= ROOT_TIMEOUT_PERIODS * this.rootIntervalMs
   }
 
   /** When the root role next needs this node: its next beacon, the old root's timeout, or its claim. */
-  private nextRootDuty (): number | undefined {
-    if (this.rootIntervalMs === 0 || !this.isLinked()) return undefined
-    if (this.root === this.self) return this.rootHeardAt + this.rootIntervalMs
-    if (this.root !== undefined && this.lastNow - this.rootHeardAt <= ROOT_TIMEOUT_PERIODS * this.rootIntervalMs) {
-      return this.rootHeardAt + ROOT_TIMEOUT_PERIODS * this.rootIntervalMs + 1
+  #nextRootDuty (): number | undefined {
+    if (this.rootIntervalMs === 0 || !this.#isLinked()) return undefined
+    if (this.#root === this.self) return this.#rootHeardAt + this.rootIntervalMs
+    if (this.#root !== undefined && this.#lastNow - this.#rootHeardAt <= ROOT_TIMEOUT_PERIODS * this.rootIntervalMs) {
+      return this.#rootHeardAt + ROOT_TIMEOUT_PERIODS * this.rootIntervalMs + 1
     }
-    return this.claimAt ?? this.lastNow
+    return this.#claimAt ?? this.#lastNow
   }
 
-  private tickRoot (out: Array<SendAction<PlumtreeMsg>>, now: number): void {
-    if (this.rootIntervalMs === 0 || !this.isLinked()) return
-    if (this.root === this.self) {
-      if (now - this.rootHeardAt >= this.rootIntervalMs) this.sendBeacon(out, now)
+  #tickRoot (out: Array<SendAction<PlumtreeMsg>>, now: number): void {
+    if (this.rootIntervalMs === 0 || !this.#isLinked()) return
+    if (this.#root === this.self) {
+      if (now - this.#rootHeardAt >= this.rootIntervalMs) this.#sendBeacon(out, now)
       return
     }
-    if (this.rootFresh(now)) { this.claimAt = undefined; return }
-    if (this.claimAt === undefined) {
+    if (this.#rootFresh(now)) { this.#claimAt = undefined; return }
+    if (this.#claimAt === undefined) {
       // wait one to two periods: long enough to hear a live root, and spread out so that when a
       // root dies only the first few claimants beacon before the others hear them
-      this.claimAt = now + this.rootIntervalMs * (1 + this.random())
+      this.#claimAt = now + this.rootIntervalMs * (1 + this.#random())
       return
     }
-    if (now < this.claimAt) return
-    this.claimAt = undefined
-    this.root = this.self
-    this.beaconSeq = 0
-    this.sendBeacon(out, now)
+    if (now < this.#claimAt) return
+    this.#claimAt = undefined
+    this.#root = this.self
+    this.#beaconSeq = 0
+    this.#sendBeacon(out, now)
   }
 
-  private sendBeacon (out: Array<SendAction<PlumtreeMsg>>, now: number): void {
-    this.beaconSeq++
-    this.rootRounds = this.beaconSeq
-    this.rootHeardAt = now
-    const id = `~${randomBase36(this.random)}${randomBase36(this.random)}`
-    this.seen.add(id, now)
-    this.keep(id, this.beaconSeq, 0, this.limits.maxHops, now, this.self, undefined, true)
-    this.forward(out, id, this.beaconSeq, 1, this.limits.maxHops, undefined, this.self, now, true)
+  #sendBeacon (out: Array<SendAction<PlumtreeMsg>>, now: number): void {
+    this.#beaconSeq++
+    this.#rootRounds = this.#beaconSeq
+    this.#rootHeardAt = now
+    const id = `~${randomBase36(this.#random)}${randomBase36(this.#random)}`
+    this.#seen.add(id, now)
+    this.#keep(id, this.#beaconSeq, 0, this.#limits.maxHops, now, this.self, undefined, true)
+    this.#forward(out, id, this.#beaconSeq, 1, this.#limits.maxHops, undefined, this.self, now, true)
   }
 
   /**
@@ -322,118 +323,123 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
    * beacon count, then by the lower id, so that an established root is never displaced by a
    * newcomer and concurrent claimants settle on one; a root that is outranked yields.
    */
-  private followRoot (o: PeerId, rounds: number, now: number): boolean | 'rate' {
+  #followRoot (o: PeerId, rounds: number, now: number): boolean | 'rate' {
     if (o === this.self) return false
-    if (o === this.root && this.rootFresh(now)) {
-      if (rounds <= this.rootRounds) return true // a late or repaired copy of an earlier round
+    if (o === this.#root && this.#rootFresh(now)) {
+      if (rounds <= this.#rootRounds) return true // a late or repaired copy of an earlier round
       // a root beacons once a period: faster ones would make every node forward its noise
-      if (now - this.rootHeardAt < this.rootIntervalMs / 2) return 'rate'
-      this.rootRounds = rounds
-      this.rootHeardAt = now
+      if (now - this.#rootHeardAt < this.rootIntervalMs / 2) return 'rate'
+      this.#rootRounds = rounds
+      this.#rootHeardAt = now
       return true
     }
-    if (this.rootFresh(now) && !(rounds > this.rootRounds || (rounds === this.rootRounds && o < this.root!))) return false
-    this.root = o
-    this.rootRounds = rounds
-    this.rootHeardAt = now
-    this.claimAt = undefined
+    if (this.#rootFresh(now) && !(rounds > this.#rootRounds || (rounds === this.#rootRounds && o < this.#root!))) return false
+    this.#root = o
+    this.#rootRounds = rounds
+    this.#rootHeardAt = now
+    this.#claimAt = undefined
     // the root's messages travel on the shared tree, which its beacons shape
-    this.origins.delete(o)
-    this.originCounts.delete(o)
+    this.#origins.delete(o)
+    this.#originCounts.delete(o)
     return true
   }
 
-  private onGossip (from: PeerId, msg: Record<string, unknown>, now: number): BroadcastResult<PlumtreeMsg> {
+  #onGossip (from: PeerId, msg: Record<string, unknown>, now: number): BroadcastResult<PlumtreeMsg> {
     const out: Array<SendAction<PlumtreeMsg>> = []
-    const g = parseGossip(msg, this.limits)
+    const g = parseGossip(msg, this.#limits)
     if (typeof g === 'string') { countDrop(this.drops, g); return { actions: out } }
     // a gossip from outside the active view (a link being torn down) is still delivered, but
     // does not steer the tree
-    if (msg.o !== undefined && !isString(msg.o, this.limits.maxIdLength)) { countDrop(this.drops, 'malformed'); return { actions: out } }
+    if (msg.o !== undefined && !isString(msg.o, this.#limits.maxIdLength)) { countDrop(this.drops, 'malformed'); return { actions: out } }
     const origin = msg.o as PeerId | undefined
     const beacon = msg.b === 1
     if ((msg.b !== undefined && !beacon) || (beacon && (origin === undefined || !isInt(g.payload, 1, Number.MAX_SAFE_INTEGER)))) {
       countDrop(this.drops, 'malformed'); return { actions: out }
     }
-    const neighbor = this.isNeighbor(from)
-    if (!this.seen.add(g.id, now)) {
+    const neighbor = this.#isNeighbor(from)
+    if (!this.#seen.add(g.id, now)) {
       countDrop(this.drops, 'duplicate')
-      if (neighbor) this.pruneAfterDuplicate(out, from, origin, now)
+      if (neighbor) this.#pruneAfterDuplicate(out, from, origin, now)
       return beacon ? { actions: out } : { actions: out, duplicate: { id: g.id, from } }
     }
-    this.missing.delete(g.id)
+    this.#missing.delete(g.id)
     if (beacon) {
-      const follow = this.followRoot(origin!, g.payload as number, now)
+      const follow = this.#followRoot(origin!, g.payload as number, now)
       if (follow !== true) { countDrop(this.drops, follow === 'rate' ? 'beacon-rate' : 'beacon-outranked'); return { actions: out } }
-      this.keep(g.id, g.payload, g.hops, g.limit, now, origin, neighbor ? from : undefined, true)
-      if (g.hops < g.limit) this.forward(out, g.id, g.payload, g.hops + 1, g.limit, from, origin, now, true)
+      // The paper's rule, for beacons only (they are never in flight concurrently): the first
+      // copy over a link we hold lazy makes it our parent, since the sender holds us eager. A
+      // new link is taken lazy by a node already on the tree but eager by the newcomer, and
+      // without this the newcomer pushes up a link that never carries anything down.
+      if (neighbor && this.#lazy.has(from)) this.#setShared(from, true)
+      this.#keep(g.id, g.payload, g.hops, g.limit, now, origin, neighbor ? from : undefined, true)
+      if (g.hops < g.limit) this.#forward(out, g.id, g.payload, g.hops + 1, g.limit, from, origin, now, true)
       return { actions: out }
     }
     // A first copy does not make its sender eager (the paper's rule): a lazy peer pushes to us
     // only after our GRAFT (which already made it eager) or before our PRUNE reached it. With
     // many broadcasts in flight the paper's rule re-eagers links that concurrent duplicates
     // just pruned, and the tree never settles (simulator: 836 PRUNEs per broadcast at 1k).
-    if (origin !== undefined) this.countOrigin(origin)
-    this.keep(g.id, g.payload, g.hops, g.limit, now, origin, neighbor ? from : undefined)
-    if (g.hops < g.limit) this.forward(out, g.id, g.payload, g.hops + 1, g.limit, from, origin, now)
+    if (origin !== undefined) this.#countOrigin(origin)
+    this.#keep(g.id, g.payload, g.hops, g.limit, now, origin, neighbor ? from : undefined)
+    if (g.hops < g.limit) this.#forward(out, g.id, g.payload, g.hops + 1, g.limit, from, origin, now)
     return { actions: out, deliver: { id: g.id, payload: g.payload, hops: g.hops, from } }
   }
 
-  private onIHave (out: Array<SendAction<PlumtreeMsg>>, from: PeerId, msg: Record<string, unknown>, now: number): void {
+  #onIHave (out: Array<SendAction<PlumtreeMsg>>, from: PeerId, msg: Record<string, unknown>, now: number): void {
     const ids = msg.ids
-    if (!Array.isArray(ids) || ids.length > this.maxBatchIds ||
-      !ids.every((e) => isRecord(e) && isString(e.id, this.limits.maxIdLength) && isInt(e.hops, 1, MAX_HOPS_CEILING))) {
+    if (!Array.isArray(ids) || ids.length > this.#maxBatchIds ||
+      !ids.every((e) => isRecord(e) && isString(e.id, this.#limits.maxIdLength) && isInt(e.hops, 1, MAX_HOPS_CEILING))) {
       countDrop(this.drops, 'malformed'); return
     }
-    if (!this.isNeighbor(from)) { countDrop(this.drops, 'not-neighbor'); return }
+    if (!this.#isNeighbor(from)) { countDrop(this.drops, 'not-neighbor'); return }
     for (const { id, hops } of ids as Array<{ id: string, hops: number }>) {
-      if (this.seen.has(id, now)) { this.maybeOptimize(out, from, id, hops); continue }
-      const m = this.missing.get(id)
+      if (this.#seen.has(id, now)) { this.#maybeOptimize(out, from, id, hops); continue }
+      const m = this.#missing.get(id)
       if (m !== undefined) {
         if (!m.announcers.includes(from)) m.announcers.push(from)
-      } else if (this.missing.size >= this.maxMissing) {
+      } else if (this.#missing.size >= this.#maxMissing) {
         countDrop(this.drops, 'missing-full')
       } else {
-        this.missing.set(id, { announcers: [from], deadline: now + this.graftTimeoutMs })
+        this.#missing.set(id, { announcers: [from], deadline: now + this.graftTimeoutMs })
       }
     }
   }
 
-  private onGraft (out: Array<SendAction<PlumtreeMsg>>, from: PeerId, msg: Record<string, unknown>, now: number): void {
+  #onGraft (out: Array<SendAction<PlumtreeMsg>>, from: PeerId, msg: Record<string, unknown>, now: number): void {
     const ids = msg.ids
-    if (!Array.isArray(ids) || ids.length > this.maxBatchIds || !ids.every((id) => isString(id, this.limits.maxIdLength)) ||
-      (msg.o !== undefined && !isString(msg.o, this.limits.maxIdLength))) {
+    if (!Array.isArray(ids) || ids.length > this.#maxBatchIds || !ids.every((id) => isString(id, this.#limits.maxIdLength)) ||
+      (msg.o !== undefined && !isString(msg.o, this.#limits.maxIdLength))) {
       countDrop(this.drops, 'malformed'); return
     }
     // only neighbours may pull payloads: anyone else could use GRAFT as an amplifier
-    if (!this.isNeighbor(from)) { countDrop(this.drops, 'not-neighbor'); return }
-    if (msg.o !== undefined) this.override(msg.o, from, true)
+    if (!this.#isNeighbor(from)) { countDrop(this.drops, 'not-neighbor'); return }
+    if (msg.o !== undefined) this.#override(msg.o, from, true)
     let shared = msg.o === undefined && ids.length === 0
     for (const id of ids as string[]) {
-      const s = this.store.get(id)
+      const s = this.#store.get(id)
       // a GRAFT repairs the tree the message travelled on: the origin's own, if it has one
-      if (this.ownTree(s?.origin) !== undefined) this.override(s!.origin!, from, true)
+      if (this.#ownTree(s?.origin) !== undefined) this.#override(s!.origin!, from, true)
       else shared = true
-      if (s === undefined || now - s.at >= this.storeMaxAgeMs || s.hops >= s.limit) { countDrop(this.drops, 'graft-miss'); continue }
+      if (s === undefined || now - s.at >= this.#storeMaxAgeMs || s.hops >= s.limit) { countDrop(this.drops, 'graft-miss'); continue }
       out.push({ type: 'send', to: from, msg: gossip(id, s.hops + 1, s.limit, s.payload, s.origin, s.beacon) })
     }
-    if (shared) this.setShared(from, true)
+    if (shared) this.#setShared(from, true)
   }
 
-  private forward (out: Array<SendAction<PlumtreeMsg>>, id: string, payload: unknown, hops: number, limit: number, except: PeerId | undefined, origin: PeerId | undefined, now: number, beacon = false): void {
+  #forward (out: Array<SendAction<PlumtreeMsg>>, id: string, payload: unknown, hops: number, limit: number, except: PeerId | undefined, origin: PeerId | undefined, now: number, beacon = false): void {
     const msg = gossip(id, hops, limit, payload, origin, beacon)
-    const tree = this.ownTree(origin)
+    const tree = this.#ownTree(origin)
     const announce = (to: PeerId): void => {
-      let queue = this.ihaveQueue.get(to)
-      if (queue === undefined) this.ihaveQueue.set(to, queue = [])
+      let queue = this.#ihaveQueue.get(to)
+      if (queue === undefined) this.#ihaveQueue.set(to, queue = [])
       queue.push({ id, hops, at: now })
     }
-    for (const to of this.eager) {
+    for (const to of this.#eager) {
       if (to === except) continue
       if (tree?.get(to) === false) announce(to)
       else out.push({ type: 'send', to, msg })
     }
-    for (const to of this.lazy) {
+    for (const to of this.#lazy) {
       if (to === except) continue
       if (tree?.get(to) === true) out.push({ type: 'send', to, msg })
       else announce(to)
@@ -446,102 +452,99 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
    * there is no root, everyone's prune the shared tree; with a root, other origins' duplicates
    * leave it alone, since arrival order among concurrent origins is what keeps it from settling.
    */
-  private pruneAfterDuplicate (out: Array<SendAction<PlumtreeMsg>>, from: PeerId, origin: PeerId | undefined, now: number): void {
-    if (this.ownTree(origin) !== undefined) {
-      this.override(origin!, from, false)
+  #pruneAfterDuplicate (out: Array<SendAction<PlumtreeMsg>>, from: PeerId, origin: PeerId | undefined, now: number): void {
+    if (this.#ownTree(origin) !== undefined) {
+      this.#override(origin!, from, false)
       out.push({ type: 'send', to: from, msg: { t: 'pt.prune', o: origin! } })
       return
     }
     const root = this.rootPeer(now)
     if (root !== undefined && origin !== root) return
-    this.setShared(from, false)
+    this.#setShared(from, false)
     out.push({ type: 'send', to: from, msg: { t: 'pt.prune' } })
   }
 
   /** `origin`'s own tree, if it has one; the root's tree is the shared one. */
-  private ownTree (origin: PeerId | undefined): OriginTree | undefined {
-    return origin === undefined || origin === this.root ? undefined : this.origins.get(origin)
+  #ownTree (origin: PeerId | undefined): OriginTree | undefined {
+    return origin === undefined || origin === this.#root ? undefined : this.#origins.get(origin)
   }
 
-  private setShared (peer: PeerId, eager: boolean): void {
-    if (eager) { this.lazy.delete(peer); this.eager.add(peer) } else { this.eager.delete(peer); this.lazy.add(peer) }
+  #setShared (peer: PeerId, eager: boolean): void {
+    if (eager) { this.#lazy.delete(peer); this.#eager.add(peer) } else { this.#eager.delete(peer); this.#lazy.add(peer) }
   }
 
   /** Sets `peer` eager or lazy in `origin`'s own tree, creating that tree as needed. */
-  private override (origin: PeerId, peer: PeerId, eager: boolean): void {
-    if (origin === this.root) this.setShared(peer, eager)
-    else this.treeOf(origin).set(peer, eager)
+  #override (origin: PeerId, peer: PeerId, eager: boolean): void {
+    if (origin === this.#root) this.#setShared(peer, eager)
+    else this.#treeOf(origin).set(peer, eager)
   }
 
   /** `origin`'s own tree (most recently used now), created as a copy of the shared tree. */
-  private treeOf (origin: PeerId): OriginTree {
-    let tree = this.origins.get(origin)
+  #treeOf (origin: PeerId): OriginTree {
+    let tree = this.#origins.get(origin)
     if (tree !== undefined) {
-      this.origins.delete(origin)
+      this.#origins.delete(origin)
     } else {
-      if (this.origins.size >= this.maxOriginTrees) this.origins.delete(this.origins.keys().next().value!)
+      if (this.#origins.size >= this.maxOriginTrees) this.#origins.delete(this.#origins.keys().next().value!)
       tree = new Map()
-      for (const p of this.eager) tree.set(p, true)
-      for (const p of this.lazy) tree.set(p, false)
+      for (const p of this.#eager) tree.set(p, true)
+      for (const p of this.#lazy) tree.set(p, false)
     }
-    this.origins.set(origin, tree)
+    this.#origins.set(origin, tree)
     return tree
   }
 
-  private countOrigin (origin: PeerId): void {
-    if (origin === this.root) return
-    const n = (this.originCounts.get(origin) ?? 0) + 1
-    this.originCounts.delete(origin)
-    if (this.originCounts.size >= this.maxOriginTrees * 4) this.originCounts.delete(this.originCounts.keys().next().value!)
-    this.originCounts.set(origin, n)
-    if (n >= this.originTreeAfter) this.treeOf(origin)
+  #countOrigin (origin: PeerId): void {
+    if (origin === this.#root) return
+    const n = (this.#originCounts.get(origin) ?? 0) + 1
+    this.#originCounts.delete(origin)
+    if (this.#originCounts.size >= this.maxOriginTrees * 4) this.#originCounts.delete(this.#originCounts.keys().next().value!)
+    this.#originCounts.set(origin, n)
+    if (n >= this.originTreeAfter) this.#treeOf(origin)
   }
 
-  private maybeOptimize (out: Array<SendAction<PlumtreeMsg>>, from: PeerId, id: string, hops: number): void {
+  #maybeOptimize (out: Array<SendAction<PlumtreeMsg>>, from: PeerId, id: string, hops: number): void {
     if (this.optimizeThreshold === 0) return
-    const s = this.store.get(id)
+    const s = this.#store.get(id)
     if (s === undefined || s.optimized === true || s.parent === undefined || s.parent === from || s.origin === undefined) return
     if (s.hops - hops < this.optimizeThreshold) return
     const o = s.origin
-    if (o === this.root) {
+    if (o === this.#root) {
       // the root's tree is the shared one: plain GRAFT and PRUNE
       s.optimized = true
-      this.setShared(from, true)
+      this.#setShared(from, true)
       out.push({ type: 'send', to: from, msg: { t: 'pt.graft', ids: [] } })
-      this.setShared(s.parent, false)
+      this.#setShared(s.parent, false)
       out.push({ type: 'send', to: s.parent, msg: { t: 'pt.prune' } })
       countDrop(this.drops, 'optimized')
       return
     }
-    if (!this.origins.has(o)) return
+    if (!this.#origins.has(o)) return
     s.optimized = true
     // an empty GRAFT turns the link eager at the announcer, for this origin, without asking
     // for the payload again
-    this.override(o, from, true)
+    this.#override(o, from, true)
     out.push({ type: 'send', to: from, msg: { t: 'pt.graft', ids: [], o } })
-    this.override(o, s.parent, false)
+    this.#override(o, s.parent, false)
     out.push({ type: 'send', to: s.parent, msg: { t: 'pt.prune', o } })
     countDrop(this.drops, 'optimized')
   }
 
-  private keep (id: string, payload: unknown, hops: number, limit: number, now: number, origin?: PeerId, parent?: PeerId, beacon = false): void {
-    const s: Stored = { payload, hops, limit, at: now }
-    if (beacon) s.beacon = true
-    if (origin !== undefined) s.origin = origin
-    if (parent !== undefined) s.parent = parent
-    this.store.set(id, s)
-    this.pruneStore(now)
+  #keep (id: string, payload: unknown, hops: number, limit: number, now: number, origin?: PeerId, parent?: PeerId, beacon = false): void {
+    const s: Stored = { payload, hops, limit, at: now, origin, parent, optimized: false, beacon }
+    this.#store.set(id, s)
+    this.#pruneStore(now)
   }
 
-  private pruneStore (now: number): void {
-    for (const [id, s] of this.store) {
-      if (this.store.size <= this.storeMaxEntries && now - s.at < this.storeMaxAgeMs) break
-      this.store.delete(id)
+  #pruneStore (now: number): void {
+    for (const [id, s] of this.#store) {
+      if (this.#store.size <= this.#storeMaxEntries && now - s.at < this.#storeMaxAgeMs) break
+      this.#store.delete(id)
     }
   }
 
-  private isNeighbor (peer: PeerId): boolean { return this.eager.has(peer) || this.lazy.has(peer) }
-  private isLinked (): boolean { return this.eager.size + this.lazy.size > 0 }
+  #isNeighbor (peer: PeerId): boolean { return this.#eager.has(peer) || this.#lazy.has(peer) }
+  #isLinked (): boolean { return this.#eager.size + this.#lazy.size > 0 }
 }
 
 /** Periods without a beacon after which a root is considered gone. */

@@ -91,11 +91,11 @@ type Resolved = Required<Omit<StateOptions, 'now' | 'ownership'>> & { now: () =>
  * `gossipInterval`; a value written here reaches every node in O(log N) rounds.
  */
 export class StateService {
-  private sb: Scuttlebutt | undefined
-  private disabled: string | undefined
-  private readonly o: Resolved
-  private readonly listeners: Record<'set' | 'delete' | 'expire', PatternListeners<StateChange>>
-  private readonly any: Record<'set' | 'delete' | 'expire', Set<(c: StateChange) => void>>
+  #sb: Scuttlebutt | undefined
+  #disabled: string | undefined
+  readonly #o: Resolved
+  readonly #listeners: Record<'set' | 'delete' | 'expire', PatternListeners<StateChange>>
+  readonly #any: Record<'set' | 'delete' | 'expire', Set<(c: StateChange) => void>>
 
   /** @internal created by the node */
   constructor (private readonly node: HearsayNode, opts: StateOptions = {}, private readonly env: StateEnvironment) {
@@ -103,7 +103,7 @@ export class StateService {
     // with a small frame limit the message budget, and then the value limit, shrink to fit
     const maxMessageBytes = opts.maxMessageBytes ?? Math.min(D.maxMessageBytes, node.limits.maxFrameBytes - 64)
     const maxKeyBytes = opts.maxKeyBytes ?? D.maxKeyBytes
-    this.o = {
+    this.#o = {
       gossipInterval: opts.gossipInterval ?? D.gossipInterval,
       fanout: opts.fanout ?? D.fanout,
       maxMessageBytes,
@@ -120,25 +120,25 @@ export class StateService {
       now: wallClock(node.clock, opts.now)
     }
     for (const k of ['gossipInterval', 'fanout', 'maxDeltaMessages', 'tombstoneTtl', 'sweepInterval'] as const) {
-      if (!isInt(this.o[k], 1, Number.MAX_SAFE_INTEGER)) throw new TypeError(`state.${k} must be a positive integer`)
+      if (!isInt(this.#o[k], 1, Number.MAX_SAFE_INTEGER)) throw new TypeError(`state.${k} must be a positive integer`)
     }
-    if (this.o.ownership !== 'signed' && this.o.ownership !== 'trusted') throw new TypeError("state.ownership must be 'signed' or 'trusted'")
+    if (this.#o.ownership !== 'signed' && this.#o.ownership !== 'trusted') throw new TypeError("state.ownership must be 'signed' or 'trusted'")
     try {
-      if (this.o.maxMessageBytes > node.limits.maxFrameBytes - 64) throw new TypeError('state.maxMessageBytes must be at least 64 bytes below limits.maxFrameBytes')
-      checkLimits(this.o)
+      if (this.#o.maxMessageBytes > node.limits.maxFrameBytes - 64) throw new TypeError('state.maxMessageBytes must be at least 64 bytes below limits.maxFrameBytes')
+      checkLimits(this.#o)
     } catch (err) {
       // explicit state options that cannot work are the caller's error; a frame limit too small
       // for the default ones only turns state off (an application that never uses it still runs)
       const explicit = opts.maxMessageBytes !== undefined || opts.maxKeyBytes !== undefined || opts.maxValueBytes !== undefined || opts.maxBatchLeaves !== undefined
       if (explicit) throw err
-      this.disabled = `limits.maxFrameBytes (${node.limits.maxFrameBytes}) leaves no room for state messages`
+      this.#disabled = `limits.maxFrameBytes (${node.limits.maxFrameBytes}) leaves no room for state messages`
     }
     const onError = (err: unknown): void => { node.onListenerError(err, 'state') }
-    this.listeners = { set: new PatternListeners(onError), delete: new PatternListeners(onError), expire: new PatternListeners(onError) }
-    this.any = { set: new Set(), delete: new Set(), expire: new Set() }
-    node.handle('kv.syn', (peer, data) => { this.onSyn(peer, data) })
-    node.handle('kv.ack', (peer, data) => { this.onAck(peer, data) })
-    node.handle('kv.delta', (peer, data) => { this.onDelta(peer, data) })
+    this.#listeners = { set: new PatternListeners(onError), delete: new PatternListeners(onError), expire: new PatternListeners(onError) }
+    this.#any = { set: new Set(), delete: new Set(), expire: new Set() }
+    node.handle('kv.syn', (peer, data) => { this.#onSyn(peer, data) })
+    node.handle('kv.ack', (peer, data) => { this.#onAck(peer, data) })
+    node.handle('kv.delta', (peer, data) => { this.#onDelta(peer, data) })
   }
 
   /**
@@ -146,18 +146,18 @@ export class StateService {
    * persisted incarnation, then starts gossip and the expiry sweep.
    */
   async start (options: AbortOptions = {}): Promise<void> {
-    if (this.disabled !== undefined) return
+    if (this.#disabled !== undefined) return
     const node = this.node
     const stored = await node.store.getMeta(INCARNATION_META_KEY, options)
     const persisted = stored !== undefined && stored.length === 8 ? readUint64(stored) : 0
-    const incarnation = nextIncarnation(persisted, this.o.now())
+    const incarnation = nextIncarnation(persisted, this.#o.now())
     await node.store.putMeta(INCARNATION_META_KEY, writeUint64(incarnation), options)
-    this.sb = new Scuttlebutt({
+    this.#sb = new Scuttlebutt({
       self: node.id,
       incarnation,
-      now: this.o.now,
+      now: this.#o.now,
       random: node.random,
-      proofs: this.o.ownership === 'trusted'
+      proofs: this.#o.ownership === 'trusted'
         ? trustedOwnership
         : { trusted: false, sign: this.env.sign, verify: verifyFrom },
       onIncarnation: (inc) => {
@@ -168,16 +168,16 @@ export class StateService {
         })
       },
       onDrop: (reason) => { node.metrics.drop(`kv-${reason}`) },
-      maxOwners: this.o.maxOwners,
-      maxKeysPerOwner: this.o.maxKeysPerOwner,
-      maxKeyBytes: this.o.maxKeyBytes,
-      maxValueBytes: this.o.maxValueBytes,
-      maxTotalBytes: this.o.maxTotalBytes,
-      maxMessageBytes: this.o.maxMessageBytes,
-      maxBatchLeaves: this.o.maxBatchLeaves
+      maxOwners: this.#o.maxOwners,
+      maxKeysPerOwner: this.#o.maxKeysPerOwner,
+      maxKeyBytes: this.#o.maxKeyBytes,
+      maxValueBytes: this.#o.maxValueBytes,
+      maxTotalBytes: this.#o.maxTotalBytes,
+      maxMessageBytes: this.#o.maxMessageBytes,
+      maxBatchLeaves: this.#o.maxBatchLeaves
     })
-    node.lifetimeTimers.every(this.o.gossipInterval, () => { this.round() })
-    node.lifetimeTimers.every(this.o.sweepInterval, () => { this.sweep() })
+    node.lifetimeTimers.every(this.#o.gossipInterval, () => { this.#round() })
+    node.lifetimeTimers.every(this.#o.sweepInterval, () => { this.#sweep() })
   }
 
   // ---- the API ----
@@ -188,11 +188,11 @@ export class StateService {
    * `TypeError` (bad key, value that cannot be encoded, bad expiry) before anything changes.
    */
   set (key: string, value: unknown, options: SetOptions = {}): void {
-    const sb = this.writable()
-    const expiresAt = this.expiryOf(options)
+    const sb = this.#writable()
+    const expiresAt = this.#expiryOf(options)
     let bytes: Uint8Array
     try { bytes = encodeValue(value) } catch (err) { throw new TypeError('value cannot be encoded', { cause: err }) }
-    this.emitChange(sb.set(key, bytes, expiresAt))
+    this.#emitChange(sb.set(key, bytes, expiresAt))
   }
 
   /** This node's value for `key`, or undefined. */
@@ -205,28 +205,28 @@ export class StateService {
    * after `ttl`). Returns true if a live value was removed here.
    */
   delete (key: string, options: DeleteOptions = {}): boolean {
-    const sb = this.writable()
-    const ttl = options.ttl ?? this.o.tombstoneTtl
+    const sb = this.#writable()
+    const ttl = options.ttl ?? this.#o.tombstoneTtl
     if (!isPositive(ttl)) throw new TypeError('ttl must be a positive number of ms')
-    const c = sb.delete(key, Math.ceil(this.o.now() + ttl))
-    this.emitChange(c)
+    const c = sb.delete(key, Math.ceil(this.#o.now() + ttl))
+    this.#emitChange(c)
     return c.previous !== undefined
   }
 
   /** `owner`'s value for `key` as this node knows it, or undefined. */
   getRemote (owner: PeerId, key: string): unknown {
-    const e = this.ready().entry(owner, key)
-    return e === undefined || e.value === null ? undefined : this.decode(e.value)
+    const e = this.#ready().entry(owner, key)
+    return e === undefined || e.value === null ? undefined : this.#decode(e.value)
   }
 
   /** A key with its metadata (tombstones included), or undefined. */
   entry (owner: PeerId, key: string): StateEntryInfo | undefined {
-    const e = this.ready().entry(owner, key)
+    const e = this.#ready().entry(owner, key)
     if (e === undefined) return undefined
     return {
       owner,
       key,
-      value: e.value === null ? undefined : this.decode(e.value),
+      value: e.value === null ? undefined : this.#decode(e.value),
       deleted: e.value === null,
       version: e.version,
       ...(e.expiresAt !== 0 ? { expiresAt: e.expiresAt } : {})
@@ -239,17 +239,17 @@ export class StateService {
    * later one" (the simulator measures convergence with it).
    */
   versionOf (owner: PeerId, key: string): number | undefined {
-    return this.ready().versionOf(owner, key)
+    return this.#ready().versionOf(owner, key)
   }
 
   /** Live keys of `owner` (default: this node), sorted. */
   keys (owner?: PeerId): string[] {
-    return this.ready().keys(owner ?? this.node.id)
+    return this.#ready().keys(owner ?? this.node.id)
   }
 
   /** Nodes with at least one live key, as this node knows them (itself included). */
   owners (): PeerId[] {
-    return this.ready().ownerIds()
+    return this.#ready().ownerIds()
   }
 
   /**
@@ -257,12 +257,12 @@ export class StateService {
    * (telepathine's `believe`). Returns false (and changes nothing) if that value is unknown.
    */
   believe (key: string, owner: PeerId): boolean {
-    const sb = this.writable()
+    const sb = this.#writable()
     if (!isPeerId(owner)) throw new TypeError('owner must be a peer id')
     if (owner === this.node.id) return sb.entry(owner, key)?.value != null
     const e = sb.entry(owner, key)
     if (e === undefined || e.value === null) return false
-    this.emitChange(sb.set(key, e.value, e.expiresAt))
+    this.#emitChange(sb.set(key, e.value, e.expiresAt))
     return true
   }
 
@@ -275,12 +275,12 @@ export class StateService {
     if (typeof fn !== 'function') throw new TypeError('a listener must be a function')
     const [kind, pattern] = parseEvent(event)
     if (pattern === undefined) {
-      const set = this.any[kind]
+      const set = this.#any[kind]
       const wrapper = (c: StateChange): void => { fn(c) }
       set.add(wrapper)
       return () => { set.delete(wrapper) }
     }
-    return this.listeners[kind].add(pattern, (c) => { fn(c) })
+    return this.#listeners[kind].add(pattern, (c) => { fn(c) })
   }
 
   /** Like `on`, for one change. */
@@ -290,10 +290,10 @@ export class StateService {
   }
 
   /** The incarnation of this run (persisted in the peer store, bumped at every start). */
-  get incarnation (): number { return this.ready().incarnation }
+  get incarnation (): number { return this.#ready().incarnation }
 
   stats (): StateStats {
-    const sb = this.ready()
+    const sb = this.#ready()
     return {
       owners: sb.ownerCount,
       bytes: sb.bytes,
@@ -309,11 +309,11 @@ export class StateService {
   // ---- gossip ----
 
   /** One anti-entropy round: a digest page to `fanout` random active peers. */
-  private round (): void {
-    const sb = this.sb
+  #round (): void {
+    const sb = this.#sb
     if (sb === undefined || this.node.status !== 'running') return
     const ids = this.node.overlay?.active ?? this.node.peers().map(p => p.id)
-    const targets = sample(this.node.random, ids, this.o.fanout)
+    const targets = sample(this.node.random, ids, this.#o.fanout)
     if (targets.length === 0) return
     const page = sb.digestPage()
     for (const id of targets) {
@@ -323,87 +323,87 @@ export class StateService {
     }
   }
 
-  private onSyn (peer: Peer, data: unknown): void {
-    const sb = this.sb
+  #onSyn (peer: Peer, data: unknown): void {
+    const sb = this.#sb
     if (sb === undefined) { this.node.metrics.drop('kv-not-ready'); return }
     const r = sb.onDigest(data)
     if (r === undefined) return
-    this.sendDeltas(peer, r.plan)
+    this.#sendDeltas(peer, r.plan)
     if (r.request.length > 0) this.node.sendProtocol(peer, 'kv.ack', { r: r.request })
   }
 
-  private onAck (peer: Peer, data: unknown): void {
-    const sb = this.sb
+  #onAck (peer: Peer, data: unknown): void {
+    const sb = this.#sb
     if (sb === undefined) { this.node.metrics.drop('kv-not-ready'); return }
     const plan = sb.onRequest(isRecord(data) ? data.r : undefined)
-    if (plan !== undefined) this.sendDeltas(peer, plan)
+    if (plan !== undefined) this.#sendDeltas(peer, plan)
   }
 
-  private sendDeltas (peer: Peer, plan: Plan): void {
-    for (const msg of this.sb!.deltas(plan, this.o.maxDeltaMessages)) {
+  #sendDeltas (peer: Peer, plan: Plan): void {
+    for (const msg of this.#sb!.deltas(plan, this.#o.maxDeltaMessages)) {
       if (!this.node.sendProtocol(peer, 'kv.delta', msg)) break
       this.node.metrics.inc('kv.deltas.out')
     }
   }
 
-  private onDelta (peer: Peer, data: unknown): void {
-    const sb = this.sb
+  #onDelta (peer: Peer, data: unknown): void {
+    const sb = this.#sb
     if (sb === undefined) { this.node.metrics.drop('kv-not-ready'); return }
     const changes = sb.apply(peer.id, data)
     this.node.metrics.inc('kv.deltas.in')
     if (changes.length > 0) this.node.metrics.inc('kv.updates.in', changes.length)
-    for (const c of changes) this.emitChange(c)
+    for (const c of changes) this.#emitChange(c)
   }
 
-  private sweep (): void {
-    const sb = this.sb
+  #sweep (): void {
+    const sb = this.#sb
     if (sb === undefined) return
-    for (const c of sb.sweep()) this.emitChange(c)
+    for (const c of sb.sweep()) this.#emitChange(c)
   }
 
   // ---- helpers ----
 
-  private emitChange (c: Change): void {
+  #emitChange (c: Change): void {
     if (c.kind === 'delete' && c.previous === undefined) return
     const kind = c.kind
-    if (this.any[kind].size === 0 && this.listeners[kind].size === 0) return
-    const value = c.kind === 'delete' ? undefined : this.decode(c.value!)
+    if (this.#any[kind].size === 0 && this.#listeners[kind].size === 0) return
+    const value = c.kind === 'delete' ? undefined : this.#decode(c.value!)
     const change: StateChange = { owner: c.owner, key: c.key, value, version: c.version, local: c.local, ...(c.expiresAt !== 0 ? { expiresAt: c.expiresAt } : {}) }
-    for (const fn of [...this.any[kind]]) {
+    for (const fn of [...this.#any[kind]]) {
       try { fn(change) } catch (err) { this.node.onListenerError(err, kind) }
     }
-    this.listeners[kind].emit(c.key, change)
+    this.#listeners[kind].emit(c.key, change)
   }
 
-  private decode (bytes: Uint8Array): unknown {
+  #decode (bytes: Uint8Array): unknown {
     try { return decodeValue(bytes) } catch {
       this.node.metrics.drop('kv-undecodable')
       return undefined
     }
   }
 
-  private expiryOf (o: SetOptions): number {
+  #expiryOf (o: SetOptions): number {
     if (o === null || typeof o !== 'object') throw new TypeError('options must be an object')
     if (o.ttl !== undefined && o.expiresAt !== undefined) throw new TypeError('give ttl or expiresAt, not both')
     if (o.ttl !== undefined) {
       if (!isPositive(o.ttl)) throw new TypeError('ttl must be a positive number of ms')
-      return Math.ceil(this.o.now() + o.ttl)
+      return Math.ceil(this.#o.now() + o.ttl)
     }
     if (o.expiresAt !== undefined) {
-      if (!isPositive(o.expiresAt) || o.expiresAt <= this.o.now()) throw new TypeError('expiresAt must be a wall-clock time in the future (ms since the epoch)')
+      if (!isPositive(o.expiresAt) || o.expiresAt <= this.#o.now()) throw new TypeError('expiresAt must be a wall-clock time in the future (ms since the epoch)')
       return Math.ceil(o.expiresAt)
     }
     return 0
   }
 
-  private ready (): Scuttlebutt {
-    if (this.disabled !== undefined) throw new UnsupportedError(`node.state is off: ${this.disabled}`)
-    if (this.sb === undefined) throw new NotStartedError('node.state is available once start() has loaded the identity')
-    return this.sb
+  #ready (): Scuttlebutt {
+    if (this.#disabled !== undefined) throw new UnsupportedError(`node.state is off: ${this.#disabled}`)
+    if (this.#sb === undefined) throw new NotStartedError('node.state is available once start() has loaded the identity')
+    return this.#sb
   }
 
-  private writable (): Scuttlebutt {
-    const sb = this.ready()
+  #writable (): Scuttlebutt {
+    const sb = this.#ready()
     if (this.node.status !== 'running') throw new NotStartedError(`The node is ${this.node.status}`)
     return sb
   }

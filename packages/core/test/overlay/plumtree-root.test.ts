@@ -3,6 +3,8 @@ import { seededRandom } from '../../src/clock.js'
 import type { PlumtreeMsg, PlumtreeOptions } from '../../src/overlay/index.js'
 import { Plumtree } from '../../src/overlay/index.js'
 import { pick } from '../../src/overlay/sample.js'
+import { encodeEnvelope } from '../../src/envelope.js'
+import { toHex } from '../../src/bytes.js'
 import { BcNet, ringWithChords } from './bc-harness.js'
 
 const T = 1000
@@ -30,6 +32,15 @@ describe('Plumtree root beacons: election', () => {
     expect(pt.rootPeer(1500)).toBe('me')
     expect(pt.nextTickAt()).toBe(2500)
     expect(sent(pt.tick(2500), 'pt.gossip')[0]!.msg).toMatchObject({ payload: 2, b: 1 })
+  })
+
+  it('a beacon on the wire matches the test vector of docs/protocol.md', () => {
+    const pt = mk({ self: 'root', random: () => 0 }, ['a'])
+    pt.tick(0)
+    const [send] = sent(pt.tick(1000), 'pt.gossip')
+    const { t, ...data } = send!.msg
+    expect(data).toEqual({ id: '~00000000000000', hops: 1, limit: 32, payload: 1, o: 'root', b: 1 })
+    expect(toHex(encodeEnvelope({ type: t, data }))).toBe('9301a970742e676f7373697086a26964af7e3030303030303030303030303030a4686f707301a56c696d697420a77061796c6f616401a16fa4726f6f74a16201')
   })
 
   it('a node with no neighbour has no root duty; one that hears a root in time never claims', () => {
@@ -139,6 +150,17 @@ describe('Plumtree root beacons: the shared tree', () => {
     lonely.onMessage('x', beacon('~2', 'root', 3), 0) // not a neighbour: followed, but no tree
     lonely.neighborUp('d')
     expect(lonely.eagerPeers()).toEqual(['d'])
+  })
+
+  it('a beacon\'s first copy over a link held lazy makes that link eager (the sender holds it eager); another origin\'s does not', () => {
+    const pt = mk()
+    pt.onMessage('a', beacon('~1', 'root', 3), 0)
+    pt.onMessage('b', beacon('~1', 'root', 3), 5) // duplicate: b pruned to lazy
+    expect(pt.lazyPeers()).toEqual(['b'])
+    pt.onMessage('b', gossip('m1', 'x'), 100)
+    expect(pt.lazyPeers()).toEqual(['b'])
+    pt.onMessage('b', beacon('~2', 'root', 4), 10_000)
+    expect(pt.lazyPeers()).toEqual([])
   })
 
   it('a GRAFT for a beacon is answered with the beacon, still marked', () => {
