@@ -115,7 +115,9 @@ steps, so the steps do not add up exactly; docs/decisions.md ("Bundle budget") h
 | @noble/ed25519 instead of @noble/curves, x25519 and secretbox from @stablelib (faster than @noble/ciphers on small frames) | 72,510 |
 | state, events, peer streams, broadcast streams opt-in (\`services\`) | 58,965 |
 | (other work grew core by about 0.5 kB) | 59,439 |
-| SHA-256/512, HMAC, HKDF from @stablelib instead of @noble/hashes (shares StableLib's helpers) | see the first table |
+| SHA-256/512, HMAC, HKDF from @stablelib instead of @noble/hashes (shares StableLib's helpers) | 58,499 |
+| session 3: Plumtree root beacons, memory cuts (\`hearsay/lite\`, bench measure) | 59,692 |
+| core classes keep private state in ES \`#private\` fields, which minifiers rename | see the first table |
 
 Not taken: @msgpack/msgpack instead of msgpackr would save about 4.4 kB, but it encodes integers
 above 2^32 as uint64 where msgpackr writes float64 (the signed state leaves and the test
