@@ -51,8 +51,8 @@ export function markdown (scenario: ScenarioName, rows: Row[]): string {
       return kvMarkdown(rows)
     case 'steady':
       return title + table(
-        ['nodes', 'mode', 'publishers', 'hop limit', 'broadcasts', 'delivery (mean)', 'delivery (min)', 'RMR', 'last hop (max)', 'last hop (mean)', 'RMR, last fifth', 'last hop, last fifth (max / mean)', 'last delivery ms', 'control msgs / bcast', 'active view', 'events/s', 'peak RSS', 'wall s'],
-        rows.map(r => [String(r.nodes), r.mode, r.publishers === undefined || r.publishers === 0 ? 'any' : String(r.publishers), String(r.hopLimit), String(r.broadcasts), pct(r.deliveryRatio), pct(r.minDeliveryRatio), fix(r.rmr, 3), String(r.lastDeliveryHop), fix(r.meanLastHop),
+        ['nodes', 'mode', 'publishers', 'hop limit', 'settle rounds', 'broadcasts', 'delivery (mean)', 'delivery (min)', 'RMR', 'last hop (max)', 'last hop (mean)', 'RMR, last fifth', 'last hop, last fifth (max / mean)', 'last delivery ms', 'control msgs / bcast', 'active view', 'events/s', 'peak RSS', 'wall s'],
+        rows.map(r => [String(r.nodes), r.mode, r.publishers === undefined || r.publishers === 0 ? 'any' : String(r.publishers), String(r.hopLimit), String(r.settleRounds ?? 3), String(r.broadcasts), pct(r.deliveryRatio), pct(r.minDeliveryRatio), fix(r.rmr, 3), String(r.lastDeliveryHop), fix(r.meanLastHop),
           fix(r.rmrLastFifth, 3), r.lastDeliveryHopLastFifth === undefined ? '–' : `${String(r.lastDeliveryHopLastFifth)} / ${fix(r.meanLastHopLastFifth)}`,
           fix(r.lastDeliveryMs, 0), fix(r.controlMsgsPerBroadcast), `${fix(r.activeViewMean)} [${String(r.activeViewMin)}..${String(r.activeViewMax)}]`, String(r.eventsPerSecond), mbs(r.peakRssBytes), fix(r.wallSeconds, 0)])
       )

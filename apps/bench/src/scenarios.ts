@@ -93,6 +93,7 @@ function baseRow (scenario: ScenarioName, sim: Sim, s: BroadcastSummary | undefi
     hopLimit: sim.cfg.limit,
     shuffleInterval: sim.cfg.shuffleInterval,
     heartbeatInterval: sim.cfg.heartbeatInterval,
+    settleRounds: sim.cfg.settleRounds,
     ...(s ?? {}),
     deliveryRatio: s?.deliveryRatio ?? 0,
     rmr: s?.rmr ?? null,
