@@ -46,7 +46,7 @@ describe('pnpm bench harness (smoke, tiny durations)', () => {
     expect(r.ratioVsWsFlood['4']?.['hearsay-plumtree']).toBeGreaterThan(0)
     expect(r.link?.rows.map(x => x.name)).toEqual(['raw ws', 'hearsay secure link', 'hearsay secure link, coalescing off', 'raw net', 'hearsay secure link', 'hearsay secure link, coalescing off'])
     expect(r.ratioVsRawWs?.ws64).toBeGreaterThan(0)
-    expect(r.targets.map(t => t.id)).toEqual(['throughput-4', 'latency-4', 'link-ws-64'])
+    expect(r.targets.map(t => t.id)).toEqual(['throughput-4-hearsay-flood', 'latency-4-hearsay-flood', 'throughput-4-hearsay-plumtree', 'latency-4-hearsay-plumtree', 'link-ws-64'])
     expect(r.targets.every(t => typeof t.met === 'boolean')).toBe(true)
     const md = compareMarkdown(r)
     expect(md).toContain('## Targets')

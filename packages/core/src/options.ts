@@ -78,7 +78,7 @@ export interface NodeOptions {
   healInterval?: number
   /** Addresses advertised to other peers. @default the listening addresses */
   announceAddresses?: string[]
-  /** Broadcast mode of `announce`: `plumtree` (≈ one message per node) or `flood`. Flood stays the default until the simulator shows Plumtree meets its targets at 10k nodes. @default 'flood' */
+  /** Broadcast mode of `announce`, `broadcast` and the event bus: `plumtree` (≈ one message per node, a tree around an elected root) or `flood` (every message over every link). Flood stays the default until Plumtree loses nothing under saturation (docs/decisions.md). @default 'flood' */
   broadcast?: 'plumtree' | 'flood'
   /** Default hop limit of `announce`. @default 6 */
   announceLimit?: number
