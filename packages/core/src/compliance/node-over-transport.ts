@@ -104,7 +104,10 @@ export function nodeOverTransportCompliance (h: NodeOverTransportHarness): Compl
         for (const n of all) n.on('request', (req) => { req.reply(n.id) })
         const replies = new Set<string>()
         for await (const r of rest[3]!.announce({ type: 'roll-call', timeout: 10_000, maxReplies: 7 })) replies.add(r.data as string)
-        equal(replies.size, 7)
+        // on failure, say who stayed silent and what every node dropped
+        const silent = rest.filter(n => n !== rest[3] && !replies.has(n.id)).concat(replies.has(seed.id) ? [] : [seed]).map(n => n.id.slice(0, 8))
+        const drops = all.map(n => `${n.id.slice(0, 8)}: ${JSON.stringify(Object.fromEntries(Object.entries(n.metrics.snapshot()).filter(([k, v]) => k.startsWith('drops.') && v !== 0)))}`)
+        equal(replies.size, 7, `replies from ${replies.size} of 7; silent: ${silent.join(', ')}; views: ${views()}; drops: ${drops.join(' | ')}`)
       })
     },
     {
