@@ -282,9 +282,7 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
   #nextRootDuty (): number | undefined {
     if (this.rootIntervalMs === 0 || !this.#isLinked()) return undefined
     if (this.#root === this.self) return this.#rootHeardAt + this.rootIntervalMs
-    if (this.#root !== undefined && this.#lastNow - this.#rootHeardAt <= ROOT_TIMEOUT_PERIODS * this.rootIntervalMs) {
-      return this.#rootHeardAt + ROOT_TIMEOUT_PERIODS * this.rootIntervalMs + 1
-    }
+    if (this.#rootFresh(this.#lastNow)) return this.#rootHeardAt + ROOT_TIMEOUT_PERIODS * this.rootIntervalMs + 1
     return this.#claimAt ?? this.#lastNow
   }
 
