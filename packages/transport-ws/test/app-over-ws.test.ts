@@ -35,6 +35,12 @@ async function overlay (n: number): Promise<HearsayNode[]> {
   const all = [seed, ...rest]
   // views of two can also be two triangles: wait for one component, or a broadcast misses half
   await eventually(() => all.every(x => x.overlay!.active.length >= 2) && overlayConnected(all), 20_000, 'overlay')
+  // and settled: a flood sent while a joiner's links are still being swapped can miss it (CI saw
+  // the second of two broadcasts miss a node), so no active-view change for 1 s first
+  const views = (): string => all.map(x => [...x.overlay!.active].sort().join(',')).join(';')
+  let last = views()
+  let quietSince = Date.now()
+  await eventually(() => { const v = views(); if (v !== last) { last = v; quietSince = Date.now() } return Date.now() - quietSince > 1000 }, 20_000, 'settled views')
   return all
 }
 
