@@ -54,7 +54,7 @@ export interface Request {
 export interface AnnounceServiceOptions {
   mode: 'plumtree' | 'flood'
   /** Passed to the Plumtree state machine (tuning for experiments). */
-  plumtree?: Pick<PlumtreeOptions, 'lazyDelayMs' | 'graftTimeoutMs' | 'optimizeThreshold' | 'originTreeAfter' | 'maxOriginTrees' | 'rootIntervalMs'>
+  plumtree?: Pick<PlumtreeOptions, 'lazyDelayMs' | 'graftTimeoutMs' | 'optimizeThreshold' | 'originTreeAfter' | 'maxOriginTrees' | 'rootIntervalMs' | 'storeMaxEntries' | 'storeMaxBytes' | 'storeMaxAgeMs'>
   defaultLimit: number
   defaultTimeout: number
   /** Reverse-path entries kept. @default 10000 */
@@ -100,7 +100,7 @@ export class AnnounceService {
     this.#routes = new ExpiringMap(opts.maxRoutes, opts.routeTtl)
     const types = opts.mode === 'plumtree' ? ['pt.gossip', 'pt.ihave', 'pt.graft', 'pt.prune'] : ['fl.gossip']
     for (const t of types) {
-      node.handle(t, (peer, data) => { this.#driver.run(this.broadcaster.onMessage(peer.id, withType(shareOrigin(data), t), node.clock.now())) })
+      node.handle(t, (peer, data, bytes) => { this.#driver.run(this.broadcaster.onMessage(peer.id, withType(shareOrigin(data), t), node.clock.now(), bytes)) })
     }
     node.handle('rr.reply', (peer, data) => { this.#onReply(peer.id, data) })
   }
@@ -119,7 +119,7 @@ export class AnnounceService {
     if (!Number.isInteger(limit) || limit < 0) throw new TypeError('limit - hops must be a non-negative integer')
     const payload: Payload = { o: this.node.id, ty: o.type, d: o.data }
     // fail before anything is sent if it cannot fit in a frame
-    encodeEnvelope({ type: 'pt.gossip', data: { id, hops: 1, limit, payload } }, this.node.limits)
+    const bytes = encodeEnvelope({ type: 'pt.gossip', data: { id, hops: 1, limit, payload } }, this.node.limits).length
     const timeout = o.timeout ?? this.opts.defaultTimeout
     const maxReplies = o.maxReplies ?? Number.POSITIVE_INFINITY
     const queue: Reply[] = []
@@ -155,7 +155,7 @@ export class AnnounceService {
         }
       })
       this.node.metrics.inc('announce.sent')
-      this.#driver.run(this.broadcaster.broadcast(id, payload, limit, this.node.clock.now()))
+      this.#driver.run(this.broadcaster.broadcast(id, payload, limit, this.node.clock.now(), bytes))
     }
     return {
       [Symbol.asyncIterator]: () => ({
@@ -182,8 +182,8 @@ export class AnnounceService {
     if (!Number.isInteger(limit) || limit < 0) throw new TypeError('limit must be a non-negative integer')
     const id = toHex(this.node.random.bytes(16))
     const payload: Payload = { o: this.node.id, ty: type, d: data, nr: true }
-    encodeEnvelope({ type: 'pt.gossip', data: { id, hops: 1, limit, payload } }, this.node.limits)
-    this.#driver.run(this.broadcaster.broadcast(id, payload, limit, this.node.clock.now()))
+    const bytes = encodeEnvelope({ type: 'pt.gossip', data: { id, hops: 1, limit, payload } }, this.node.limits).length
+    this.#driver.run(this.broadcaster.broadcast(id, payload, limit, this.node.clock.now(), bytes))
   }
 
   #onDeliver (id: string, payload: unknown, hops: number, from: PeerId): void {

@@ -73,8 +73,8 @@ export interface NodeEvents extends Record<string, unknown> {
   error: Error
 }
 
-/** A handler for one of hearsay's own message types (`hv.*`, `pt.*`, …). @internal */
-export type ProtocolHandler = (peer: Peer, data: unknown) => void
+/** A handler for one of hearsay's own message types (`hv.*`, `pt.*`, …); `bytes` is the frame's size. @internal */
+export type ProtocolHandler = (peer: Peer, data: unknown, bytes: number) => void
 
 interface DialRequest extends AbortOptions {
   /** Refuse the link unless the remote proves this id. */
@@ -777,7 +777,7 @@ export class HearsayNode extends Emitter<NodeEvents> {
     if (isReservedType(type)) {
       const handler = this.protocols.get(type)
       if (handler === undefined) { this.metrics.drop('unknown-type'); return }
-      try { handler(peer, data) } catch (err) {
+      try { handler(peer, data, frame.length) } catch (err) {
         this.metrics.drop('handler-error')
         this.logger.warn('protocol handler failed', { type, peer: peer.id, err })
       }

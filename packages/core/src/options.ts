@@ -78,7 +78,7 @@ export interface NodeOptions {
   healInterval?: number
   /** Addresses advertised to other peers. @default the listening addresses */
   announceAddresses?: string[]
-  /** Broadcast mode of `announce`, `broadcast` and the event bus: `plumtree` (≈ one message per node, a tree around an elected root) or `flood` (every message over every link). Flood stays the default until Plumtree loses nothing under saturation (docs/decisions.md). @default 'flood' */
+  /** Broadcast mode of `announce`, `broadcast` and the event bus: `plumtree` (≈ one message per node, a tree around an elected root, lazy IHAVEs and GRAFTs to repair it) or `flood` (every message over every link: degree × the traffic, nothing to repair). Every node of a network must use the same mode (docs/decisions.md). @default 'plumtree' */
   broadcast?: 'plumtree' | 'flood'
   /** Default hop limit of `announce`. @default 6 */
   announceLimit?: number
@@ -86,8 +86,8 @@ export interface NodeOptions {
   announceTimeout?: number
   /** Most announce reverse paths kept (requests whose replies this node can still relay back), each for 60 s. @default 10000 */
   announceRoutes?: number
-  /** Plumtree tuning: `lazyDelayMs` (100), `graftTimeoutMs` (500), `originTreeAfter` (3), `maxOriginTrees` (64), `optimizeThreshold` (1; 0 = off), `rootIntervalMs` (10000; 0 = no root). @default {} */
-  plumtree?: { lazyDelayMs?: number, graftTimeoutMs?: number, originTreeAfter?: number, maxOriginTrees?: number, optimizeThreshold?: number, rootIntervalMs?: number }
+  /** Plumtree tuning: `lazyDelayMs` (100), `graftTimeoutMs` (500), `originTreeAfter` (3), `maxOriginTrees` (64), `optimizeThreshold` (1; 0 = off), `rootIntervalMs` (10000; 0 = no root), and the payloads kept to answer GRAFTs: `storeMaxEntries` (10000), `storeMaxBytes` (8 MiB), `storeMaxAgeMs` (10000). @default {} */
+  plumtree?: { lazyDelayMs?: number, graftTimeoutMs?: number, originTreeAfter?: number, maxOriginTrees?: number, optimizeThreshold?: number, rootIntervalMs?: number, storeMaxEntries?: number, storeMaxBytes?: number, storeMaxAgeMs?: number }
   /** How raw connections are authenticated. @default secureChannel({ networkKey }) — `plainChannel()` is for simulation only */
   channel?: Channel
   /** Replicated state (`node.state`): gossip period, message budget, bounds, ownership proofs. Defaults in `STATE_DEFAULTS` (state/options.ts). @default {} */
@@ -129,7 +129,7 @@ export const DEFAULTS = Object.freeze({
   rejoinDelay: 1_000,
   rejoinMaxDelay: 60_000,
   healInterval: 30_000,
-  broadcast: 'flood' as 'plumtree' | 'flood',
+  broadcast: 'plumtree' as 'plumtree' | 'flood',
   announceLimit: 6,
   announceTimeout: 5_000,
   maxRoutes: 10_000,

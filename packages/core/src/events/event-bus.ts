@@ -95,10 +95,10 @@ export class EventBus {
     this.#withSelf = new PatternListeners(onError)
     this.#seen = new ExpiringMap(this.#o.seenMaxEntries, this.#o.maxDuration + 120_000)
     for (const t of ['fl.gossip', 'pt.gossip', 'pt.ihave', 'pt.graft', 'pt.prune']) {
-      node.handle(`ev.${t}`, (peer, data) => {
+      node.handle(`ev.${t}`, (peer, data, bytes) => {
         const b = this.#broadcaster
         if (b === undefined) { node.metrics.drop('ev-not-ready'); return }
-        this.#driver!.run(b.onMessage(peer.id, withType(data, t), node.clock.now()))
+        this.#driver!.run(b.onMessage(peer.id, withType(data, t), node.clock.now(), bytes))
       })
     }
     node.handle('ev.replay', (peer, data) => { this.#onReplay(peer, data) })
@@ -148,11 +148,11 @@ export class EventBus {
     try { size = encodeValue(payload).length } catch (err) { throw new TypeError('event data cannot be encoded', { cause: err }) }
     if (size > this.#o.maxEventBytes) throw new TooLargeError(`event of ${size} bytes exceeds maxEventBytes (${this.#o.maxEventBytes})`)
     // and it must fit in a frame with the broadcast header
-    encodeEnvelope({ type: 'ev.pt.gossip', data: { id, hops: 1, limit: this.#o.hopLimit, payload } }, this.node.limits)
+    const bytes = encodeEnvelope({ type: 'ev.pt.gossip', data: { id, hops: 1, limit: this.#o.hopLimit, payload } }, this.node.limits).length
     this.#seen.set(id, true, this.node.clock.now())
     if (x > 0) this.#keep({ id, payload, size })
     this.node.metrics.inc('events.said')
-    this.#driver!.run(b.broadcast(id, payload, this.#o.hopLimit, this.node.clock.now()))
+    this.#driver!.run(b.broadcast(id, payload, this.#o.hopLimit, this.node.clock.now(), bytes))
     this.#withSelf.emit(name, { name, data, from: this.node.id, id, hops: 0, ...(x > 0 ? { expiresAt: x } : {}) })
     return id
   }

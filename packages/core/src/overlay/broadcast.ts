@@ -42,10 +42,12 @@ export interface Broadcaster<M> {
   neighborDown: (peer: PeerId) => void
   /**
    * Sends a new message to the overlay. It reaches peers up to `limit` hops away (0: nobody).
-   * The origin does not get it delivered back. An id already seen is ignored.
+   * The origin does not get it delivered back. An id already seen is ignored. `bytes` is the
+   * message's encoded size, if known.
    */
-  broadcast: (id: string, payload: unknown, limit: number, now: number) => BroadcastResult<M>
-  onMessage: (from: PeerId, msg: unknown, now: number) => BroadcastResult<M>
+  broadcast: (id: string, payload: unknown, limit: number, now: number, bytes?: number) => BroadcastResult<M>
+  /** `bytes`, the size of the frame `msg` came in, lets a broadcaster that keeps payloads bound them by size. */
+  onMessage: (from: PeerId, msg: unknown, now: number, bytes?: number) => BroadcastResult<M>
   /** Periodic housekeeping; see each implementation for the period it expects. */
   tick: (now: number) => BroadcastResult<M>
 }

@@ -119,6 +119,29 @@ describe('Plumtree: IHAVE and GRAFT', () => {
     expect(to(pt.onMessage('a', { t: 'pt.graft', ids: ['m2', 'm3'] }, 1000))).toEqual([])
     expect(pt.drops['graft-miss']).toBe(3)
   })
+
+  it('the payload store is bounded by bytes, counting sent and received frames', () => {
+    const pt = mk({ storeMaxBytes: 250 })
+    pt.broadcast('m1', 'x', 5, 0, 100)
+    pt.onMessage('b', gossip('m2', 1, 5), 0, 100)
+    expect(to(pt.onMessage('a', { t: 'pt.graft', ids: ['m1', 'm2'] }, 1))).toEqual(['a', 'a'])
+    // a third 100-byte frame pushes out the oldest, not the newest
+    pt.onMessage('b', gossip('m3', 1, 5), 2, 100)
+    expect(to(pt.onMessage('a', { t: 'pt.graft', ids: ['m1', 'm2', 'm3'] }, 3))).toEqual(['a', 'a'])
+    expect(pt.drops['graft-miss']).toBe(1)
+    // a frame larger than the whole store is not kept, and evicts nothing it cannot replace
+    pt.onMessage('b', gossip('m4', 1, 5), 4, 1000)
+    expect(to(pt.onMessage('a', { t: 'pt.graft', ids: ['m4'] }, 5))).toEqual([])
+  })
+
+  it('defaults keep 10,000 payloads: a node relaying ~1k messages/s can still answer a GRAFT 600 ms later', () => {
+    const pt = mk()
+    for (let i = 0; i < 10_000; i++) pt.onMessage('b', gossip(`m${i}`, 1, 5), i / 10, 300)
+    // 1,000 ms after the last, every one of the last 1,000 is still there
+    const ids = Array.from({ length: 256 }, (_, k) => `m${9_000 + k}`)
+    expect(to(pt.onMessage('a', { t: 'pt.graft', ids }, 2_000)).length).toBe(256)
+    expect(pt.drops['graft-miss']).toBeUndefined()
+  })
 })
 
 describe('Plumtree: limits and validation', () => {
