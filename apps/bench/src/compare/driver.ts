@@ -62,6 +62,8 @@ export interface SystemRun {
   lateDeliveries: number
   rss: { afterSetupBytes: number, peakBytes: number }
   heapUsedAfterBytes: number
+  /** The system's drop counters over the whole run, summed over nodes (hearsay: GRAFT misses, duplicates, …). */
+  drops?: Record<string, number>
 }
 
 interface InFlight { sentAt: number, origin: number, remaining: number, got: number }
@@ -205,7 +207,8 @@ export async function runSystem (system: BenchSystem, topo: Topology, cfg: Drive
       publishErrors: publishFailures + sys.publishErrors(),
       lateDeliveries: late,
       rss: { afterSetupBytes: rssAfterSetup, peakBytes: rssPeak },
-      heapUsedAfterBytes
+      heapUsedAfterBytes,
+      ...(sys.drops !== undefined ? { drops: sys.drops() } : {})
     }
   } finally {
     clearInterval(sampler)

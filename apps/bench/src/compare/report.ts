@@ -60,11 +60,17 @@ export function compareMarkdown (r: CompareResult): string {
       ])
     }
     out.push(table(['system', 'deliveries/s (saturated)', 'vs gossipsub', 'vs ws flood', 'delivered', 'CPU s / 1,000 deliveries', 'paced p50 / p99 ms', 'paced delivered', 'saturated p50 / p99 ms', 'peak RSS', 'setup s'], rows))
+    for (const id of c.systems) {
+      const drops = findRun(r.runs, id, nodes)?.drops
+      if (drops === undefined) continue
+      const listed = Object.entries(drops).sort(([a], [b]) => a < b ? -1 : 1).map(([k, v]) => `${k} ${n0(v)}`).join(', ')
+      out.push(`Drops counted by ${SYSTEMS[id]?.label ?? id}, all nodes, whole run: ${listed === '' ? 'none' : listed}.\n`)
+    }
   }
   out.push('`ratioVsGossipsub` (compare.json) = hearsay\'s saturated deliveries/s ÷ gossipsub (unsigned)\'s on the same nodes and topology; ' +
     '`cpuEfficiencyVsGossipsub` = the same ratio of deliveries per CPU-second, which a busy machine disturbs less (each run\'s CPU share differs).\n')
   out.push(table(['nodes', 'hearsay mode', 'vs gossipsub (unsigned)', 'vs gossipsub (signed)', 'vs ws flood', 'CPU efficiency vs gossipsub'],
-    c.sizes.flatMap(nodes => ['hearsay-flood', 'hearsay-plumtree'].filter(mode => c.systems.includes(mode)).map(mode => [String(nodes), mode.replace('hearsay-', ''),
+    c.sizes.flatMap(nodes => ['hearsay-plumtree', 'hearsay-flood'].filter(mode => c.systems.includes(mode)).map(mode => [String(nodes), mode.replace('hearsay-', ''),
       f(r.ratioVsGossipsub[String(nodes)]?.[mode]), f(r.ratioVsGossipsubSigned[String(nodes)]?.[mode]), f(r.ratioVsWsFlood[String(nodes)]?.[mode]), f(r.cpuEfficiencyVsGossipsub[String(nodes)]?.[mode])]))))
 
   if (r.link !== null) {

@@ -11,6 +11,8 @@ export interface SystemHandle {
   buffered: (i: number) => number
   /** Publishes the system refused or failed (asynchronously). */
   publishErrors: () => number
+  /** Drop counters summed over all nodes (hearsay's `drops.*`), if the system counts them. */
+  drops?: () => Record<string, number>
   stop: () => Promise<void>
 }
 

@@ -41,7 +41,8 @@ export function hearsaySystem (mode: 'flood' | 'plumtree', coalesce = true): Ben
 async function startHearsay (mode: 'flood' | 'plumtree', coalesce: boolean, opts: SystemStartOptions): Promise<SystemHandle> {
   const { topology: topo, onDeliver } = opts
   const nodes: HearsayNode[] = []
-  const stop = async (): Promise<void> => { await Promise.allSettled(nodes.map(async n => { await n.stop() })) }
+  const stop = async (): Promise<void> => {
+    await Promise.allSettled(nodes.map(async n => { await n.stop() })) }
   try {
     for (let i = 0; i < topo.nodes; i++) {
       const node = createNode({
@@ -80,6 +81,11 @@ async function startHearsay (mode: 'flood' | 'plumtree', coalesce: boolean, opts
       return most
     },
     publishErrors: () => 0,
+    drops: () => {
+      const sum: Record<string, number> = {}
+      for (const n of nodes) for (const [k, v] of Object.entries(n.metrics.snapshot())) if (k.startsWith('drops.')) sum[k.slice(6)] = (sum[k.slice(6)] ?? 0) + v
+      return sum
+    },
     stop
   }
 }
