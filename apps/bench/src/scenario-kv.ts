@@ -18,7 +18,7 @@
  * Register it with `RUNNERS.kv = kv` and `'kv'` in `SCENARIOS` (see the hand-off notes at the
  * bottom of this file); `kvMarkdown` and `kvPlot` render its rows for report.ts.
  */
-import { STATE_DEFAULTS } from '@hearsay/core'
+import { STATE_DEFAULTS, stateService } from '@hearsay/core'
 import type { HearsayNode, PeerId } from '@hearsay/core'
 import type { Row, ScenarioOptions } from './scenarios.js'
 import { DEFAULT_CONFIG, peakRssBytes, quantile, round, Sim } from './sim.js'
@@ -226,7 +226,7 @@ function snapshot (c: { get: (t: string) => number, frames: number, bytes: numbe
  */
 export async function kv (o: KvOptions): Promise<Row[]> {
   const mode: Mode = o.modes?.[0] ?? 'flood'
-  const sim = new Sim({ ...DEFAULT_CONFIG, log: o.log ?? (() => {}), ...o.config, nodes: o.nodes, seed: o.seed, mode })
+  const sim = new Sim({ ...DEFAULT_CONFIG, services: [stateService()], log: o.log ?? (() => {}), ...o.config, nodes: o.nodes, seed: o.seed, mode })
   const log = sim.cfg.log
   const keys = o.keys ?? (o.nodes <= 256 ? 64 : 2)
   log(`kv: building ${o.nodes} nodes`)
@@ -252,6 +252,7 @@ export async function kv (o: KvOptions): Promise<Row[]> {
     hopLimit: sim.cfg.limit,
     shuffleInterval: sim.cfg.shuffleInterval,
     heartbeatInterval: sim.cfg.heartbeatInterval,
+    services: sim.cfg.services.map(x => x.name),
     rmr: null,
     lastDeliveryHop: 0,
     virtualSeconds: round(sim.now / 1000, 3),

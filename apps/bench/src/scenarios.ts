@@ -14,6 +14,8 @@ export interface Row extends Partial<BroadcastSummary> {
   /** Node options used (virtual ms); core's defaults are 10000 and 1000. */
   shuffleInterval: number
   heartbeatInterval: number
+  /** Application services the nodes carried (rows without it: all four, `@hearsay/core`'s default then). */
+  services?: string[]
   deliveryRatio: number
   rmr: number | null
   lastDeliveryHop: number
@@ -94,6 +96,7 @@ function baseRow (scenario: ScenarioName, sim: Sim, s: BroadcastSummary | undefi
     shuffleInterval: sim.cfg.shuffleInterval,
     heartbeatInterval: sim.cfg.heartbeatInterval,
     settleRounds: sim.cfg.settleRounds,
+    services: sim.cfg.services.map(x => x.name),
     ...(s ?? {}),
     deliveryRatio: s?.deliveryRatio ?? 0,
     rmr: s?.rmr ?? null,
