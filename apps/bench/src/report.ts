@@ -16,7 +16,8 @@ export function writeResults (dir: string, scenario: ScenarioName, rows: Row[]):
   if (existsSync(json)) {
     try { old = JSON.parse(readFileSync(json, 'utf8')) as Row[] } catch { old = [] }
   }
-  const key = (r: Row): string => `${r.nodes}|${r.seed}|${r.hopLimit}|${r.mode}|${num(r.publishers)}`
+  // a run replaces the rows of the same configuration; other settle rounds or broadcast counts stay
+  const key = (r: Row): string => `${r.nodes}|${r.seed}|${r.hopLimit}|${r.mode}|${num(r.publishers)}|${num(r.settleRounds)}|${num(r.broadcasts)}`
   const replaced = new Set(rows.map(key))
   const all = [...old.filter(r => !replaced.has(key(r))), ...rows]
     .sort((a, b) => a.nodes - b.nodes || a.seed - b.seed || a.hopLimit - b.hopLimit || (a.mode < b.mode ? -1 : a.mode > b.mode ? 1 : 0) ||
@@ -33,6 +34,11 @@ function num (x: unknown): number { return typeof x === 'number' ? x : 0 }
 const pct = (x: unknown): string => typeof x === 'number' ? `${(x * 100).toFixed(2)} %` : '–'
 const fix = (x: unknown, d = 2): string => typeof x === 'number' ? x.toFixed(d) : x === null || x === undefined ? '–' : String(x)
 const mbs = (x: unknown): string => typeof x === 'number' ? `${Math.round(x / 1048576)} MB` : '–'
+/** Peak RSS, with the V8 heap cap the run had (it lowers the peak, not the results). */
+const rss = (r: Row): string => {
+  const cap = Array.isArray(r.v8Flags) ? (r.v8Flags as string[]).find(f => /^--max[-_]old[-_]space[-_]size=/.test(f)) : undefined
+  return mbs(r.peakRssBytes) + (cap === undefined ? '' : ` (heap cap ${cap.split('=')[1] ?? ''} MB)`)
+}
 
 function table (head: string[], body: string[][]): string {
   return [
@@ -54,7 +60,7 @@ export function markdown (scenario: ScenarioName, rows: Row[]): string {
         ['nodes', 'mode', 'publishers', 'hop limit', 'settle rounds', 'broadcasts', 'delivery (mean)', 'delivery (min)', 'RMR', 'last hop (max)', 'last hop (mean)', 'RMR, last fifth', 'last hop, last fifth (max / mean)', 'last delivery ms', 'control msgs / bcast', 'active view', 'events/s', 'peak RSS', 'wall s'],
         rows.map(r => [String(r.nodes), r.mode, r.publishers === undefined || r.publishers === 0 ? 'any' : String(r.publishers), String(r.hopLimit), String(r.settleRounds ?? 3), String(r.broadcasts), pct(r.deliveryRatio), pct(r.minDeliveryRatio), fix(r.rmr, 3), String(r.lastDeliveryHop), fix(r.meanLastHop),
           fix(r.rmrLastFifth, 3), r.lastDeliveryHopLastFifth === undefined ? '–' : `${String(r.lastDeliveryHopLastFifth)} / ${fix(r.meanLastHopLastFifth)}`,
-          fix(r.lastDeliveryMs, 0), fix(r.controlMsgsPerBroadcast), `${fix(r.activeViewMean)} [${String(r.activeViewMin)}..${String(r.activeViewMax)}]`, String(r.eventsPerSecond), mbs(r.peakRssBytes), fix(r.wallSeconds, 0)])
+          fix(r.lastDeliveryMs, 0), fix(r.controlMsgsPerBroadcast), `${fix(r.activeViewMean)} [${String(r.activeViewMin)}..${String(r.activeViewMax)}]`, String(r.eventsPerSecond), rss(r), fix(r.wallSeconds, 0)])
       )
     case 'mass-failure': {
       const points = new Map<string, { nodes: number, f: number, r: number, flood?: Row, plumtree?: Row }>()
@@ -76,12 +82,12 @@ export function markdown (scenario: ScenarioName, rows: Row[]): string {
     case 'churn':
       return title + table(
         ['nodes', 'mode', 'rounds', 'replaced / round', 'delivery (mean)', 'delivery (min)', 'rounds at 100 %', 'RMR', 'last hop (max)', 'events/s', 'peak RSS', 'wall s'],
-        rows.map(r => [String(r.nodes), r.mode, String(r.rounds), pct(r.churnRate), pct(r.deliveryRatio), pct(r.minDeliveryRatio), pct(r.fullDeliveryFraction), fix(r.rmr, 3), String(r.lastDeliveryHop), String(r.eventsPerSecond), mbs(r.peakRssBytes), fix(r.wallSeconds, 0)])
+        rows.map(r => [String(r.nodes), r.mode, String(r.rounds), pct(r.churnRate), pct(r.deliveryRatio), pct(r.minDeliveryRatio), pct(r.fullDeliveryFraction), fix(r.rmr, 3), String(r.lastDeliveryHop), String(r.eventsPerSecond), rss(r), fix(r.wallSeconds, 0)])
       )
     case 'partition':
       return title + table(
         ['nodes', 'mode', 'split detected (ms)', 'components during split (left / right)', 'one overlay again after heal (ms)', 'rounds', 'delivery after heal', 'RMR', 'last hop', 'events/s', 'peak RSS', 'wall s'],
-        rows.map(r => [String(r.nodes), r.mode, fix(r.splitDetectMs, 0), `${String(r.leftComponents)} / ${String(r.rightComponents)}`, r.healMs === null ? 'not within the cap' : fix(r.healMs, 0), fix(r.healRounds, 1), pct(r.deliveryRatio), fix(r.rmr, 3), String(r.lastDeliveryHop), String(r.eventsPerSecond), mbs(r.peakRssBytes), fix(r.wallSeconds, 0)])
+        rows.map(r => [String(r.nodes), r.mode, fix(r.splitDetectMs, 0), `${String(r.leftComponents)} / ${String(r.rightComponents)}`, r.healMs === null ? 'not within the cap' : fix(r.healMs, 0), fix(r.healRounds, 1), pct(r.deliveryRatio), fix(r.rmr, 3), String(r.lastDeliveryHop), String(r.eventsPerSecond), rss(r), fix(r.wallSeconds, 0)])
       )
     case 'failure-detector':
       return title + table(

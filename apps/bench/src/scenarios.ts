@@ -97,6 +97,8 @@ function baseRow (scenario: ScenarioName, sim: Sim, s: BroadcastSummary | undefi
     heartbeatInterval: sim.cfg.heartbeatInterval,
     settleRounds: sim.cfg.settleRounds,
     services: sim.cfg.services.map(x => x.name),
+    // heap and young-generation caps change peak RSS, not results
+    v8Flags: process.execArgv.filter(a => /^--max[-_](old|semi)[-_]/.test(a)),
     ...(s ?? {}),
     deliveryRatio: s?.deliveryRatio ?? 0,
     rmr: s?.rmr ?? null,

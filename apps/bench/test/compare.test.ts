@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { randomTopology } from '../src/compare/topology.js'
-import { FULL, runCompare } from '../src/compare/run.js'
+import { findRun, FULL, runCompare } from '../src/compare/run.js'
 import type { CompareConfig } from '../src/compare/run.js'
 import { runJob } from '../src/compare/worker.js'
 import { compareMarkdown, compareSvg } from '../src/compare/report.js'
@@ -46,11 +46,16 @@ describe('pnpm bench harness (smoke, tiny durations)', () => {
     expect(r.ratioVsWsFlood['4']?.['hearsay-plumtree']).toBeGreaterThan(0)
     expect(r.link?.rows.map(x => x.name)).toEqual(['raw ws', 'hearsay secure link', 'hearsay secure link, coalescing off', 'raw net', 'hearsay secure link', 'hearsay secure link, coalescing off'])
     expect(r.ratioVsRawWs?.ws64).toBeGreaterThan(0)
-    expect(r.targets.map(t => t.id)).toEqual(['throughput-4-hearsay-flood', 'latency-4-hearsay-flood', 'throughput-4-hearsay-plumtree', 'latency-4-hearsay-plumtree', 'link-ws-64'])
+    expect(r.targets.map(t => t.id)).toEqual(['throughput-4-hearsay-plumtree', 'latency-4-hearsay-plumtree', 'throughput-4-hearsay-flood', 'latency-4-hearsay-flood', 'link-ws-64'])
+    expect(r.targets[0]!.description).toContain('Plumtree, the default')
+    // hearsay systems report their drop counters (each delivered message's duplicates at least, in flood mode)
+    expect(findRun(r.runs, 'hearsay-flood', 4)?.drops?.['broadcast-duplicate']).toBeGreaterThan(0)
+    expect(findRun(r.runs, 'gossipsub', 4)?.drops).toBeUndefined()
     expect(r.targets.every(t => typeof t.met === 'boolean')).toBe(true)
     const md = compareMarkdown(r)
     expect(md).toContain('## Targets')
     expect(md).toContain('js-libp2p gossipsub (unsigned)')
+    expect(md).toMatch(/Drops counted by hearsay \(flood\), all nodes, whole run: .*broadcast-duplicate/)
     expect(compareSvg(r)).toMatch(/^<svg[\s\S]*<\/svg>\n$/)
     expect(JSON.parse(JSON.stringify(r)).runs.length).toBe(4)
     // a few seconds alone; the margin is for a busy CI machine
