@@ -209,6 +209,18 @@ describe('overlay on the memory testnet', () => {
     await expect(collect(it)).rejects.toMatchObject({ code: 'ERR_ABORTED' })
   })
 
+  it('Plumtree is the default; a flood node among Plumtree nodes gets nothing from them and counts their frames as unknown-type', async () => {
+    const t = await overlay(2, { node: (i) => (i === 1 ? { broadcast: 'flood' } : {}) })
+    await eventually(() => t.nodes[1]!.peers().length === 1, 5000, 'link')
+    expect(t.nodes[0]!.tree?.mode).toBe('plumtree')
+    expect(t.nodes[1]!.tree?.mode).toBe('flood')
+    let heard = 0
+    t.nodes[1]!.on('request', () => { heard++ })
+    await collect(t.nodes[0]!.announce({ type: 'x', timeout: 200 }))
+    await eventually(() => t.nodes[1]!.metrics.get('drops.unknown-type') >= 1, 5000, 'counted drop')
+    expect(heard).toBe(0)
+  })
+
   it('a reply for an unknown request is dropped and counted', async () => {
     const t = await overlay(2)
     await eventually(() => t.nodes[1]!.peers().length === 1, 5000, 'link')
