@@ -12,6 +12,9 @@ import type { PeerRecord } from './peer-store.js'
 import { peersCarried } from './peer-exchange.js'
 import { watchDrops, withType } from './overlay/validate.js'
 
+/** A healthy node probes a seed once in this many heal periods on average (30 s default: 1k nodes → ~2 probes/s at the seeds). */
+const HEALTHY_PROBE_ODDS = 16
+
 export interface MembershipOptions {
   /** Active view size the node tries to keep at least. @default 3 */
   minPeers: number
@@ -73,7 +76,9 @@ export class Membership {
       minActive: opts.minPeers,
       maxActive: opts.maxPeers,
       passiveSize: opts.passiveSize,
-      validPeerId: isPeerId
+      validPeerId: isPeerId,
+      // the Plumtree root names the component: two roots, two overlays (undefined in flood mode)
+      component: () => node.tree?.root
     })
     watchDrops(this.hv.drops, (reason) => { node.metrics.drop(`hv-${reason}`) })
     // one heartbeat interval of acceptable pause: a single lost or late beat (10 % loss in the
@@ -188,9 +193,13 @@ export class Membership {
     const now = this.node.clock.now()
     const suspicious = this.#lost.keys(now).length > 0 || this.hv.activeView().size < this.opts.minPeers
     this.#retryLost()
-    // only a node with a reason to doubt its overlay bothers a seed: probing from every node
-    // every period would load the seeds linearly with the network (2,248 probes in 94 s at 1k)
-    if (suspicious) this.#probeSeed()
+    // A node with a reason to doubt its overlay probes a seed every period; probing from every
+    // node every period would load the seeds linearly with the network (2,248 probes in 94 s at
+    // 1k). But a split with no failure in it (halves that formed apart, every node at minPeers
+    // or more) gives no node a reason, and HyParView alone never bridges it (testnet test), so a
+    // healthy node probes too, once in HEALTHY_PROBE_ODDS periods on average; a seed in another
+    // component (another Plumtree root) then takes it in (HyParView's `component`).
+    if (suspicious || this.node.random.float() * HEALTHY_PROBE_ODDS < 1) this.#probeSeed()
   }
 
   #retryLost (): void {

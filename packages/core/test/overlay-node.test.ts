@@ -316,6 +316,27 @@ describe('overlay on the memory testnet', () => {
     }
   })
 
+  it('heals a split no failure revealed: two halves that formed apart merge once the network lets them (healthy seed probes, root labels)', async () => {
+    const network = new MemoryNetwork()
+    const hosts = Array.from({ length: 12 }, (_v, i) => `node-${i}`)
+    // the right half never reaches the seed while it joins, so it forms an overlay of its own
+    // around node-6; afterwards every node has minPeers or more and nobody lost a peer
+    network.partition(hosts.slice(0, 6), hosts.slice(6))
+    const t = await overlay(12, {
+      network,
+      node: (i) => ({ minPeers: 2, maxPeers: 4, plumtree: { rootIntervalMs: 200 }, seeds: i === 0 ? [] : i <= 6 ? ['memory:node-0'] : ['memory:node-0', 'memory:node-6'] })
+    })
+    const left = t.nodes.slice(0, 6); const right = t.nodes.slice(6)
+    const roots = (ns: HearsayNode[]): Set<string | undefined> => new Set(ns.map(n => n.tree!.root))
+    await waitOverlay(t, () => overlayConnected(left) && overlayConnected(right) && t.nodes.every(n => n.overlay!.active.length >= 2) &&
+      roots(left).size === 1 && roots(right).size === 1 && !roots(t.nodes).has(undefined), 15_000, 'two overlays, one root each')
+    expect(roots(t.nodes).size).toBe(2)
+    network.heal()
+    await waitOverlay(t, () => overlayConnected(t.nodes), 15_000, 'one overlay')
+    await eventually(() => roots(t.nodes).size === 1, 15_000, 'one root')
+    expect(t.nodes.reduce((a, n) => a + n.metrics.get('membership.seed-probes'), 0)).toBeGreaterThanOrEqual(1)
+  })
+
   it('stop() with the overlay running leaves no timers behind', async () => {
     const t = await overlay(5)
     await eventually(() => t.nodes.every(n => n.peers().length > 0), 5000, 'joined')

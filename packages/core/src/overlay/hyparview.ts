@@ -23,8 +23,11 @@ export type HyParViewMsg =
   | { t: 'hv.fjoin', newId: PeerId, newAddrs: string[], ttl: number }
   /** First message on a link asking to join the receiver's active view. */
   | { t: 'hv.nbr', priority: 'high' | 'low', addrs: string[] }
-  /** A refusal carries a few of the refuser's active peers to try instead (netsplit healing). */
-  | { t: 'hv.nbr-reply', accepted: boolean, peers?: PeerEntry[] }
+  /**
+   * A refusal carries a few of the refuser's active peers to try instead, and `c`, the label of
+   * the refuser's overlay component if it knows one (netsplit healing).
+   */
+  | { t: 'hv.nbr-reply', accepted: boolean, peers?: PeerEntry[], c?: string }
   /** "You are no longer in my active view"; the sender closes the link after it. */
   | { t: 'hv.disc' }
   /** Random walk carrying a sample of the origin's views; the last node answers it. */
@@ -91,6 +94,14 @@ export interface HyParViewOptions {
   maxShufflePeers?: number
   /** Extra check on peer ids from the wire (e.g. `isPeerId`). @default accepts any string within maxIdLength */
   validPeerId?: (id: string) => boolean
+  /**
+   * A label of the overlay component this node is in, if it knows one (the node passes the
+   * Plumtree root it follows). A NEIGHBOR refusal carries the refuser's; a refusal whose label
+   * differs from ours means the two are in different components, and the request is repeated
+   * once with high priority, which the refuser must accept: that link bridges a split in which
+   * no node lost a peer (halves that formed apart), which failure-driven healing never sees.
+   */
+  component?: () => string | undefined
 }
 
 interface Pending {
@@ -125,6 +136,7 @@ export class HyParView {
   readonly #maxShufflePeers: number
   readonly #maxForwardJoins: number
   readonly #validPeerId: (id: string) => boolean
+  readonly #component: () => string | undefined
 
   readonly #active = new Map<PeerId, string[]>()
   /**
@@ -168,6 +180,7 @@ export class HyParView {
     this.#maxShufflePeers = int('maxShufflePeers', opts.maxShufflePeers ?? 64, this.#ka + this.#kp)
     this.#maxForwardJoins = int('maxForwardJoins', opts.maxForwardJoins ?? 12, 0)
     this.#validPeerId = opts.validPeerId ?? (() => true)
+    this.#component = opts.component ?? (() => undefined)
   }
 
   /** A copy of the active view: peer → addresses. */
@@ -381,7 +394,8 @@ export class HyParView {
     // it is looking for neighbours, so it is alive and a good candidate later
     this.#addPassiveEntry(from, addrs, true)
     const peers = sample(this.#random, [...this.#active].map(([id, addrs]) => ({ id, addrs })), 3)
-    this.#closeLink(from, { t: 'hv.nbr-reply', accepted: false, peers })
+    const c = this.#component()
+    this.#closeLink(from, c === undefined ? { t: 'hv.nbr-reply', accepted: false, peers } : { t: 'hv.nbr-reply', accepted: false, peers, c })
   }
 
   #onNeighborReply (from: PeerId, msg: Record<string, unknown>): void {
@@ -394,6 +408,16 @@ export class HyParView {
       return
     }
     if (this.#active.has(from)) return
+    const theirs = msg.c
+    const ours = this.#component()
+    if (typeof theirs === 'string' && theirs.length <= this.#maxIdLength && ours !== undefined && theirs !== ours &&
+      p.msg.t === 'hv.nbr' && p.msg.priority === 'low') {
+      // another component: insist once, so that the refuser takes us and the split is bridged
+      this.#closeLink(from)
+      countDrop(this.drops, 'split-bridge')
+      this.#open(from, p.addrs, 'neighbor', { t: 'hv.nbr', priority: 'high', addrs: this.#selfAddrs }, p.want)
+      return
+    }
     this.#refusedBy.add(from)
     this.#closeLink(from)
     // a full peer's neighbours may have room: the retry below picks among them

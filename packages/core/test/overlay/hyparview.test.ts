@@ -171,6 +171,38 @@ describe('HyParView: NEIGHBOR', () => {
     expect(hv.passiveView().has(asked)).toBe(true)
   })
 
+  it('a refusal names the refuser\'s component; from another component the asker insists once with high priority, which bridges the split', () => {
+    let label: string | undefined = 'root-a'
+    const full = mk('s', { maxActive: 2, minActive: 1, component: () => label })
+    withActive(full, ['a', 'b'])
+    full.onLinkUp('me', [], 'remote')
+    const refusal = disconnects(full.onMessage('me', { t: 'hv.nbr', priority: 'low', addrs: ['mem:me'] }))[0]!.msg!
+    expect(refusal).toMatchObject({ t: 'hv.nbr-reply', accepted: false, c: 'root-a' })
+
+    // the asker follows another root: it asks again, high, and the full peer must take it
+    const asker = mk('me', { component: () => 'root-b' })
+    withActive(asker, ['x'])
+    asker.requestNeighbor('s', ['mem:s'])
+    asker.onLinkUp('s', ['mem:s'], 'self')
+    const out = asker.onMessage('s', refusal)
+    expect(connects(out)).toEqual([{ type: 'connect', peer: 's', addrs: ['mem:s'], msg: { t: 'hv.nbr', priority: 'high', addrs: ['mem:me'] } }])
+    expect(asker.drops['split-bridge']).toBe(1)
+    asker.onLinkUp('s', ['mem:s'], 'self')
+    full.onLinkUp('me', [], 'remote')
+    const accepted = full.onMessage('me', { t: 'hv.nbr', priority: 'high', addrs: ['mem:me'] })
+    expect(changes(accepted)).toContain('+me')
+    // a node of the refuser's own component takes the refusal as it is, and a node without a
+    // label sends none
+    const same = mk('me2', { component: () => 'root-a' })
+    withActive(same, ['x'])
+    same.requestNeighbor('s', ['mem:s'])
+    same.onLinkUp('s', ['mem:s'], 'self')
+    expect(connects(same.onMessage('s', refusal)).filter(c => c.peer === 's')).toEqual([])
+    label = undefined
+    full.onLinkUp('me3', [], 'remote')
+    expect(disconnects(full.onMessage('me3', { t: 'hv.nbr', priority: 'low', addrs: ['mem:me3'] }))[0]!.msg).not.toHaveProperty('c')
+  })
+
   it('an unsolicited reply is dropped', () => {
     const hv = mk()
     withActive(hv, ['a'])
