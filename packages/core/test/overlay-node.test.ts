@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { overlayConnected } from '../src/compliance/overlay.js'
+import { countersWith, overlayConnected, viewsSignature } from '../src/compliance/overlay.js'
 import { createNode, createTestnet, MemoryNetwork, plainChannel } from '../src/index.js'
 import type { HearsayNode, NodeOptions, Reply, Testnet } from '../src/index.js'
 import { eventually } from '../src/compliance/assert.js'
@@ -26,7 +26,7 @@ async function waitOverlay (t: Testnet, check: () => boolean, ms: number, what: 
   try {
     await eventually(check, ms, what)
   } catch (err) {
-    const state = t.nodes.map((n, i) => `${i}[${n.status}]: ${(n.overlay?.active ?? []).map(id => t.nodes.findIndex(m => m.id === id)).join(',')} ${JSON.stringify(Object.fromEntries(Object.entries(n.metrics.snapshot()).filter(([k, v]) => k.startsWith('drops.hv-') && v !== 0)))}`)
+    const state = t.nodes.map((n, i) => `${i}[${n.status}]: ${(n.overlay?.active ?? []).map(id => t.nodes.findIndex(m => m.id === id)).join(',')} ${JSON.stringify(countersWith(n, 'drops.hv-'))}`)
     throw new Error(`${(err as Error).message}; connected: ${String(overlayConnected(t.nodes))}; views: ${state.join(' | ')}`, { cause: err })
   }
 }
@@ -93,7 +93,7 @@ describe('overlay on the memory testnet', () => {
     // 19 others and no node gets a second copy (a tree has no cycle); a view change meanwhile
     // (shuffles run every 200 ms) spoils an attempt, not the test: it can close the way back of
     // a reply (CI under load: 18 of 19), so stability is checked before the count
-    const views = (): string => t.nodes.map(n => [...n.overlay!.active].sort().join(',')).join(';')
+    const views = (): string => viewsSignature(t.nodes)
     let clean = 0
     for (let attempt = 0; attempt < 10 && clean < 3; attempt++) {
       await waitOverlay(t, () => spanning(), 15_000, 'a spanning tree again')
@@ -156,7 +156,7 @@ describe('overlay on the memory testnet', () => {
     const t = await overlay(16, { node: () => ({ minPeers: 2, maxPeers: 4, broadcast: 'flood' }) })
     await waitOverlay(t, () => overlayConnected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 1), 15_000, 'overlay')
     const origin = t.nodes[15]!
-    const snapshot = (): string => t.nodes.map(n => [...n.overlay!.active].sort().join(',')).join(';')
+    const snapshot = (): string => viewsSignature(t.nodes)
     const distances = (): Map<string, number> => {
       const dist = new Map<string, number>([[origin.id, 0]])
       const byId = new Map(t.nodes.map(n => [n.id, n]))

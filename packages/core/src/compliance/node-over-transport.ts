@@ -1,5 +1,5 @@
 import { createNode } from '../node.js'
-import { overlayConnected } from './overlay.js'
+import { countersWith, overlayConnected, viewsSignature } from './overlay.js'
 import type { HearsayNode } from '../node.js'
 import type { NodeOptions } from '../options.js'
 import type { Transport } from '../transport.js'
@@ -97,7 +97,7 @@ export function nodeOverTransportCompliance (h: NodeOverTransportHarness): Compl
         const all = [seed, ...rest]
         await eventually(() => all.every(n => (n.overlay?.active.length ?? 0) >= 2) && overlayConnected(all), 15_000, 'connected overlay')
         // replies follow the reverse path, so announce on a settled overlay: no view change for 1 s
-        const views = (): string => all.map(n => [...n.overlay!.active].sort().join(',')).join(';')
+        const views = (): string => viewsSignature(all)
         let last = views()
         let quietSince = Date.now()
         await eventually(() => { const v = views(); if (v !== last) { last = v; quietSince = Date.now() } return Date.now() - quietSince > 1000 }, 15_000, 'settled views')
@@ -106,7 +106,7 @@ export function nodeOverTransportCompliance (h: NodeOverTransportHarness): Compl
         for await (const r of rest[3]!.announce({ type: 'roll-call', timeout: 10_000, maxReplies: 7 })) replies.add(r.data as string)
         // on failure, say who stayed silent and what every node dropped
         const silent = rest.filter(n => n !== rest[3] && !replies.has(n.id)).concat(replies.has(seed.id) ? [] : [seed]).map(n => n.id.slice(0, 8))
-        const drops = all.map(n => `${n.id.slice(0, 8)}: ${JSON.stringify(Object.fromEntries(Object.entries(n.metrics.snapshot()).filter(([k, v]) => k.startsWith('drops.') && v !== 0)))}`)
+        const drops = all.map(n => `${n.id.slice(0, 8)}: ${JSON.stringify(countersWith(n))}`)
         equal(replies.size, 7, `replies from ${replies.size} of 7; silent: ${silent.join(', ')}; views: ${views()}; drops: ${drops.join(' | ')}`)
       })
     },

@@ -20,6 +20,19 @@ export function overlayConnected (nodes: HearsayNode[]): boolean {
   return seen.size === alive.length
 }
 
+/**
+ * Every node's active view, sorted, as one string: equal strings mean no view changed (tests
+ * wait for it to hold still, and print it when something went wrong).
+ */
+export function viewsSignature (nodes: HearsayNode[]): string {
+  return nodes.map(n => [...n.overlay?.active ?? []].sort().join(',')).join(';')
+}
+
+/** `node`'s non-zero counters whose name starts with `prefix`, for failure messages and reports. */
+export function countersWith (node: HearsayNode, prefix = 'drops.'): Record<string, number> {
+  return Object.fromEntries(Object.entries(node.metrics.snapshot()).filter(([k, v]) => k.startsWith(prefix) && v !== 0))
+}
+
 /** Resolves with the next `event` of `node` that `match` accepts, or rejects after `ms`. */
 export async function nextEvent<K extends keyof NodeEvents> (node: HearsayNode, event: K, match: (p: NodeEvents[K]) => boolean = () => true, ms = 10_000): Promise<NodeEvents[K]> {
   return await new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
 import { createNode, secureChannel } from '@hearsay/core'
 import type { HearsayNode, PeerId } from '@hearsay/core'
+import { countersWith } from '@hearsay/core/compliance'
 import { webSockets } from '@hearsay/transport-ws'
 import type { BenchSystem, SystemHandle, SystemStartOptions } from '../system.js'
 import { waitFor } from '../system.js'
@@ -83,7 +84,7 @@ async function startHearsay (mode: 'flood' | 'plumtree', coalesce: boolean, opts
     publishErrors: () => 0,
     drops: () => {
       const sum: Record<string, number> = {}
-      for (const n of nodes) for (const [k, v] of Object.entries(n.metrics.snapshot())) if (k.startsWith('drops.')) sum[k.slice(6)] = (sum[k.slice(6)] ?? 0) + v
+      for (const n of nodes) for (const [k, v] of Object.entries(countersWith(n))) sum[k.slice(6)] = (sum[k.slice(6)] ?? 0) + v
       return sum
     },
     stop
