@@ -1,0 +1,2 @@
+// coalescent drop-in entry point (being written)
+export {}

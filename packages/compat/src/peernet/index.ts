@@ -1,0 +1,2 @@
+// peernet drop-in entry point (being written)
+export {}

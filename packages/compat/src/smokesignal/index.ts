@@ -1,0 +1,2 @@
+// smokesignal drop-in entry point (being written)
+export {}

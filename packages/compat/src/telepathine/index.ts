@@ -1,0 +1,2 @@
+// telepathine drop-in entry point (being written)
+export {}
