@@ -40,6 +40,7 @@ import type { BroadcastStream, BroadcastStreamOptions, BroadcastStreams } from '
 import { scheduleAfter, scheduleEvery } from './timers.js'
 import type { TimerCallback } from './timers.js'
 import type { StateService } from './state/state-service.js'
+import type { Member } from './state/members.js'
 import type { EventBus } from './events/event-bus.js'
 import { allServices, indexServices } from './services.js'
 import type { ServiceContext, ServiceName } from './services.js'
@@ -69,6 +70,12 @@ export interface NodeEvents extends Record<string, unknown> {
   'peer:up': { id: PeerId }
   /** A peer id and/or remote address was banned for abuse (limits in `abuse`); its link is cut off. */
   'peer:ban': BanEvent
+  /** Cluster membership (`state` service): a member's heartbeat reached this node for the first time (or again after it was forgotten). */
+  'member:join': Member
+  /** Cluster membership: a member's phi crossed `state.memberPhiThreshold` (once per transition). */
+  'member:down': Member
+  /** Cluster membership: a member reported down has a newer heartbeat (once per transition). */
+  'member:up': Member
   /** Something the application should know went wrong locally (listener, store, a throwing listener). */
   error: Error
 }
@@ -405,6 +412,9 @@ export class HearsayNode extends Emitter<NodeEvents> {
 
   /** Replicated key/value state (scuttlebutt anti-entropy): `set`, `get`, `getRemote`, `keys`, `delete`, `believe`, `on('set:…')`. Usable once `start()` resolved. */
   get state (): StateService { return this.#stateService ?? throwNotEnabled('state') }
+
+  /** Every member of the cluster this node knows of, itself first (`self: true`); needs the state service (`UnsupportedError` otherwise). */
+  members (): Member[] { return this.state.members() }
 
   /** The network-wide event bus: `say`, `hear`, `hearOnce`. Usable once `start()` resolved. */
   get events (): EventBus { return this.#eventBus ?? throwNotEnabled('events') }

@@ -47,6 +47,29 @@ export interface StateOptions {
    * @default Date.now with the system clock; the node's `clock.now` with an injected clock (the simulator's virtual time)
    */
   now?: () => number
+  /**
+   * Cluster membership (`node.members()`, `member:join` / `member:down` / `member:up`): the node
+   * bumps a heartbeat counter in its own state (reserved key `~hb`) every
+   * `memberHeartbeatInterval`, the anti-entropy carries it, and every node runs phi accrual over
+   * the arrival of each member's heartbeat advances. Off: no heartbeat, and `members()` throws
+   * `UnsupportedError`. Costs about 16 bytes per member per digest and one ~150-byte update per
+   * member per heartbeat interval at every node (docs/decisions.md, "Cluster membership").
+   * @default true
+   */
+  members?: boolean
+  /** Period of this node's membership heartbeat, ms (telepathine's `heartbeatIntervalMS`). @default 2500 */
+  memberHeartbeatInterval?: number
+  /** phi above which a member is declared down (`member:down`). @default 8 */
+  memberPhiThreshold?: number
+  /**
+   * A member down for this long (ms since its heartbeat last advanced) is forgotten: it leaves
+   * `members()`, and its heartbeat entry expires everywhere at about the same time (the entry
+   * carries this as its time to live). If it comes back it is a `member:join` again.
+   * @default 300000 (5 min)
+   */
+  memberForgetAfter?: number
+  /** Most other members kept; a new one first replaces the member down the longest, else it is dropped (`drops.member-table-full`). @default 10000 */
+  maxMembers?: number
 }
 
 export const STATE_DEFAULTS = Object.freeze({
@@ -61,7 +84,12 @@ export const STATE_DEFAULTS = Object.freeze({
   maxTotalBytes: 64 * 1024 * 1024,
   maxBatchLeaves: 256,
   tombstoneTtl: 24 * 60 * 60 * 1000,
-  sweepInterval: 1000
+  sweepInterval: 1000,
+  members: true,
+  memberHeartbeatInterval: 2500,
+  memberPhiThreshold: 8,
+  memberForgetAfter: 5 * 60 * 1000,
+  maxMembers: 10_000
 })
 
 /** Options of `node.events` (`createNode({ events: { … } })`). */

@@ -279,11 +279,11 @@ export class Scuttlebutt {
     return out.sort()
   }
 
-  /** Owners with at least one live value, this node included if it has one. */
-  ownerIds (): PeerId[] {
+  /** Owners with at least one live value (under another key than `hidden`), this node included if it has one. */
+  ownerIds (hidden?: string): PeerId[] {
     const out: PeerId[] = []
     for (const o of this.owners.values()) {
-      for (const e of o.entries.values()) if (e.value !== null && !this.expired(e)) { out.push(o.id); break }
+      for (const e of o.entries.values()) if (e.value !== null && e.key !== hidden && !this.expired(e)) { out.push(o.id); break }
     }
     return out
   }

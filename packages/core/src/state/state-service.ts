@@ -8,6 +8,8 @@ import { sample } from '../overlay/sample.js'
 import { isInt, isRecord } from '../overlay/validate.js'
 import { PatternListeners } from '../pattern.js'
 import type { Peer } from '../peer.js'
+import type { Member, MemberEvent } from './members.js'
+import { MemberTable } from './members.js'
 import type { StateOptions } from './options.js'
 import { STATE_DEFAULTS } from './options.js'
 import type { Change, Plan } from './scuttlebutt.js'
@@ -16,6 +18,12 @@ import { wallClock } from './wall-clock.js'
 
 /** Where the incarnation is kept in the peer store (`getMeta` / `putMeta`). */
 export const INCARNATION_META_KEY = 'kv.incarnation'
+
+/**
+ * The key of every node's membership heartbeat (its counter, msgpack-encoded) in its own state.
+ * Reserved: `set`, `delete` and `believe` refuse it, and `keys`, `owners` and change events hide it.
+ */
+export const MEMBER_HEARTBEAT_KEY = '~hb'
 
 /** What `set`, `delete` and `expire` listeners receive. */
 export interface StateChange {
@@ -96,6 +104,10 @@ export class StateService {
   readonly #o: Resolved
   readonly #listeners: Record<'set' | 'delete' | 'expire', PatternListeners<StateChange>>
   readonly #any: Record<'set' | 'delete' | 'expire', Set<(c: StateChange) => void>>
+  /** The member table of this run (undefined before start, after stop, and with `members: false`). */
+  #members: MemberTable | undefined
+  /** This node's own heartbeat: counter (it goes on across a stop and start) and node-clock time of the last beat. */
+  #beat = { count: 0, at: 0 }
 
   /** @internal created by the node */
   constructor (private readonly node: HearsayNode, opts: StateOptions = {}, private readonly env: StateEnvironment) {
@@ -116,12 +128,19 @@ export class StateService {
       maxBatchLeaves: opts.maxBatchLeaves ?? D.maxBatchLeaves,
       tombstoneTtl: opts.tombstoneTtl ?? D.tombstoneTtl,
       sweepInterval: opts.sweepInterval ?? D.sweepInterval,
+      members: opts.members ?? D.members,
+      memberHeartbeatInterval: opts.memberHeartbeatInterval ?? D.memberHeartbeatInterval,
+      memberPhiThreshold: opts.memberPhiThreshold ?? D.memberPhiThreshold,
+      memberForgetAfter: opts.memberForgetAfter ?? D.memberForgetAfter,
+      maxMembers: opts.maxMembers ?? D.maxMembers,
       ownership: opts.ownership ?? (env.plainChannel ? 'trusted' : 'signed'),
       now: wallClock(node.clock, opts.now)
     }
-    for (const k of ['gossipInterval', 'fanout', 'maxDeltaMessages', 'tombstoneTtl', 'sweepInterval'] as const) {
+    for (const k of ['gossipInterval', 'fanout', 'maxDeltaMessages', 'tombstoneTtl', 'sweepInterval', 'memberHeartbeatInterval', 'memberForgetAfter', 'maxMembers'] as const) {
       if (!isInt(this.#o[k], 1, Number.MAX_SAFE_INTEGER)) throw new TypeError(`state.${k} must be a positive integer`)
     }
+    if (typeof this.#o.members !== 'boolean') throw new TypeError('state.members must be a boolean')
+    if (!isPositive(this.#o.memberPhiThreshold)) throw new TypeError('state.memberPhiThreshold must be a positive number')
     if (this.#o.ownership !== 'signed' && this.#o.ownership !== 'trusted') throw new TypeError("state.ownership must be 'signed' or 'trusted'")
     try {
       if (this.#o.maxMessageBytes > node.limits.maxFrameBytes - 64) throw new TypeError('state.maxMessageBytes must be at least 64 bytes below limits.maxFrameBytes')
@@ -148,6 +167,8 @@ export class StateService {
   async start (options: AbortOptions = {}): Promise<void> {
     if (this.#disabled !== undefined) return
     const node = this.node
+    // started again after stop(): the state lives on (same incarnation, versions go on), only the timers went
+    if (this.#sb !== undefined) { this.#startTimers(); return }
     const stored = await node.store.getMeta(INCARNATION_META_KEY, options)
     const persisted = stored !== undefined && stored.length === 8 ? readUint64(stored) : 0
     const incarnation = nextIncarnation(persisted, this.#o.now())
@@ -176,11 +197,50 @@ export class StateService {
       maxMessageBytes: this.#o.maxMessageBytes,
       maxBatchLeaves: this.#o.maxBatchLeaves
     })
-    node.lifetimeTimers.every(this.#o.gossipInterval, () => { this.#round() })
-    node.lifetimeTimers.every(this.#o.sweepInterval, () => { this.#sweep() })
+    this.#startTimers()
+  }
+
+  #startTimers (): void {
+    this.node.lifetimeTimers.every(this.#o.gossipInterval, () => { this.#round() })
+    this.node.lifetimeTimers.every(this.#o.sweepInterval, () => { this.#sweep() })
+    if (this.#o.members) this.#startMembers()
+  }
+
+  /** Starts this run's member table and heartbeat; the node's stop clears the table (and the timers). */
+  #startMembers (): void {
+    const node = this.node
+    const table = new MemberTable({
+      threshold: this.#o.memberPhiThreshold,
+      maxMembers: this.#o.maxMembers,
+      forgetAfter: this.#o.memberForgetAfter,
+      heartbeatInterval: this.#o.memberHeartbeatInterval,
+      gossipInterval: this.#o.gossipInterval
+    }, (event, member) => { this.#emitMember(event, member) }, (reason) => { node.metrics.drop(reason) })
+    this.#members = table
+    node.whenStopping(() => {
+      table.clear()
+      if (this.#members === table) this.#members = undefined
+    })
+    this.#heartbeat()
+    node.lifetimeTimers.every(this.#o.memberHeartbeatInterval, () => { this.#heartbeat() })
+    // heartbeats arrive with gossip: checking more often than a round would learn nothing new
+    node.lifetimeTimers.every(this.#o.gossipInterval, () => { table.check(node.clock.now()) })
   }
 
   // ---- the API ----
+
+  /**
+   * The cluster's members as this node knows them: itself first (`self: true`), then every node
+   * whose heartbeat reached it and that was not forgotten, alive or down. Empty before `start()`
+   * and after `stop()`. `UnsupportedError` when state is off or `members: false`.
+   */
+  members (): Member[] {
+    if (this.#disabled !== undefined) throw new UnsupportedError(`node.state is off: ${this.#disabled}`)
+    if (!this.#o.members) throw new UnsupportedError('cluster membership is off on this node (state.members: false)')
+    const table = this.#members
+    if (table === undefined) return []
+    return [{ id: this.node.id, alive: true, heartbeat: this.#beat.count, lastSeen: this.#beat.at, self: true }, ...table.list()]
+  }
 
   /**
    * Sets one of this node's keys. `ttl` (ms) or `expiresAt` (wall-clock ms) make it expire
@@ -189,6 +249,7 @@ export class StateService {
    */
   set (key: string, value: unknown, options: SetOptions = {}): void {
     const sb = this.#writable()
+    checkNotReserved(key)
     const expiresAt = this.#expiryOf(options)
     let bytes: Uint8Array
     try { bytes = encodeValue(value) } catch (err) { throw new TypeError('value cannot be encoded', { cause: err }) }
@@ -206,6 +267,7 @@ export class StateService {
    */
   delete (key: string, options: DeleteOptions = {}): boolean {
     const sb = this.#writable()
+    checkNotReserved(key)
     const ttl = options.ttl ?? this.#o.tombstoneTtl
     if (!isPositive(ttl)) throw new TypeError('ttl must be a positive number of ms')
     const c = sb.delete(key, Math.ceil(this.#o.now() + ttl))
@@ -244,12 +306,12 @@ export class StateService {
 
   /** Live keys of `owner` (default: this node), sorted. */
   keys (owner?: PeerId): string[] {
-    return this.#ready().keys(owner ?? this.node.id)
+    return this.#ready().keys(owner ?? this.node.id).filter(k => k !== MEMBER_HEARTBEAT_KEY)
   }
 
   /** Nodes with at least one live key, as this node knows them (itself included). */
   owners (): PeerId[] {
-    return this.#ready().ownerIds()
+    return this.#ready().ownerIds(MEMBER_HEARTBEAT_KEY)
   }
 
   /**
@@ -258,6 +320,7 @@ export class StateService {
    */
   believe (key: string, owner: PeerId): boolean {
     const sb = this.#writable()
+    checkNotReserved(key)
     if (!isPeerId(owner)) throw new TypeError('owner must be a peer id')
     if (owner === this.node.id) return sb.entry(owner, key)?.value != null
     const e = sb.entry(owner, key)
@@ -364,6 +427,7 @@ export class StateService {
   // ---- helpers ----
 
   #emitChange (c: Change): void {
+    if (c.key === MEMBER_HEARTBEAT_KEY) { this.#heard(c); return }
     if (c.kind === 'delete' && c.previous === undefined) return
     const kind = c.kind
     if (this.#any[kind].size === 0 && this.#listeners[kind].size === 0) return
@@ -373,6 +437,32 @@ export class StateService {
       try { fn(change) } catch (err) { this.node.onListenerError(err, kind) }
     }
     this.#listeners[kind].emit(c.key, change)
+  }
+
+  // ---- membership ----
+
+  /** Bumps this node's heartbeat: a new version of its `~hb` key, living `memberForgetAfter`. */
+  #heartbeat (): void {
+    const sb = this.#sb
+    // the first beat is made while the node is still starting, so that its peers see it at once
+    if (sb === undefined || (this.node.status !== 'running' && this.node.status !== 'starting')) return
+    const count = this.#beat.count + 1
+    sb.set(MEMBER_HEARTBEAT_KEY, encodeValue(count), Math.ceil(this.#o.now() + this.#o.memberForgetAfter))
+    this.#beat = { count, at: this.node.clock.now() }
+  }
+
+  /** A change of some node's heartbeat key: a newer version from a peer is a heartbeat advance. */
+  #heard (c: Change): void {
+    const table = this.#members
+    if (c.kind !== 'set' || c.local || c.owner === this.node.id || table === undefined) return
+    const count = this.#decode(c.value!)
+    if (!isInt(count, 0, Number.MAX_SAFE_INTEGER)) { this.node.metrics.drop('member-malformed'); return }
+    table.advance(c.owner, count, this.node.clock.now())
+  }
+
+  #emitMember (event: MemberEvent, member: Member): void {
+    this.node.metrics.inc(`members.${event.slice(7)}`)
+    this.node.emit(event, member)
   }
 
   #decode (bytes: Uint8Array): unknown {
@@ -418,6 +508,10 @@ function parseEvent (event: string): ['set' | 'delete' | 'expire', string | unde
   const pattern = event.slice(i + 1)
   if (pattern.length === 0) throw new TypeError('a key pattern must not be empty')
   return [kind, pattern]
+}
+
+function checkNotReserved (key: string): void {
+  if (key === MEMBER_HEARTBEAT_KEY) throw new TypeError(`the key "${MEMBER_HEARTBEAT_KEY}" is reserved for the membership heartbeat`)
 }
 
 function isPositive (n: unknown): n is number { return typeof n === 'number' && Number.isFinite(n) && n > 0 }
