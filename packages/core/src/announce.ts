@@ -86,12 +86,15 @@ export class AnnounceService {
    */
   readonly #routes: ExpiringMap<string, PeerId | PeerId[]>
   readonly #pending = new Map<string, Pending>()
+  readonly #offs: Array<() => void> = []
 
   constructor (
     private readonly node: HearsayNode,
     private readonly opts: AnnounceServiceOptions,
     private readonly deliver: (req: Request) => void,
-    private readonly deliverBroadcast: (b: BroadcastArrival) => void = () => {}
+    private readonly deliverBroadcast: (b: BroadcastArrival) => void = () => {},
+    /** Runs `send` now if the node has a neighbour, else once it has one (the join queue); throws `QueueFullError`. */
+    private readonly whenJoined: (bytes: number, send: () => void, what: string) => void = (_b, send) => { send() }
   ) {
     const self = node.id
     const common = { self, maxIdLength: node.limits.maxIdBytes }
@@ -100,9 +103,14 @@ export class AnnounceService {
     this.#routes = new ExpiringMap(opts.maxRoutes, opts.routeTtl)
     const types = opts.mode === 'plumtree' ? ['pt.gossip', 'pt.ihave', 'pt.graft', 'pt.prune'] : ['fl.gossip']
     for (const t of types) {
-      node.handle(t, (peer, data, bytes) => { this.#driver.run(this.broadcaster.onMessage(peer.id, withType(shareOrigin(data), t), node.clock.now(), bytes)) })
+      this.#offs.push(node.handle(t, (peer, data, bytes) => { this.#driver.run(this.broadcaster.onMessage(peer.id, withType(shareOrigin(data), t), node.clock.now(), bytes)) }))
     }
-    node.handle('rr.reply', (peer, data) => { this.#onReply(peer.id, data) })
+    this.#offs.push(node.handle('rr.reply', (peer, data) => { this.#onReply(peer.id, data) }))
+  }
+
+  /** The node stopped: this instance is done (the next start() makes a new one). */
+  dispose (): void {
+    for (const off of this.#offs.splice(0)) off()
   }
 
   neighbor (peer: PeerId, up: boolean): void {
@@ -145,6 +153,9 @@ export class AnnounceService {
     o.signal?.addEventListener('abort', onAbort, { once: true })
     if (!ended) offStop = this.node.whenStopping(onStop)
     if (!ended) {
+      try {
+        this.whenJoined(bytes, () => { if (!ended) this.#driver.run(this.broadcaster.broadcast(id, payload, limit, this.node.clock.now(), bytes)) }, 'an announce')
+      } catch (err) { end(); throw err }
       this.#pending.set(id, {
         push: (r) => {
           if (ended) return
@@ -155,7 +166,6 @@ export class AnnounceService {
         }
       })
       this.node.metrics.inc('announce.sent')
-      this.#driver.run(this.broadcaster.broadcast(id, payload, limit, this.node.clock.now(), bytes))
     }
     return {
       [Symbol.asyncIterator]: () => ({
@@ -183,7 +193,7 @@ export class AnnounceService {
     const id = toHex(this.node.random.bytes(16))
     const payload: Payload = { o: this.node.id, ty: type, d: data, nr: true }
     const bytes = encodeEnvelope({ type: 'pt.gossip', data: { id, hops: 1, limit, payload } }, this.node.limits).length
-    this.#driver.run(this.broadcaster.broadcast(id, payload, limit, this.node.clock.now(), bytes))
+    this.whenJoined(bytes, () => { this.#driver.run(this.broadcaster.broadcast(id, payload, limit, this.node.clock.now(), bytes)) }, 'a broadcast')
   }
 
   #onDeliver (id: string, payload: unknown, hops: number, from: PeerId): void {

@@ -61,7 +61,7 @@ export class BroadcastStreams {
     messaging.handleBroadcast('st.bc', (b) => { this.#deliver(b) })
     // without the overlay, chunks go straight to every peer as `st.bc` frames
     node.handle('st.bc', (peer, data) => { this.#deliver({ type: 'st.bc', data, origin: peer.id, hops: 1, from: peer.id }) })
-    node.signal.addEventListener('abort', () => {
+    node.onEveryStop(() => {
       for (const r of this.#readers) { try { r.controller.close() } catch { /* already closed */ } }
       this.#readers.clear()
     })

@@ -200,6 +200,18 @@ export class SignalFailedError extends DialError {
   }
 }
 
+/**
+ * A send made before the node had an overlay neighbour did not fit in the join queue
+ * (`joinQueue.maxMessages` / `maxBytes`): nothing was queued or sent.
+ */
+export class QueueFullError extends HearsayError {
+  // literal, not the class's own name: minifiers rename classes
+  override readonly name: string = 'QueueFullError'
+  constructor (message: string) {
+    super(message, 'ERR_QUEUE_FULL')
+  }
+}
+
 /** Every error code, for docs and exhaustive tests. */
 export const ERROR_CODES = [
   'ERR_ABORTED',
@@ -219,6 +231,7 @@ export const ERROR_CODES = [
   'ERR_NOT_STARTED',
   'ERR_STORE',
   'ERR_STREAM_RESET',
-  'ERR_BANNED'
+  'ERR_BANNED',
+  'ERR_QUEUE_FULL'
 ] as const
 export type ErrorCode = typeof ERROR_CODES[number]

@@ -61,6 +61,9 @@ export class Membership {
   #cancelRejoin: (() => void) | undefined
   readonly #bootstrap: StoreBootstrap
   #started = false
+  /** Removes this run's protocol handlers and node listeners (`dispose`). */
+  readonly #offs: Array<() => void> = []
+  #refilling = false
 
   constructor (
     private readonly node: HearsayNode,
@@ -86,28 +89,50 @@ export class Membership {
     this.fd = new FailureDetector({ threshold: opts.phiThreshold, firstHeartbeatEstimateMs: opts.heartbeatInterval, acceptableHeartbeatPauseMs: opts.heartbeatInterval })
     this.#bootstrap = new StoreBootstrap(node, { backoffBase: opts.rejoinDelay, backoffMax: opts.rejoinMaxDelay })
     for (const t of ['hv.join', 'hv.fjoin', 'hv.nbr', 'hv.nbr-reply', 'hv.disc', 'hv.shuffle', 'hv.shuffle-reply']) {
-      node.handle(t, (peer, data) => {
+      this.#offs.push(node.handle(t, (peer, data) => {
         this.#overlayLinks.add(peer.id)
         this.run(this.hv.onMessage(peer.id, withType(data, t)))
         this.#countExchange(peer, t, data, 'rx')
-      })
+      }))
     }
+  }
+
+  /** The node stopped: this instance is done (the next start() makes a new one). */
+  dispose (): void {
+    this.#started = false
+    for (const off of this.#offs.splice(0)) off()
+    this.#cancelRejoin?.()
+    this.#cancelRejoin = undefined
+  }
+
+  /**
+   * The application dialled `peer` (`node.dial`): make it a neighbour — through a JOIN when the
+   * node has none yet (it enters the network there), else a high-priority NEIGHBOR.
+   */
+  adopt (peer: Peer, address: string): void {
+    if (!this.#started || this.hv.activeView().has(peer.id)) return
+    if (this.hv.activeView().size === 0) this.run(this.hv.join(peer.id, [address]))
+    else this.run(this.hv.requestNeighbor(peer.id, [address], 'high'))
   }
 
   async start (): Promise<void> {
     this.#started = true
     const node = this.node
-    node.on('peer:connect', (peer) => { this.run(this.hv.onLinkUp(peer.id, [], 'remote')) })
-    node.on('peer:disconnect', ({ peer }) => {
+    this.#offs.push(node.on('peer:connect', (peer) => { this.run(this.hv.onLinkUp(peer.id, [], 'remote')) }))
+    this.#offs.push(node.on('peer:disconnect', ({ peer }) => {
       this.#overlayLinks.delete(peer.id)
       this.#lastSent.delete(peer.id)
       this.fd.remove(peer.id)
       this.run(this.hv.onLinkDown(peer.id))
-    })
-    node.on('offline', () => { if (node.status === 'running') this.#scheduleRejoin() })
-    node.on('online', () => { this.#rejoinAttempt = 0; this.#cancelRejoin?.(); this.#cancelRejoin = undefined })
+    }))
+    this.#offs.push(node.on('offline', () => { if (node.status === 'running') this.#scheduleRejoin() }))
+    this.#offs.push(node.on('online', () => { this.#rejoinAttempt = 0; this.#cancelRejoin?.(); this.#cancelRejoin = undefined }))
     const timers = node.lifetimeTimers
-    timers.every(this.opts.shuffleInterval, () => { this.run(this.hv.tick()) })
+    timers.every(this.opts.shuffleInterval, () => {
+      this.run(this.hv.tick())
+      // addresses saved to the store while the node runs (peernet's save()) are tried too
+      if (this.hv.activeView().size < this.opts.minPeers) void this.#refillFromStore()
+    })
     timers.every(this.opts.heartbeatInterval, () => { this.#heartbeats() })
     if (this.opts.healInterval > 0) {
       timers.every(this.opts.healInterval, () => { this.#heal() })
@@ -121,8 +146,34 @@ export class Membership {
     }
     this.hv.addPassive(entries)
     await this.#joinSeeds()
+    if (!this.#started) return
     if (this.hv.activeView().size === 0) await this.#joinStored(ranked)
+    if (!this.#started) return
     if (this.hv.activeView().size === 0 && entries.length > 0) this.run(this.hv.tick())
+    // seeds down and nothing stored that answers: try again from ~rejoinDelay, backing off,
+    // rather than waiting for the heal timer
+    if (this.hv.activeView().size === 0 && this.node.status === 'running') this.#scheduleRejoin()
+  }
+
+  /**
+   * Below `minPeers`: dial the best stored address the node is not linked to and ask it to be a
+   * neighbour. One at a time; a failed address backs off (StoreBootstrap).
+   */
+  async #refillFromStore (): Promise<void> {
+    if (this.#refilling || !this.#started) return
+    this.#refilling = true
+    try {
+      const ranked = await this.#bootstrap.ranked()
+      const skip = [...this.hv.activeView().values()].flat()
+      const hit = await this.#bootstrap.dialBest(ranked, skip)
+      if (hit === undefined || !this.#started || this.node.status !== 'running') return
+      if (this.hv.activeView().has(hit.peer.id)) return
+      this.node.metrics.inc('membership.store-refills')
+      if (this.hv.activeView().size === 0) this.run(this.hv.join(hit.peer.id, [hit.address]))
+      else this.run(this.hv.requestNeighbor(hit.peer.id, [hit.address]))
+    } finally {
+      this.#refilling = false
+    }
   }
 
   /** Called by the node for every frame received from `peer`: a heartbeat. */
@@ -157,7 +208,7 @@ export class Membership {
   async #joinSeeds (): Promise<void> {
     await Promise.all(this.seeds.map(async (seed) => {
       try {
-        const peer = await this.node.dial(seed)
+        const peer = await this.node.connect(seed)
         this.run(this.hv.join(peer.id, [parseAddress(seed, 'tcp').address]))
       } catch (err) {
         this.node.logger.debug('seed unreachable', { seed, err })
@@ -209,7 +260,7 @@ export class Membership {
     if (id === undefined) return
     const addrs = this.#lost.get(id, now) ?? []
     if (this.hv.activeView().has(id) || addrs.length === 0) { this.#lost.delete(id); return }
-    this.node.dial(addrs[0]!, { peerId: id }).then((peer) => {
+    this.node.connect(addrs[0]!, { peerId: id }).then((peer) => {
       this.#lost.delete(id)
       if (this.node.status !== 'running' || this.hv.activeView().has(peer.id)) return
       // it was unreachable and answers again: the partition is over, force one bridge
@@ -225,7 +276,7 @@ export class Membership {
     if (seed === undefined) return
     const parsed = parseAddress(seed, 'tcp').address
     for (const [id, addrs] of active) if (addrs.includes(parsed) || this.node.getPeer(id)?.address === parsed) return
-    this.node.dial(seed).then((peer) => {
+    this.node.connect(seed).then((peer) => {
       if (!this.hv.activeView().has(peer.id)) {
         this.node.metrics.inc('membership.seed-probes')
         this.run(this.hv.requestNeighbor(peer.id, [parsed]))
@@ -240,12 +291,12 @@ export class Membership {
     this.#rejoinAttempt++
     this.#cancelRejoin = this.node.lifetimeTimers.after(delay, () => {
       this.#cancelRejoin = undefined
-      if (this.node.status !== 'running' || this.node.peers().length > 0) return
+      const alone = (): boolean => this.#started && this.node.status === 'running' && this.hv.activeView().size === 0
+      if (!alone()) return
       this.node.metrics.inc('membership.rejoins')
       void this.#joinSeeds().then(async () => {
-        if (this.node.status !== 'running') return
-        if (this.node.peers().length === 0) await this.#joinStored()
-        if (this.node.status === 'running' && this.node.peers().length === 0) {
+        if (alone()) await this.#joinStored()
+        if (alone()) {
           this.run(this.hv.tick())
           this.#scheduleRejoin()
         }
@@ -310,7 +361,7 @@ export class Membership {
     const tryAddr = (i: number): void => {
       const addr = addrs[i]
       if (addr === undefined) { this.run(this.hv.onConnectFailed(id)); return }
-      this.node.dial(addr, { peerId: id }).then(linked, () => {
+      this.node.connect(addr, { peerId: id }).then(linked, () => {
         if (this.node.status === 'running') tryAddr(i + 1)
       })
     }

@@ -98,7 +98,8 @@ export function memoryStore (opts: MemoryStoreOptions = {}): PeerStore {
       if (!(value instanceof Uint8Array)) throw new TypeError('meta value must be a Uint8Array')
       meta.set(key, value.slice())
     },
-    async close () { closed = true }
+    async close () { closed = true },
+    async reopen () { closed = false }
   }
 }
 

@@ -129,10 +129,15 @@ export class Pipeline {
   constructor (private readonly node: HearsayNode, private readonly report: (err: unknown, what: string, drop: string) => void) {
     node.on('peer:connect', (peer) => { for (const c of this.#connectionHooks) this.#runConnectionHook(c, peer) })
     node.on('peer:disconnect', ({ peer }) => { this.#runCleanups(peer) })
-    node.signal.addEventListener('abort', () => { for (const peer of [...this.#cleanups.keys()]) this.#runCleanups(peer) })
+    node.onEveryStop(() => { for (const peer of [...this.#cleanups.keys()]) this.#runCleanups(peer) })
   }
 
   use (mw: Middleware<object> | InboundHandler): void {
+    if (typeof mw === 'function' && mw.length > 0 && mw.length < 3) {
+      // (socket) => Transform is coalescent's middleware; a handler without `next` would drop
+      // every message without a word, so it is refused here instead
+      throw new TypeError(`use() takes an inbound handler (msg, ctx, next) or a middleware object; this function takes ${mw.length} argument${mw.length === 1 ? '' : 's'} and could never pass a message on. A coalescent-style middleware factory (socket) => stream.Transform runs on @hearsay/compat/coalescent`)
+    }
     const m: Middleware<object> = typeof mw === 'function' ? { inbound: mw } : mw
     if (m === null || typeof m !== 'object') throw new TypeError('use() takes a middleware object or an inbound handler function')
     for (const k of ['plugin', 'connection', 'inbound', 'outbound'] as const) {

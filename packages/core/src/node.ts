@@ -13,11 +13,11 @@ import {
   SelfDialError, TimeoutError, UnsupportedError
 } from './errors.js'
 import type { Identity, PeerId } from './identity.js'
-import { generateIdentity, identityFromSecretKey, signWith } from './identity.js'
+import { generateIdentity, identityFromSecretKey, isPeerId, signWith } from './identity.js'
 import type { AbuseLimits, Limits } from './limits.js'
 import { DEFAULT_ABUSE_LIMITS, DEFAULT_LIMITS } from './limits.js'
 import type { Logger } from './logger.js'
-import { silentLogger } from './logger.js'
+import { toLogger } from './logger.js'
 import { memoryStore } from './memory-store.js'
 import { StatRecorder } from './stat-recorder.js'
 import { StoreUpkeep } from './store-upkeep.js'
@@ -46,6 +46,8 @@ import { allServices, indexServices } from './services.js'
 import type { ServiceContext, ServiceName } from './services.js'
 import { SignalService } from './signalling.js'
 import { Plumtree } from './overlay/plumtree.js'
+import { JOIN_QUEUE_DEFAULTS, JoinQueue } from './join-queue.js'
+import { checkNodeOptions } from './option-checks.js'
 
 export type NodeStatus = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped'
 
@@ -54,10 +56,18 @@ export interface NodeEvents extends Record<string, unknown> {
   'peer:connect': Peer
   /** A peer's last link closed; `reason` is set when an error caused it. */
   'peer:disconnect': { peer: Peer, reason?: Error }
-  /** The node has its first peer. */
+  /**
+   * The node can reach the network: its first overlay neighbour is established (with
+   * `overlay: false`, its first peer). Sends made before it were held in the join queue and go
+   * out now.
+   */
   online: undefined
-  /** The node lost its last peer. */
+  /** The node lost its last overlay neighbour (with `overlay: false`, its last peer); sends are held until it rejoins. */
   offline: undefined
+  /** `start()` finished (every time: a node can stop and start again). */
+  start: undefined
+  /** `stop()` finished. */
+  stop: undefined
   /** An application message (direct, broadcast or relayed) that passed the inbound middleware. */
   message: InboundMessage
   /** A peer opened a stream to this node (`peer.openStream`); without a listener streams are refused. */
@@ -83,11 +93,18 @@ export interface NodeEvents extends Record<string, unknown> {
 /** A handler for one of hearsay's own message types (`hv.*`, `pt.*`, …); `bytes` is the frame's size. @internal */
 export type ProtocolHandler = (peer: Peer, data: unknown, bytes: number) => void
 
-interface DialRequest extends AbortOptions {
+export interface DialOptions extends AbortOptions {
   /** Refuse the link unless the remote proves this id. */
   peerId?: PeerId
   /** @default the node's dialTimeout + handshakeTimeout */
   timeout?: number
+  /**
+   * Make the peer an overlay neighbour (a JOIN through it when the node has none yet, else a
+   * high-priority NEIGHBOR), so that broadcasts, announces, state and events travel over the
+   * link. `false` keeps it a plain link (streams, direct messages). Ignored with `overlay: false`.
+   * @default true
+   */
+  neighbor?: boolean
 }
 
 /**
@@ -116,6 +133,13 @@ export class HearsayNode extends Emitter<NodeEvents> {
   /** Lifecycle status (`status` getter); `state` is the replicated key/value state. */
   #lifecycle: NodeStatus = 'idle'
   #lifetime = new AbortController()
+  /** The owned store was closed by the last stop() and must be reopened by the next start(). */
+  #storeClosed = false
+  /** Overlay neighbours (the active view as the node saw it come and go). */
+  readonly #neighbours = new Set<PeerId>()
+  readonly #joinQueue: JoinQueue
+  /** Runs at the start of every stop() (not once, as whenStopping's hooks do). */
+  readonly #everyStop = new Set<() => void>()
   /**
    * What waits for `stop()` while it runs (dials, inbound handshakes, announces): one list
    * here instead of one 'abort' listener each on the lifetime signal, where more than ten at
@@ -143,10 +167,12 @@ export class HearsayNode extends Emitter<NodeEvents> {
 
   constructor (opts: NodeOptions = {}) {
     super()
+    checkNodeOptions(opts)
     this.#opts = opts
+    this.#joinQueue = new JoinQueue({ ...JOIN_QUEUE_DEFAULTS, ...opts.joinQueue })
     this.clock = opts.clock ?? systemClock
     this.random = opts.random ?? systemRandom
-    this.logger = opts.logger ?? silentLogger
+    this.logger = toLogger(opts.logger)
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...opts.limits })
     this.abuse = Object.freeze({ ...DEFAULT_ABUSE_LIMITS, ...opts.abuse })
     this.#guard = new AbuseGuard(this.abuse, this.clock, this.metrics, (e) => { this.emit('peer:ban', e) })
@@ -242,12 +268,23 @@ export class HearsayNode extends Emitter<NodeEvents> {
 
   getPeer (id: PeerId): Peer | undefined { return this.#peersById.get(id) }
 
-  /** Starts listening and dials the seeds (in the background: a dead seed does not fail start). */
+  /**
+   * Starts listening and dials the seeds (in the background: a dead seed does not fail start; it
+   * is retried with backoff). A stopped node may start again: it keeps its identity, routes,
+   * middleware, listeners and replicated state.
+   */
   async start (options: AbortOptions = {}): Promise<void> {
-    if (this.#lifecycle !== 'idle') throw new NotStartedError(`start() called while ${this.#lifecycle}; create a new node to start again`)
+    if (this.#lifecycle !== 'idle' && this.#lifecycle !== 'stopped') throw new NotStartedError(`start() called while ${this.#lifecycle}`)
     this.#lifecycle = 'starting'
+    if (this.#lifetime.signal.aborted) this.#lifetime = new AbortController()
     try {
       throwIfAborted(options.signal)
+      if (this.#storeClosed) {
+        if (this.store.reopen === undefined) throw new NotStartedError('this node closed its store when it stopped and the store cannot reopen: pass closeStore: false, or a store with reopen()')
+        await this.store.reopen(options)
+        this.#storeClosed = false
+      }
+      this.#statRecorder.reopen()
       await this.#loadIdentity(options)
       await this.#stateService?.start(options)
       // transports that need the node (WebRTC signals through the overlay) get it before listening
@@ -283,9 +320,10 @@ export class HearsayNode extends Emitter<NodeEvents> {
           this.logger.warn('seed dial failed', { seed, err })
         })
       }
-      return
+    } else {
+      this.#startOverlay()
     }
-    this.#startOverlay()
+    this.emit('start', undefined)
   }
 
   #startOverlay (): void {
@@ -297,7 +335,7 @@ export class HearsayNode extends Emitter<NodeEvents> {
       defaultTimeout: o.announceTimeout ?? DEFAULTS.announceTimeout,
       maxRoutes: o.announceRoutes ?? DEFAULTS.maxRoutes,
       routeTtl: DEFAULTS.routeTtl
-    }, (req) => { this.emit('request', req) }, (b) => { this.#messaging.deliverBroadcast(b) })
+    }, (req) => { this.emit('request', req) }, (b) => { this.#messaging.deliverBroadcast(b) }, (bytes, send, what) => { this.whenJoined(bytes, send, what) })
     this.#announcer = announcer
     this.#eventBus?.start(o.broadcast ?? DEFAULTS.broadcast, true)
     const membership = new Membership(this, {
@@ -311,9 +349,58 @@ export class HearsayNode extends Emitter<NodeEvents> {
       rejoinMaxDelay: o.rejoinMaxDelay ?? DEFAULTS.rejoinMaxDelay,
       healInterval: o.healInterval ?? DEFAULTS.healInterval,
       announceAddresses: o.announceAddresses
-    }, o.seeds ?? [], (peer, up) => { announcer.neighbor(peer, up); this.#eventBus?.neighbor(peer, up) }, (e, p) => { this.emit(e, p) })
+    }, o.seeds ?? [], (peer, up) => {
+      announcer.neighbor(peer, up)
+      this.#eventBus?.neighbor(peer, up)
+      this.#neighbourChanged(peer, up)
+    }, (e, p) => { this.emit(e, p) })
     this.membershipService = membership
     membership.start().catch((err: unknown) => { this.logger.warn('overlay start failed', { err }) })
+  }
+
+  /** Online and offline follow the overlay's neighbours: a link alone does not reach the network. */
+  #neighbourChanged (peer: PeerId, up: boolean): void {
+    if (up) {
+      if (this.#neighbours.has(peer)) return
+      this.#neighbours.add(peer)
+      if (this.#neighbours.size === 1) this.#joined()
+    } else if (this.#neighbours.delete(peer) && this.#neighbours.size === 0 && this.#lifecycle === 'running') {
+      this.emit('offline', undefined)
+    }
+  }
+
+  /** The node reached the network: `online`, then what was held in the join queue goes out. */
+  #joined (): void {
+    this.emit('online', undefined)
+    // after the overlay's current actions (the JOIN or NEIGHBOR reply that made the link a
+    // neighbour goes out first; a broadcast ahead of it would reach a peer that has not taken
+    // this node in yet)
+    queueMicrotask(() => { if (this.joined) this.#flushJoinQueue() })
+  }
+
+  #flushJoinQueue (): void {
+    const n = this.#joinQueue.flush((err) => {
+      this.metrics.drop('join-queue-failed')
+      this.logger.warn('a send held until the node joined failed', { err })
+      if (this.listenerCount('error') > 0) this.emit('error', err instanceof Error ? err : new Error(String(err)))
+    })
+    if (n > 0) this.metrics.inc('join-queue.sent', n)
+  }
+
+  /** True once the node has an overlay neighbour (with `overlay: false`: a peer). */
+  get joined (): boolean {
+    return this.#lifecycle === 'running' && (this.#opts.overlay === false ? this.#peersById.size > 0 : this.#neighbours.size > 0)
+  }
+
+  /**
+   * Runs `send` now if the node has joined, else holds it in the join queue until it does.
+   * Throws `QueueFullError` when the queue is full, before anything is held. @internal
+   */
+  whenJoined (bytes: number, send: () => void, what: string): void {
+    // once joined, still behind what is held, so that sends keep their order
+    if (this.joined && this.#joinQueue.size === 0) { send(); return }
+    this.#joinQueue.push(bytes, send, what)
+    this.metrics.inc('join-queue.held')
   }
 
   /**
@@ -401,13 +488,15 @@ export class HearsayNode extends Emitter<NodeEvents> {
   #broadcastRaw (type: string, data: unknown, o: BroadcastOptions): void {
     if (this.#announcer !== undefined) { this.#announcer.broadcast(type, data, o.limit); return }
     const frame = encodeEnvelope({ type, data }, this.limits)
-    for (const peer of this.#peersById.values()) {
-      try {
-        peer.link.conn.send(frame)
-        this.metrics.inc('frames.out')
-        this.metrics.inc('bytes.out', frame.length)
-      } catch { this.metrics.drop('send-closed') }
-    }
+    this.whenJoined(frame.length, () => {
+      for (const peer of this.#peersById.values()) {
+        try {
+          peer.link.conn.send(frame)
+          this.metrics.inc('frames.out')
+          this.metrics.inc('bytes.out', frame.length)
+        } catch { this.metrics.drop('send-closed') }
+      }
+    }, 'a broadcast')
   }
 
   /** Replicated key/value state (scuttlebutt anti-entropy): `set`, `get`, `getRemote`, `keys`, `delete`, `believe`, `on('set:…')`. Usable once `start()` resolved. */
@@ -445,6 +534,13 @@ export class HearsayNode extends Emitter<NodeEvents> {
     this.#lifecycle = 'stopping'
     await this.#teardown()
     this.logger.info('node stopped')
+    this.emit('stop', undefined)
+  }
+
+  /** Runs `fn` at the start of every `stop()` for the node's whole life (a node may stop and start again). @internal */
+  onEveryStop (fn: () => void): () => void {
+    this.#everyStop.add(fn)
+    return () => { this.#everyStop.delete(fn) }
   }
 
   async #teardown (): Promise<void> {
@@ -452,6 +548,20 @@ export class HearsayNode extends Emitter<NodeEvents> {
     this.#lifetime.abort(new NotStartedError('The node is stopping'))
     for (const hook of [...this.#stopHooks]) hook(this.#lifetime.signal.reason)
     this.#stopHooks.clear()
+    for (const hook of [...this.#everyStop]) hook()
+    const lost = this.#joinQueue.clear()
+    if (lost > 0) {
+      this.metrics.inc('drops.join-queue-stopped', lost)
+      this.logger.warn('the node stopped before it joined the overlay: sends held for the join were not sent', { count: lost })
+    }
+    // protocol modules are made anew by the next start(); their handlers and listeners go now
+    this.membershipService?.dispose()
+    this.membershipService = undefined
+    this.#announcer?.dispose()
+    this.#announcer = undefined
+    const wasJoined = this.#neighbours.size > 0
+    this.#neighbours.clear()
+    if (wasJoined) this.emit('offline', undefined)
     await Promise.allSettled(this.#listeners.map(async l => { await l.close() }))
     this.#listeners.length = 0
     for (const conn of this.#pendingConns) conn.close()
@@ -469,7 +579,13 @@ export class HearsayNode extends Emitter<NodeEvents> {
     await withDeadline(this.#statRecorder.close(), { timeoutMs: 5_000, clock: this.clock }).catch((err: unknown) => {
       this.logger.warn('stat events not written before stop', { err })
     })
-    if (this.#ownsStore) await this.store.close().catch(() => {})
+    if (this.#ownsStore) {
+      await this.store.close().catch(() => {})
+      this.#storeClosed = true
+    }
+    this.#selfAddresses.clear()
+    // links whose close is still on its way: the peers are gone for this run all the same
+    for (const peer of [...this.#peersById.values()]) this.#removePeer(peer)
     this.#lifecycle = 'stopped'
   }
 
@@ -478,7 +594,19 @@ export class HearsayNode extends Emitter<NodeEvents> {
    * being dialled). Rejects with `DialError`, `TimeoutError`, `HandshakeError`, `SelfDialError`,
    * `PeerIdMismatchError`, `NoTransportError`, `InvalidAddressError` or `AbortError`.
    */
-  async dial (address: string, options: DialRequest = {}): Promise<Peer> {
+  async dial (address: string, options: DialOptions = {}): Promise<Peer> {
+    if (options.neighbor !== undefined && typeof options.neighbor !== 'boolean') throw new TypeError('dial option neighbor must be a boolean')
+    const peer = await this.connect(address, options)
+    // a peer the application dialled is one it wants to reach the network through
+    if (options.neighbor !== false) this.membershipService?.adopt(peer, parseAddress(address, this.#defaultProtocol).address)
+    return peer
+  }
+
+  /**
+   * `dial` without making the peer an overlay neighbour: the protocol modules' own dials (the
+   * overlay decides itself what a link becomes). @internal
+   */
+  async connect (address: string, options: DialOptions = {}): Promise<Peer> {
     this.#assertRunning()
     throwIfAborted(options.signal)
     const parsed = parseAddress(address, this.#defaultProtocol)
@@ -492,7 +620,7 @@ export class HearsayNode extends Emitter<NodeEvents> {
     try { return await p } finally { this.#dialing.delete(parsed.address) }
   }
 
-  async #dialOnce (address: string, protocol: string, options: DialRequest): Promise<Peer> {
+  async #dialOnce (address: string, protocol: string, options: DialOptions): Promise<Peer> {
     const transport = this.#transportFor(protocol)
     const timeout = options.timeout ?? (this.#opts.dialTimeout ?? DEFAULTS.dialTimeout) + this.#handshakeTimeout
     const ac = new AbortController()
@@ -549,12 +677,30 @@ export class HearsayNode extends Emitter<NodeEvents> {
     }
   }
 
-  /** Closes the link to a peer (saying goodbye first). */
-  async hangUp (peer: Peer | PeerId): Promise<void> {
-    const p = typeof peer === 'string' ? this.#peersById.get(peer) : this.#peersById.get(peer.id)
-    if (p === undefined) return
+  /**
+   * Closes the link to a peer (saying goodbye first): a `Peer`, a peer id, or an address it was
+   * dialled at or advertises. Resolves to whether there was such a link (false: nothing to do).
+   */
+  async hangUp (peer: Peer | PeerId | string): Promise<boolean> {
+    const p = this.#findPeer(peer)
+    if (p === undefined) return false
     this.sendProtocol(p, 'hs.bye', { reason: 'hang-up' })
     p.link.conn.close()
+    return true
+  }
+
+  /** A connected peer by object, id or address (dialled or advertised); `InvalidAddressError` for a string that is neither. */
+  #findPeer (peer: Peer | PeerId | string): Peer | undefined {
+    if (typeof peer !== 'string') {
+      if (peer === null || typeof peer !== 'object' || typeof peer.id !== 'string') throw new TypeError('expected a Peer, a peer id or an address')
+      return this.#peersById.get(peer.id)
+    }
+    if (isPeerId(peer)) return this.#peersById.get(peer)
+    const address = parseAddress(peer, this.#defaultProtocol).address
+    for (const p of this.#peersById.values()) {
+      if (p.address === address || this.membershipService?.advertisedAddress(p.id) === address) return p
+    }
+    return undefined
   }
 
   /** Round-trip time to a connected peer in ms. Rejects with `TimeoutError` after `timeout` (default 3000). */
@@ -716,7 +862,7 @@ export class HearsayNode extends Emitter<NodeEvents> {
       // the connect event first: frames the peer sent right behind its handshake are buffered
       // and must reach protocol handlers that know the peer
       this.emit('peer:connect', peer)
-      if (this.#peersById.size === 1) this.emit('online', undefined)
+      if (this.#peersById.size === 1 && this.#opts.overlay === false) this.#joined()
       this.#attach(peer, link)
       return peer
     }
@@ -822,7 +968,7 @@ export class HearsayNode extends Emitter<NodeEvents> {
     this.metrics.inc('peers.disconnected')
     this.logger.debug('peer disconnected', { peer: peer.id, reason })
     this.emit('peer:disconnect', reason === undefined ? { peer } : { peer, reason })
-    if (this.#peersById.size === 0) this.emit('offline', undefined)
+    if (this.#peersById.size === 0 && this.#opts.overlay === false) this.emit('offline', undefined)
   }
 
   #record (address: string, event: StatEvent): void {

@@ -2,11 +2,12 @@ import type { Channel } from './channel.js'
 import type { Clock, Random } from './clock.js'
 import type { Identity } from './identity.js'
 import type { AbuseLimits, Limits } from './limits.js'
-import type { Logger } from './logger.js'
+import type { Logger, LoggerLike } from './logger.js'
 import type { PeerStore } from './peer-store.js'
 import type { Transport } from './transport.js'
 import type { EventBusOptions, StateOptions } from './state/options.js'
 import type { NodeService } from './services.js'
+import type { JoinQueueLimits } from './join-queue.js'
 
 /** Every option of `createNode()`. Defaults live in `DEFAULTS` below and in docs/api.md. */
 export interface NodeOptions {
@@ -38,8 +39,8 @@ export interface NodeOptions {
   identity?: Identity | Uint8Array
   /** Closed-network key (32 bytes or a passphrase). @default the public network */
   networkKey?: Uint8Array | string
-  /** @default silentLogger */
-  logger?: Logger
+  /** Any object with some of `trace`, `debug`, `info`, `warn`, `error`, `fatal` (`console` works; a missing level is a no-op). @default silentLogger */
+  logger?: Logger | LoggerLike
   /** Size limits. @default { maxFrameBytes: 262144, maxTypeBytes: 64, maxIdBytes: 64 } */
   limits?: Partial<Limits>
   /** Abuse limits: per-peer inbound rates, invalid-frame and handshake-failure bans, ban length, concurrent handshakes, connections per address. Defaults in `DEFAULT_ABUSE_LIMITS` (limits.ts). @default {} */
@@ -106,6 +107,14 @@ export interface NodeOptions {
    * @default allServices() with `@hearsay/core`'s `createNode()`; [] with `hearsay`'s and with `new HearsayNode()`
    */
   services?: NodeService[]
+  /**
+   * Bounds of the join queue: broadcasts, announces, events and broadcast-stream writes made
+   * while the node has no overlay neighbour (right after `start()`, or between losing every
+   * neighbour and rejoining) are held and sent, in order, once it has one. A send that does not
+   * fit throws `QueueFullError`; what is held when the node stops is dropped, counted
+   * (`drops.join-queue-stopped`) and logged. @default { maxMessages: 1000, maxBytes: 1048576 }
+   */
+  joinQueue?: Partial<JoinQueueLimits>
 }
 
 export const DEFAULTS = Object.freeze({

@@ -54,8 +54,14 @@ export interface PeerStore {
   /** Small named values owned by the node (e.g. counters that must survive restarts). */
   getMeta: (key: string, options?: AbortOptions) => Promise<Uint8Array | undefined>
   putMeta: (key: string, value: Uint8Array, options?: AbortOptions) => Promise<void>
-  /** Flushes and releases the store. Further calls reject with `StoreError`. */
+  /** Flushes and releases the store. Further calls reject with `StoreError` (until `reopen()`). */
   close: () => Promise<void>
+  /**
+   * Opens a closed store again, with what it held: a node that owns its store closes it on
+   * `stop()` and reopens it on the next `start()`. A store without it cannot be restarted that
+   * way (the node's `start()` then rejects with `NotStartedError`). No-op on an open store.
+   */
+  reopen?: (options?: AbortOptions) => Promise<void>
 }
 
 export function emptyStats (): PeerStats {

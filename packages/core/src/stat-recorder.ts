@@ -85,6 +85,9 @@ export class StatRecorder {
     await Promise.all([...this.#inflight])
   }
 
+  /** Takes events again after `close()` (the node started again). */
+  reopen (): void { this.#closed = false }
+
   /** Flushes and refuses later events. Idempotent. */
   async close (): Promise<void> {
     this.#closed = true

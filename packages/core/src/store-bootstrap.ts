@@ -78,7 +78,7 @@ export class StoreBootstrap {
         try {
           // no expected id: a stored id may be third-hand or stale, and any authenticated peer of
           // the network is a good contact
-          const peer = await node.dial(row.address, { signal: ac.signal })
+          const peer = await node.connect(row.address, { signal: ac.signal })
           this.#failures.delete(row.address)
           node.metrics.inc('membership.store-dials.ok')
           if (found === undefined) { found = { peer, address: row.address }; ac.abort() }

@@ -241,7 +241,7 @@ export class StreamService {
     node.handle('st.end', (peer, data) => { this.#find(peer, data)?.onEnd() })
     node.handle('st.reset', (peer, data) => { this.#find(peer, data, false)?.onReset((data as { r?: unknown }).r) })
     node.on('peer:disconnect', ({ peer, reason }) => { this.#lose(peer, new ConnectionClosedError('the peer disconnected', { cause: reason })) })
-    node.signal.addEventListener('abort', () => {
+    node.onEveryStop(() => {
       for (const peer of [...this.#byPeer.keys()]) this.#lose(peer, new ConnectionClosedError('the node stopped'))
     })
   }

@@ -44,9 +44,9 @@ export async function createTestnet (n: number, opts: TestnetOptions = {}): Prom
     const topology = opts.topology ?? 'star'
     const dials: Array<Promise<unknown>> = []
     for (let i = 1; i < n; i++) {
-      if (topology === 'star') dials.push(nodes[i]!.dial('memory:node-0'))
-      else if (topology === 'chain') dials.push(nodes[i]!.dial(`memory:node-${i - 1}`))
-      else if (topology === 'full') for (let j = 0; j < i; j++) dials.push(nodes[i]!.dial(`memory:node-${j}`))
+      if (topology === 'star') dials.push(nodes[i]!.dial('memory:node-0', { neighbor: false }))
+      else if (topology === 'chain') dials.push(nodes[i]!.dial(`memory:node-${i - 1}`, { neighbor: false }))
+      else if (topology === 'full') for (let j = 0; j < i; j++) dials.push(nodes[i]!.dial(`memory:node-${j}`, { neighbor: false }))
     }
     await Promise.all(dials)
   } catch (err) {

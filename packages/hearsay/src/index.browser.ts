@@ -2,7 +2,7 @@
  * `hearsay` for browsers: `createNode()` with the WebSocket transport and an IndexedDB peer
  * store, plus everything `@hearsay/core` exports. No Node built-ins.
  */
-import { HearsayNode } from '@hearsay/core'
+import { HearsayNode, toLogger } from '@hearsay/core'
 import type { PeerStore } from '@hearsay/core'
 import { indexedDbStore } from '@hearsay/store-level'
 import { webSockets } from '@hearsay/transport-ws'
@@ -39,7 +39,7 @@ export function createNode (options: HearsayOptions = {}): HearsayNode {
   checkStoreName(storeOption)
   const named = storeOption === undefined || typeof storeOption === 'string'
   const store: PeerStore = storeOption === undefined
-    ? defaultBrowserStore(DEFAULT_STORE, rest.logger)
+    ? defaultBrowserStore(DEFAULT_STORE, toLogger(rest.logger))
     : typeof storeOption === 'string' ? indexedDbStore({ name: storeOption }) : storeOption
   return new HearsayNode({
     ...rest,

@@ -44,6 +44,23 @@ describe('hearsay (Node entry)', () => {
     expect(b.id).toBe(id)
   })
 
+  it('the same node stops and starts again on its LevelDB store: the lock is released between, and it keeps its id and saved peers', async () => {
+    const location = dir()
+    const a = node({ store: location })
+    await a.start()
+    const id = a.id
+    await a.store.save(['tcp://127.0.0.1:9'])
+    await a.stop()
+    // released by stop(): another store can take the lock, and must give it back
+    const other = hearsay.levelStore({ location })
+    await other.open(); await other.close()
+    await a.start()
+    expect(a.id).toBe(id)
+    const rows: string[] = []
+    for await (const r of a.store.known()) rows.push(r.address)
+    expect(rows).toContain('tcp://127.0.0.1:9')
+  })
+
   it('defaults to ./.hearsay without touching the disk before start()', () => {
     const a = createNode()
     expect((a.store as LevelPeerStore).location).toBe('./.hearsay')

@@ -388,6 +388,14 @@ export function kvStore (target: KvStoreTarget, opts: KvStoreOptions): KvPeerSto
       } catch (err) { return Promise.reject(err) }
     },
 
+    async reopen (): Promise<void> {
+      if (!closed) return
+      // abstract-level and the IndexedDB wrapper both open again after close()
+      closed = false
+      opening = undefined
+      await ensureOpen()
+    },
+
     async close (): Promise<void> {
       if (closed) return
       closed = true

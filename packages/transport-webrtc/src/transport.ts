@@ -59,7 +59,8 @@ class WebRTCTransport implements Transport {
   async start (context: TransportContext, options: AbortOptions = {}): Promise<void> {
     throwIfAborted(options.signal)
     if (this.context !== undefined) throw new TypeError('This WebRTC transport is already started by a node: give each node its own')
-    if (this.closed) throw new NotStartedError('The WebRTC transport is closed')
+    // a node that stopped (closing its transports) may start again
+    this.closed = false
     this.Peer = await this.load()
     this.context = context
     this.removeHandlers = context.signals.setHandlers({
@@ -104,6 +105,7 @@ class WebRTCTransport implements Transport {
 
   async close (): Promise<void> {
     this.closed = true
+    this.context = undefined
     this.listener = undefined
     this.removeHandlers?.()
     this.removeHandlers = undefined

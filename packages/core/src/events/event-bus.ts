@@ -110,10 +110,14 @@ export class EventBus {
     this.#broadcaster = (mode === 'plumtree' ? new Plumtree({ ...common, random: this.node.random.float }) : new Flood(common)) as unknown as Broadcaster<{ t: string }>
     this.#driver = new BroadcastDriver(this.node, this.#broadcaster, { prefix: 'ev.', dropPrefix: 'ev-', noLinkDrop: 'ev-no-link', onDeliver: (d) => { this.#deliver(d.payload, d.hops, d.id) } })
     if (!overlay) {
-      // a point-to-point node: every connected peer is a neighbour
+      // a point-to-point node: every connected peer is a neighbour (listeners of this run only:
+      // a node that stops and starts again calls start() again)
       for (const p of this.node.peers()) this.neighbor(p.id, true)
-      this.node.on('peer:connect', (p) => { this.neighbor(p.id, true) })
-      this.node.on('peer:disconnect', ({ peer }) => { this.neighbor(peer.id, false) })
+      const offs = [
+        this.node.on('peer:connect', (p) => { this.neighbor(p.id, true) }),
+        this.node.on('peer:disconnect', ({ peer }) => { this.neighbor(peer.id, false) })
+      ]
+      this.node.whenStopping(() => { for (const off of offs) off() })
     }
   }
 
@@ -149,10 +153,11 @@ export class EventBus {
     if (size > this.#o.maxEventBytes) throw new TooLargeError(`event of ${size} bytes exceeds maxEventBytes (${this.#o.maxEventBytes})`)
     // and it must fit in a frame with the broadcast header
     const bytes = encodeEnvelope({ type: 'ev.pt.gossip', data: { id, hops: 1, limit: this.#o.hopLimit, payload } }, this.node.limits).length
+    // queued until the node has a neighbour (throws QueueFullError before anything is kept)
+    this.node.whenJoined(bytes, () => { this.#driver!.run(b.broadcast(id, payload, this.#o.hopLimit, this.node.clock.now(), bytes)) }, 'an event')
     this.#seen.set(id, true, this.node.clock.now())
     if (x > 0) this.#keep({ id, payload, size })
     this.node.metrics.inc('events.said')
-    this.#driver!.run(b.broadcast(id, payload, this.#o.hopLimit, this.node.clock.now(), bytes))
     this.#withSelf.emit(name, { name, data, from: this.node.id, id, hops: 0, ...(x > 0 ? { expiresAt: x } : {}) })
     return id
   }

@@ -143,7 +143,7 @@ export class Rig {
   async link (): Promise<Peer> {
     const p = this.attackerLink
     if (p !== undefined && p.connected && this.victim.getPeer(this.attacker.id) !== undefined) return p
-    const peer = this.attacker.getPeer(this.victim.id) ?? await this.attacker.dial('memory:victim')
+    const peer = this.attacker.getPeer(this.victim.id) ?? await this.attacker.dial('memory:victim', { neighbor: false })
     this.redials++
     await until(() => this.victim.getPeer(this.attacker.id) !== undefined, 'the victim to accept the attacker')
     this.timeVictim(this.victim.getPeer(this.attacker.id)!)
