@@ -13,7 +13,7 @@ import type { HearsayOptions } from './with-webrtc.js'
 
 export * from './index.browser.js'
 export { webRTC, WEBRTC_DEFAULTS } from '@hearsay/transport-webrtc'
-export type { WebRTCInit } from '@hearsay/transport-webrtc'
+export type { WebRTCInit, RtcConfiguration, RtcIceServer } from '@hearsay/transport-webrtc'
 export type { HearsayOptions }
 
 /**

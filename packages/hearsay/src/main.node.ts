@@ -1,8 +1,8 @@
 /**
  * `hearsay` for Node.js: `hearsay/lite` (WebSocket, TCP, LevelDB, everything of
- * `@hearsay/core`) plus WebRTC when node-datachannel is installed (it is loaded when the node
- * starts; without it the node runs without WebRTC and logs a warning). Electron: the main
- * process takes this entry, renderers the browser one.
+ * `@hearsay/core`) plus WebRTC when node-datachannel is installed (an optional dependency,
+ * loaded when the node starts; without it the node runs without WebRTC and warns). Electron:
+ * the main process takes this entry, renderers the browser one.
  */
 import type { HearsayNode } from '@hearsay/core'
 import { webSockets } from '@hearsay/transport-ws'
@@ -13,8 +13,9 @@ import { withAllServices, withWebRTC } from './with-webrtc.js'
 import type { HearsayOptions } from './with-webrtc.js'
 
 export * from './index.node.js'
-export { optionalWebRTC }
-export type { WebRTCInit } from '@hearsay/transport-webrtc'
+export { optionalWebRTC, NO_WEBRTC_WARNING } from './webrtc-optional.node.js'
+export { webRTC, WEBRTC_DEFAULTS } from '@hearsay/transport-webrtc'
+export type { WebRTCInit, RtcConfiguration, RtcIceServer } from '@hearsay/transport-webrtc'
 export type { HearsayOptions }
 
 /**

@@ -1,12 +1,19 @@
 import { UnsupportedError } from '@hearsay/core'
 import type { Connection, DialOptions, Listener, ListenOptions, Transport, TransportContext, AbortOptions } from '@hearsay/core'
+import { webRTC } from '@hearsay/transport-webrtc'
 import type { WebRTCInit } from '@hearsay/transport-webrtc'
 
+/** The code of the process warning a node without WebRTC emits (once per process). */
+export const NO_WEBRTC_WARNING = 'HEARSAY_NO_WEBRTC'
+let warned = false
+
 /**
- * WebRTC for Node when it is there: `@hearsay/transport-webrtc` (an optional dependency: its
- * node-datachannel is a native module) is imported when the node starts. If it cannot be
- * loaded the transport stays inert: a warning is logged, `listen('webrtc:*')` gives a listener
- * with no address (nothing is advertised) and dials reject with `UnsupportedError`.
+ * WebRTC for Node when it is there: `@hearsay/transport-webrtc` loads node-datachannel (an
+ * optional dependency: a native module, with binaries for the common platforms in its npm
+ * packages) when the node starts. If it cannot be loaded the transport stays inert: the node's
+ * logger gets a warning, the process a `HEARSAY_NO_WEBRTC` warning on stderr (once; pass
+ * `webrtc: false` to go without WebRTC on purpose), `listen('webrtc:*')` gives a listener with
+ * no address (nothing is advertised) and dials reject with `UnsupportedError`.
  */
 export function optionalWebRTC (init: WebRTCInit = {}, load: () => Promise<{ webRTC: (init: WebRTCInit) => Transport }> = loadTransport): Transport {
   let inner: Transport | undefined
@@ -24,6 +31,7 @@ export function optionalWebRTC (init: WebRTCInit = {}, load: () => Promise<{ web
       } catch (err) {
         missing = err instanceof Error ? err.message : String(err)
         context.logger.warn('WebRTC is off: @hearsay/transport-webrtc or node-datachannel could not be loaded', { err })
+        warnProcess(`hearsay: WebRTC is off, node-datachannel could not be loaded (${missing}). Install it (npm install node-datachannel), or pass webrtc: false to createNode() to go without WebRTC on purpose.`)
       }
     },
     async dial (address: string, options?: DialOptions): Promise<Connection> {
@@ -39,5 +47,13 @@ export function optionalWebRTC (init: WebRTCInit = {}, load: () => Promise<{ web
 }
 
 async function loadTransport (): Promise<{ webRTC: (init: WebRTCInit) => Transport }> {
-  return await import('@hearsay/transport-webrtc')
+  return { webRTC }
+}
+
+function warnProcess (message: string): void {
+  if (warned) return
+  warned = true
+  const proc = (globalThis as { process?: { emitWarning?: (msg: string, options: { code: string }) => void } }).process
+  if (typeof proc?.emitWarning === 'function') proc.emitWarning(message, { code: NO_WEBRTC_WARNING })
+  else console.warn(message)
 }

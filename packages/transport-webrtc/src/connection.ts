@@ -10,9 +10,8 @@ import type { PeerLike } from './peer-types.js'
  */
 export const CHANNEL_BUFFER_BYTES = 256 * 1024
 /**
- * How often a backlog (or a `drained()` waiter) checks the channel buffer, besides the channel's
- * `bufferedamountlow` (see `hookBufferedAmountLow`): a fallback, simple-peer's `send()` reports
- * no progress of its own.
+ * How often a backlog (or a `drained()` waiter) checks the channel buffer, besides the peer's
+ * `drain` (the channel's `bufferedamountlow`): a fallback, `send()` reports no progress of its own.
  */
 export const PUMP_INTERVAL_MS = 10
 /** Longest wait after a local close for the data sent before it to leave, ms. */
@@ -30,7 +29,7 @@ export interface WebRTCConnectionInit {
 }
 
 /**
- * A `Connection` over an open simple-peer data channel: frames are chunked (chunking.ts), the
+ * A `Connection` over an open data channel (rtc-peer.ts): frames are chunked (chunking.ts), the
  * backlog above `CHANNEL_BUFFER_BYTES` waits here, and a close is sent in-band so the far end
  * gets every frame sent before it, and the reason.
  */
@@ -46,6 +45,9 @@ export class WebRTCConnection extends AbstractConnection {
   private waiters = 0
   private timer: ReturnType<typeof setInterval> | undefined
   private lingerUntil = 0
+  /** After a local close: everything, the close message last, has left; the far end closes next. */
+  private flushed = false
+  private lingerTimer: ReturnType<typeof setTimeout> | undefined
   /** The far end closed (in-band or by dropping the channel): nothing more to send. */
   private remoteGone = false
   private disposed = false
@@ -60,7 +62,7 @@ export class WebRTCConnection extends AbstractConnection {
     this.reassembler = new Reassembler(init.maxFrameBytes)
     this.onDisposed = init.onDisposed
     const peer = init.peer
-    hookBufferedAmountLow(peer, () => { this.pump() })
+    peer.on('drain', () => { this.pump() })
     peer.on('data', (data) => { this.onData(data) })
     peer.on('error', (err) => {
       this.remoteGone = true
@@ -120,14 +122,24 @@ export class WebRTCConnection extends AbstractConnection {
     }
     this._maybeDrained()
     if (this.closed) {
-      // a local close lingers until what was sent before it has left (or the linger runs out)
-      if ((this.backlog.length === 0 && this.channelBuffered() === 0) || Date.now() >= this.lingerUntil) { this.dispose(); return }
+      // A local close lingers until the far end, having read everything up to the close message,
+      // closes the channel (the peer's `close`), or the linger runs out. Closing first could lose
+      // the last messages: node-datachannel drops what a channel received but had not yet handed
+      // to JavaScript when it closes.
+      if (Date.now() >= this.lingerUntil) { this.dispose(); return }
+      if (this.backlog.length === 0 && this.channelBuffered() === 0) {
+        if (this.remoteGone) { this.dispose(); return }
+        this.flushed = true
+        this.schedule()
+        this.lingerTimer ??= setTimeout(() => { this.dispose() }, Math.max(0, this.lingerUntil - Date.now()))
+        return
+      }
     }
     this.schedule()
   }
 
   private schedule (): void {
-    const busy = this.backlog.length > 0 || (this.closed && !this.disposed) || (this.waiters > 0 && !this.closed)
+    const busy = this.backlog.length > 0 || (this.closed && !this.disposed && !this.flushed) || (this.waiters > 0 && !this.closed)
     if (busy && this.timer === undefined && !this.disposed) {
       this.timer = setInterval(() => { this.pump() }, PUMP_INTERVAL_MS)
     } else if (!busy && this.timer !== undefined) {
@@ -141,13 +153,22 @@ export class WebRTCConnection extends AbstractConnection {
   }
 
   private onData (data: unknown): void {
-    if (this.closed) return
-    if (!(data instanceof Uint8Array)) {
-      this._closed(new InvalidFrameError('Received a data-channel message that is not binary'))
+    if (this.disposed || !(data instanceof Uint8Array)) {
+      if (!this.closed) this._closed(new InvalidFrameError('Received a data-channel message that is not binary'))
       return
     }
     // Node hands out Buffers: pass on a plain view, never a Buffer
     const message = Object.getPrototypeOf(data) === Uint8Array.prototype ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    if (this.closed) {
+      // both ends closed at once: the far end's close message ends this end's linger
+      let kind: string | undefined
+      try { kind = this.reassembler.push(message).kind } catch { kind = 'close' }
+      if (kind === 'close') {
+        this.remoteGone = true
+        if (this.flushed) this.dispose()
+      }
+      return
+    }
     let received
     try {
       received = this.reassembler.push(message)
@@ -166,27 +187,11 @@ export class WebRTCConnection extends AbstractConnection {
     if (this.disposed) return
     this.disposed = true
     if (this.timer !== undefined) clearInterval(this.timer)
+    if (this.lingerTimer !== undefined) clearTimeout(this.lingerTimer)
     this.timer = undefined
     this.backlog.length = 0
     this.backlogBytes = 0
     try { this.peer.destroy() } catch { /* already destroyed */ }
     this.onDisposed()
-  }
-}
-
-/**
- * simple-peer sets the channel's `bufferedAmountLowThreshold` (64 KiB) and routes its
- * `bufferedamountlow` event to `_onChannelBufferedAmountLow`, which only serves its own stream
- * writes. Chaining onto that method lets the backlog refill the channel as soon as it has room
- * instead of at the next poll (polling alone capped a link at the channel buffer per interval).
- * Without the method (another simple-peer version) the poll still moves everything.
- */
-function hookBufferedAmountLow (peer: PeerLike, onLow: () => void): void {
-  const p = peer as PeerLike & { _onChannelBufferedAmountLow?: () => void }
-  const original = p._onChannelBufferedAmountLow
-  if (typeof original !== 'function') return
-  p._onChannelBufferedAmountLow = function (this: unknown) {
-    original.call(peer)
-    onLow()
   }
 }

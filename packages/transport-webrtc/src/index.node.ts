@@ -1,28 +1,38 @@
-/// <reference path="./simple-peer.d.ts" />
 /**
- * `@hearsay/transport-webrtc` for Node.js: simple-peer over node-datachannel (a native module
- * with prebuilt binaries). It is loaded when the node starts the transport, so a missing or
- * broken native module fails `start()` with a clear `UnsupportedError` instead of the import.
+ * `@hearsay/transport-webrtc` for Node.js: the W3C API of node-datachannel (its
+ * `node-datachannel/polyfill` entry; libdatachannel, a native module whose binaries come in its
+ * npm packages). It is loaded when a node starts the transport, so a missing or broken native
+ * module fails `start()` with a clear `UnsupportedError` instead of the import.
  */
 import { UnsupportedError } from '@hearsay/core'
 import type { Transport } from '@hearsay/core'
 import type { WebRTCInit } from './options.js'
 import type { PeerConstructor } from './peer-types.js'
+import { rtcPeer } from './rtc-peer.js'
+import type { RtcPeerConnectionConstructor } from './rtc-types.js'
 import { createWebRTC } from './transport.js'
 
 export type { WebRTCInit }
+export type { RtcConfiguration, RtcIceServer } from './rtc-types.js'
 export { WEBRTC_DEFAULTS } from './options.js'
 
-/** Loads simple-peer (and with it node-datachannel); rejects with `UnsupportedError` if it cannot. */
+/** The module that gives Node its `RTCPeerConnection` (an optional dependency: it is native). */
+export const NODE_WEBRTC_MODULE = 'node-datachannel/polyfill'
+
+/** Loads node-datachannel's `RTCPeerConnection`; rejects with `UnsupportedError` if it cannot. */
 export async function loadPeer (): Promise<PeerConstructor> {
+  let mod: { RTCPeerConnection?: unknown }
   try {
-    const mod = await import('@thaunknown/simple-peer/lite.js')
-    return mod.default as PeerConstructor
+    // a variable specifier: bundlers and type checkers leave the native module alone
+    const specifier: string = NODE_WEBRTC_MODULE
+    mod = await import(specifier) as { RTCPeerConnection?: unknown }
   } catch (err) {
     const e = new UnsupportedError(`WebRTC is not available in this Node.js: node-datachannel could not be loaded (${err instanceof Error ? err.message : String(err)})`)
     ;(e as { cause?: unknown }).cause = err
     throw e
   }
+  if (typeof mod.RTCPeerConnection !== 'function') throw new UnsupportedError('WebRTC is not available in this Node.js: node-datachannel/polyfill has no RTCPeerConnection')
+  return rtcPeer(mod.RTCPeerConnection as RtcPeerConnectionConstructor)
 }
 
 /** A WebRTC transport: dial `webrtc:<peerId>`, listen on `webrtc:*`; signals through the node's overlay. */

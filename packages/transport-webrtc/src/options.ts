@@ -1,14 +1,15 @@
 import { DEFAULT_HIGH_WATER_MARK, DEFAULT_MAX_FRAME_BYTES } from '@hearsay/core'
 import { DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES, MIN_CHUNK_BYTES } from './chunking.js'
+import type { RtcConfiguration, RtcIceServer } from './rtc-types.js'
 
 export interface WebRTCInit {
   /**
    * ICE servers (STUN/TURN) for peers behind NAT. None by default: hosts then find each other
    * on their own interfaces only, and nothing is sent to a third party. @default []
    */
-  iceServers?: RTCIceServer[]
+  iceServers?: RtcIceServer[]
   /** More `RTCConfiguration` fields; `iceServers` above wins. @default {} */
-  rtcConfig?: RTCConfiguration
+  rtcConfig?: RtcConfiguration
   /** Largest frame sent or accepted, in bytes; dial and listen options override it. @default 262144 */
   maxFrameBytes?: number
   /** Buffered bytes above which a writer should wait for `drained()`; it resolves at half. @default 1048576 */
@@ -22,7 +23,7 @@ export interface WebRTCInit {
 }
 
 export interface ResolvedInit {
-  rtcConfig: RTCConfiguration
+  rtcConfig: RtcConfiguration
   maxFrameBytes: number
   highWaterMark: number
   chunkBytes: number

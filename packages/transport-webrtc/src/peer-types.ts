@@ -1,26 +1,29 @@
-/**
- * The part of `@thaunknown/simple-peer` (its `lite` build: data channels only) this transport
- * uses. The package ships no types; this is the contract the transport relies on.
- */
+import type { RtcConfiguration } from './rtc-types.js'
+
+/** How a peer is made: the dialler (`initiator`) opens the data channel and sends the offer. */
 export interface PeerOptions {
   initiator?: boolean
-  /** Send candidates as they are found instead of waiting for ICE gathering to end. */
-  trickle?: boolean
-  config?: RTCConfiguration
-  channelConfig?: RTCDataChannelInit
+  config?: RtcConfiguration
+  channelConfig?: { ordered?: boolean }
 }
 
+/** One peer connection with one data channel: the contract the transport relies on (rtc-peer.ts). */
 export interface PeerLike {
   /** Feeds a signal (offer, answer, candidate) from the other side. */
   signal: (data: unknown) => void
-  /** Sends one data-channel message at once (no stream buffering). */
+  /** Sends one data-channel message at once (no buffering). */
   send: (chunk: Uint8Array) => void
   destroy: (err?: Error) => void
   /** The data channel's `bufferedAmount`. */
   readonly bufferSize: number
   readonly destroyed: boolean
+  /**
+   * `signal`: a signal for the other side; `connect`: the data channel opened; `data`: a message;
+   * `drain`: the channel's buffer fell below its low-water mark; `error`, then `close`: the peer
+   * is gone (`close` follows every `destroy()`, once).
+   */
   on: ((event: 'signal', fn: (data: unknown) => void) => unknown) &
-  ((event: 'connect' | 'close', fn: () => void) => unknown) &
+  ((event: 'connect' | 'close' | 'drain', fn: () => void) => unknown) &
   ((event: 'data', fn: (data: unknown) => void) => unknown) &
   ((event: 'error', fn: (err: Error & { code?: string }) => void) => unknown)
 }

@@ -1,7 +1,7 @@
 /**
- * The signals simple-peer exchanges, checked before they reach it: they come from the network,
- * and simple-peer destroys a peer on anything it does not expect. Only the fields it needs are
- * passed on (no `transceiverRequest`: this transport carries data channels only).
+ * The signals peers exchange, checked before they reach one: they come from the network. Only
+ * the fields a peer needs are passed on (`renegotiate` is accepted and ignored: this transport
+ * carries one data channel and never renegotiates).
  */
 export type RtcSignal =
   | { type: 'offer' | 'answer', sdp: string }

@@ -29,12 +29,12 @@ interface Session {
   settle: (result: WebRTCConnection | Error) => void
   /** Set once the data channel opened. */
   conn: WebRTCConnection | undefined
-  /** Feeds a (sanitized) signal from the far end to simple-peer. */
+  /** Feeds a (sanitized) signal from the far end to the peer. */
   deliver: (data: RtcSignal) => void
 }
 
 /**
- * Builds the transport around a simple-peer loader (index.browser.ts / index.node.ts). Addresses
+ * Builds the transport around a peer loader (index.browser.ts / index.node.ts). Addresses
  * are `webrtc:<peerId>`; offers, answers and candidates travel through the node's overlay
  * (`TransportContext.signals`), so the transport works once the node has started it.
  */
@@ -77,7 +77,7 @@ class WebRTCTransport implements Transport {
     const { context, Peer } = this.ready()
     if (remote === context.peerId) throw new DialError('A node cannot open a WebRTC connection to itself')
     const id = toHex(systemRandom.bytes(16))
-    const peer = new Peer({ initiator: true, trickle: true, config: this.init.rtcConfig, channelConfig: { ordered: true } })
+    const peer = new Peer({ initiator: true, config: this.init.rtcConfig, channelConfig: { ordered: true } })
     return await new Promise<Connection>((resolve, reject) => {
       const onAbort = (): void => { session.settle(toAbortError(signal?.reason)) }
       const session = this.open(id, remote, 'outbound', peer, maxFrameBytes, (result) => {
@@ -126,7 +126,7 @@ class WebRTCTransport implements Transport {
   }
 
   /**
-   * Wires a simple-peer instance into a session: its signals go out through the overlay, its
+   * Wires a peer (rtc-peer.ts) into a session: its signals go out through the overlay, its
    * `connect` ends the connecting phase with a connection, and errors, the connect timeout, a
    * failure reported by the overlay or `settle(error)` end it with that error.
    */
@@ -166,8 +166,7 @@ class WebRTCTransport implements Transport {
       }
     }
     this.sessions.set(id, session)
-    // simple-peer emits 'error' events: without a listener they would throw
-    peer.on('error', (err) => {
+        peer.on('error', (err) => {
       if (session.conn === undefined) session.settle(new DialError(`WebRTC connection to ${remote} failed: ${err.message}`, { cause: err }))
     })
     peer.on('close', () => {
@@ -223,7 +222,7 @@ class WebRTCTransport implements Transport {
     let connecting = 0
     for (const s of this.sessions.values()) if (s.direction === 'inbound' && s.conn === undefined) connecting++
     if (connecting >= this.init.maxPendingSessions) { context.signals.fail(from, id, 'busy'); return }
-    const peer = new this.Peer!({ initiator: false, trickle: true, config: this.init.rtcConfig, channelConfig: { ordered: true } })
+    const peer = new this.Peer!({ initiator: false, config: this.init.rtcConfig, channelConfig: { ordered: true } })
     this.open(id, from, 'inbound', peer, listener.maxFrameBytes, (result) => {
       if (!(result instanceof WebRTCConnection)) {
         context.logger.debug('inbound WebRTC session failed', { from, err: result })
