@@ -62,7 +62,7 @@ describe('coalescent(options)', () => {
     const plugged: unknown[] = []
     const inits: CoalescentSocket[] = []
     const mw = Object.assign((socket: CoalescentSocket) => {
-      const t = new PassThrough() as PassThrough & { _init?: unknown }
+      const t = new PassThrough() as PassThrough & { _init?: (app: unknown, s: CoalescentSocket) => void }
       t._init = (appArg: unknown, s: CoalescentSocket) => { expect(appArg).toBe(b); inits.push(s) }
       expect(socket).toBeDefined()
       return t

@@ -8,9 +8,10 @@ import type { Logger } from '@hearsay/core'
 
 /** The logger coalescent documents: `info`, `warn` and `error`, each `(...args)`. */
 export interface CoalescentLogger {
-  info: (...args: unknown[]) => void
-  warn: (...args: unknown[]) => void
-  error: (...args: unknown[]) => void
+  // any: a logger's own parameter types (console's, `(m: string) => void`) must fit
+  info: (...args: any[]) => void
+  warn: (...args: any[]) => void
+  error: (...args: any[]) => void
 }
 
 export interface CoalescentOptions {
