@@ -1,10 +1,10 @@
 /**
- * peernet's README programs (examples/seeds/peernet-*.mjs, changed only in their import lines
- * and marked test glue) run as child processes on @hearsay/compat/peernet's dist/, each with a
- * LevelDB database `./peer.db` in a temporary working directory: a server attached to its HTTP
- * server through websocket-stream and `pn.createStream()`, and a fresh node that `save()`s the
- * server's address, connects by itself, announces and gets the reply back, reads `getStats()`
- * and `known()`.
+ * peernet's README as one program (examples/seeds/peernet-readme.mjs, changed only in its import
+ * lines and marked test glue), run twice as child processes on @hearsay/compat/peernet's dist/,
+ * each with a LevelDB database `./peer.db` in a temporary working directory: a server attached
+ * to its HTTP server through websocket-stream and `pn.createStream()`, and a fresh node that
+ * `save()`s the server's address, connects by itself, announces and gets the reply back, reads
+ * `getStats()` and `known()`.
  */
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -36,11 +36,11 @@ function program (file: string, args: string[], cwd: string): SeedProgram {
 
 describe('peernet README programs on @hearsay/compat/peernet', () => {
   it('save() then automatic connect, announce with a reply streaming back, getStats(), known()', async () => {
-    const server = program('peernet-server.mjs', ['--port', '0'], workdir())
+    const server = program('peernet-readme.mjs', ['--port', '0'], workdir())
     const [, port] = await server.line(/^listening on (\d+)$/)
     const address = `ws://127.0.0.1:${port!}`
 
-    const client = program('peernet-client.mjs', ['--port', '0', address], workdir())
+    const client = program('peernet-readme.mjs', ['--port', '0', address], workdir())
     await client.line(/^listening on \d+$/)
     // "Peernet will attempt to connect to peers automatically from its database"
     await client.line(new RegExp(`^connected to ${address}$`), 20_000)
