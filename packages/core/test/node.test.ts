@@ -236,10 +236,16 @@ describe('node on the memory testnet', () => {
     await eventually(() => t.nodes[1]!.peers().length === 0)
   })
 
-  it('start() after stop() is refused with a clear error', async () => {
+  it('start() after stop() starts the same node again; start() while starting is refused with a clear error', async () => {
     const a = createNode({ transports: [new MemoryNetwork().transport()] })
+    cleanups.push(async () => { await a.stop() })
     await a.start(); await a.stop()
+    await a.start()
+    expect(a.status).toBe('running')
+    await a.stop()
+    const starting = a.start()
     await expect(a.start()).rejects.toMatchObject({ code: 'ERR_NOT_STARTED' })
+    await starting
   })
 
   it('dials the seeds at start and survives a dead seed', async () => {
