@@ -48,8 +48,7 @@ export class SmokePeer extends EventEmitter {
   closed (): void {
     if (this.#closed) return
     this.#closed = true
-    this.socket.detachWritable()
-    this.socket.push(null)
+    this.socket.gone()
     this.emit('close')
   }
 }
