@@ -113,7 +113,12 @@ export interface PlumtreeOptions extends BroadcastLimits {
 interface Stored { payload: unknown, hops: number, limit: number, at: number, bytes: number, origin: PeerId | undefined, parent: PeerId | undefined, optimized: boolean, beacon: boolean }
 /** An origin's own tree: neighbour → eager (true) or lazy (false); neighbours not in it follow the shared tree. */
 type OriginTree = Map<PeerId, boolean>
-interface Missing { announcers: PeerId[], deadline: number }
+/**
+ * A message heard of but not received: `announcers` still to be asked (in IHAVE order), `asked`
+ * the neighbours asked in this round, `since` the first IHAVE (it bounds how long anyone may
+ * still keep the payload).
+ */
+interface Missing { announcers: PeerId[], asked: PeerId[], since: number, deadline: number }
 
 export class Plumtree implements Broadcaster<PlumtreeMsg> {
   readonly self: PeerId
@@ -209,6 +214,24 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
     }
   }
 
+  /**
+   * Who to GRAFT next for a missing message: the announcers first, in the order they announced
+   * it; then the neighbours that never did (a link that came up after the message passed never
+   * announces it, yet the peer may hold it); once every neighbour was asked, a new round asks
+   * them again (a GRAFT or its answer may have been lost with a link). One GRAFT per
+   * graftTimeoutMs per message, so a message no neighbour holds costs at most
+   * storeMaxAgeMs / graftTimeoutMs GRAFTs (20 with the defaults) before it is counted lost.
+   */
+  #nextToAsk (m: Missing): PeerId | undefined {
+    const announcer = m.announcers.shift()
+    if (announcer !== undefined) return announcer
+    const fresh = (p: PeerId): boolean => !m.asked.includes(p)
+    const other = first(this.#eager, fresh) ?? first(this.#lazy, fresh)
+    if (other !== undefined) return other
+    m.asked = []
+    return first(this.#eager, () => true) ?? first(this.#lazy, () => true)
+  }
+
   broadcast (id: string, payload: unknown, limit: number, now: number, bytes = 0): BroadcastResult<PlumtreeMsg> {
     checkBroadcastArgs(id, limit, this.#limits)
     const out: Array<SendAction<PlumtreeMsg>> = []
@@ -262,18 +285,23 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
     const grafts = new Map<PeerId, string[]>()
     for (const [id, m] of this.#missing) {
       if (m.deadline > now) continue
-      const peer = this.#seen.has(id, now) ? undefined : m.announcers.shift()
-      if (peer === undefined) {
-        if (!this.#seen.has(id, now)) countDrop(this.drops, 'graft-exhausted')
+      if (this.#seen.has(id, now)) { this.#missing.delete(id); continue }
+      // Announcers kept the payload at most storeMaxAgeMs from about `since`: past that no
+      // neighbour can answer, and only then is the message lost to this node.
+      if (now - m.since >= this.#storeMaxAgeMs) {
+        countDrop(this.drops, 'graft-exhausted')
         this.#missing.delete(id)
         continue
       }
+      const peer = this.#nextToAsk(m)
+      m.deadline = now + this.graftTimeoutMs
+      if (peer === undefined) continue // no neighbour now: the next one that comes is asked
+      m.asked.push(peer)
       // the announcer becomes our parent for this and (while it lasts) later messages
       this.#setShared(peer, true)
       let ids = grafts.get(peer)
       if (ids === undefined) grafts.set(peer, ids = [])
       ids.push(id)
-      m.deadline = now + this.graftTimeoutMs
     }
     for (const [to, ids] of grafts) {
       for (let i = 0; i < ids.length; i += this.#maxBatchIds) out.push({ type: 'send', to, msg: { t: 'pt.graft', ids: ids.slice(i, i + this.#maxBatchIds) } })
@@ -416,11 +444,11 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
       if (this.#seen.has(id, now)) { this.#maybeOptimize(out, from, id, hops); continue }
       const m = this.#missing.get(id)
       if (m !== undefined) {
-        if (!m.announcers.includes(from)) m.announcers.push(from)
+        if (!m.announcers.includes(from) && !m.asked.includes(from)) m.announcers.push(from)
       } else if (this.#missing.size >= this.#maxMissing) {
         countDrop(this.drops, 'missing-full')
       } else {
-        this.#missing.set(id, { announcers: [from], deadline: now + this.graftTimeoutMs })
+        this.#missing.set(id, { announcers: [from], asked: [], since: now, deadline: now + this.graftTimeoutMs })
       }
     }
   }
@@ -580,6 +608,11 @@ function gossip (id: string, hops: number, limit: number, payload: unknown, orig
   const msg: PlumtreeMsg = origin === undefined ? { t: 'pt.gossip', id, hops, limit, payload } : { t: 'pt.gossip', id, hops, limit, payload, o: origin }
   if (beacon) msg.b = 1
   return msg
+}
+
+function first<T> (items: Iterable<T>, ok: (x: T) => boolean): T | undefined {
+  for (const x of items) if (ok(x)) return x
+  return undefined
 }
 
 function randomBase36 (random: () => number): string {

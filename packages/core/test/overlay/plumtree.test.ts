@@ -75,9 +75,10 @@ describe('Plumtree: IHAVE and GRAFT', () => {
     expect(pt.eagerPeers()).toContain('a')
     expect(pt.tick(999).actions).toEqual([])
     expect(pt.tick(1000).actions).toEqual([{ type: 'send', to: 'b', msg: { t: 'pt.graft', ids: ['m'] } }])
-    expect(pt.tick(1500).actions).toEqual([])
-    expect(pt.drops['graft-exhausted']).toBe(1)
-    expect(pt.nextTickAt()).toBeUndefined()
+    // every announcer tried: a neighbour that never announced it is asked next, and the message
+    // is counted lost only once it aged out of the payload stores (plumtree-pull.test.ts)
+    expect(to(pt.tick(1500), 'pt.graft')).toEqual(['c'])
+    expect(pt.drops['graft-exhausted']).toBeUndefined()
   })
 
   it('an eager copy arriving in time cancels the graft', () => {
