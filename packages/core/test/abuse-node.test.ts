@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { overlayConnected } from '../src/compliance/overlay.js'
+import { overlayConnected } from '../src/testing/compliance/overlay.js'
 import { createNode, createTestnet, generateIdentity, MemoryNetwork, plainChannel } from '../src/index.js'
 import type { BanEvent, Connection, HearsayNode, NodeEvents, NodeOptions, Testnet } from '../src/index.js'
-import { eventually, within } from '../src/compliance/assert.js'
+import { eventually, within } from '../src/testing/compliance/assert.js'
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => { while (cleanups.length > 0) await cleanups.pop()!() })

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createNode, createTestnet, plainChannel, relay, smartRelay, TooLargeError } from '../src/index.js'
 import type { Clock, HearsayNode, InboundMessage, Middleware, NodeOptions, Peer, Testnet } from '../src/index.js'
-import { eventually } from '../src/compliance/assert.js'
+import { eventually } from '../src/testing/compliance/assert.js'
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => { while (cleanups.length > 0) await cleanups.pop()!() })

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createTestnet } from '../src/index.js'
 import type { HearsayNode, Testnet } from '../src/index.js'
-import { eventually } from '../src/compliance/assert.js'
+import { eventually } from '../src/testing/compliance/assert.js'
 
 const nets: Testnet[] = []
 afterEach(async () => { await Promise.all(nets.splice(0).map(async t => { await t.stop() })) })

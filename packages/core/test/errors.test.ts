@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import { describe, expect, it } from 'vitest'
-import * as errors from '../src/errors.js'
-import { HearsayError } from '../src/errors.js'
+import * as errors from '../src/util/errors.js'
+import { HearsayError } from '../src/util/errors.js'
 
 describe('errors', () => {
   const classes = Object.entries(errors).filter(([, v]) => typeof v === 'function' && (v === HearsayError || v.prototype instanceof HearsayError)) as Array<[string, new (...args: any[]) => HearsayError]>
@@ -19,7 +19,7 @@ describe('errors', () => {
 
   it('names survive minification (esbuild renames the classes)', async () => {
     const out = await build({
-      entryPoints: [fileURLToPath(new URL('../src/errors.ts', import.meta.url))],
+      entryPoints: [fileURLToPath(new URL('../src/util/errors.ts', import.meta.url))],
       bundle: true, minify: true, format: 'esm', write: false, platform: 'neutral'
     })
     const code = out.outputFiles[0]!.text

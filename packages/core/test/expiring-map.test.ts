@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ExpiringMap } from '../src/index.js'
-import { shareOrigin } from '../src/announce.js'
+import { shareOrigin } from '../src/overlay/announce.js'
 
 describe('ExpiringMap.replace', () => {
   it('swaps the value of a live key, keeping its age and its place in the eviction order', () => {

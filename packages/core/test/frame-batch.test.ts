@@ -4,9 +4,9 @@ import {
   createNode, encodeEnvelope, generateIdentity, InvalidFrameError, MemoryNetwork, secureChannel, systemClock, systemRandom
 } from '../src/index.js'
 import type { Connection, UpgradedConnection } from '../src/index.js'
-import { BATCH_MARKER, decodeBatch, encodeBatch, isBatch } from '../src/frame-batch.js'
-import { FrameCoalescer, MAX_BATCH_BYTES } from '../src/frame-coalescer.js'
-import { eventually } from '../src/compliance/assert.js'
+import { BATCH_MARKER, decodeBatch, encodeBatch, isBatch } from '../src/wire/frame-batch.js'
+import { FrameCoalescer, MAX_BATCH_BYTES } from '../src/wire/frame-coalescer.js'
+import { eventually } from '../src/testing/compliance/assert.js'
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => { while (cleanups.length > 0) await cleanups.pop()!() })

@@ -3,8 +3,8 @@ import {
   AUTH_BYTES, BoxStream, HELLO_BYTES, PUBLIC_NETWORK_KEY, REPLY_BYTES, encodeEnvelope, fromHex, generateIdentity,
   identityFromSeed, initiator, responder, seededRandom, toHex, toNetworkKey
 } from '../src/index.js'
-import { concat, utf8 } from '../src/bytes.js'
-import { mac } from '../src/crypto.js'
+import { concat, utf8 } from '../src/util/bytes.js'
+import { mac } from '../src/wire/crypto.js'
 
 // The vectors of docs/protocol.md: fixed seeds and ephemeral secrets give exact bytes.
 const V = {

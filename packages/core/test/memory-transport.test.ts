@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { transportCompliance, peerStoreCompliance } from '../src/compliance/index.js'
+import { transportCompliance, peerStoreCompliance } from '../src/testing/compliance/index.js'
 import { MemoryNetwork, memoryStore } from '../src/index.js'
 
 describe('memory transport: compliance', () => {

@@ -3,7 +3,7 @@ import {
   createNode, createTestnet, generateIdentity, memoryStore, MemoryNetwork, plainChannel, seededRandom, toNetworkKey
 } from '../src/index.js'
 import type { HearsayNode, Testnet } from '../src/index.js'
-import { eventually } from '../src/compliance/assert.js'
+import { eventually } from '../src/testing/compliance/assert.js'
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => { while (cleanups.length > 0) await cleanups.pop()!() })

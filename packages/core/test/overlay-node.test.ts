@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { countersWith, overlayConnected, viewsSignature } from '../src/compliance/overlay.js'
+import { countersWith, overlayConnected, viewsSignature } from '../src/testing/compliance/overlay.js'
 import { createNode, createTestnet, MemoryNetwork, plainChannel } from '../src/index.js'
 import type { HearsayNode, NodeOptions, Reply, Testnet } from '../src/index.js'
-import { eventually } from '../src/compliance/assert.js'
+import { eventually } from '../src/testing/compliance/assert.js'
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => { while (cleanups.length > 0) await cleanups.pop()!() })

@@ -4,7 +4,7 @@ import {
   rankPeers, scorePeer, StatRecorder
 } from '../src/index.js'
 import type { HearsayNode, NodeOptions, PeerRecord, PeerStats, PeerStore, StatEvent, Testnet, Transport } from '../src/index.js'
-import { eventually } from '../src/compliance/assert.js'
+import { eventually } from '../src/testing/compliance/assert.js'
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => { while (cleanups.length > 0) await cleanups.pop()!() })

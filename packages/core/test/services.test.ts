@@ -9,7 +9,7 @@ import {
   stateService, streamsService, UnsupportedError
 } from '../src/index.js'
 import type { NodeOptions, Testnet } from '../src/index.js'
-import { eventually } from '../src/compliance/assert.js'
+import { eventually } from '../src/testing/compliance/assert.js'
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => { while (cleanups.length > 0) await cleanups.pop()!() })

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createNode, createTestnet, MemoryNetwork, UnsupportedError } from '../src/index.js'
 import type { Clock, HearsayNode, Signal, SignalFailure, Testnet, Transport, TransportContext } from '../src/index.js'
-import { eventually } from '../src/compliance/assert.js'
+import { eventually } from '../src/testing/compliance/assert.js'
 
 /** A transport that only signals: it keeps the context the node gives it and logs what arrives. */
 class SignalProbe implements Transport {

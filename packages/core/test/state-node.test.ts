@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createNode, createTestnet, encodeEnvelope, generateIdentity, memoryStore, MemoryNetwork, plainChannel, INCARNATION_META_KEY } from '../src/index.js'
 import type { HearsayNode, NodeOptions, StateChange, Testnet } from '../src/index.js'
-import { eventually } from '../src/compliance/assert.js'
+import { eventually } from '../src/testing/compliance/assert.js'
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => { while (cleanups.length > 0) await cleanups.pop()!() })

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createTestnet, plainChannel, StreamResetError } from '../src/index.js'
 import type { BroadcastChunk, HearsayNode, NodeOptions, PeerStream, Testnet } from '../src/index.js'
 import { broadcastDuplex, openDuplex, toDuplex } from '@hearsay/node-streams'
-import { eventually } from '../src/compliance/assert.js'
+import { eventually } from '../src/testing/compliance/assert.js'
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => { while (cleanups.length > 0) await cleanups.pop()!() })

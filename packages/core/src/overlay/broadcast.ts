@@ -1,5 +1,5 @@
-import type { PeerId } from '../identity.js'
-import { DEFAULT_MAX_ID_BYTES } from '../limits.js'
+import type { PeerId } from '../wire/identity.js'
+import { DEFAULT_MAX_ID_BYTES } from '../util/limits.js'
 import type { Drops } from './validate.js'
 import { isInt, isString } from './validate.js'
 

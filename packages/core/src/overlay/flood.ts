@@ -1,4 +1,4 @@
-import type { PeerId } from '../identity.js'
+import type { PeerId } from '../wire/identity.js'
 import type { BroadcastLimits, BroadcastResult, Broadcaster, SendAction } from './broadcast.js'
 import { checkBroadcastArgs, parseGossip, resolveLimits } from './broadcast.js'
 import { DedupCache } from './dedup-cache.js'

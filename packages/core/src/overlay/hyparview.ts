@@ -1,5 +1,5 @@
-import type { Random } from '../clock.js'
-import type { PeerId } from '../identity.js'
+import type { Random } from '../util/clock.js'
+import type { PeerId } from '../wire/identity.js'
 import { pick, sample } from './sample.js'
 import type { Drops } from './validate.js'
 import { countDrop, isInt, isRecord, isString, stringList } from './validate.js'

@@ -1,4 +1,4 @@
-import type { PeerId } from '../identity.js'
+import type { PeerId } from '../wire/identity.js'
 
 /**
  * The phi accrual failure detector (Hayashibara, Défago, Yared, Katayama 2004), computed as

@@ -1,4 +1,4 @@
-import type { Random } from '../clock.js'
+import type { Random } from '../util/clock.js'
 
 /** A uniformly chosen element, or undefined if there is none. */
 export function pick<T> (random: Random, items: readonly T[]): T | undefined {

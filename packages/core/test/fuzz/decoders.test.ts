@@ -6,14 +6,14 @@
  */
 import { describe, expect, it, vi } from 'vitest'
 import { BoxStream, decodeEnvelope, decodeValue, encodeEnvelope, encodeValue, identityFromSeed, seededRandom, toNetworkKey } from '../../src/index.js'
-import { decodeBatch, encodeBatch } from '../../src/frame-batch.js'
-import { ephemeral, initiator, processAuth, processHello, processReply, responder } from '../../src/handshake.js'
+import { decodeBatch, encodeBatch } from '../../src/wire/frame-batch.js'
+import { ephemeral, initiator, processAuth, processHello, processReply, responder } from '../../src/wire/handshake.js'
 import { check, expectTyped, mutate, report, RUNS, SEED, yieldToLoop } from './support.js'
 
 // x25519 is deterministic, so memoising it changes no outcome; it keeps the inputs per step
 // affordable (an x25519 costs ~0.4 ms here and most step-2 inputs would pay one)
-vi.mock('../../src/crypto.js', async (importOriginal) => {
-  const orig = await importOriginal<typeof import('../../src/crypto.js')>()
+vi.mock('../../src/wire/crypto.js', async (importOriginal) => {
+  const orig = await importOriginal<typeof import('../../src/wire/crypto.js')>()
   const memo = new Map<string, Uint8Array | null>()
   const hex = (b: Uint8Array): string => Array.from(b, x => x.toString(16).padStart(2, '0')).join('')
   return {

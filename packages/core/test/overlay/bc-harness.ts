@@ -1,4 +1,4 @@
-import type { Random } from '../../src/clock.js'
+import type { Random } from '../../src/util/clock.js'
 import type { BroadcastResult, Broadcaster } from '../../src/overlay/index.js'
 
 /**

@@ -1,5 +1,5 @@
-import type { Random } from '../../src/clock.js'
-import { seededRandom } from '../../src/clock.js'
+import type { Random } from '../../src/util/clock.js'
+import { seededRandom } from '../../src/util/clock.js'
 import type { HyParViewAction, HyParViewOptions } from '../../src/overlay/index.js'
 import { HyParView } from '../../src/overlay/index.js'
 import { sample } from '../../src/overlay/sample.js'

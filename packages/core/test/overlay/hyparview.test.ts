@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { seededRandom } from '../../src/clock.js'
+import { seededRandom } from '../../src/util/clock.js'
 import type { HyParViewAction, HyParViewMsg, HyParViewOptions } from '../../src/overlay/index.js'
 import { HyParView } from '../../src/overlay/index.js'
 import { pick } from '../../src/overlay/sample.js'
@@ -502,7 +502,7 @@ function summary (xs: number[]): { min: number, max: number, mean: number } {
 describe('requestNeighbor (netsplit healing)', () => {
   it('asks with low priority, and a full peer refuses without evicting anyone', async () => {
     const { HyParView } = await import('../../src/overlay/hyparview.js')
-    const { seededRandom } = await import('../../src/clock.js')
+    const { seededRandom } = await import('../../src/util/clock.js')
     const hv = new HyParView({ self: 'me', selfAddrs: ['memory:me'], random: seededRandom(1), minActive: 1, maxActive: 2 })
     const acts = hv.requestNeighbor('seed', ['memory:seed'])
     expect(acts).toEqual([{ type: 'connect', peer: 'seed', addrs: ['memory:seed'], msg: { t: 'hv.nbr', priority: 'low', addrs: ['memory:me'] } }])

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { seededRandom } from '../../src/clock.js'
+import { seededRandom } from '../../src/util/clock.js'
 import { FailureDetector, PhiAccrual, phiOf } from '../../src/overlay/index.js'
 
 /** Time at which phi first reaches `threshold` after the last heartbeat at `last`. */

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { seededRandom } from '../../src/clock.js'
+import { seededRandom } from '../../src/util/clock.js'
 import type { PlumtreeMsg, PlumtreeOptions } from '../../src/overlay/index.js'
 import { Plumtree } from '../../src/overlay/index.js'
 import { pick } from '../../src/overlay/sample.js'
-import { encodeEnvelope } from '../../src/envelope.js'
-import { toHex } from '../../src/bytes.js'
+import { encodeEnvelope } from '../../src/wire/envelope.js'
+import { toHex } from '../../src/util/bytes.js'
 import { BcNet, ringWithChords } from './bc-harness.js'
 
 const T = 1000

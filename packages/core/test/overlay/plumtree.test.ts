@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { seededRandom } from '../../src/clock.js'
+import { seededRandom } from '../../src/util/clock.js'
 import type { PlumtreeMsg, PlumtreeOptions } from '../../src/overlay/index.js'
 import { Flood, Plumtree } from '../../src/overlay/index.js'
 import { pick } from '../../src/overlay/sample.js'

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { batchMessage, decodeEnvelope, encodeEnvelope, encodeValue, generateIdentity, identityFromSeed, leafHash, seededRandom, signWith, toHex } from '../../src/index.js'
 import type { Identity } from '../../src/index.js'
-import { BatchTree, ProofCounter, prove, rootFromProof } from '../../src/state/merkle.js'
+import { BatchTree, ProofCounter, prove, rootFromProof } from '../../src/services/state/merkle.js'
 import {
   INCARNATION_SHIFT, nextIncarnation, Scuttlebutt, signedOwnership, trustedOwnership
-} from '../../src/state/scuttlebutt.js'
-import type { DeltaMsg, ScuttlebuttOptions } from '../../src/state/scuttlebutt.js'
-import { hash } from '../../src/crypto.js'
+} from '../../src/services/state/scuttlebutt.js'
+import type { DeltaMsg, ScuttlebuttOptions } from '../../src/services/state/scuttlebutt.js'
+import { hash } from '../../src/wire/crypto.js'
 
 const rnd = seededRandom(7)
 const ids = Array.from({ length: 8 }, () => generateIdentity(rnd))

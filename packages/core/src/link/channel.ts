@@ -1,0 +1,39 @@
+import type { AbortOptions } from '../util/abort.js'
+import type { Clock, Random } from '../util/clock.js'
+import type { Identity, PeerId } from '../wire/identity.js'
+import type { Connection } from './transport.js'
+
+/** A connection whose remote peer id is known: what a channel hands to the node. */
+export interface UpgradedConnection {
+  remotePeer: PeerId
+  conn: Connection
+  /**
+   * Identical on both ends and unique per link (derived from the handshake transcript): both
+   * sides rank duplicate links by it and so keep the same one.
+   */
+  linkId: string
+}
+
+export interface UpgradeOptions extends AbortOptions {
+  role: 'initiator' | 'responder'
+  identity: Identity
+  /** Fails the upgrade with `PeerIdMismatchError` if the remote proves another id. */
+  expectedPeer?: PeerId
+  /** @default 10000 */
+  timeoutMs: number
+  clock: Clock
+  random: Random
+  /** Largest plaintext frame the upgraded connection carries. */
+  maxFrameBytes: number
+}
+
+/**
+ * How a raw transport connection becomes an authenticated link. Production uses
+ * `secureChannel()`; the simulator uses `plainChannel()` to skip the crypto, not the logic.
+ */
+export interface Channel {
+  readonly name: string
+  /** Bytes the channel adds to each frame (so transports can be given room for them). */
+  readonly overhead: number
+  upgrade: (conn: Connection, opts: UpgradeOptions) => Promise<UpgradedConnection>
+}

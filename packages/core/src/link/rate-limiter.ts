@@ -1,0 +1,70 @@
+import type { Clock } from '../util/clock.js'
+
+/**
+ * Token buckets on the injected clock (times in ms), so that the simulator's virtual time and
+ * the tests drive them exactly like wall time does.
+ */
+export class TokenBucket {
+  #tokens: number
+  #last: number
+
+  /**
+   * `ratePerSecond` tokens are added per second, up to `capacity` (the burst allowed after an
+   * idle spell). The bucket starts full. A rate of 0 or `Infinity` disables it: `take` always
+   * succeeds.
+   */
+  constructor (readonly ratePerSecond: number, readonly capacity: number, now: number) {
+    if (!(ratePerSecond >= 0) || !(capacity >= 0)) throw new TypeError('rate and capacity must be non-negative numbers')
+    this.#tokens = capacity
+    this.#last = now
+  }
+
+  get disabled (): boolean { return this.ratePerSecond === 0 || this.ratePerSecond === Infinity }
+
+  /** Takes `n` tokens if the bucket holds them; false (and nothing taken) otherwise. */
+  take (n: number, now: number): boolean {
+    if (this.disabled) return true
+    this.#refill(now)
+    if (this.#tokens < n) return false
+    this.#tokens -= n
+    return true
+  }
+
+  /** Tokens available at `now`. */
+  available (now: number): number {
+    if (this.disabled) return Infinity
+    this.#refill(now)
+    return this.#tokens
+  }
+
+  #refill (now: number): void {
+    // a clock that steps back (or a virtual clock reset) must not mint tokens or freeze the bucket
+    const elapsed = Math.max(0, now - this.#last)
+    this.#last = now
+    if (elapsed > 0) this.#tokens = Math.min(this.capacity, this.#tokens + elapsed * this.ratePerSecond / 1000)
+  }
+}
+
+/**
+ * The inbound meter of one link: a frames bucket and a bytes bucket, each holding one second of
+ * its rate (so a stall of up to a second on a link running at half the limit is absorbed).
+ */
+export class LinkMeter {
+  readonly #frames: TokenBucket
+  readonly #bytes: TokenBucket
+
+  /** With `clock`, `admit` reads the time from it when it is not given one. */
+  constructor (limits: { framesPerSecond: number, bytesPerSecond: number }, now: number, private readonly clock?: Pick<Clock, 'now'>) {
+    this.#frames = new TokenBucket(limits.framesPerSecond, limits.framesPerSecond, now)
+    this.#bytes = new TokenBucket(limits.bytesPerSecond, limits.bytesPerSecond, now)
+  }
+
+  /** Accounts one received frame of `size` bytes; false when it is over either rate. */
+  admit (size: number, now?: number): boolean {
+    now ??= this.clock?.now()
+    if (now === undefined) throw new TypeError('admit needs the time: pass now, or give the meter a clock')
+    // both are checked, so a frame that fails the bytes bucket still cost a frame token: fine,
+    // the link is cut off anyway
+    return this.#frames.take(1, now) && this.#bytes.take(size, now)
+  }
+}

@@ -1,0 +1,120 @@
+import { AbstractConnection } from './abstract-connection.js'
+import { toHex } from '../util/bytes.js'
+import type { AbortOptions } from '../util/abort.js'
+import { BoxStream } from '../wire/box-stream.js'
+import type { Channel, UpgradeOptions, UpgradedConnection } from './channel.js'
+import { ConnectionClosedError, HandshakeError, HearsayError } from '../util/errors.js'
+import { decodeBatch, isBatch } from '../wire/frame-batch.js'
+import { FrameCoalescer, MAX_BATCH_BYTES } from '../wire/frame-coalescer.js'
+import { FramePump } from './frame-pump.js'
+import { initiator, responder, toNetworkKey } from '../wire/handshake.js'
+import type { HandshakeResult } from '../wire/handshake.js'
+import { SECURE_FRAME_OVERHEAD } from '../util/limits.js'
+import type { Connection } from './transport.js'
+
+export interface SecureChannelOptions {
+  /** Shared secret of a closed network: 32 bytes, or a passphrase. Default: the public network. */
+  networkKey?: Uint8Array | string
+  /**
+   * Send the frames of one event-loop turn as one batch (one secretbox, one transport frame;
+   * docs/protocol.md, "Batches"). Receivers always accept batches. `false` seals every frame on
+   * its own. @default true
+   */
+  coalesce?: boolean
+}
+
+/** The production channel: mutual ed25519 authentication, then secretbox on every frame (or batch of frames). */
+export function secureChannel (opts: SecureChannelOptions = {}): Channel {
+  const networkKey = toNetworkKey(opts.networkKey)
+  const coalesce = opts.coalesce ?? true
+  return {
+    name: 'secure',
+    overhead: SECURE_FRAME_OVERHEAD,
+    async upgrade (conn: Connection, o: UpgradeOptions): Promise<UpgradedConnection> {
+      const pump = new FramePump(conn, o.maxFrameBytes + SECURE_FRAME_OVERHEAD)
+      const deadline = { clock: o.clock, at: o.clock.now() + o.timeoutMs, signal: o.signal }
+      let result: HandshakeResult
+      try {
+        if (o.role === 'initiator') {
+          const hs = initiator({ identity: o.identity, networkKey, random: o.random, expectedPeer: o.expectedPeer })
+          conn.send(hs.hello())
+          let reply: Uint8Array
+          try {
+            reply = await pump.next(deadline)
+          } catch (err) {
+            // a responder closes without a word when our hello fails its check: the one way to
+            // tell a wrong network key from a dropped link is that the close came right here
+            if (err instanceof ConnectionClosedError) throw new HandshakeError('the remote closed the connection after our hello: wrong network key, or not a hearsay node', { cause: err })
+            throw err
+          }
+          const { auth, result: r } = hs.reply(reply)
+          conn.send(auth)
+          result = r
+        } else {
+          const hs = responder({ identity: o.identity, networkKey, random: o.random })
+          conn.send(hs.hello(await pump.next(deadline)))
+          result = hs.auth(await pump.next(deadline))
+        }
+      } catch (err) {
+        const e = err instanceof HearsayError ? err : new HandshakeError('handshake failed', { cause: err })
+        // a failed responder says nothing: strangers learn nothing about the node
+        conn.close(e)
+        throw e
+      }
+      const secure = new SecureConnection(conn, result, o.maxFrameBytes, coalesce)
+      pump.takeover(secure.sink)
+      return { remotePeer: result.remoteId, conn: secure, linkId: toHex(result.sessionId) }
+    }
+  }
+}
+
+class SecureConnection extends AbstractConnection {
+  readonly #tx: BoxStream
+  readonly #rx: BoxStream
+  readonly #out: FrameCoalescer | undefined
+  readonly remotePublicKey: Uint8Array
+
+  constructor (private readonly raw: Connection, r: HandshakeResult, maxFrameBytes: number, coalesce: boolean) {
+    super({ remoteAddress: raw.remoteAddress, direction: raw.direction, maxFrameBytes })
+    this.#tx = new BoxStream(r.sendKey)
+    this.#rx = new BoxStream(r.recvKey)
+    this.remotePublicKey = r.remotePublicKey
+    if (coalesce) {
+      this.#out = new FrameCoalescer(Math.min(maxFrameBytes, MAX_BATCH_BYTES), (plain) => { this.raw.send(this.#tx.seal(plain)) }, (err) => {
+        this._closed(err instanceof Error ? err : new ConnectionClosedError('send failed', { cause: err }))
+      })
+    }
+  }
+
+  readonly #deliver = (plain: Uint8Array): void => { this._receive(plain) }
+
+  readonly sink = {
+    onMessage: (boxed: Uint8Array): void => {
+      let plain: Uint8Array
+      try { plain = this.#rx.open(boxed) } catch (err) { this._closed(err as Error); return }
+      if (!isBatch(plain)) { this._receive(plain); return }
+      try { decodeBatch(plain, this.#deliver) } catch (err) { this._closed(err as Error) }
+    },
+    onClose: (reason?: Error): void => { this._closed(reason) }
+  }
+
+  get bufferedAmount (): number { return this.raw.bufferedAmount + (this.#out?.pendingBytes ?? 0) }
+
+  override async drained (options?: AbortOptions): Promise<void> {
+    // a write that fails here means the link is closing: drained() resolves, as it does on a close
+    try { this.#out?.flush() } catch { /* reported through onClose */ }
+    await this.raw.drained(options)
+  }
+
+  protected _send (frame: Uint8Array): void {
+    if (this.#out !== undefined) this.#out.push(frame)
+    else this.raw.send(this.#tx.seal(frame))
+  }
+
+  protected _close (reason?: Error): void {
+    // frames sent just before a close (a goodbye) still leave, in order, ahead of it
+    if (!this.raw.closed) { try { this.#out?.flush() } catch { /* the link is gone: so are they */ } }
+    this.#out?.clear()
+    this.raw.close(reason)
+  }
+}

@@ -1,0 +1,57 @@
+import type { PeerId } from '../wire/identity.js'
+import type { HearsayNode } from '../node/node.js'
+import type { Broadcaster, BroadcastResult, Delivery } from './broadcast.js'
+import { watchDrops } from './validate.js'
+
+/**
+ * Runs a pure broadcaster (Plumtree or flood) on a node: sends its actions over the links,
+ * hands deliveries on, and wakes it exactly when it has timed work (batched IHAVEs, GRAFTs).
+ * Announcements and the event bus each own one, under their own message-type prefix.
+ */
+export class BroadcastDriver {
+  #tickAt: number | undefined
+  #cancelTick: (() => void) | undefined
+
+  constructor (
+    private readonly node: HearsayNode,
+    readonly broadcaster: Broadcaster<{ t: string }>,
+    private readonly opts: {
+      /** Put before each broadcaster message type on the wire (e.g. `ev.`). */
+      prefix: string
+      /** The broadcaster's drops are counted in the node's metrics as `drops.<dropPrefix><reason>`. */
+      dropPrefix: string
+      /** Drop reason counted when an action names a peer without a link. */
+      noLinkDrop: string
+      onDeliver: (d: Delivery) => void
+      /** Another copy of a delivered message arrived from `from`. */
+      onDuplicate?: (id: string, from: PeerId) => void
+    }
+  ) {
+    watchDrops(broadcaster.drops, (reason) => { node.metrics.drop(opts.dropPrefix + reason) })
+  }
+
+  run (r: BroadcastResult<{ t: string }>): void {
+    for (const a of r.actions) {
+      const peer = this.node.getPeer(a.to)
+      if (peer === undefined) { this.node.metrics.drop(this.opts.noLinkDrop); continue }
+      const { t, ...rest } = a.msg
+      this.node.sendProtocol(peer, this.opts.prefix + t, rest)
+    }
+    if (r.deliver !== undefined) this.opts.onDeliver(r.deliver)
+    else if (r.duplicate !== undefined) this.opts.onDuplicate?.(r.duplicate.id, r.duplicate.from)
+    this.scheduleTick()
+  }
+
+  /** Re-arms the timer after a change outside `run` (a neighbour came or went). */
+  scheduleTick (): void {
+    const next = (this.broadcaster as { nextTickAt?: () => number | undefined }).nextTickAt?.()
+    if (next === undefined || (this.#tickAt !== undefined && this.#tickAt <= next)) return
+    this.#cancelTick?.()
+    this.#tickAt = next
+    this.#cancelTick = this.node.lifetimeTimers.after(Math.max(0, next - this.node.clock.now()), () => {
+      this.#tickAt = undefined
+      this.#cancelTick = undefined
+      this.run(this.broadcaster.tick(this.node.clock.now()))
+    })
+  }
+}

@@ -1,0 +1,370 @@
+import type { HearsayNode } from '../node/node.js'
+import type { Peer } from '../link/peer.js'
+import type { PeerId } from '../wire/identity.js'
+import { isPeerId } from '../wire/identity.js'
+import { HyParView } from './hyparview.js'
+import type { HyParViewAction, HyParViewMsg, PeerEntry } from './hyparview.js'
+import { FailureDetector } from './phi-accrual.js'
+import { parseAddress } from '../link/address.js'
+import { ExpiringMap } from '../util/expiring-map.js'
+import { StoreBootstrap } from '../store/store-bootstrap.js'
+import type { PeerRecord } from '../store/peer-store.js'
+import { peersCarried } from '../store/peer-exchange.js'
+import { watchDrops, withType } from './validate.js'
+
+/** A healthy node probes a seed once in this many heal periods on average (30 s default: 1k nodes → ~2 probes/s at the seeds). */
+const HEALTHY_PROBE_ODDS = 16
+
+export interface MembershipOptions {
+  /** Active view size the node tries to keep at least. @default 3 */
+  minPeers: number
+  /** Most active peers (open overlay links). @default 12 */
+  maxPeers: number
+  /** Passive view size. @default 6 × maxPeers */
+  passiveSize?: number
+  /** Period of HyParView's shuffle and repair tick, ms. @default 10000 */
+  shuffleInterval: number
+  /** Heartbeat period on idle active links, ms. @default 1000 */
+  heartbeatInterval: number
+  /** Phi at which a silent peer is declared down. @default 8 */
+  phiThreshold: number
+  /** First rejoin delay after losing every peer, ms; doubles up to `rejoinMaxDelay`, ±50 % jitter. @default 1000 */
+  rejoinDelay: number
+  /** @default 60000 */
+  rejoinMaxDelay: number
+  /** Period of netsplit healing (retry peers lost to failure detection, probe a seed), ms; 0 disables. @default 30000 */
+  healInterval: number
+  /** Addresses advertised to others. @default the listening addresses */
+  announceAddresses?: string[]
+}
+
+export interface MembershipEvents {
+  'peer:down': { id: PeerId }
+  'peer:up': { id: PeerId }
+}
+
+/**
+ * Glue between the pure HyParView state machine and the node: executes its actions on real
+ * links, feeds it link events, runs the failure detector on heartbeats, and rejoins through
+ * seeds and stored addresses when the node is alone.
+ */
+export class Membership {
+  readonly hv: HyParView
+  readonly fd: FailureDetector
+  /** Links that carry overlay traffic; only these may be closed by the overlay. */
+  readonly #overlayLinks = new Set<PeerId>()
+  readonly #lastSent = new Map<PeerId, number>()
+  readonly #downPeers = new Set<PeerId>()
+  /** Peers the failure detector gave up on, retried by healing: if one answers, a split is over. */
+  readonly #lost = new ExpiringMap<PeerId, string[]>(64, 10 * 60_000)
+  #rejoinAttempt = 0
+  #cancelRejoin: (() => void) | undefined
+  readonly #bootstrap: StoreBootstrap
+  #started = false
+  /** Removes this run's protocol handlers and node listeners (`dispose`). */
+  readonly #offs: Array<() => void> = []
+  #refilling = false
+
+  constructor (
+    private readonly node: HearsayNode,
+    private readonly opts: MembershipOptions,
+    private readonly seeds: string[],
+    private readonly onActive: (peer: PeerId, up: boolean) => void,
+    private readonly emitEvent: <K extends keyof MembershipEvents>(e: K, p: MembershipEvents[K]) => void
+  ) {
+    this.hv = new HyParView({
+      self: node.id,
+      selfAddrs: opts.announceAddresses ?? node.addresses,
+      random: node.random,
+      minActive: opts.minPeers,
+      maxActive: opts.maxPeers,
+      passiveSize: opts.passiveSize,
+      validPeerId: isPeerId,
+      // the Plumtree root names the component: two roots, two overlays (undefined in flood mode)
+      component: () => node.tree?.root
+    })
+    watchDrops(this.hv.drops, (reason) => { node.metrics.drop(`hv-${reason}`) })
+    // one heartbeat interval of acceptable pause: a single lost or late beat (10 % loss in the
+    // simulator) must not close a healthy link; detection stays within a few intervals
+    this.fd = new FailureDetector({ threshold: opts.phiThreshold, firstHeartbeatEstimateMs: opts.heartbeatInterval, acceptableHeartbeatPauseMs: opts.heartbeatInterval })
+    this.#bootstrap = new StoreBootstrap(node, { backoffBase: opts.rejoinDelay, backoffMax: opts.rejoinMaxDelay })
+    for (const t of ['hv.join', 'hv.fjoin', 'hv.nbr', 'hv.nbr-reply', 'hv.disc', 'hv.shuffle', 'hv.shuffle-reply']) {
+      this.#offs.push(node.handle(t, (peer, data) => {
+        this.#overlayLinks.add(peer.id)
+        this.run(this.hv.onMessage(peer.id, withType(data, t)))
+        this.#countExchange(peer, t, data, 'rx')
+      }))
+    }
+  }
+
+  /** The node stopped: this instance is done (the next start() makes a new one). */
+  dispose (): void {
+    this.#started = false
+    for (const off of this.#offs.splice(0)) off()
+    this.#cancelRejoin?.()
+    this.#cancelRejoin = undefined
+  }
+
+  /**
+   * The application dialled `peer` (`node.dial`): make it a neighbour — through a JOIN when the
+   * node has none yet (it enters the network there), else a high-priority NEIGHBOR.
+   */
+  adopt (peer: Peer, address: string): void {
+    if (!this.#started || this.hv.activeView().has(peer.id)) return
+    if (this.hv.activeView().size === 0) this.run(this.hv.join(peer.id, [address]))
+    else this.run(this.hv.requestNeighbor(peer.id, [address], 'high'))
+  }
+
+  async start (): Promise<void> {
+    this.#started = true
+    const node = this.node
+    this.#offs.push(node.on('peer:connect', (peer) => { this.run(this.hv.onLinkUp(peer.id, [], 'remote')) }))
+    this.#offs.push(node.on('peer:disconnect', ({ peer }) => {
+      this.#overlayLinks.delete(peer.id)
+      this.#lastSent.delete(peer.id)
+      this.fd.remove(peer.id)
+      this.run(this.hv.onLinkDown(peer.id))
+    }))
+    this.#offs.push(node.on('offline', () => { if (node.status === 'running') this.#scheduleRejoin() }))
+    this.#offs.push(node.on('online', () => { this.#rejoinAttempt = 0; this.#cancelRejoin?.(); this.#cancelRejoin = undefined }))
+    const timers = node.lifetimeTimers
+    timers.every(this.opts.shuffleInterval, () => {
+      this.run(this.hv.tick())
+      // addresses saved to the store while the node runs (peernet's save()) are tried too
+      if (this.hv.activeView().size < this.opts.minPeers) void this.#refillFromStore()
+    })
+    timers.every(this.opts.heartbeatInterval, () => { this.#heartbeats() })
+    if (this.opts.healInterval > 0) {
+      timers.every(this.opts.healInterval, () => { this.#heal() })
+    }
+    // passive view from the store, best scored first: the node rejoins from it when seeds are gone
+    const ranked = await this.#bootstrap.ranked()
+    const entries: PeerEntry[] = []
+    for (const row of ranked) {
+      if (entries.length >= this.hv.passiveSize) break
+      if (row.peerId !== null && row.peerId !== node.id && isPeerId(row.peerId)) entries.push({ id: row.peerId, addrs: [row.address] })
+    }
+    this.hv.addPassive(entries)
+    await this.#joinSeeds()
+    if (!this.#started) return
+    if (this.hv.activeView().size === 0) await this.#joinStored(ranked)
+    if (!this.#started) return
+    if (this.hv.activeView().size === 0 && entries.length > 0) this.run(this.hv.tick())
+    // seeds down and nothing stored that answers: try again from ~rejoinDelay, backing off,
+    // rather than waiting for the heal timer
+    if (this.hv.activeView().size === 0 && this.node.status === 'running') this.#scheduleRejoin()
+  }
+
+  /**
+   * Below `minPeers`: dial the best stored address the node is not linked to and ask it to be a
+   * neighbour. One at a time; a failed address backs off (StoreBootstrap).
+   */
+  async #refillFromStore (): Promise<void> {
+    if (this.#refilling || !this.#started) return
+    this.#refilling = true
+    try {
+      const ranked = await this.#bootstrap.ranked()
+      const skip = [...this.hv.activeView().values()].flat()
+      const hit = await this.#bootstrap.dialBest(ranked, skip)
+      if (hit === undefined || !this.#started || this.node.status !== 'running') return
+      if (this.hv.activeView().has(hit.peer.id)) return
+      this.node.metrics.inc('membership.store-refills')
+      if (this.hv.activeView().size === 0) this.run(this.hv.join(hit.peer.id, [hit.address]))
+      else this.run(this.hv.requestNeighbor(hit.peer.id, [hit.address]))
+    } finally {
+      this.#refilling = false
+    }
+  }
+
+  /** Called by the node for every frame received from `peer`: a heartbeat. */
+  observe (peer: Peer): void {
+    this.fd.heartbeat(peer.id, this.node.clock.now())
+    if (this.#downPeers.delete(peer.id)) this.emitEvent('peer:up', { id: peer.id })
+  }
+
+  /** The first address `id` advertised (JOIN, NEIGHBOR), while it is in the active view. */
+  advertisedAddress (id: PeerId): string | undefined { return this.hv.activeView().get(id)?.[0] }
+
+  /** Seeds failed: dials stored addresses in score order and joins through the first that answers. */
+  async #joinStored (ranked?: PeerRecord[]): Promise<void> {
+    const rows = ranked ?? await this.#bootstrap.ranked()
+    const seeds = this.seeds.flatMap(s => { try { return [parseAddress(s, 'tcp').address] } catch { return [] } })
+    const hit = await this.#bootstrap.dialBest(rows, seeds)
+    if (hit === undefined || this.node.status !== 'running' || this.hv.activeView().size > 0) return
+    this.run(this.hv.join(hit.peer.id, [hit.address]))
+  }
+
+  /** Peer-exchange stats: how many peers a membership message carried from (`rx`) or to (`tx`) `peer`. */
+  #countExchange (peer: Peer, t: string, data: unknown, dir: 'rx' | 'tx'): void {
+    const count = peersCarried(t, data)
+    if (count === 0) return
+    const address = this.node.statAddress(peer)
+    if (address !== undefined) this.node.recordStat(address, { type: dir, count })
+  }
+
+  /** The overlay sent to `peer` (so the link is not idle). */
+  sent (peer: PeerId): void { this.#lastSent.set(peer, this.node.clock.now()) }
+
+  async #joinSeeds (): Promise<void> {
+    await Promise.all(this.seeds.map(async (seed) => {
+      try {
+        const peer = await this.node.connect(seed)
+        this.run(this.hv.join(peer.id, [parseAddress(seed, 'tcp').address]))
+      } catch (err) {
+        this.node.logger.debug('seed unreachable', { seed, err })
+      }
+    }))
+  }
+
+  #heartbeats (): void {
+    const now = this.node.clock.now()
+    const active = this.hv.activeView()
+    for (const id of active.keys()) {
+      const peer = this.node.getPeer(id)
+      if (peer === undefined) continue
+      if (!this.fd.has(id)) this.fd.heartbeat(id, now)
+      // half an interval: a late timer tick must not turn into a missed beat at the far end
+      if (now - (this.#lastSent.get(id) ?? 0) >= this.opts.heartbeatInterval / 2) {
+        this.node.sendProtocol(peer, 'hs.hb', null)
+        this.#lastSent.set(id, now)
+      }
+    }
+    const { down } = this.fd.check(now)
+    for (const id of down) {
+      const addrs = active.get(id)
+      if (addrs !== undefined && addrs.length > 0) this.#lost.set(id, addrs, now)
+      this.node.metrics.inc('peers.down')
+      this.#downPeers.add(id)
+      this.emitEvent('peer:down', { id })
+      void this.node.hangUp(id)
+    }
+  }
+
+  #heal (): void {
+    const now = this.node.clock.now()
+    const suspicious = this.#lost.keys(now).length > 0 || this.hv.activeView().size < this.opts.minPeers
+    this.#retryLost()
+    // A node with a reason to doubt its overlay probes a seed every period; probing from every
+    // node every period would load the seeds linearly with the network (2,248 probes in 94 s at
+    // 1k). But a split with no failure in it (halves that formed apart, every node at minPeers
+    // or more) gives no node a reason, and HyParView alone never bridges it (testnet test), so a
+    // healthy node probes too, once in HEALTHY_PROBE_ODDS periods on average; a seed in another
+    // component (another Plumtree root) then takes it in (HyParView's `component`).
+    if (suspicious || this.node.random.float() * HEALTHY_PROBE_ODDS < 1) this.#probeSeed()
+  }
+
+  #retryLost (): void {
+    const now = this.node.clock.now()
+    const ids = this.#lost.keys(now)
+    const id = ids[Math.floor(this.node.random.float() * ids.length)]
+    if (id === undefined) return
+    const addrs = this.#lost.get(id, now) ?? []
+    if (this.hv.activeView().has(id) || addrs.length === 0) { this.#lost.delete(id); return }
+    this.node.connect(addrs[0]!, { peerId: id }).then((peer) => {
+      this.#lost.delete(id)
+      if (this.node.status !== 'running' || this.hv.activeView().has(peer.id)) return
+      // it was unreachable and answers again: the partition is over, force one bridge
+      this.node.metrics.inc('membership.heals')
+      this.run(this.hv.requestNeighbor(peer.id, addrs, 'high'))
+    }, () => {})
+  }
+
+  #probeSeed (): void {
+    // a seed outside the active view may have room: a low-priority request never evicts
+    const active = this.hv.activeView()
+    const seed = this.seeds[Math.floor(this.node.random.float() * this.seeds.length)]
+    if (seed === undefined) return
+    const parsed = parseAddress(seed, 'tcp').address
+    for (const [id, addrs] of active) if (addrs.includes(parsed) || this.node.getPeer(id)?.address === parsed) return
+    this.node.connect(seed).then((peer) => {
+      if (!this.hv.activeView().has(peer.id)) {
+        this.node.metrics.inc('membership.seed-probes')
+        this.run(this.hv.requestNeighbor(peer.id, [parsed]))
+      }
+    }, () => {})
+  }
+
+  #scheduleRejoin (): void {
+    if (this.#cancelRejoin !== undefined) return
+    const base = Math.min(this.opts.rejoinMaxDelay, this.opts.rejoinDelay * 2 ** this.#rejoinAttempt)
+    const delay = base * (0.5 + this.node.random.float())
+    this.#rejoinAttempt++
+    this.#cancelRejoin = this.node.lifetimeTimers.after(delay, () => {
+      this.#cancelRejoin = undefined
+      const alone = (): boolean => this.#started && this.node.status === 'running' && this.hv.activeView().size === 0
+      if (!alone()) return
+      this.node.metrics.inc('membership.rejoins')
+      void this.#joinSeeds().then(async () => {
+        if (alone()) await this.#joinStored()
+        if (alone()) {
+          this.run(this.hv.tick())
+          this.#scheduleRejoin()
+        }
+      })
+    })
+  }
+
+  /** Executes HyParView's actions on the node. */
+  run (actions: HyParViewAction[]): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'send': {
+          const peer = this.node.getPeer(a.to)
+          if (peer !== undefined) { this.#overlayLinks.add(a.to); this.#sendMsg(peer, a.msg) } else this.node.metrics.drop('overlay-no-link')
+          break
+        }
+        case 'connect': this.#connect(a.peer, a.addrs, a.msg); break
+        case 'disconnect': {
+          const peer = this.node.getPeer(a.peer)
+          if (peer === undefined || !this.#overlayLinks.has(a.peer)) break
+          if (a.msg !== undefined) this.#sendMsg(peer, a.msg)
+          void this.node.hangUp(peer)
+          break
+        }
+        case 'active':
+          if (a.up) this.fd.heartbeat(a.peer, this.node.clock.now())
+          else this.fd.remove(a.peer)
+          this.onActive(a.peer, a.up)
+          break
+        case 'learned': {
+          const entries = a.peers.flatMap(p => p.addrs.slice(0, 4).map(address => ({ address, peerId: p.id })))
+          // gossip is unauthenticated: made-up peers must not grow the store past its bound
+          const room = this.node.reserveStoreRows(entries.length)
+          if (room < entries.length) this.node.metrics.inc('membership.learned-skipped', entries.length - room)
+          if (room > 0) {
+            this.node.metrics.inc('membership.learned', room)
+            this.node.store.save(entries.slice(0, room)).catch(() => { this.node.metrics.inc('store.errors') })
+          }
+          break
+        }
+      }
+    }
+  }
+
+  #sendMsg (peer: Peer, msg: HyParViewMsg): void {
+    const { t, ...rest } = msg
+    if (this.node.sendProtocol(peer, t, rest)) {
+      this.sent(peer.id)
+      this.#countExchange(peer, t, rest, 'tx')
+    }
+  }
+
+  #connect (id: PeerId, addrs: string[], msg: HyParViewMsg): void {
+    const existing = this.node.getPeer(id)
+    const linked = (peer: Peer): void => {
+      if (!this.#started || this.node.status !== 'running') return
+      this.#overlayLinks.add(peer.id)
+      this.#sendMsg(peer, msg)
+      this.run(this.hv.onLinkUp(peer.id, addrs, 'self'))
+    }
+    if (existing !== undefined) { linked(existing); return }
+    const tryAddr = (i: number): void => {
+      const addr = addrs[i]
+      if (addr === undefined) { this.run(this.hv.onConnectFailed(id)); return }
+      this.node.connect(addr, { peerId: id }).then(linked, () => {
+        if (this.node.status === 'running') tryAddr(i + 1)
+      })
+    }
+    tryAddr(0)
+  }
+}

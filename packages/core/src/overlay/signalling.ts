@@ -1,0 +1,303 @@
+import { encodeEnvelope } from '../wire/envelope.js'
+import { ExpiringMap } from '../util/expiring-map.js'
+import { DedupCache } from './dedup-cache.js'
+import { isPeerId } from '../wire/identity.js'
+import type { PeerId } from '../wire/identity.js'
+import type { HearsayNode } from '../node/node.js'
+import type { Peer } from '../link/peer.js'
+import { isSessionId, parseSignalErrorFrame, parseSignalFrame, SIGNAL_HOPS } from './signal-frames.js'
+import type { SignalErrorFrame, SignalFrame } from './signal-frames.js'
+import type { SignalFailure, SignalFailureCode, SignalHandlers, SignalRouter } from '../link/transport.js'
+
+/** Bounds of overlay signalling. Every cache is bounded by count and age. */
+export const SIGNAL_DEFAULTS = Object.freeze({
+  /** Next hops remembered (target → the neighbour its signals came through). */
+  maxRoutes: 1024,
+  /** How long a learned next hop is used, ms. */
+  routeTtl: 10 * 60_000,
+  /** Neighbours asked at once to forward the first signal to a peer with no known route. */
+  maxProbes: 8,
+  /** How long signals wait for a route before their sessions fail as `unreachable`, ms. */
+  probeTimeout: 15_000,
+  /** Targets with signals waiting for a route. */
+  maxQueuedTargets: 64,
+  /** Signals waiting for one target. */
+  maxQueuedPerTarget: 128,
+  /** Signals waiting for all targets together. */
+  maxQueued: 1024,
+  /** Signal ids remembered to drop the copies that several forwarders deliver. */
+  dedupEntries: 4096,
+  dedupAgeMs: 120_000
+})
+
+export type SignalOptions = typeof SIGNAL_DEFAULTS
+
+interface Pending {
+  /** Signals waiting for a route; each session's first one goes out as a probe. */
+  queue: SignalFrame[]
+  /** The queued frames that went out as probes (so the flush does not send them twice). */
+  probed: Set<SignalFrame>
+  /** Neighbours the probe went to that have not reported `unreachable`. */
+  probes: Set<PeerId>
+  /** Neighbours asked so far; at most `maxProbes`. */
+  asked: number
+  cancel: () => void
+}
+
+/**
+ * Routes `rtc.signal` / `rtc.error` frames (docs/protocol.md, "WebRTC signalling") for the
+ * transports that need them. A signal goes straight to a neighbour, else through the neighbour
+ * that the target's own signals came through, else it probes: the first signal goes to several
+ * neighbours, each forwards it if the target is its neighbour or answers `unreachable`, and the
+ * later signals wait until the target's answer shows the route. Forwarders keep no state.
+ */
+export class SignalService implements SignalRouter {
+  #handlers: SignalHandlers | undefined
+  readonly #routes: ExpiringMap<PeerId, PeerId>
+  readonly #seen: DedupCache
+  readonly #pending = new Map<PeerId, Pending>()
+  #queued = 0
+  #seq = 0
+
+  constructor (private readonly node: HearsayNode, private readonly opts: SignalOptions = SIGNAL_DEFAULTS) {
+    this.#routes = new ExpiringMap(opts.maxRoutes, opts.routeTtl)
+    this.#seen = new DedupCache({ maxEntries: opts.dedupEntries, maxAgeMs: opts.dedupAgeMs })
+    node.handle('rtc.signal', (peer, data) => { this.#onSignalFrame(peer, data) })
+    node.handle('rtc.error', (peer, data) => { this.#onErrorFrame(peer, data) })
+    node.on('peer:disconnect', ({ peer }) => { this.#linkDown(peer.id) })
+    node.on('peer:connect', (peer) => { this.#linkUp(peer) })
+  }
+
+  setHandlers (handlers: SignalHandlers): () => void {
+    if (this.#handlers !== undefined) throw new TypeError('signal handlers are already set: one transport signals per node')
+    this.#handlers = handlers
+    return () => { if (this.#handlers === handlers) this.#handlers = undefined }
+  }
+
+  send (to: PeerId, session: string, data: unknown): void {
+    const self = this.node.id
+    this.#check(to, session)
+    const frame: SignalFrame = { from: self, to, sid: session, n: this.#seq++, hops: SIGNAL_HOPS, data }
+    // the size check the caller should see, before anything is queued
+    encodeEnvelope({ type: 'rtc.signal', data: frame }, this.node.limits)
+    this.node.metrics.inc('rtc.signals.out')
+    const next = this.#nextHop(to)
+    if (next !== undefined) { this.node.sendProtocol(next, 'rtc.signal', frame); return }
+    this.#enqueue(to, frame)
+  }
+
+  fail (to: PeerId, session: string, code: SignalFailureCode): void {
+    const self = this.node.id
+    this.#check(to, session)
+    const frame: SignalErrorFrame = { from: self, to, sid: session, hops: SIGNAL_HOPS, code, peer: self }
+    this.node.metrics.inc('rtc.errors.out')
+    const next = this.#nextHop(to)
+    if (next !== undefined) { this.node.sendProtocol(next, 'rtc.error', frame); return }
+    const p = this.#pending.get(to)
+    if (p === undefined) { this.node.metrics.drop('rtc-no-route'); return }
+    // still probing: the session's waiting signals are void; its probe may have got through
+    const kept = p.queue.filter(f => p.probed.has(f) || f.sid !== session)
+    this.#queued -= p.queue.length - kept.length
+    p.queue = kept
+    for (const id of p.probes) {
+      const peer = this.node.getPeer(id)
+      if (peer !== undefined) this.node.sendProtocol(peer, 'rtc.error', frame)
+    }
+  }
+
+  #check (to: PeerId, session: string): void {
+    if (!isPeerId(to)) throw new TypeError('not a peer id')
+    if (to === this.node.id) throw new TypeError('a node cannot signal itself')
+    if (!isSessionId(session)) throw new TypeError('a session id is a string of 1 to 64 characters')
+  }
+
+  /** The neighbour a message to `to` leaves through: `to` itself, or the learned route. */
+  #nextHop (to: PeerId): Peer | undefined {
+    const direct = this.node.getPeer(to)
+    if (direct !== undefined) return direct
+    const via = this.#routes.get(to, this.node.clock.now())
+    if (via === undefined) return undefined
+    const peer = this.node.getPeer(via)
+    if (peer === undefined) this.#routes.delete(to)
+    return peer
+  }
+
+  #enqueue (to: PeerId, frame: SignalFrame): void {
+    const waiting = this.#pending.get(to)
+    if (waiting !== undefined) {
+      if (waiting.queue.length >= this.opts.maxQueuedPerTarget || this.#queued >= this.opts.maxQueued) {
+        this.node.metrics.drop('rtc-queue-full')
+        this.#failLater({ from: to, session: frame.sid, code: 'busy' })
+        return
+      }
+      const opens = !waiting.queue.some(f => f.sid === frame.sid)
+      waiting.queue.push(frame)
+      this.#queued++
+      // a new session does not wait for another one's route: it probes the same neighbours
+      if (opens) for (const id of waiting.probes) this.#sendProbe(waiting, frame, id)
+      return
+    }
+    if (this.#pending.size >= this.opts.maxQueuedTargets || this.#queued >= this.opts.maxQueued) {
+      this.node.metrics.drop('rtc-queue-full')
+      this.#failLater({ from: to, session: frame.sid, code: 'busy' })
+      return
+    }
+    // with no peer yet (a node still connecting to its seeds) the signals wait for the first one
+    const probes = this.#pickProbes()
+    const cancel = this.node.lifetimeTimers.after(this.opts.probeTimeout, () => { this.#failPending(to, 'unreachable') })
+    const p: Pending = { queue: [frame], probed: new Set(), probes: new Set(), asked: 0, cancel }
+    this.#pending.set(to, p)
+    this.#queued++
+    for (const peer of probes) this.#probe(p, peer)
+  }
+
+  /** Asks `peer` to forward the first signal of every waiting session. */
+  #probe (p: Pending, peer: Peer): void {
+    p.probes.add(peer.id)
+    p.asked++
+    const firsts = new Set<string>()
+    for (const f of p.queue) {
+      if (firsts.has(f.sid)) continue
+      firsts.add(f.sid)
+      this.#sendProbe(p, f, peer.id)
+    }
+  }
+
+  #sendProbe (p: Pending, f: SignalFrame, to: PeerId): void {
+    const peer = this.node.getPeer(to)
+    if (peer === undefined) return
+    this.node.metrics.inc('rtc.probes')
+    p.probed.add(f)
+    this.node.sendProtocol(peer, 'rtc.signal', f)
+  }
+
+  #pickProbes (): Peer[] {
+    const peers = this.node.peers()
+    // a partial Fisher-Yates shuffle on the injected random source
+    for (let i = 0; i < Math.min(peers.length, this.opts.maxProbes); i++) {
+      const j = i + Math.floor(this.node.random.float() * (peers.length - i))
+      const t = peers[i]!
+      peers[i] = peers[j]!
+      peers[j] = t
+    }
+    return peers.slice(0, this.opts.maxProbes)
+  }
+
+  #onSignalFrame (link: Peer, data: unknown): void {
+    const f = parseSignalFrame(data)
+    if (f === undefined) { this.node.metrics.drop('rtc-invalid'); return }
+    const self = this.node.id
+    if (f.to !== self) { this.#forward(link, 'rtc.signal', f); return }
+    if (f.from === self) { this.node.metrics.drop('rtc-invalid'); return }
+    this.#learn(f.from, link)
+    if (!this.#seen.add(`${f.from}/${f.sid}/${f.n}`, this.node.clock.now())) { this.node.metrics.drop('rtc-duplicate'); return }
+    this.node.metrics.inc('rtc.signals.in')
+    if (this.#handlers === undefined) {
+      // nothing here speaks WebRTC: the dialler hears it at once instead of waiting for a timeout
+      this.node.metrics.drop('rtc-unhandled')
+      this.fail(f.from, f.sid, 'refused')
+      return
+    }
+    this.#handlers.onSignal({ from: f.from, session: f.sid, data: f.data })
+  }
+
+  #onErrorFrame (link: Peer, data: unknown): void {
+    const f = parseSignalErrorFrame(data)
+    if (f === undefined) { this.node.metrics.drop('rtc-invalid'); return }
+    if (f.to !== this.node.id) { this.#forward(link, 'rtc.error', f); return }
+    this.node.metrics.inc('rtc.errors.in')
+    if (f.from === f.peer) {
+      // the far end itself gave the session up
+      this.#learn(f.from, link)
+      this.#deliver({ from: f.from, session: f.sid, code: f.code })
+      return
+    }
+    // a neighbour reports that it cannot reach `peer`
+    if (f.from !== link.id) { this.node.metrics.drop('rtc-spoofed'); return }
+    const p = this.#pending.get(f.peer)
+    if (p !== undefined) {
+      if (p.probes.delete(link.id) && p.probes.size === 0) this.#failPending(f.peer, f.code)
+      return
+    }
+    if (this.#routes.get(f.peer, this.node.clock.now()) === link.id) this.#routes.delete(f.peer)
+    this.#deliver({ from: f.peer, session: f.sid, code: f.code })
+  }
+
+  /**
+   * Forwards a frame one hop, to a neighbour that is its target. Only a frame its sender
+   * originated is forwarded, so `from` is always the authenticated id of the link it came on:
+   * a neighbour cannot speak for another peer.
+   */
+  #forward (link: Peer, type: 'rtc.signal' | 'rtc.error', f: SignalFrame | SignalErrorFrame): void {
+    if (f.from !== link.id) { this.node.metrics.drop('rtc-spoofed'); return }
+    if (f.hops < 1) { this.node.metrics.drop('rtc-hops'); return }
+    const target = this.node.getPeer(f.to)
+    if (target === undefined) {
+      this.node.metrics.drop('rtc-no-route')
+      if (type === 'rtc.signal') {
+        const reply: SignalErrorFrame = { from: this.node.id, to: f.from, sid: f.sid, hops: 0, code: 'unreachable', peer: f.to }
+        this.node.sendProtocol(link, 'rtc.error', reply)
+      }
+      return
+    }
+    if (this.node.sendProtocol(target, type, { ...f, hops: f.hops - 1 })) this.node.metrics.inc('rtc.forwarded')
+  }
+
+  /** A frame from `from` came through `link`: that is the way back, and the way for waiting signals. */
+  #learn (from: PeerId, link: Peer): void {
+    if (link.id !== from) this.#routes.set(from, link.id, this.node.clock.now())
+    const p = this.#pending.get(from)
+    if (p === undefined) return
+    this.#pending.delete(from)
+    p.cancel()
+    this.#queued -= p.queue.length
+    // the probes went out already (a copy that also arrives here is dropped as a duplicate)
+    for (const f of p.queue) if (!p.probed.has(f)) this.node.sendProtocol(link, 'rtc.signal', f)
+  }
+
+  #failPending (target: PeerId, code: SignalFailureCode): void {
+    const p = this.#pending.get(target)
+    if (p === undefined) return
+    this.#pending.delete(target)
+    p.cancel()
+    this.#queued -= p.queue.length
+    this.node.metrics.inc('rtc.unreachable')
+    for (const session of new Set(p.queue.map(f => f.sid))) this.#deliver({ from: target, session, code })
+  }
+
+  /** A neighbour arrived: signals that waited for one (none was connected) probe it. */
+  #linkUp (peer: Peer): void {
+    for (const [target, p] of [...this.#pending]) {
+      if (target === peer.id) {
+        // the target itself connected: everything goes straight to it (a copy of the probe that
+        // also arrived through a neighbour is dropped there as a duplicate)
+        this.#pending.delete(target)
+        p.cancel()
+        this.#queued -= p.queue.length
+        for (const f of p.queue) this.node.sendProtocol(peer, 'rtc.signal', f)
+        continue
+      }
+      if (p.probes.size === 0 && p.asked < this.opts.maxProbes) this.#probe(p, peer)
+    }
+  }
+
+  #linkDown (id: PeerId): void {
+    for (const [target, p] of [...this.#pending]) {
+      if (p.probes.delete(id) && p.probes.size === 0) this.#failPending(target, 'unreachable')
+    }
+  }
+
+  /** Failures found while `send` runs are reported after it returns, as those from the network are. */
+  #failLater (f: SignalFailure): void {
+    queueMicrotask(() => { this.#deliver(f) })
+  }
+
+  #deliver (f: SignalFailure): void {
+    const h = this.#handlers
+    if (h === undefined) return
+    try { h.onFailure(f) } catch (err) {
+      this.node.metrics.drop('handler-error')
+      this.node.logger.warn('a signal failure handler threw', { err })
+    }
+  }
+}

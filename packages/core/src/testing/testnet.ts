@@ -1,0 +1,57 @@
+import { MemoryNetwork } from '../link/memory-transport.js'
+import type { MemoryNetworkOptions } from '../link/memory-transport.js'
+import { createNode } from '../node/node.js'
+import type { HearsayNode } from '../node/node.js'
+import type { NodeOptions } from '../node/options.js'
+
+export interface TestnetOptions extends MemoryNetworkOptions {
+  /** An existing network to join. @default a new MemoryNetwork */
+  network?: MemoryNetwork
+  /** How the nodes are linked at start. `star`: all dial node 0. @default 'star' */
+  topology?: 'star' | 'chain' | 'full' | 'none'
+  /** Extra options per node (index i). */
+  node?: (i: number) => NodeOptions
+}
+
+export interface Testnet {
+  network: MemoryNetwork
+  nodes: HearsayNode[]
+  /** Stops every node; safe to call twice. */
+  stop: () => Promise<void>
+  [Symbol.asyncDispose]: () => Promise<void>
+}
+
+/**
+ * `n` started nodes on one in-memory network, linked by `topology`, in one line; `stop()` (or
+ * `await using`) tears everything down. Node i listens on `memory:node-i`.
+ */
+export async function createTestnet (n: number, opts: TestnetOptions = {}): Promise<Testnet> {
+  const network = opts.network ?? new MemoryNetwork(opts)
+  const nodes: HearsayNode[] = []
+  const stop = async (): Promise<void> => { await Promise.all(nodes.map(async node => { await node.stop() })) }
+  try {
+    for (let i = 0; i < n; i++) {
+      const extra = opts.node?.(i) ?? {}
+      const node = createNode({
+        clock: network.clock,
+        listen: [`memory:node-${i}`],
+        ...extra,
+        transports: [network.transport(`node-${i}`), ...(extra.transports ?? [])]
+      })
+      nodes.push(node)
+      await node.start()
+    }
+    const topology = opts.topology ?? 'star'
+    const dials: Array<Promise<unknown>> = []
+    for (let i = 1; i < n; i++) {
+      if (topology === 'star') dials.push(nodes[i]!.dial('memory:node-0', { neighbor: false }))
+      else if (topology === 'chain') dials.push(nodes[i]!.dial(`memory:node-${i - 1}`, { neighbor: false }))
+      else if (topology === 'full') for (let j = 0; j < i; j++) dials.push(nodes[i]!.dial(`memory:node-${j}`, { neighbor: false }))
+    }
+    await Promise.all(dials)
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { network, nodes, stop, [Symbol.asyncDispose]: stop }
+}

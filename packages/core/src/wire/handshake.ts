@@ -1,0 +1,194 @@
+/**
+ * The secure handshake, as pure functions over bytes (no I/O), so that it can be tested step
+ * by step, fuzzed, and checked against the vectors in docs/protocol.md.
+ *
+ * Three messages (SIGMA-I in the shape of Secure Scuttlebutt's secret handshake):
+ *   1. I → R  e_I ‖ HMAC(K, "hearsay/1 hello" ‖ e_I)                       64 bytes
+ *   2. R → I  e_R ‖ box(k_R, S_R ‖ sig_R(T))                               144 bytes
+ *   3. I → R  box(k_I, S_I ‖ sig_I(T ‖ S_R))                               112 bytes
+ * K is the network key. Without it a responder sends nothing at all, so a stranger learns
+ * nothing about the node. Both signatures cover the transcript T of both ephemeral keys and
+ * K, so a recorded handshake cannot be replayed and a man in the middle cannot splice two.
+ */
+import { concat, utf8 } from '../util/bytes.js'
+import {
+  BOX_KEY_BYTES, BOX_NONCE_BYTES, BOX_OVERHEAD, DH_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES,
+  constantTimeEqual, deriveKeys, dh, dhKeyPairFromSecret, hash, mac, secretbox, secretboxOpen, sign, verify
+} from './crypto.js'
+import type { DhKeyPair } from './crypto.js'
+import { HandshakeError, PeerIdMismatchError, SelfDialError } from '../util/errors.js'
+import type { Identity, PeerId } from './identity.js'
+import { peerIdFromPublicKey } from './identity.js'
+import type { Random } from '../util/clock.js'
+import { systemRandom } from '../util/clock.js'
+
+export const HELLO_BYTES = 64
+export const REPLY_BYTES = DH_BYTES + BOX_OVERHEAD + PUBLIC_KEY_BYTES + SIGNATURE_BYTES
+export const AUTH_BYTES = BOX_OVERHEAD + PUBLIC_KEY_BYTES + SIGNATURE_BYTES
+
+const HELLO_LABEL = utf8('hearsay/1 hello')
+const KEYS_LABEL = utf8('hearsay/1 keys')
+const TRANSCRIPT_LABEL = utf8('hearsay/1 transcript')
+const SESSION_LABEL = utf8('hearsay/1 session id')
+const RESPONDER_LABEL = utf8('hearsay/1 responder')
+const INITIATOR_LABEL = utf8('hearsay/1 initiator')
+const ZERO_NONCE = new Uint8Array(BOX_NONCE_BYTES)
+
+/** The key of the public network: what a node uses when no `networkKey` is set. */
+export const PUBLIC_NETWORK_KEY = hash(utf8('hearsay/1 public network'))
+
+/**
+ * A network key is 32 bytes; a string is hashed into one, so that a passphrase can be used.
+ * Peers with different keys cannot complete a handshake.
+ */
+export function toNetworkKey (key: Uint8Array | string | undefined): Uint8Array {
+  if (key === undefined) return PUBLIC_NETWORK_KEY
+  if (typeof key === 'string') {
+    if (key.length === 0) throw new TypeError('networkKey must not be empty')
+    return hash(utf8(`hearsay/1 network key:${key}`))
+  }
+  if (!(key instanceof Uint8Array) || key.length !== 32) throw new TypeError('networkKey must be a 32-byte Uint8Array or a string')
+  return key
+}
+
+/** What a finished handshake yields: the proven remote identity and the session keys. */
+export interface HandshakeResult {
+  remoteId: PeerId
+  remotePublicKey: Uint8Array
+  /** Key for frames this side sends. */
+  sendKey: Uint8Array
+  /** Key for frames this side receives. */
+  recvKey: Uint8Array
+  /** Public, identical on both sides, unique per handshake: names the link. */
+  sessionId: Uint8Array
+}
+
+export interface HandshakeOptions {
+  identity: Identity
+  networkKey: Uint8Array
+  /** Only for test vectors: a fixed ephemeral secret. */
+  ephemeralSecret?: Uint8Array
+  random?: Random
+}
+
+/** @internal */
+export interface Session {
+  boxR: Uint8Array
+  boxI: Uint8Array
+  i2r: Uint8Array
+  r2i: Uint8Array
+  transcript: Uint8Array
+}
+
+function session (shared: Uint8Array, networkKey: Uint8Array, eI: Uint8Array, eR: Uint8Array): Session {
+  const okm = deriveKeys(shared, networkKey, concat(KEYS_LABEL, eI, eR), BOX_KEY_BYTES * 4)
+  return {
+    boxR: okm.slice(0, 32),
+    boxI: okm.slice(32, 64),
+    i2r: okm.slice(64, 96),
+    r2i: okm.slice(96, 128),
+    transcript: hash(concat(TRANSCRIPT_LABEL, networkKey, eI, eR))
+  }
+}
+
+/** @internal */
+export function ephemeral (opts: HandshakeOptions): DhKeyPair {
+  return dhKeyPairFromSecret(opts.ephemeralSecret ?? (opts.random ?? systemRandom).bytes(DH_BYTES))
+}
+
+function checkRemote (local: Identity, remoteKey: Uint8Array): PeerId {
+  const id = peerIdFromPublicKey(remoteKey)
+  if (id === local.id) throw new SelfDialError()
+  return id
+}
+
+/** Step 2 at the initiator, pure: checks msg2 and builds msg3. Exported for fuzzing. @internal */
+export function processReply (opts: HandshakeOptions & { expectedPeer?: PeerId }, e: DhKeyPair, msg2: Uint8Array): { auth: Uint8Array, result: HandshakeResult } {
+  if (!(msg2 instanceof Uint8Array) || msg2.length !== REPLY_BYTES) throw new HandshakeError('handshake reply has the wrong length')
+  const eR = msg2.slice(0, DH_BYTES)
+  const shared = dh(e.secretKey, eR)
+  if (shared === null) throw new HandshakeError('handshake reply has a weak ephemeral key')
+  const s = session(shared, opts.networkKey, e.publicKey, eR)
+  const inner = secretboxOpen(msg2.subarray(DH_BYTES), ZERO_NONCE, s.boxR)
+  if (inner === null) throw new HandshakeError('handshake reply failed authentication (wrong network key?)')
+  const remoteKey = inner.slice(0, PUBLIC_KEY_BYTES)
+  const sig = inner.subarray(PUBLIC_KEY_BYTES)
+  if (!verify(sig, concat(RESPONDER_LABEL, s.transcript), remoteKey)) throw new HandshakeError('responder signature is invalid')
+  const remoteId = checkRemote(opts.identity, remoteKey)
+  if (opts.expectedPeer !== undefined && opts.expectedPeer !== remoteId) throw new PeerIdMismatchError(opts.expectedPeer, remoteId)
+  const sigI = sign(concat(INITIATOR_LABEL, s.transcript, remoteKey), opts.identity.secretKey)
+  const auth = secretbox(concat(opts.identity.publicKey, sigI), ZERO_NONCE, s.boxI)
+  return { auth, result: { remoteId, remotePublicKey: remoteKey, sendKey: s.i2r, recvKey: s.r2i, sessionId: hash(concat(SESSION_LABEL, s.transcript)) } }
+}
+
+/** Step 1 at the responder, pure: checks msg1 and builds msg2. Exported for fuzzing. @internal */
+export function processHello (opts: HandshakeOptions, e: DhKeyPair, msg1: Uint8Array): { reply: Uint8Array, session: Session } {
+  if (!(msg1 instanceof Uint8Array) || msg1.length !== HELLO_BYTES) throw new HandshakeError('handshake hello has the wrong length')
+  const eI = msg1.slice(0, DH_BYTES)
+  if (!constantTimeEqual(msg1.subarray(DH_BYTES), mac(opts.networkKey, concat(HELLO_LABEL, eI)))) {
+    throw new HandshakeError('handshake hello failed authentication (wrong network key?)')
+  }
+  const shared = dh(e.secretKey, eI)
+  if (shared === null) throw new HandshakeError('handshake hello has a weak ephemeral key')
+  const s = session(shared, opts.networkKey, eI, e.publicKey)
+  const sigR = sign(concat(RESPONDER_LABEL, s.transcript), opts.identity.secretKey)
+  return { reply: concat(e.publicKey, secretbox(concat(opts.identity.publicKey, sigR), ZERO_NONCE, s.boxR)), session: s }
+}
+
+/** Step 3 at the responder, pure: checks msg3. Exported for fuzzing. @internal */
+export function processAuth (opts: HandshakeOptions, s: Session, msg3: Uint8Array): HandshakeResult {
+  if (!(msg3 instanceof Uint8Array) || msg3.length !== AUTH_BYTES) throw new HandshakeError('handshake auth has the wrong length')
+  const inner = secretboxOpen(msg3, ZERO_NONCE, s.boxI)
+  if (inner === null) throw new HandshakeError('handshake auth failed authentication')
+  const remoteKey = inner.slice(0, PUBLIC_KEY_BYTES)
+  const sig = inner.subarray(PUBLIC_KEY_BYTES)
+  if (!verify(sig, concat(INITIATOR_LABEL, s.transcript, opts.identity.publicKey), remoteKey)) {
+    throw new HandshakeError('initiator signature is invalid')
+  }
+  const remoteId = checkRemote(opts.identity, remoteKey)
+  return { remoteId, remotePublicKey: remoteKey, sendKey: s.r2i, recvKey: s.i2r, sessionId: hash(concat(SESSION_LABEL, s.transcript)) }
+}
+
+/** The dialling side. Call `hello()`, send it, then `reply(msg2)`, send `auth`. */
+export function initiator (opts: HandshakeOptions & { expectedPeer?: PeerId }): {
+  hello: () => Uint8Array
+  reply: (msg2: Uint8Array) => { auth: Uint8Array, result: HandshakeResult }
+} {
+  const e = ephemeral(opts)
+  let stage = 0
+  return {
+    hello () {
+      if (stage !== 0) throw new HandshakeError('hello already sent')
+      stage = 1
+      return concat(e.publicKey, mac(opts.networkKey, concat(HELLO_LABEL, e.publicKey)))
+    },
+    reply (msg2) {
+      if (stage !== 1) throw new HandshakeError('unexpected handshake reply')
+      stage = 2
+      return processReply(opts, e, msg2)
+    }
+  }
+}
+
+/** The accepting side. `hello(msg1)` returns msg2 to send; `auth(msg3)` finishes. */
+export function responder (opts: HandshakeOptions): {
+  hello: (msg1: Uint8Array) => Uint8Array
+  auth: (msg3: Uint8Array) => HandshakeResult
+} {
+  let stage = 0
+  let s: Session | undefined
+  return {
+    hello (msg1) {
+      if (stage !== 0) throw new HandshakeError('unexpected handshake hello')
+      stage = 1
+      const r = processHello(opts, ephemeral(opts), msg1)
+      s = r.session
+      return r.reply
+    },
+    auth (msg3) {
+      if (stage !== 1 || s === undefined) throw new HandshakeError('unexpected handshake auth')
+      stage = 2
+      return processAuth(opts, s, msg3)
+    }
+  }
+}

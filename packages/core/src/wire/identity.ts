@@ -1,0 +1,63 @@
+import { fromBase32, toBase32 } from '../util/bytes.js'
+import { PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SEED_BYTES, sign, signingKeyPairFromSeed, verify } from './crypto.js'
+import type { Random } from '../util/clock.js'
+import { systemRandom } from '../util/clock.js'
+
+/** A peer id is the base32 (RFC 4648, lower case, unpadded) text of its ed25519 public key. */
+export type PeerId = string
+
+export interface Identity {
+  readonly id: PeerId
+  readonly publicKey: Uint8Array
+  /** 64 bytes: seed followed by public key. Keep it secret. */
+  readonly secretKey: Uint8Array
+}
+
+export const PEER_ID_LENGTH = 52
+
+export function peerIdFromPublicKey (publicKey: Uint8Array): PeerId {
+  if (publicKey.length !== PUBLIC_KEY_BYTES) throw new TypeError(`public key must be ${PUBLIC_KEY_BYTES} bytes`)
+  return toBase32(publicKey)
+}
+
+export function publicKeyFromPeerId (id: PeerId): Uint8Array {
+  if (typeof id !== 'string' || id.length !== PEER_ID_LENGTH) throw new TypeError('not a peer id')
+  return fromBase32(id)
+}
+
+export function isPeerId (value: unknown): value is PeerId {
+  if (typeof value !== 'string' || value.length !== PEER_ID_LENGTH) return false
+  try { fromBase32(value); return true } catch { return false }
+}
+
+export function identityFromSeed (seed: Uint8Array): Identity {
+  const kp = signingKeyPairFromSeed(seed)
+  return Object.freeze({ id: peerIdFromPublicKey(kp.publicKey), publicKey: kp.publicKey, secretKey: kp.secretKey })
+}
+
+export function generateIdentity (random: Random = systemRandom): Identity {
+  return identityFromSeed(random.bytes(SEED_BYTES))
+}
+
+/** Rebuilds an identity from its 64-byte secret key, checking that the halves agree. */
+export function identityFromSecretKey (secretKey: Uint8Array): Identity {
+  if (!(secretKey instanceof Uint8Array) || secretKey.length !== SECRET_KEY_BYTES) {
+    throw new TypeError(`secret key must be a ${SECRET_KEY_BYTES}-byte Uint8Array`)
+  }
+  const id = identityFromSeed(secretKey.slice(0, SEED_BYTES))
+  const claimed = secretKey.subarray(SEED_BYTES)
+  for (let i = 0; i < PUBLIC_KEY_BYTES; i++) {
+    if (claimed[i] !== id.publicKey[i]) throw new TypeError('secret key halves do not match')
+  }
+  return id
+}
+
+export function signWith (identity: Identity, message: Uint8Array): Uint8Array {
+  return sign(message, identity.secretKey)
+}
+
+export function verifyFrom (peerId: PeerId, message: Uint8Array, signature: Uint8Array): boolean {
+  let key: Uint8Array
+  try { key = publicKeyFromPeerId(peerId) } catch { return false }
+  return verify(signature, message, key)
+}
