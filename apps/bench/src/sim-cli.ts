@@ -4,6 +4,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import v8 from 'node:v8'
+import { PAGES_FLAGS, PAGES_HELP } from './pages-cli.js'
 import type { ScenarioOptions } from './scenarios.js'
 import type { Mode, ScenarioName } from './sim.js'
 
@@ -41,7 +42,7 @@ usage: pnpm bench:sim -- [--scenario NAME[,NAME…]|all] [--nodes N] [--seed S] 
                       node --max-semi-space-size=N unless node already has it
                       (default 64 from 5000 nodes, else 0 = no; it costs ~100 MB RSS)
   --help
-`
+${PAGES_HELP}`
 
 async function main (): Promise<void> {
   // msgpackr's native decoder returns every string of a frame as a slice of one string holding
@@ -82,12 +83,22 @@ async function main (): Promise<void> {
       'heap-growing-percent': { type: 'string' },
       'max-heap-mb': { type: 'string' },
       'semi-space-mb': { type: 'string' },
-      help: { type: 'boolean', default: false }
+      help: { type: 'boolean', default: false },
+      ...PAGES_FLAGS
     },
     allowPositionals: false,
     strict: true
   })
   if (values.help) { process.stdout.write(HELP); return }
+  const log = (line: string): void => { process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`) }
+  const out = values.out ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'results')
+  if (values.scenario === 'pages') {
+    // its own flags, seeds list and results files (pages-cli.ts)
+    const { runPagesCli } = await import('./pages-cli.js')
+    const files = await runPagesCli(values, out, log)
+    log(`pages done, peak RSS ${mb(process.resourceUsage().maxRSS * 1024)} MB; wrote ${files.map(f => path.relative(process.cwd(), f)).join(', ')}`)
+    return
+  }
   const int = (name: string, v: string | undefined, min = 0): number | undefined => {
     if (v === undefined) return undefined
     const n = Number(v)
@@ -131,7 +142,6 @@ async function main (): Promise<void> {
   }
   const window = float('window', values.window, 10, 86400)
   const fractions = values.fractions?.split(',').map(f => float('fractions', f, 0, 1)!)
-  const log = (line: string): void => { process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`) }
   const opts: ScenarioOptions = {
     nodes: int('nodes', values.nodes, 2)!,
     seed: int('seed', values.seed)!,
@@ -174,7 +184,6 @@ async function main (): Promise<void> {
     return
   }
   if (growth > 0 && !process.execArgv.some(a => /^--heap[-_]growing[-_]percent/.test(a))) v8.setFlagsFromString(`--heap-growing-percent=${growth}`)
-  const out = values.out ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'results')
   let rejections = 0
   process.on('unhandledRejection', (err) => { if (++rejections <= 5) log(`unhandled rejection: ${String((err as Error)?.stack ?? err)}`) })
   for (const s of scenarios) {

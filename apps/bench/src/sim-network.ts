@@ -152,6 +152,8 @@ export function countingTransport (inner: Transport, counter: FrameCounter): Tra
     supports: inner.supports,
     dial: async (address, options) => wrap(await inner.dial(address, options)),
     listen: async (address, onConnection, options) => await inner.listen(address, (conn) => { onConnection(wrap(conn)) }, options),
-    close: async () => { await inner.close() }
+    close: async () => { await inner.close() },
+    // a transport that needs the node (the pages scenario's WebRTC) must still get its context
+    ...(inner.start === undefined ? {} : { start: inner.start.bind(inner) })
   }
 }
