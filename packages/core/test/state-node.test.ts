@@ -146,11 +146,13 @@ describe('replicated state on the memory testnet', () => {
     await eventually(() => t.nodes.every(n => n.state.getRemote(victim.id, 'balance') === 10), 10_000, 'replicated')
     // capture a genuine delta that carries the victim's update (signed by the victim)
     const frames: unknown[] = []
-    const orig = victim.sendProtocol.bind(victim)
-    victim.sendProtocol = (peer, type, data) => { if (type === 'kv.delta') frames.push(structuredClone(data)); return orig(peer, type, data) }
+    // the state service sends through the node's context (what every protocol module gets)
+    const ctx = victim.context
+    const orig = ctx.send
+    ctx.send = (peer, type, data) => { if (type === 'kv.delta') frames.push(structuredClone(data)); return orig(peer, type, data) }
     victim.state.set('balance', 11)
     await eventually(() => frames.some(f => JSON.stringify(f).includes(victim.id)), 10_000, 'a delta with the victim')
-    victim.sendProtocol = orig
+    ctx.send = orig
     await eventually(() => target.state.getRemote(victim.id, 'balance') === 11, 10_000, 'genuine update')
     const genuine = frames.find(f => JSON.stringify(f).includes(victim.id)) as { g: Array<[string, unknown[], unknown[][]]> }
     const link = liar.getPeer(target.id) ?? await liar.dial('memory:node-2')
@@ -171,12 +173,12 @@ describe('replicated state on the memory testnet', () => {
     expect(target.status).toBe('running')
     expect(target.getPeer(liar.id)).toBeDefined()
     // 4. the liar's own signed update, relabelled as the victim's: the victim's signature is missing
-    const liarSend = liar.sendProtocol.bind(liar)
+    const liarSend = liar.context.send
     const own: unknown[] = []
-    liar.sendProtocol = (peer, type, data) => { if (type === 'kv.delta') own.push(structuredClone(data)); return liarSend(peer, type, data) }
+    liar.context.send = (peer, type, data) => { if (type === 'kv.delta') own.push(structuredClone(data)); return liarSend(peer, type, data) }
     liar.state.set('balance', 1_000_000)
     await eventually(() => own.some(f => JSON.stringify(f).includes(liar.id)), 10_000, 'a delta with the liar')
-    liar.sendProtocol = liarSend
+    liar.context.send = liarSend
     const relabelled = structuredClone(own.find(f => JSON.stringify(f).includes(liar.id))) as { g: Array<[string, unknown[], unknown[][]]> }
     relabelled.g = relabelled.g.filter(g => g[0] === liar.id).map(g => [victim.id, g[1], g[2].map(e => { e[1] = (e[1] as number) + 2 ** 40; return e })])
     const bad = target.metrics.get('drops.kv-bad-proof')
@@ -189,8 +191,8 @@ describe('replicated state on the memory testnet', () => {
     const t = await net(5, { node: () => ({ state: { gossipInterval: 30, maxMessageBytes: 2048, maxValueBytes: 600, maxKeyBytes: 64, ownership: 'signed' } }) })
     const sizes: number[] = []
     for (const n of t.nodes) {
-      const orig = n.sendProtocol.bind(n)
-      n.sendProtocol = (peer, type, data) => { if (type.startsWith('kv.')) sizes.push(encodeEnvelope({ type, data }).length); return orig(peer, type, data) }
+      const orig = n.context.send
+      n.context.send = (peer, type, data) => { if (type.startsWith('kv.')) sizes.push(encodeEnvelope({ type, data }).length); return orig(peer, type, data) }
     }
     t.nodes.forEach((n, i) => { for (let k = 0; k < 60; k++) n.state.set(`key:${k}`, `${i}:${'v'.repeat(200)}`) })
     await eventually(() => converged(t.nodes, 60), 30_000, 'converged under a 2 KiB budget')

@@ -55,11 +55,11 @@ describe('state and events over real WebSockets (secure channel, signed ownershi
   it('a forged update (tampered value) is refused and counted; events reach everyone else once', async () => {
     const [a, b, c] = await overlay(3) as [HearsayNode, HearsayNode, HearsayNode]
     const captured: unknown[] = []
-    const send = a.sendProtocol.bind(a)
-    a.sendProtocol = (peer, type, data) => { if (type === 'kv.delta') captured.push(structuredClone(data)); return send(peer, type, data) }
+    const send = a.context.send
+    a.context.send = (peer, type, data) => { if (type === 'kv.delta') captured.push(structuredClone(data)); return send(peer, type, data) }
     a.state.set('role', 'user')
     await eventually(() => captured.length > 0 && c.state.getRemote(a.id, 'role') === 'user', 20_000, 'replicated')
-    a.sendProtocol = send
+    a.context.send = send
     const forged = structuredClone(captured[0]) as { g: Array<[string, unknown[], unknown[][]]> }
     for (const g of forged.g) for (const e of g[2]) { e[1] = (e[1] as number) + 1; e[2] = new Uint8Array([0xa5, 0x61, 0x64, 0x6d, 0x69, 0x6e]) } // "admin"
     const link = b.getPeer(c.id) ?? await b.dial(c.addresses[0]!)

@@ -1,8 +1,10 @@
 import { checkType, isReservedType } from '../wire/envelope.js'
-import type { PeerId } from '../wire/identity.js'
-import type { InboundHandler, InboundMessage, Middleware, OutboundMessage } from './middleware.js'
+import type { InboundHandler, InboundMessage, Middleware, MiddlewareNode, OutboundMessage } from './middleware.js'
 import { Pipeline } from './middleware.js'
-import type { HearsayNode } from './node.js'
+import type { Limits } from '../util/limits.js'
+import type { LinkContext } from '../link/context.js'
+import type { BroadcastDelivery, BroadcastOptions, BroadcastProtocolHandler, RouteHandler } from '../services/app-messages.js'
+export type { BroadcastDelivery, BroadcastOptions, BroadcastProtocolHandler, RouteHandler } from '../services/app-messages.js'
 import type { Peer } from '../link/peer.js'
 
 /**
@@ -11,36 +13,20 @@ import type { Peer } from '../link/peer.js'
  * pipeline.
  */
 
-/** Handles the messages of one type (or every type without a route, for `'*'`). */
-export type RouteHandler = (msg: InboundMessage, peer: Peer) => void
-
-export interface BroadcastOptions {
-  /** Most overlay hops the message travels. @default the node's `announceLimit` (6) */
-  limit?: number
-}
-
-/** A broadcast as the overlay delivers it. @internal */
-export interface BroadcastDelivery {
-  type: string
-  data: unknown
-  origin: PeerId
-  hops: number
-  from: PeerId
-}
-
-/** Receives broadcasts of one of hearsay's own payload types (e.g. `st.bc`). @internal */
-export type BroadcastProtocolHandler = (delivery: BroadcastDelivery) => void
-
 export interface MessagingHooks {
   /** Encodes and sends one application frame to a peer; throws `TooLargeError`, `ConnectionClosedError`. */
   sendDirect: (peer: Peer, type: string, data: unknown) => void
   /** Sends a broadcast of any type (checked by the caller) through the overlay, or to every peer without one. */
   sendBroadcast: (type: string, data: unknown, options: BroadcastOptions) => void
+  /** Emits the node's `message` event; true when a listener took it. */
+  emitMessage: (msg: InboundMessage) => boolean
+  /** Emits the node's `error` event when it has a listener. */
+  emitError: (err: unknown) => void
 }
 
 /** Checks an application type: `TypeError` if it is not a string or is reserved, `TooLargeError` above `maxTypeBytes`. */
-export function checkAppType (node: HearsayNode, type: unknown): asserts type is string {
-  checkType(type, node.limits)
+export function checkAppType (limits: Readonly<Limits>, type: unknown): asserts type is string {
+  checkType(type, limits)
   if (isReservedType(type)) throw new TypeError(`message type "${type}" is reserved`)
 }
 
@@ -50,14 +36,14 @@ export class Messaging {
   readonly #routes = new Map<string, RouteHandler[]>()
   readonly #broadcastProtocols = new Map<string, BroadcastProtocolHandler>()
 
-  constructor (private readonly node: HearsayNode, private readonly hooks: MessagingHooks) {
-    this.pipeline = new Pipeline(node, (err, what, drop) => { this.#fail(err, what, drop) })
+  constructor (node: MiddlewareNode, private readonly ctx: LinkContext, private readonly hooks: MessagingHooks) {
+    this.pipeline = new Pipeline(node, ctx, (err, what, drop) => { this.#fail(err, what, drop) })
   }
 
   use (mw: Middleware<object> | InboundHandler): void { this.pipeline.use(mw) }
 
   route (type: string, handler: RouteHandler): () => void {
-    if (type !== '*') checkAppType(this.node, type)
+    if (type !== '*') checkAppType(this.ctx.limits, type)
     if (typeof handler !== 'function') throw new TypeError('a route handler must be a function')
     let list = this.#routes.get(type)
     if (list === undefined) { list = []; this.#routes.set(type, list) }
@@ -74,18 +60,18 @@ export class Messaging {
   /** `peer.send`: type already checked by the node. */
   send (peer: Peer, type: string, data: unknown): void {
     this.pipeline.outbound({ type, data }, peer, (m) => {
-      if (m.type !== type) checkAppType(this.node, m.type)
+      if (m.type !== type) checkAppType(this.ctx.limits, m.type)
       this.hooks.sendDirect(peer, m.type, m.data)
-      this.node.metrics.inc('messages.out')
+      this.ctx.metrics.inc('messages.out')
     })
   }
 
   broadcast (type: string, data: unknown, options: BroadcastOptions): void {
-    checkAppType(this.node, type)
+    checkAppType(this.ctx.limits, type)
     this.pipeline.outbound({ type, data }, undefined, (m: OutboundMessage) => {
-      if (m.type !== type) checkAppType(this.node, m.type)
+      if (m.type !== type) checkAppType(this.ctx.limits, m.type)
       this.hooks.sendBroadcast(m.type, m.data, options)
-      this.node.metrics.inc('broadcast.sent')
+      this.ctx.metrics.inc('broadcast.sent')
     })
   }
 
@@ -96,7 +82,7 @@ export class Messaging {
 
   /** A message entering the inbound chain (direct, broadcast or relayed). */
   receive (msg: InboundMessage): void {
-    this.node.metrics.inc('messages.in')
+    this.ctx.metrics.inc('messages.in')
     this.pipeline.inbound(msg, (m) => { this.#dispatch(m) })
   }
 
@@ -104,13 +90,13 @@ export class Messaging {
   deliverBroadcast (b: BroadcastDelivery): void {
     if (isReservedType(b.type)) {
       const h = this.#broadcastProtocols.get(b.type)
-      if (h === undefined) { this.node.metrics.drop('unknown-type'); return }
+      if (h === undefined) { this.ctx.metrics.drop('unknown-type'); return }
       try { h(b) } catch (err) { this.#fail(err, `broadcast handler ${b.type}`, 'handler-error') }
       return
     }
-    const from = this.node.getPeer(b.from)
-    if (from === undefined) { this.node.metrics.drop('broadcast-no-link'); return }
-    this.node.metrics.inc('broadcast.delivered')
+    const from = this.ctx.getPeer(b.from)
+    if (from === undefined) { this.ctx.metrics.drop('broadcast-no-link'); return }
+    this.ctx.metrics.inc('broadcast.delivered')
     this.receive({ type: b.type, data: b.data, from, origin: b.origin, via: 'broadcast', hops: b.hops })
   }
 
@@ -131,13 +117,13 @@ export class Messaging {
         try { h(msg, msg.from) } catch (err) { this.#fail(err, `route ${msg.type}`, 'handler-error') }
       }
     }
-    if (this.node.emit('message', msg)) handled = true
-    if (!handled) this.node.metrics.drop('unknown-type')
+    if (this.hooks.emitMessage(msg)) handled = true
+    if (!handled) this.ctx.metrics.drop('unknown-type')
   }
 
   #fail (err: unknown, what: string, drop: string): void {
-    this.node.metrics.drop(drop)
-    this.node.logger.warn(`${what} failed`, { err })
-    if (this.node.listenerCount('error') > 0) this.node.emit('error', err instanceof Error ? err : new Error(String(err)))
+    this.ctx.metrics.drop(drop)
+    this.ctx.logger.warn(`${what} failed`, { err })
+    this.hooks.emitError(err)
   }
 }

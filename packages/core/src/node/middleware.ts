@@ -1,6 +1,15 @@
-import type { PeerId } from '../wire/identity.js'
-import type { HearsayNode } from './node.js'
 import type { Peer } from '../link/peer.js'
+import type { LinkContext } from '../link/context.js'
+import type { InboundMessage, OutboundMessage } from '../services/app-messages.js'
+export type { InboundMessage, OutboundMessage, Via } from '../services/app-messages.js'
+
+/**
+ * The node as middleware sees it: the whole `MiddlewareNode`. node.ts fills this interface in by
+ * declaration merging (`interface MiddlewareNode extends MiddlewareNode`), so that this file, which
+ * the node imports, does not import the node back.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface MiddlewareNode {}
 
 /**
  * Middleware over the application message pipeline (coalescent's `use()`, without its streams):
@@ -15,42 +24,16 @@ import type { Peer } from '../link/peer.js'
  * function.
  */
 
-/** How an inbound message reached this node. */
-export type Via = 'direct' | 'broadcast' | 'relay'
-
-/** An application message on its way in. It is what middleware, routes and the `message` event see. */
-export interface InboundMessage {
-  type: string
-  data: unknown
-  /** The neighbour it arrived from (authenticated by the link). */
-  from: Peer
-  /**
-   * The node that first sent it. For a direct message this is `from.id`; for a broadcast or a
-   * relayed message it is the origin as the message claims it (authenticated on the last hop only).
-   */
-  origin: PeerId
-  /** `direct` (`peer.send`), `broadcast` (`node.broadcast`) or `relay` (passed on by `relay()` / `smartRelay()`). */
-  via: Via
-  /** Links travelled from the origin: 1 for a direct message. */
-  hops: number
-}
-
-/** An application message on its way out. */
-export interface OutboundMessage {
-  type: string
-  data: unknown
-}
-
 export interface InboundContext {
   readonly direction: 'in'
-  readonly node: HearsayNode
+  readonly node: MiddlewareNode
   /** The neighbour the message arrived from (same as `msg.from`). */
   readonly peer: Peer
 }
 
 export interface OutboundContext {
   readonly direction: 'out'
-  readonly node: HearsayNode
+  readonly node: MiddlewareNode
   /** The destination of `peer.send`; `undefined` for `node.broadcast`. */
   readonly peer: Peer | undefined
   /** True for `node.broadcast`. */
@@ -100,14 +83,14 @@ export interface Middleware<Ext extends object = {}> {
    * routes, timers and event listeners, and may return members to add to the node; a member
    * that already exists on the node is refused with `TypeError`.
    */
-  readonly plugin?: (node: HearsayNode) => Ext | undefined | void
+  readonly plugin?: (node: MiddlewareNode) => Ext | undefined | void
   /**
    * The per-connection hook (coalescent's `_connect`): called for every peer that is connected
    * when the middleware is added and for every peer that connects later, before any of its
    * messages is routed. It may return a cleanup function, called when the peer disconnects
    * or the node stops.
    */
-  readonly connection?: (peer: Peer, node: HearsayNode) => void | (() => void)
+  readonly connection?: (peer: Peer, node: MiddlewareNode) => void | (() => void)
   readonly inbound?: InboundHandler
   readonly outbound?: OutboundHandler
 }
@@ -122,14 +105,14 @@ function nameOf (mw: Middleware<object>, i: number): string { return mw.name ?? 
 export class Pipeline {
   readonly #inboundChain: InboundHandler[] = []
   readonly #outboundChain: OutboundHandler[] = []
-  readonly #connectionHooks: Array<{ name: string, hook: (peer: Peer, node: HearsayNode) => void | (() => void) }> = []
+  readonly #connectionHooks: Array<{ name: string, hook: (peer: Peer, node: MiddlewareNode) => void | (() => void) }> = []
   readonly #cleanups = new Map<Peer, Array<() => void>>()
   #count = 0
 
-  constructor (private readonly node: HearsayNode, private readonly report: (err: unknown, what: string, drop: string) => void) {
-    node.on('peer:connect', (peer) => { for (const c of this.#connectionHooks) this.#runConnectionHook(c, peer) })
-    node.on('peer:disconnect', ({ peer }) => { this.#runCleanups(peer) })
-    node.onEveryStop(() => { for (const peer of [...this.#cleanups.keys()]) this.#runCleanups(peer) })
+  constructor (private readonly node: MiddlewareNode, private readonly ctx: LinkContext, private readonly report: (err: unknown, what: string, drop: string) => void) {
+    ctx.on('peer:connect', (peer) => { for (const c of this.#connectionHooks) this.#runConnectionHook(c, peer) })
+    ctx.on('peer:disconnect', ({ peer }) => { this.#runCleanups(peer) })
+    ctx.onEveryStop(() => { for (const peer of [...this.#cleanups.keys()]) this.#runCleanups(peer) })
   }
 
   use (mw: Middleware<object> | InboundHandler): void {
@@ -162,7 +145,7 @@ export class Pipeline {
     if (m.connection !== undefined) {
       const c = { name, hook: m.connection }
       this.#connectionHooks.push(c)
-      if (this.node.status === 'running') for (const peer of this.node.peers()) this.#runConnectionHook(c, peer)
+      if (this.ctx.status === 'running') for (const peer of this.ctx.peers()) this.#runConnectionHook(c, peer)
     }
   }
 
@@ -183,7 +166,7 @@ export class Pipeline {
     run(this.#outboundChain, msg, ctx, send, (err) => { this.report(err, 'outbound middleware', 'send-failed') })
   }
 
-  #runConnectionHook (c: { name: string, hook: (peer: Peer, node: HearsayNode) => void | (() => void) }, peer: Peer): void {
+  #runConnectionHook (c: { name: string, hook: (peer: Peer, node: MiddlewareNode) => void | (() => void) }, peer: Peer): void {
     try {
       const cleanup = c.hook(peer, this.node)
       if (typeof cleanup === 'function') {

@@ -6,7 +6,7 @@ import type { Logger, LoggerLike } from '../util/logger.js'
 import type { PeerStore } from '../store/peer-store.js'
 import type { Transport } from '../link/transport.js'
 import type { EventBusOptions, StateOptions } from '../services/state/options.js'
-import type { NodeService } from '../services/registry.js'
+import type { Service } from '../services/context.js'
 import type { JoinQueueLimits } from '../overlay/join-queue.js'
 
 /** Every option of `createNode()`. Defaults live in `DEFAULTS` below and in docs/api.md. */
@@ -104,9 +104,11 @@ export interface NodeOptions {
    * `eventsService()` (`node.events`), `streamsService()` (`peer.openStream`, the `stream`
    * event), `broadcastStreamsService()` (`node.createBroadcastStream`). Using one that is not
    * listed throws `UnsupportedError`. A bundler drops the code of every service not listed.
+   * Services written by the application go in the same list (`Service`: a name and
+   * `create(ctx)`); their APIs are `node.services.<name>`.
    * @default allServices() with `@hearsay/core`'s `createNode()`; [] with `hearsay`'s and with `new HearsayNode()`
    */
-  services?: NodeService[]
+  services?: readonly Service[]
   /**
    * Bounds of the join queue: broadcasts, announces, events and broadcast-stream writes made
    * while the node has no overlay neighbour (right after `start()`, or between losing every

@@ -4,7 +4,7 @@ import { checkType, encodeValue, isReservedType } from '../wire/envelope.js'
 import type { PeerId } from '../wire/identity.js'
 import { isPeerId } from '../wire/identity.js'
 import type { InboundMessage, Middleware } from './middleware.js'
-import type { HearsayNode } from './node.js'
+import type { MiddlewareNode } from './middleware.js'
 import type { Peer } from '../link/peer.js'
 import { DedupCache } from '../overlay/dedup-cache.js'
 import { isInt, isRecord, isString } from '../overlay/validate.js'
@@ -67,18 +67,18 @@ function makeRelay (name: string, byContent: boolean, o: RelayOptions): RelayMid
   })
   // relay metadata of the messages this relay injected into the pipeline
   const meta = new WeakMap<InboundMessage, RelayFrame>()
-  let node: HearsayNode | undefined
+  let node: MiddlewareNode | undefined
 
   const contentKey = (type: string, data: unknown): string => toHex(hash(encodeValue([type, data])).subarray(0, 16))
 
-  const forward = (n: HearsayNode, f: RelayFrame, except: Peer): void => {
+  const forward = (n: MiddlewareNode, f: RelayFrame, except: Peer): void => {
     for (const p of n.peers()) {
       if (p === except || p.id === f.o) continue
       if (n.sendProtocol(p, 'fl.relay', f)) n.metrics.inc('relay.forwarded')
     }
   }
 
-  const onFrame = (n: HearsayNode, from: Peer, data: unknown): void => {
+  const onFrame = (n: MiddlewareNode, from: Peer, data: unknown): void => {
     const f = parseFrame(n, data)
     if (f === undefined) { n.metrics.drop('relay-malformed'); return }
     const now = n.clock.now()
@@ -116,7 +116,7 @@ function makeRelay (name: string, byContent: boolean, o: RelayOptions): RelayMid
   return mw
 }
 
-function parseFrame (n: HearsayNode, data: unknown): RelayFrame | undefined {
+function parseFrame (n: MiddlewareNode, data: unknown): RelayFrame | undefined {
   if (!isRecord(data)) return undefined
   const { id, o, h, l, ty, d } = data
   if (!isString(id, n.limits.maxIdBytes) || !isPeerId(o) || !isInt(l, 1, MAX_HOPS_CEILING) || !isInt(h, 1, l)) return undefined

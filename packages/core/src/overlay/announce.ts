@@ -6,7 +6,7 @@ import { ExpiringMap } from '../util/expiring-map.js'
 import { BroadcastDriver } from './broadcast-driver.js'
 import type { PeerId } from '../wire/identity.js'
 import { isPeerId } from '../wire/identity.js'
-import type { HearsayNode } from '../node/node.js'
+import type { OverlayContext } from './context.js'
 import type { Peer } from '../link/peer.js'
 import type { Broadcaster } from './broadcast.js'
 import { Flood } from './flood.js'
@@ -89,23 +89,23 @@ export class AnnounceService {
   readonly #offs: Array<() => void> = []
 
   constructor (
-    private readonly node: HearsayNode,
+    private readonly ctx: OverlayContext,
     private readonly opts: AnnounceServiceOptions,
     private readonly deliver: (req: Request) => void,
     private readonly deliverBroadcast: (b: BroadcastArrival) => void = () => {},
     /** Runs `send` now if the node has a neighbour, else once it has one (the join queue); throws `QueueFullError`. */
     private readonly whenJoined: (bytes: number, send: () => void, what: string) => void = (_b, send) => { send() }
   ) {
-    const self = node.id
-    const common = { self, maxIdLength: node.limits.maxIdBytes }
-    this.broadcaster = (opts.mode === 'plumtree' ? new Plumtree({ ...common, random: node.random.float, ...opts.plumtree }) : new Flood(common)) as unknown as Broadcaster<{ t: string }>
-    this.#driver = new BroadcastDriver(node, this.broadcaster, { prefix: '', dropPrefix: 'broadcast-', noLinkDrop: 'broadcast-no-link', onDeliver: (d) => { this.#onDeliver(d.id, d.payload, d.hops, d.from) }, onDuplicate: (id, from) => { this.#onDuplicate(id, from) } })
+    const self = ctx.id
+    const common = { self, maxIdLength: ctx.limits.maxIdBytes }
+    this.broadcaster = (opts.mode === 'plumtree' ? new Plumtree({ ...common, random: ctx.random.float, ...opts.plumtree }) : new Flood(common)) as unknown as Broadcaster<{ t: string }>
+    this.#driver = new BroadcastDriver(ctx, this.broadcaster, { prefix: '', dropPrefix: 'broadcast-', noLinkDrop: 'broadcast-no-link', onDeliver: (d) => { this.#onDeliver(d.id, d.payload, d.hops, d.from) }, onDuplicate: (id, from) => { this.#onDuplicate(id, from) } })
     this.#routes = new ExpiringMap(opts.maxRoutes, opts.routeTtl)
     const types = opts.mode === 'plumtree' ? ['pt.gossip', 'pt.ihave', 'pt.graft', 'pt.prune'] : ['fl.gossip']
     for (const t of types) {
-      this.#offs.push(node.handle(t, (peer, data, bytes) => { this.#driver.run(this.broadcaster.onMessage(peer.id, withType(shareOrigin(data), t), node.clock.now(), bytes)) }))
+      this.#offs.push(ctx.handle(t, (peer, data, bytes) => { this.#driver.run(this.broadcaster.onMessage(peer.id, withType(shareOrigin(data), t), ctx.clock.now(), bytes)) }))
     }
-    this.#offs.push(node.handle('rr.reply', (peer, data) => { this.#onReply(peer.id, data) }))
+    this.#offs.push(ctx.handle('rr.reply', (peer, data) => { this.#onReply(peer.id, data) }))
   }
 
   /** The node stopped: this instance is done (the next start() makes a new one). */
@@ -120,14 +120,14 @@ export class AnnounceService {
   }
 
   announce (o: AnnounceOptions): AsyncIterable<Reply> {
-    checkType(o.type, this.node.limits)
-    const id = o.id ?? toHex(this.node.random.bytes(16))
-    if (typeof id !== 'string' || id.length === 0 || utf8Length(id) > this.node.limits.maxIdBytes) throw new TypeError(`id must be a non-empty string of at most ${this.node.limits.maxIdBytes} bytes`)
+    checkType(o.type, this.ctx.limits)
+    const id = o.id ?? toHex(this.ctx.random.bytes(16))
+    if (typeof id !== 'string' || id.length === 0 || utf8Length(id) > this.ctx.limits.maxIdBytes) throw new TypeError(`id must be a non-empty string of at most ${this.ctx.limits.maxIdBytes} bytes`)
     const limit = (o.limit ?? this.opts.defaultLimit) - (o.hops ?? 0)
     if (!Number.isInteger(limit) || limit < 0) throw new TypeError('limit - hops must be a non-negative integer')
-    const payload: Payload = { o: this.node.id, ty: o.type, d: o.data }
+    const payload: Payload = { o: this.ctx.id, ty: o.type, d: o.data }
     // fail before anything is sent if it cannot fit in a frame
-    const bytes = encodeEnvelope({ type: 'pt.gossip', data: { id, hops: 1, limit, payload } }, this.node.limits).length
+    const bytes = encodeEnvelope({ type: 'pt.gossip', data: { id, hops: 1, limit, payload } }, this.ctx.limits).length
     const timeout = o.timeout ?? this.opts.defaultTimeout
     const maxReplies = o.maxReplies ?? Number.POSITIVE_INFINITY
     const queue: Reply[] = []
@@ -148,13 +148,13 @@ export class AnnounceService {
     }
     const onAbort = (): void => { end(toAbortError(o.signal?.reason)) }
     const onStop = (): void => { end() }
-    const cancelTimer = this.node.lifetimeTimers.after(timeout, () => { end() })
+    const cancelTimer = this.ctx.timers.after(timeout, () => { end() })
     if (o.signal?.aborted === true) onAbort()
     o.signal?.addEventListener('abort', onAbort, { once: true })
-    if (!ended) offStop = this.node.whenStopping(onStop)
+    if (!ended) offStop = this.ctx.whenStopping(onStop)
     if (!ended) {
       try {
-        this.whenJoined(bytes, () => { if (!ended) this.#driver.run(this.broadcaster.broadcast(id, payload, limit, this.node.clock.now(), bytes)) }, 'an announce')
+        this.whenJoined(bytes, () => { if (!ended) this.#driver.run(this.broadcaster.broadcast(id, payload, limit, this.ctx.clock.now(), bytes)) }, 'an announce')
       } catch (err) { end(); throw err }
       this.#pending.set(id, {
         push: (r) => {
@@ -165,7 +165,7 @@ export class AnnounceService {
           if (count >= maxReplies) end()
         }
       })
-      this.node.metrics.inc('announce.sent')
+      this.ctx.metrics.inc('announce.sent')
     }
     return {
       [Symbol.asyncIterator]: () => ({
@@ -188,23 +188,23 @@ export class AnnounceService {
    * checked for length only: hearsay's own payload types (e.g. `st.bc`) use it too.
    */
   broadcast (type: string, data: unknown, limit = this.opts.defaultLimit): void {
-    checkType(type, this.node.limits)
+    checkType(type, this.ctx.limits)
     if (!Number.isInteger(limit) || limit < 0) throw new TypeError('limit must be a non-negative integer')
-    const id = toHex(this.node.random.bytes(16))
-    const payload: Payload = { o: this.node.id, ty: type, d: data, nr: true }
-    const bytes = encodeEnvelope({ type: 'pt.gossip', data: { id, hops: 1, limit, payload } }, this.node.limits).length
-    this.whenJoined(bytes, () => { this.#driver.run(this.broadcaster.broadcast(id, payload, limit, this.node.clock.now(), bytes)) }, 'a broadcast')
+    const id = toHex(this.ctx.random.bytes(16))
+    const payload: Payload = { o: this.ctx.id, ty: type, d: data, nr: true }
+    const bytes = encodeEnvelope({ type: 'pt.gossip', data: { id, hops: 1, limit, payload } }, this.ctx.limits).length
+    this.whenJoined(bytes, () => { this.#driver.run(this.broadcaster.broadcast(id, payload, limit, this.ctx.clock.now(), bytes)) }, 'a broadcast')
   }
 
   #onDeliver (id: string, payload: unknown, hops: number, from: PeerId): void {
     const p = payload as Partial<Payload> | null
-    if (p === null || typeof p !== 'object' || !isPeerId(p.o) || typeof p.ty !== 'string') { this.node.metrics.drop('announce-malformed'); return }
-    try { checkType(p.ty, this.node.limits) } catch { this.node.metrics.drop('announce-malformed'); return }
+    if (p === null || typeof p !== 'object' || !isPeerId(p.o) || typeof p.ty !== 'string') { this.ctx.metrics.drop('announce-malformed'); return }
+    try { checkType(p.ty, this.ctx.limits) } catch { this.ctx.metrics.drop('announce-malformed'); return }
     if (p.nr === true) { this.deliverBroadcast({ type: p.ty, data: p.d, origin: p.o, hops, from }); return }
-    const now = this.node.clock.now()
+    const now = this.ctx.clock.now()
     this.#routes.set(id, from, now)
     this.#routes.prune(now)
-    this.node.metrics.inc('announce.delivered')
+    this.ctx.metrics.inc('announce.delivered')
     const origin = p.o
     this.deliver({
       id,
@@ -214,26 +214,26 @@ export class AnnounceService {
       hops,
       from,
       reply: (data?: unknown) => {
-        const msg = { id, r: this.node.id, d: data, h: 0 }
-        encodeEnvelope({ type: 'rr.reply', data: msg }, this.node.limits)
-        const peer = this.#reverseHop(this.#routes.get(id, this.node.clock.now()) ?? from)
-        if (peer === undefined) { this.node.metrics.drop('reply-no-route'); return }
-        this.node.sendProtocol(peer, 'rr.reply', msg)
+        const msg = { id, r: this.ctx.id, d: data, h: 0 }
+        encodeEnvelope({ type: 'rr.reply', data: msg }, this.ctx.limits)
+        const peer = this.#reverseHop(this.#routes.get(id, this.ctx.clock.now()) ?? from)
+        if (peer === undefined) { this.ctx.metrics.drop('reply-no-route'); return }
+        this.ctx.send(peer, 'rr.reply', msg)
       }
     })
   }
 
   #onReply (from: PeerId, data: unknown): void {
     const m = data as { id?: unknown, r?: unknown, d?: unknown, h?: unknown } | null
-    if (m === null || typeof m !== 'object' || typeof m.id !== 'string' || !isPeerId(m.r) || !isInt(m.h, 0, Number.MAX_SAFE_INTEGER)) { this.node.metrics.drop('reply-malformed'); return }
+    if (m === null || typeof m !== 'object' || typeof m.id !== 'string' || !isPeerId(m.r) || !isInt(m.h, 0, Number.MAX_SAFE_INTEGER)) { this.ctx.metrics.drop('reply-malformed'); return }
     const mine = this.#pending.get(m.id)
     if (mine !== undefined) { mine.push({ from: m.r, data: m.d }); return }
-    const back = this.#routes.get(m.id, this.node.clock.now())
-    if (back === undefined) { this.node.metrics.drop('reply-unknown'); return }
-    if (m.h >= 255) { this.node.metrics.drop('reply-hop-limit'); return }
+    const back = this.#routes.get(m.id, this.ctx.clock.now())
+    if (back === undefined) { this.ctx.metrics.drop('reply-unknown'); return }
+    if (m.h >= 255) { this.ctx.metrics.drop('reply-hop-limit'); return }
     const peer = this.#reverseHop(back, from)
-    if (peer === undefined) { this.node.metrics.drop('reply-no-route'); return }
-    this.node.sendProtocol(peer, 'rr.reply', { id: m.id, r: m.r, d: m.d, h: m.h + 1 })
+    if (peer === undefined) { this.ctx.metrics.drop('reply-no-route'); return }
+    this.ctx.send(peer, 'rr.reply', { id: m.id, r: m.r, d: m.d, h: m.h + 1 })
   }
 
   /**
@@ -243,7 +243,7 @@ export class AnnounceService {
    * came from is skipped, and a reply's hop count (at most 255) bounds any longer detour.
    */
   #onDuplicate (id: string, from: PeerId): void {
-    const now = this.node.clock.now()
+    const now = this.ctx.clock.now()
     const hops = this.#routes.get(id, now)
     if (hops === undefined) return
     if (typeof hops === 'string') { if (hops !== from) this.#routes.replace(id, [hops, from], now); return }
@@ -254,7 +254,7 @@ export class AnnounceService {
   #reverseHop (hops: PeerId | PeerId[], except?: PeerId): Peer | undefined {
     for (const id of typeof hops === 'string' ? [hops] : hops) {
       if (id === except) continue
-      const peer = this.node.getPeer(id)
+      const peer = this.ctx.getPeer(id)
       if (peer !== undefined) return peer
     }
     return undefined

@@ -1,5 +1,5 @@
 import type { PeerId } from '../wire/identity.js'
-import type { HearsayNode } from '../node/node.js'
+import type { OverlayContext } from './context.js'
 import type { Broadcaster, BroadcastResult, Delivery } from './broadcast.js'
 import { watchDrops } from './validate.js'
 
@@ -13,7 +13,7 @@ export class BroadcastDriver {
   #cancelTick: (() => void) | undefined
 
   constructor (
-    private readonly node: HearsayNode,
+    private readonly ctx: OverlayContext,
     readonly broadcaster: Broadcaster<{ t: string }>,
     private readonly opts: {
       /** Put before each broadcaster message type on the wire (e.g. `ev.`). */
@@ -27,15 +27,15 @@ export class BroadcastDriver {
       onDuplicate?: (id: string, from: PeerId) => void
     }
   ) {
-    watchDrops(broadcaster.drops, (reason) => { node.metrics.drop(opts.dropPrefix + reason) })
+    watchDrops(broadcaster.drops, (reason) => { ctx.metrics.drop(opts.dropPrefix + reason) })
   }
 
   run (r: BroadcastResult<{ t: string }>): void {
     for (const a of r.actions) {
-      const peer = this.node.getPeer(a.to)
-      if (peer === undefined) { this.node.metrics.drop(this.opts.noLinkDrop); continue }
+      const peer = this.ctx.getPeer(a.to)
+      if (peer === undefined) { this.ctx.metrics.drop(this.opts.noLinkDrop); continue }
       const { t, ...rest } = a.msg
-      this.node.sendProtocol(peer, this.opts.prefix + t, rest)
+      this.ctx.send(peer, this.opts.prefix + t, rest)
     }
     if (r.deliver !== undefined) this.opts.onDeliver(r.deliver)
     else if (r.duplicate !== undefined) this.opts.onDuplicate?.(r.duplicate.id, r.duplicate.from)
@@ -48,10 +48,10 @@ export class BroadcastDriver {
     if (next === undefined || (this.#tickAt !== undefined && this.#tickAt <= next)) return
     this.#cancelTick?.()
     this.#tickAt = next
-    this.#cancelTick = this.node.lifetimeTimers.after(Math.max(0, next - this.node.clock.now()), () => {
+    this.#cancelTick = this.ctx.timers.after(Math.max(0, next - this.ctx.clock.now()), () => {
       this.#tickAt = undefined
       this.#cancelTick = undefined
-      this.run(this.broadcaster.tick(this.node.clock.now()))
+      this.run(this.broadcaster.tick(this.ctx.clock.now()))
     })
   }
 }

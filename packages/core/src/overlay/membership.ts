@@ -1,4 +1,4 @@
-import type { HearsayNode } from '../node/node.js'
+import type { OverlayContext } from './context.js'
 import type { Peer } from '../link/peer.js'
 import type { PeerId } from '../wire/identity.js'
 import { isPeerId } from '../wire/identity.js'
@@ -36,6 +36,8 @@ export interface MembershipOptions {
   healInterval: number
   /** Addresses advertised to others. @default the listening addresses */
   announceAddresses?: string[]
+  /** The root of the broadcast tree this node follows (Plumtree), which names its overlay component. */
+  component?: () => PeerId | undefined
 }
 
 export interface MembershipEvents {
@@ -66,30 +68,30 @@ export class Membership {
   #refilling = false
 
   constructor (
-    private readonly node: HearsayNode,
+    private readonly ctx: OverlayContext,
     private readonly opts: MembershipOptions,
     private readonly seeds: string[],
     private readonly onActive: (peer: PeerId, up: boolean) => void,
     private readonly emitEvent: <K extends keyof MembershipEvents>(e: K, p: MembershipEvents[K]) => void
   ) {
     this.hv = new HyParView({
-      self: node.id,
-      selfAddrs: opts.announceAddresses ?? node.addresses,
-      random: node.random,
+      self: ctx.id,
+      selfAddrs: opts.announceAddresses ?? ctx.addresses,
+      random: ctx.random,
       minActive: opts.minPeers,
       maxActive: opts.maxPeers,
       passiveSize: opts.passiveSize,
       validPeerId: isPeerId,
       // the Plumtree root names the component: two roots, two overlays (undefined in flood mode)
-      component: () => node.tree?.root
+      component: () => opts.component?.()
     })
-    watchDrops(this.hv.drops, (reason) => { node.metrics.drop(`hv-${reason}`) })
+    watchDrops(this.hv.drops, (reason) => { ctx.metrics.drop(`hv-${reason}`) })
     // one heartbeat interval of acceptable pause: a single lost or late beat (10 % loss in the
     // simulator) must not close a healthy link; detection stays within a few intervals
     this.fd = new FailureDetector({ threshold: opts.phiThreshold, firstHeartbeatEstimateMs: opts.heartbeatInterval, acceptableHeartbeatPauseMs: opts.heartbeatInterval })
-    this.#bootstrap = new StoreBootstrap(node, { backoffBase: opts.rejoinDelay, backoffMax: opts.rejoinMaxDelay })
+    this.#bootstrap = new StoreBootstrap(ctx, { backoffBase: opts.rejoinDelay, backoffMax: opts.rejoinMaxDelay })
     for (const t of ['hv.join', 'hv.fjoin', 'hv.nbr', 'hv.nbr-reply', 'hv.disc', 'hv.shuffle', 'hv.shuffle-reply']) {
-      this.#offs.push(node.handle(t, (peer, data) => {
+      this.#offs.push(ctx.handle(t, (peer, data) => {
         this.#overlayLinks.add(peer.id)
         this.run(this.hv.onMessage(peer.id, withType(data, t)))
         this.#countExchange(peer, t, data, 'rx')
@@ -117,17 +119,17 @@ export class Membership {
 
   async start (): Promise<void> {
     this.#started = true
-    const node = this.node
-    this.#offs.push(node.on('peer:connect', (peer) => { this.run(this.hv.onLinkUp(peer.id, [], 'remote')) }))
-    this.#offs.push(node.on('peer:disconnect', ({ peer }) => {
+    const ctx = this.ctx
+    this.#offs.push(ctx.on('peer:connect', (peer) => { this.run(this.hv.onLinkUp(peer.id, [], 'remote')) }))
+    this.#offs.push(ctx.on('peer:disconnect', ({ peer }) => {
       this.#overlayLinks.delete(peer.id)
       this.#lastSent.delete(peer.id)
       this.fd.remove(peer.id)
       this.run(this.hv.onLinkDown(peer.id))
     }))
-    this.#offs.push(node.on('offline', () => { if (node.status === 'running') this.#scheduleRejoin() }))
-    this.#offs.push(node.on('online', () => { this.#rejoinAttempt = 0; this.#cancelRejoin?.(); this.#cancelRejoin = undefined }))
-    const timers = node.lifetimeTimers
+    this.#offs.push(ctx.on('offline', () => { if (ctx.status === 'running') this.#scheduleRejoin() }))
+    this.#offs.push(ctx.on('online', () => { this.#rejoinAttempt = 0; this.#cancelRejoin?.(); this.#cancelRejoin = undefined }))
+    const timers = ctx.timers
     timers.every(this.opts.shuffleInterval, () => {
       this.run(this.hv.tick())
       // addresses saved to the store while the node runs (peernet's save()) are tried too
@@ -142,7 +144,7 @@ export class Membership {
     const entries: PeerEntry[] = []
     for (const row of ranked) {
       if (entries.length >= this.hv.passiveSize) break
-      if (row.peerId !== null && row.peerId !== node.id && isPeerId(row.peerId)) entries.push({ id: row.peerId, addrs: [row.address] })
+      if (row.peerId !== null && row.peerId !== ctx.id && isPeerId(row.peerId)) entries.push({ id: row.peerId, addrs: [row.address] })
     }
     this.hv.addPassive(entries)
     await this.#joinSeeds()
@@ -152,7 +154,7 @@ export class Membership {
     if (this.hv.activeView().size === 0 && entries.length > 0) this.run(this.hv.tick())
     // seeds down and nothing stored that answers: try again from ~rejoinDelay, backing off,
     // rather than waiting for the heal timer
-    if (this.hv.activeView().size === 0 && this.node.status === 'running') this.#scheduleRejoin()
+    if (this.hv.activeView().size === 0 && this.ctx.status === 'running') this.#scheduleRejoin()
   }
 
   /**
@@ -166,9 +168,9 @@ export class Membership {
       const ranked = await this.#bootstrap.ranked()
       const skip = [...this.hv.activeView().values()].flat()
       const hit = await this.#bootstrap.dialBest(ranked, skip)
-      if (hit === undefined || !this.#started || this.node.status !== 'running') return
+      if (hit === undefined || !this.#started || this.ctx.status !== 'running') return
       if (this.hv.activeView().has(hit.peer.id)) return
-      this.node.metrics.inc('membership.store-refills')
+      this.ctx.metrics.inc('membership.store-refills')
       if (this.hv.activeView().size === 0) this.run(this.hv.join(hit.peer.id, [hit.address]))
       else this.run(this.hv.requestNeighbor(hit.peer.id, [hit.address]))
     } finally {
@@ -178,7 +180,7 @@ export class Membership {
 
   /** Called by the node for every frame received from `peer`: a heartbeat. */
   observe (peer: Peer): void {
-    this.fd.heartbeat(peer.id, this.node.clock.now())
+    this.fd.heartbeat(peer.id, this.ctx.clock.now())
     if (this.#downPeers.delete(peer.id)) this.emitEvent('peer:up', { id: peer.id })
   }
 
@@ -190,7 +192,7 @@ export class Membership {
     const rows = ranked ?? await this.#bootstrap.ranked()
     const seeds = this.seeds.flatMap(s => { try { return [parseAddress(s, 'tcp').address] } catch { return [] } })
     const hit = await this.#bootstrap.dialBest(rows, seeds)
-    if (hit === undefined || this.node.status !== 'running' || this.hv.activeView().size > 0) return
+    if (hit === undefined || this.ctx.status !== 'running' || this.hv.activeView().size > 0) return
     this.run(this.hv.join(hit.peer.id, [hit.address]))
   }
 
@@ -198,34 +200,34 @@ export class Membership {
   #countExchange (peer: Peer, t: string, data: unknown, dir: 'rx' | 'tx'): void {
     const count = peersCarried(t, data)
     if (count === 0) return
-    const address = this.node.statAddress(peer)
-    if (address !== undefined) this.node.recordStat(address, { type: dir, count })
+    const address = this.ctx.statAddress(peer)
+    if (address !== undefined) this.ctx.recordStat(address, { type: dir, count })
   }
 
   /** The overlay sent to `peer` (so the link is not idle). */
-  sent (peer: PeerId): void { this.#lastSent.set(peer, this.node.clock.now()) }
+  sent (peer: PeerId): void { this.#lastSent.set(peer, this.ctx.clock.now()) }
 
   async #joinSeeds (): Promise<void> {
     await Promise.all(this.seeds.map(async (seed) => {
       try {
-        const peer = await this.node.connect(seed)
+        const peer = await this.ctx.connect(seed)
         this.run(this.hv.join(peer.id, [parseAddress(seed, 'tcp').address]))
       } catch (err) {
-        this.node.logger.debug('seed unreachable', { seed, err })
+        this.ctx.logger.debug('seed unreachable', { seed, err })
       }
     }))
   }
 
   #heartbeats (): void {
-    const now = this.node.clock.now()
+    const now = this.ctx.clock.now()
     const active = this.hv.activeView()
     for (const id of active.keys()) {
-      const peer = this.node.getPeer(id)
+      const peer = this.ctx.getPeer(id)
       if (peer === undefined) continue
       if (!this.fd.has(id)) this.fd.heartbeat(id, now)
       // half an interval: a late timer tick must not turn into a missed beat at the far end
       if (now - (this.#lastSent.get(id) ?? 0) >= this.opts.heartbeatInterval / 2) {
-        this.node.sendProtocol(peer, 'hs.hb', null)
+        this.ctx.send(peer, 'hs.hb', null)
         this.#lastSent.set(id, now)
       }
     }
@@ -233,15 +235,15 @@ export class Membership {
     for (const id of down) {
       const addrs = active.get(id)
       if (addrs !== undefined && addrs.length > 0) this.#lost.set(id, addrs, now)
-      this.node.metrics.inc('peers.down')
+      this.ctx.metrics.inc('peers.down')
       this.#downPeers.add(id)
       this.emitEvent('peer:down', { id })
-      void this.node.hangUp(id)
+      void this.ctx.hangUp(id)
     }
   }
 
   #heal (): void {
-    const now = this.node.clock.now()
+    const now = this.ctx.clock.now()
     const suspicious = this.#lost.keys(now).length > 0 || this.hv.activeView().size < this.opts.minPeers
     this.#retryLost()
     // A node with a reason to doubt its overlay probes a seed every period; probing from every
@@ -250,21 +252,21 @@ export class Membership {
     // or more) gives no node a reason, and HyParView alone never bridges it (testnet test), so a
     // healthy node probes too, once in HEALTHY_PROBE_ODDS periods on average; a seed in another
     // component (another Plumtree root) then takes it in (HyParView's `component`).
-    if (suspicious || this.node.random.float() * HEALTHY_PROBE_ODDS < 1) this.#probeSeed()
+    if (suspicious || this.ctx.random.float() * HEALTHY_PROBE_ODDS < 1) this.#probeSeed()
   }
 
   #retryLost (): void {
-    const now = this.node.clock.now()
+    const now = this.ctx.clock.now()
     const ids = this.#lost.keys(now)
-    const id = ids[Math.floor(this.node.random.float() * ids.length)]
+    const id = ids[Math.floor(this.ctx.random.float() * ids.length)]
     if (id === undefined) return
     const addrs = this.#lost.get(id, now) ?? []
     if (this.hv.activeView().has(id) || addrs.length === 0) { this.#lost.delete(id); return }
-    this.node.connect(addrs[0]!, { peerId: id }).then((peer) => {
+    this.ctx.connect(addrs[0]!, { peerId: id }).then((peer) => {
       this.#lost.delete(id)
-      if (this.node.status !== 'running' || this.hv.activeView().has(peer.id)) return
+      if (this.ctx.status !== 'running' || this.hv.activeView().has(peer.id)) return
       // it was unreachable and answers again: the partition is over, force one bridge
-      this.node.metrics.inc('membership.heals')
+      this.ctx.metrics.inc('membership.heals')
       this.run(this.hv.requestNeighbor(peer.id, addrs, 'high'))
     }, () => {})
   }
@@ -272,13 +274,13 @@ export class Membership {
   #probeSeed (): void {
     // a seed outside the active view may have room: a low-priority request never evicts
     const active = this.hv.activeView()
-    const seed = this.seeds[Math.floor(this.node.random.float() * this.seeds.length)]
+    const seed = this.seeds[Math.floor(this.ctx.random.float() * this.seeds.length)]
     if (seed === undefined) return
     const parsed = parseAddress(seed, 'tcp').address
-    for (const [id, addrs] of active) if (addrs.includes(parsed) || this.node.getPeer(id)?.address === parsed) return
-    this.node.connect(seed).then((peer) => {
+    for (const [id, addrs] of active) if (addrs.includes(parsed) || this.ctx.getPeer(id)?.address === parsed) return
+    this.ctx.connect(seed).then((peer) => {
       if (!this.hv.activeView().has(peer.id)) {
-        this.node.metrics.inc('membership.seed-probes')
+        this.ctx.metrics.inc('membership.seed-probes')
         this.run(this.hv.requestNeighbor(peer.id, [parsed]))
       }
     }, () => {})
@@ -287,13 +289,13 @@ export class Membership {
   #scheduleRejoin (): void {
     if (this.#cancelRejoin !== undefined) return
     const base = Math.min(this.opts.rejoinMaxDelay, this.opts.rejoinDelay * 2 ** this.#rejoinAttempt)
-    const delay = base * (0.5 + this.node.random.float())
+    const delay = base * (0.5 + this.ctx.random.float())
     this.#rejoinAttempt++
-    this.#cancelRejoin = this.node.lifetimeTimers.after(delay, () => {
+    this.#cancelRejoin = this.ctx.timers.after(delay, () => {
       this.#cancelRejoin = undefined
-      const alone = (): boolean => this.#started && this.node.status === 'running' && this.hv.activeView().size === 0
+      const alone = (): boolean => this.#started && this.ctx.status === 'running' && this.hv.activeView().size === 0
       if (!alone()) return
-      this.node.metrics.inc('membership.rejoins')
+      this.ctx.metrics.inc('membership.rejoins')
       void this.#joinSeeds().then(async () => {
         if (alone()) await this.#joinStored()
         if (alone()) {
@@ -309,31 +311,31 @@ export class Membership {
     for (const a of actions) {
       switch (a.type) {
         case 'send': {
-          const peer = this.node.getPeer(a.to)
-          if (peer !== undefined) { this.#overlayLinks.add(a.to); this.#sendMsg(peer, a.msg) } else this.node.metrics.drop('overlay-no-link')
+          const peer = this.ctx.getPeer(a.to)
+          if (peer !== undefined) { this.#overlayLinks.add(a.to); this.#sendMsg(peer, a.msg) } else this.ctx.metrics.drop('overlay-no-link')
           break
         }
         case 'connect': this.#connect(a.peer, a.addrs, a.msg); break
         case 'disconnect': {
-          const peer = this.node.getPeer(a.peer)
+          const peer = this.ctx.getPeer(a.peer)
           if (peer === undefined || !this.#overlayLinks.has(a.peer)) break
           if (a.msg !== undefined) this.#sendMsg(peer, a.msg)
-          void this.node.hangUp(peer)
+          void this.ctx.hangUp(peer)
           break
         }
         case 'active':
-          if (a.up) this.fd.heartbeat(a.peer, this.node.clock.now())
+          if (a.up) this.fd.heartbeat(a.peer, this.ctx.clock.now())
           else this.fd.remove(a.peer)
           this.onActive(a.peer, a.up)
           break
         case 'learned': {
           const entries = a.peers.flatMap(p => p.addrs.slice(0, 4).map(address => ({ address, peerId: p.id })))
           // gossip is unauthenticated: made-up peers must not grow the store past its bound
-          const room = this.node.reserveStoreRows(entries.length)
-          if (room < entries.length) this.node.metrics.inc('membership.learned-skipped', entries.length - room)
+          const room = this.ctx.reserveStoreRows(entries.length)
+          if (room < entries.length) this.ctx.metrics.inc('membership.learned-skipped', entries.length - room)
           if (room > 0) {
-            this.node.metrics.inc('membership.learned', room)
-            this.node.store.save(entries.slice(0, room)).catch(() => { this.node.metrics.inc('store.errors') })
+            this.ctx.metrics.inc('membership.learned', room)
+            this.ctx.store.save(entries.slice(0, room)).catch(() => { this.ctx.metrics.inc('store.errors') })
           }
           break
         }
@@ -343,16 +345,16 @@ export class Membership {
 
   #sendMsg (peer: Peer, msg: HyParViewMsg): void {
     const { t, ...rest } = msg
-    if (this.node.sendProtocol(peer, t, rest)) {
+    if (this.ctx.send(peer, t, rest)) {
       this.sent(peer.id)
       this.#countExchange(peer, t, rest, 'tx')
     }
   }
 
   #connect (id: PeerId, addrs: string[], msg: HyParViewMsg): void {
-    const existing = this.node.getPeer(id)
+    const existing = this.ctx.getPeer(id)
     const linked = (peer: Peer): void => {
-      if (!this.#started || this.node.status !== 'running') return
+      if (!this.#started || this.ctx.status !== 'running') return
       this.#overlayLinks.add(peer.id)
       this.#sendMsg(peer, msg)
       this.run(this.hv.onLinkUp(peer.id, addrs, 'self'))
@@ -361,8 +363,8 @@ export class Membership {
     const tryAddr = (i: number): void => {
       const addr = addrs[i]
       if (addr === undefined) { this.run(this.hv.onConnectFailed(id)); return }
-      this.node.connect(addr, { peerId: id }).then(linked, () => {
-        if (this.node.status === 'running') tryAddr(i + 1)
+      this.ctx.connect(addr, { peerId: id }).then(linked, () => {
+        if (this.ctx.status === 'running') tryAddr(i + 1)
       })
     }
     tryAddr(0)

@@ -3,7 +3,7 @@ import { ExpiringMap } from '../util/expiring-map.js'
 import { DedupCache } from './dedup-cache.js'
 import { isPeerId } from '../wire/identity.js'
 import type { PeerId } from '../wire/identity.js'
-import type { HearsayNode } from '../node/node.js'
+import type { OverlayContext } from './context.js'
 import type { Peer } from '../link/peer.js'
 import { isSessionId, parseSignalErrorFrame, parseSignalFrame, SIGNAL_HOPS } from './signal-frames.js'
 import type { SignalErrorFrame, SignalFrame } from './signal-frames.js'
@@ -59,13 +59,13 @@ export class SignalService implements SignalRouter {
   #queued = 0
   #seq = 0
 
-  constructor (private readonly node: HearsayNode, private readonly opts: SignalOptions = SIGNAL_DEFAULTS) {
+  constructor (private readonly ctx: OverlayContext, private readonly opts: SignalOptions = SIGNAL_DEFAULTS) {
     this.#routes = new ExpiringMap(opts.maxRoutes, opts.routeTtl)
     this.#seen = new DedupCache({ maxEntries: opts.dedupEntries, maxAgeMs: opts.dedupAgeMs })
-    node.handle('rtc.signal', (peer, data) => { this.#onSignalFrame(peer, data) })
-    node.handle('rtc.error', (peer, data) => { this.#onErrorFrame(peer, data) })
-    node.on('peer:disconnect', ({ peer }) => { this.#linkDown(peer.id) })
-    node.on('peer:connect', (peer) => { this.#linkUp(peer) })
+    ctx.handle('rtc.signal', (peer, data) => { this.#onSignalFrame(peer, data) })
+    ctx.handle('rtc.error', (peer, data) => { this.#onErrorFrame(peer, data) })
+    ctx.on('peer:disconnect', ({ peer }) => { this.#linkDown(peer.id) })
+    ctx.on('peer:connect', (peer) => { this.#linkUp(peer) })
   }
 
   setHandlers (handlers: SignalHandlers): () => void {
@@ -75,49 +75,49 @@ export class SignalService implements SignalRouter {
   }
 
   send (to: PeerId, session: string, data: unknown): void {
-    const self = this.node.id
+    const self = this.ctx.id
     this.#check(to, session)
     const frame: SignalFrame = { from: self, to, sid: session, n: this.#seq++, hops: SIGNAL_HOPS, data }
     // the size check the caller should see, before anything is queued
-    encodeEnvelope({ type: 'rtc.signal', data: frame }, this.node.limits)
-    this.node.metrics.inc('rtc.signals.out')
+    encodeEnvelope({ type: 'rtc.signal', data: frame }, this.ctx.limits)
+    this.ctx.metrics.inc('rtc.signals.out')
     const next = this.#nextHop(to)
-    if (next !== undefined) { this.node.sendProtocol(next, 'rtc.signal', frame); return }
+    if (next !== undefined) { this.ctx.send(next, 'rtc.signal', frame); return }
     this.#enqueue(to, frame)
   }
 
   fail (to: PeerId, session: string, code: SignalFailureCode): void {
-    const self = this.node.id
+    const self = this.ctx.id
     this.#check(to, session)
     const frame: SignalErrorFrame = { from: self, to, sid: session, hops: SIGNAL_HOPS, code, peer: self }
-    this.node.metrics.inc('rtc.errors.out')
+    this.ctx.metrics.inc('rtc.errors.out')
     const next = this.#nextHop(to)
-    if (next !== undefined) { this.node.sendProtocol(next, 'rtc.error', frame); return }
+    if (next !== undefined) { this.ctx.send(next, 'rtc.error', frame); return }
     const p = this.#pending.get(to)
-    if (p === undefined) { this.node.metrics.drop('rtc-no-route'); return }
+    if (p === undefined) { this.ctx.metrics.drop('rtc-no-route'); return }
     // still probing: the session's waiting signals are void; its probe may have got through
     const kept = p.queue.filter(f => p.probed.has(f) || f.sid !== session)
     this.#queued -= p.queue.length - kept.length
     p.queue = kept
     for (const id of p.probes) {
-      const peer = this.node.getPeer(id)
-      if (peer !== undefined) this.node.sendProtocol(peer, 'rtc.error', frame)
+      const peer = this.ctx.getPeer(id)
+      if (peer !== undefined) this.ctx.send(peer, 'rtc.error', frame)
     }
   }
 
   #check (to: PeerId, session: string): void {
     if (!isPeerId(to)) throw new TypeError('not a peer id')
-    if (to === this.node.id) throw new TypeError('a node cannot signal itself')
+    if (to === this.ctx.id) throw new TypeError('a node cannot signal itself')
     if (!isSessionId(session)) throw new TypeError('a session id is a string of 1 to 64 characters')
   }
 
   /** The neighbour a message to `to` leaves through: `to` itself, or the learned route. */
   #nextHop (to: PeerId): Peer | undefined {
-    const direct = this.node.getPeer(to)
+    const direct = this.ctx.getPeer(to)
     if (direct !== undefined) return direct
-    const via = this.#routes.get(to, this.node.clock.now())
+    const via = this.#routes.get(to, this.ctx.clock.now())
     if (via === undefined) return undefined
-    const peer = this.node.getPeer(via)
+    const peer = this.ctx.getPeer(via)
     if (peer === undefined) this.#routes.delete(to)
     return peer
   }
@@ -126,7 +126,7 @@ export class SignalService implements SignalRouter {
     const waiting = this.#pending.get(to)
     if (waiting !== undefined) {
       if (waiting.queue.length >= this.opts.maxQueuedPerTarget || this.#queued >= this.opts.maxQueued) {
-        this.node.metrics.drop('rtc-queue-full')
+        this.ctx.metrics.drop('rtc-queue-full')
         this.#failLater({ from: to, session: frame.sid, code: 'busy' })
         return
       }
@@ -138,13 +138,13 @@ export class SignalService implements SignalRouter {
       return
     }
     if (this.#pending.size >= this.opts.maxQueuedTargets || this.#queued >= this.opts.maxQueued) {
-      this.node.metrics.drop('rtc-queue-full')
+      this.ctx.metrics.drop('rtc-queue-full')
       this.#failLater({ from: to, session: frame.sid, code: 'busy' })
       return
     }
     // with no peer yet (a node still connecting to its seeds) the signals wait for the first one
     const probes = this.#pickProbes()
-    const cancel = this.node.lifetimeTimers.after(this.opts.probeTimeout, () => { this.#failPending(to, 'unreachable') })
+    const cancel = this.ctx.timers.after(this.opts.probeTimeout, () => { this.#failPending(to, 'unreachable') })
     const p: Pending = { queue: [frame], probed: new Set(), probes: new Set(), asked: 0, cancel }
     this.#pending.set(to, p)
     this.#queued++
@@ -164,18 +164,18 @@ export class SignalService implements SignalRouter {
   }
 
   #sendProbe (p: Pending, f: SignalFrame, to: PeerId): void {
-    const peer = this.node.getPeer(to)
+    const peer = this.ctx.getPeer(to)
     if (peer === undefined) return
-    this.node.metrics.inc('rtc.probes')
+    this.ctx.metrics.inc('rtc.probes')
     p.probed.add(f)
-    this.node.sendProtocol(peer, 'rtc.signal', f)
+    this.ctx.send(peer, 'rtc.signal', f)
   }
 
   #pickProbes (): Peer[] {
-    const peers = this.node.peers()
+    const peers = this.ctx.peers()
     // a partial Fisher-Yates shuffle on the injected random source
     for (let i = 0; i < Math.min(peers.length, this.opts.maxProbes); i++) {
-      const j = i + Math.floor(this.node.random.float() * (peers.length - i))
+      const j = i + Math.floor(this.ctx.random.float() * (peers.length - i))
       const t = peers[i]!
       peers[i] = peers[j]!
       peers[j] = t
@@ -185,16 +185,16 @@ export class SignalService implements SignalRouter {
 
   #onSignalFrame (link: Peer, data: unknown): void {
     const f = parseSignalFrame(data)
-    if (f === undefined) { this.node.metrics.drop('rtc-invalid'); return }
-    const self = this.node.id
+    if (f === undefined) { this.ctx.metrics.drop('rtc-invalid'); return }
+    const self = this.ctx.id
     if (f.to !== self) { this.#forward(link, 'rtc.signal', f); return }
-    if (f.from === self) { this.node.metrics.drop('rtc-invalid'); return }
+    if (f.from === self) { this.ctx.metrics.drop('rtc-invalid'); return }
     this.#learn(f.from, link)
-    if (!this.#seen.add(`${f.from}/${f.sid}/${f.n}`, this.node.clock.now())) { this.node.metrics.drop('rtc-duplicate'); return }
-    this.node.metrics.inc('rtc.signals.in')
+    if (!this.#seen.add(`${f.from}/${f.sid}/${f.n}`, this.ctx.clock.now())) { this.ctx.metrics.drop('rtc-duplicate'); return }
+    this.ctx.metrics.inc('rtc.signals.in')
     if (this.#handlers === undefined) {
       // nothing here speaks WebRTC: the dialler hears it at once instead of waiting for a timeout
-      this.node.metrics.drop('rtc-unhandled')
+      this.ctx.metrics.drop('rtc-unhandled')
       this.fail(f.from, f.sid, 'refused')
       return
     }
@@ -203,9 +203,9 @@ export class SignalService implements SignalRouter {
 
   #onErrorFrame (link: Peer, data: unknown): void {
     const f = parseSignalErrorFrame(data)
-    if (f === undefined) { this.node.metrics.drop('rtc-invalid'); return }
-    if (f.to !== this.node.id) { this.#forward(link, 'rtc.error', f); return }
-    this.node.metrics.inc('rtc.errors.in')
+    if (f === undefined) { this.ctx.metrics.drop('rtc-invalid'); return }
+    if (f.to !== this.ctx.id) { this.#forward(link, 'rtc.error', f); return }
+    this.ctx.metrics.inc('rtc.errors.in')
     if (f.from === f.peer) {
       // the far end itself gave the session up
       this.#learn(f.from, link)
@@ -213,13 +213,13 @@ export class SignalService implements SignalRouter {
       return
     }
     // a neighbour reports that it cannot reach `peer`
-    if (f.from !== link.id) { this.node.metrics.drop('rtc-spoofed'); return }
+    if (f.from !== link.id) { this.ctx.metrics.drop('rtc-spoofed'); return }
     const p = this.#pending.get(f.peer)
     if (p !== undefined) {
       if (p.probes.delete(link.id) && p.probes.size === 0) this.#failPending(f.peer, f.code)
       return
     }
-    if (this.#routes.get(f.peer, this.node.clock.now()) === link.id) this.#routes.delete(f.peer)
+    if (this.#routes.get(f.peer, this.ctx.clock.now()) === link.id) this.#routes.delete(f.peer)
     this.#deliver({ from: f.peer, session: f.sid, code: f.code })
   }
 
@@ -229,30 +229,30 @@ export class SignalService implements SignalRouter {
    * a neighbour cannot speak for another peer.
    */
   #forward (link: Peer, type: 'rtc.signal' | 'rtc.error', f: SignalFrame | SignalErrorFrame): void {
-    if (f.from !== link.id) { this.node.metrics.drop('rtc-spoofed'); return }
-    if (f.hops < 1) { this.node.metrics.drop('rtc-hops'); return }
-    const target = this.node.getPeer(f.to)
+    if (f.from !== link.id) { this.ctx.metrics.drop('rtc-spoofed'); return }
+    if (f.hops < 1) { this.ctx.metrics.drop('rtc-hops'); return }
+    const target = this.ctx.getPeer(f.to)
     if (target === undefined) {
-      this.node.metrics.drop('rtc-no-route')
+      this.ctx.metrics.drop('rtc-no-route')
       if (type === 'rtc.signal') {
-        const reply: SignalErrorFrame = { from: this.node.id, to: f.from, sid: f.sid, hops: 0, code: 'unreachable', peer: f.to }
-        this.node.sendProtocol(link, 'rtc.error', reply)
+        const reply: SignalErrorFrame = { from: this.ctx.id, to: f.from, sid: f.sid, hops: 0, code: 'unreachable', peer: f.to }
+        this.ctx.send(link, 'rtc.error', reply)
       }
       return
     }
-    if (this.node.sendProtocol(target, type, { ...f, hops: f.hops - 1 })) this.node.metrics.inc('rtc.forwarded')
+    if (this.ctx.send(target, type, { ...f, hops: f.hops - 1 })) this.ctx.metrics.inc('rtc.forwarded')
   }
 
   /** A frame from `from` came through `link`: that is the way back, and the way for waiting signals. */
   #learn (from: PeerId, link: Peer): void {
-    if (link.id !== from) this.#routes.set(from, link.id, this.node.clock.now())
+    if (link.id !== from) this.#routes.set(from, link.id, this.ctx.clock.now())
     const p = this.#pending.get(from)
     if (p === undefined) return
     this.#pending.delete(from)
     p.cancel()
     this.#queued -= p.queue.length
     // the probes went out already (a copy that also arrives here is dropped as a duplicate)
-    for (const f of p.queue) if (!p.probed.has(f)) this.node.sendProtocol(link, 'rtc.signal', f)
+    for (const f of p.queue) if (!p.probed.has(f)) this.ctx.send(link, 'rtc.signal', f)
   }
 
   #failPending (target: PeerId, code: SignalFailureCode): void {
@@ -261,7 +261,7 @@ export class SignalService implements SignalRouter {
     this.#pending.delete(target)
     p.cancel()
     this.#queued -= p.queue.length
-    this.node.metrics.inc('rtc.unreachable')
+    this.ctx.metrics.inc('rtc.unreachable')
     for (const session of new Set(p.queue.map(f => f.sid))) this.#deliver({ from: target, session, code })
   }
 
@@ -274,7 +274,7 @@ export class SignalService implements SignalRouter {
         this.#pending.delete(target)
         p.cancel()
         this.#queued -= p.queue.length
-        for (const f of p.queue) this.node.sendProtocol(peer, 'rtc.signal', f)
+        for (const f of p.queue) this.ctx.send(peer, 'rtc.signal', f)
         continue
       }
       if (p.probes.size === 0 && p.asked < this.opts.maxProbes) this.#probe(p, peer)
@@ -296,8 +296,8 @@ export class SignalService implements SignalRouter {
     const h = this.#handlers
     if (h === undefined) return
     try { h.onFailure(f) } catch (err) {
-      this.node.metrics.drop('handler-error')
-      this.node.logger.warn('a signal failure handler threw', { err })
+      this.ctx.metrics.drop('handler-error')
+      this.ctx.logger.warn('a signal failure handler threw', { err })
     }
   }
 }

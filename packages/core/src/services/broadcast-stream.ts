@@ -2,8 +2,8 @@ import { utf8, utf8Length } from '../util/bytes.js'
 import { NotStartedError, TooLargeError } from '../util/errors.js'
 import type { PeerId } from '../wire/identity.js'
 import { DEFAULT_HIGH_WATER_MARK } from '../util/limits.js'
-import type { BroadcastDelivery, BroadcastOptions, Messaging } from '../node/messages.js'
-import type { HearsayNode } from '../node/node.js'
+import type { BroadcastDelivery, BroadcastOptions } from './app-messages.js'
+import type { ServiceContext } from './context.js'
 import type { StreamChunk } from './streams.js'
 import { isRecord } from '../overlay/validate.js'
 
@@ -51,17 +51,13 @@ export class BroadcastStreams {
   readonly #readers = new Set<Reader>()
   readonly #pieceBytes: number
 
-  constructor (
-    private readonly node: HearsayNode,
-    messaging: Messaging,
-    private readonly sendRaw: (type: string, data: unknown, options: BroadcastOptions) => void
-  ) {
+  constructor (private readonly ctx: ServiceContext) {
     // broadcast envelope overhead: ids, hops, origin, names; 1 KiB is ample
-    this.#pieceBytes = Math.max(1, Math.min(64 * 1024, node.limits.maxFrameBytes - 1024))
-    messaging.handleBroadcast('st.bc', (b) => { this.#deliver(b) })
+    this.#pieceBytes = Math.max(1, Math.min(64 * 1024, ctx.limits.maxFrameBytes - 1024))
+    ctx.handleBroadcast('st.bc', (b) => { this.#deliver(b) })
     // without the overlay, chunks go straight to every peer as `st.bc` frames
-    node.handle('st.bc', (peer, data) => { this.#deliver({ type: 'st.bc', data, origin: peer.id, hops: 1, from: peer.id }) })
-    node.onEveryStop(() => {
+    ctx.handle('st.bc', (peer, data) => { this.#deliver({ type: 'st.bc', data, origin: peer.id, hops: 1, from: peer.id }) })
+    ctx.onEveryStop(() => {
       for (const r of this.#readers) { try { r.controller.close() } catch { /* already closed */ } }
       this.#readers.clear()
     })
@@ -70,7 +66,7 @@ export class BroadcastStreams {
   create (options: BroadcastStreamOptions = {}): BroadcastStream {
     const name = options.name ?? ''
     if (typeof name !== 'string') throw new TypeError('name must be a string')
-    if (utf8Length(name) > this.node.limits.maxTypeBytes) throw new TooLargeError(`a stream name is at most ${this.node.limits.maxTypeBytes} bytes`)
+    if (utf8Length(name) > this.ctx.limits.maxTypeBytes) throw new TooLargeError(`a stream name is at most ${this.ctx.limits.maxTypeBytes} bytes`)
     const hwm = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK
     if (!(Number.isSafeInteger(hwm) && hwm > 0)) throw new TypeError('highWaterMark must be a positive integer')
     const send = { limit: options.limit }
@@ -78,7 +74,7 @@ export class BroadcastStreams {
     const readable = new ReadableStream<BroadcastChunk>({
       start: (controller) => {
         reader = { name, controller }
-        if (this.node.signal.aborted) controller.close()
+        if (this.ctx.signal.aborted) controller.close()
         else this.#readers.add(reader)
       },
       cancel: () => { if (reader !== undefined) this.#readers.delete(reader) }
@@ -93,25 +89,25 @@ export class BroadcastStreams {
     const bytes = typeof chunk === 'string' ? utf8(chunk) : chunk
     if (!(bytes instanceof Uint8Array)) throw new TypeError('a stream chunk must be a Uint8Array or a string')
     for (let off = 0; off < bytes.length; off += this.#pieceBytes) {
-      if (this.node.status !== 'running') throw new NotStartedError(`The node is ${this.node.status}`)
-      this.sendRaw('st.bc', { n: name, d: bytes.subarray(off, off + this.#pieceBytes) }, options)
-      this.node.metrics.inc('broadcast-stream.chunks.out')
+      if (this.ctx.status !== 'running') throw new NotStartedError(`The node is ${this.ctx.status}`)
+      this.ctx.broadcastRaw('st.bc', { n: name, d: bytes.subarray(off, off + this.#pieceBytes) }, options)
+      this.ctx.metrics.inc('broadcast-stream.chunks.out')
       // the writer's only backpressure: its own links
-      for (const p of this.node.peers()) {
+      for (const p of this.ctx.peers()) {
         const conn = p.link.conn
-        if (conn.bufferedAmount > DEFAULT_HIGH_WATER_MARK) await conn.drained({ signal: this.node.signal })
+        if (conn.bufferedAmount > DEFAULT_HIGH_WATER_MARK) await conn.drained({ signal: this.ctx.signal })
       }
     }
   }
 
   #deliver (b: BroadcastDelivery): void {
     const m = b.data
-    if (!isRecord(m) || typeof m.n !== 'string' || !(m.d instanceof Uint8Array)) { this.node.metrics.drop('broadcast-stream-malformed'); return }
+    if (!isRecord(m) || typeof m.n !== 'string' || !(m.d instanceof Uint8Array)) { this.ctx.metrics.drop('broadcast-stream-malformed'); return }
     if (m.d.length === 0) return
-    this.node.metrics.inc('broadcast-stream.chunks.in')
+    this.ctx.metrics.inc('broadcast-stream.chunks.in')
     for (const r of this.#readers) {
       if (r.name !== m.n) continue
-      if ((r.controller.desiredSize ?? 0) <= 0) { this.node.metrics.drop('broadcast-stream-overflow'); continue }
+      if ((r.controller.desiredSize ?? 0) <= 0) { this.ctx.metrics.drop('broadcast-stream-overflow'); continue }
       // each reader gets its own view object (the bytes are shared, read-only by convention)
       const view = new Uint8Array(m.d.buffer, m.d.byteOffset, m.d.byteLength)
       Object.defineProperty(view, 'from', { value: b.origin, enumerable: true })

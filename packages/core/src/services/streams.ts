@@ -1,10 +1,17 @@
 import { utf8 } from '../util/bytes.js'
 import { ConnectionClosedError, NotStartedError, StreamResetError, TooLargeError } from '../util/errors.js'
 import { DEFAULT_HIGH_WATER_MARK } from '../util/limits.js'
-import type { HearsayNode } from '../node/node.js'
+import type { ServiceContext } from './context.js'
 import type { Link, Peer } from '../link/peer.js'
 import { isInt, isRecord, isString } from '../overlay/validate.js'
 import { utf8Length } from '../util/bytes.js'
+
+declare module './context.js' {
+  interface ServiceEvents {
+    /** A peer opened a stream to this node (`peer.openStream`); without a listener streams are refused. */
+    stream: PeerStream
+  }
+}
 
 declare module '../link/peer.js' {
   interface Peer {
@@ -124,7 +131,7 @@ export class PeerStream {
     if (this.#received + d.length > this.#granted) { this.#violation('flow-control'); return }
     this.#received += d.length
     if (d.length === 0) return
-    this.#svc.node.metrics.inc('stream.bytes.in', d.length)
+    this.#svc.ctx.metrics.inc('stream.bytes.in', d.length)
     // a plain view: no Buffer leaves core, and no copy is made
     this.#rc.enqueue(d.constructor === Uint8Array ? d : new Uint8Array(d.buffer, d.byteOffset, d.byteLength))
   }
@@ -158,14 +165,14 @@ export class PeerStream {
   onLinkLost (err: Error): void { this.#fail(err, undefined) }
 
   #violation (reason: string): void {
-    this.#svc.node.metrics.drop(`stream-${reason}`)
+    this.#svc.ctx.metrics.drop(`stream-${reason}`)
     this.#fail(new StreamResetError(reason), reason)
   }
 
   #send (type: string, data: unknown): void {
     const link = this.peer.link
     if (link !== this.#link || link.conn.closed) throw new ConnectionClosedError('the link this stream ran on is closed')
-    if (!this.#svc.node.sendProtocol(this.peer, type, data)) throw new ConnectionClosedError('the stream could not be sent on')
+    if (!this.#svc.ctx.send(this.peer, type, data)) throw new ConnectionClosedError('the stream could not be sent on')
   }
 
   #grant (force: boolean): void {
@@ -192,9 +199,9 @@ export class PeerStream {
       this.#send('st.data', { s: this.id, d: bytes.subarray(off, off + n) })
       this.#credit -= n
       off += n
-      this.#svc.node.metrics.inc('stream.bytes.out', n)
+      this.#svc.ctx.metrics.inc('stream.bytes.out', n)
       const conn = this.#link.conn
-      if (conn.bufferedAmount > DEFAULT_HIGH_WATER_MARK) await conn.drained({ signal: this.#svc.node.signal })
+      if (conn.bufferedAmount > DEFAULT_HIGH_WATER_MARK) await conn.drained({ signal: this.#svc.ctx.signal })
     }
   }
 
@@ -246,15 +253,15 @@ interface PeerStreams { next: number, streams: Map<number, PeerStream> }
 export class StreamService {
   readonly #byPeer = new Map<Peer, PeerStreams>()
 
-  constructor (readonly node: HearsayNode, readonly opts: StreamServiceOptions, private readonly accept: (stream: PeerStream) => boolean) {
+  constructor (readonly ctx: ServiceContext, readonly opts: StreamServiceOptions) {
     if (!isInt(opts.window, 1, MAX_CREDIT)) throw new TypeError('streamWindow must be a positive integer')
-    node.handle('st.open', (peer, data) => { this.#onOpen(peer, data) })
-    node.handle('st.data', (peer, data) => { this.#find(peer, data)?.onData((data as { d?: unknown }).d) })
-    node.handle('st.credit', (peer, data) => { this.#find(peer, data)?.onCredit((data as { c?: unknown }).c) })
-    node.handle('st.end', (peer, data) => { this.#find(peer, data)?.onEnd() })
-    node.handle('st.reset', (peer, data) => { this.#find(peer, data, false)?.onReset((data as { r?: unknown }).r) })
-    node.on('peer:disconnect', ({ peer, reason }) => { this.#lose(peer, new ConnectionClosedError('the peer disconnected', { cause: reason })) })
-    node.onEveryStop(() => {
+    ctx.handle('st.open', (peer, data) => { this.#onOpen(peer, data) })
+    ctx.handle('st.data', (peer, data) => { this.#find(peer, data)?.onData((data as { d?: unknown }).d) })
+    ctx.handle('st.credit', (peer, data) => { this.#find(peer, data)?.onCredit((data as { c?: unknown }).c) })
+    ctx.handle('st.end', (peer, data) => { this.#find(peer, data)?.onEnd() })
+    ctx.handle('st.reset', (peer, data) => { this.#find(peer, data, false)?.onReset((data as { r?: unknown }).r) })
+    ctx.on('peer:disconnect', ({ peer, reason }) => { this.#lose(peer, new ConnectionClosedError('the peer disconnected', { cause: reason })) })
+    ctx.onEveryStop(() => {
       for (const peer of [...this.#byPeer.keys()]) this.#lose(peer, new ConnectionClosedError('the node stopped'))
     })
   }
@@ -267,23 +274,23 @@ export class StreamService {
   }
 
   open (peer: Peer, name: string, options: OpenStreamOptions): PeerStream {
-    if (this.node.status !== 'running') throw new NotStartedError(`The node is ${this.node.status}`)
-    if (typeof name !== 'string' || utf8Length(name) > this.node.limits.maxTypeBytes) {
-      if (typeof name === 'string') throw new TooLargeError(`a stream name is at most ${this.node.limits.maxTypeBytes} bytes`)
+    if (this.ctx.status !== 'running') throw new NotStartedError(`The node is ${this.ctx.status}`)
+    if (typeof name !== 'string' || utf8Length(name) > this.ctx.limits.maxTypeBytes) {
+      if (typeof name === 'string') throw new TooLargeError(`a stream name is at most ${this.ctx.limits.maxTypeBytes} bytes`)
       throw new TypeError('a stream name must be a string')
     }
     const window = options.window ?? this.opts.window
     if (!isInt(window, 1, MAX_CREDIT)) throw new TypeError('window must be a positive integer')
-    if (!peer.connected || this.node.getPeer(peer.id) !== peer) throw new ConnectionClosedError('not connected to that peer')
+    if (!peer.connected || this.ctx.getPeer(peer.id) !== peer) throw new ConnectionClosedError('not connected to that peer')
     const ps = this.#streamsOf(peer)
     if (ps.streams.size >= this.opts.maxStreamsPerPeer) throw new TooLargeError(`at most ${this.opts.maxStreamsPerPeer} streams per peer`)
     const id = ps.next
     ps.next += 2
     const stream = new PeerStream(this, peer, id, name, true, window, 0)
-    if (!this.node.sendProtocol(peer, 'st.open', { s: id, n: name, c: window })) throw new ConnectionClosedError('not connected to that peer')
+    if (!this.ctx.send(peer, 'st.open', { s: id, n: name, c: window })) throw new ConnectionClosedError('not connected to that peer')
     stream.granted(window)
     ps.streams.set(id, stream)
-    this.node.metrics.inc('streams.opened')
+    this.ctx.metrics.inc('streams.opened')
     return stream
   }
 
@@ -297,7 +304,7 @@ export class StreamService {
     let ps = this.#byPeer.get(peer)
     if (ps === undefined) {
       // the two sides number their streams with different parities: the lower peer id takes even numbers
-      ps = { next: this.node.id < peer.id ? 0 : 1, streams: new Map() }
+      ps = { next: this.ctx.id < peer.id ? 0 : 1, streams: new Map() }
       this.#byPeer.set(peer, ps)
     }
     return ps
@@ -305,38 +312,38 @@ export class StreamService {
 
   #onOpen (peer: Peer, data: unknown): void {
     if (!isRecord(data) || !isInt(data.s, 0, Number.MAX_SAFE_INTEGER) || !isInt(data.c, 0, MAX_CREDIT) ||
-      !(data.n === undefined || isString(data.n, this.node.limits.maxTypeBytes) || data.n === '')) {
-      this.node.metrics.drop('stream-malformed')
+      !(data.n === undefined || isString(data.n, this.ctx.limits.maxTypeBytes) || data.n === '')) {
+      this.ctx.metrics.drop('stream-malformed')
       return
     }
     const ps = this.#streamsOf(peer)
     const id = data.s
     const name = typeof data.n === 'string' ? data.n : ''
     // the peer's ids have the other parity; reusing a live id is a protocol error
-    if (id % 2 === ps.next % 2 || ps.streams.has(id)) { this.node.metrics.drop('stream-malformed'); return }
+    if (id % 2 === ps.next % 2 || ps.streams.has(id)) { this.ctx.metrics.drop('stream-malformed'); return }
     if (ps.streams.size >= this.opts.maxStreamsPerPeer) { this.#refuse(peer, id); return }
     const stream = new PeerStream(this, peer, id, name, false, this.opts.window, data.c)
     ps.streams.set(id, stream)
-    if (!this.accept(stream)) {
+    if (!this.ctx.emit('stream', stream)) {
       ps.streams.delete(id)
       this.#refuse(peer, id)
       return
     }
-    this.node.metrics.inc('streams.accepted')
+    this.ctx.metrics.inc('streams.accepted')
     stream.accept()
   }
 
   #refuse (peer: Peer, id: number): void {
-    this.node.metrics.drop('stream-refused')
-    this.node.sendProtocol(peer, 'st.reset', { s: id, r: 'refused' })
+    this.ctx.metrics.drop('stream-refused')
+    this.ctx.send(peer, 'st.reset', { s: id, r: 'refused' })
   }
 
   #find (peer: Peer, data: unknown, count = true): PeerStream | undefined {
     const s = isRecord(data) ? data.s : undefined
-    if (!isInt(s, 0, Number.MAX_SAFE_INTEGER)) { this.node.metrics.drop('stream-malformed'); return undefined }
+    if (!isInt(s, 0, Number.MAX_SAFE_INTEGER)) { this.ctx.metrics.drop('stream-malformed'); return undefined }
     const stream = this.#byPeer.get(peer)?.streams.get(s)
     // frames that cross a reset in flight land here: dropped, never answered
-    if (stream === undefined && count) this.node.metrics.drop('stream-unknown')
+    if (stream === undefined && count) this.ctx.metrics.drop('stream-unknown')
     return stream
   }
 

@@ -1,4 +1,4 @@
-import type { HearsayNode } from '../node/node.js'
+import type { StoreContext } from './context.js'
 import type { Peer } from '../link/peer.js'
 import type { PeerRecord } from './peer-store.js'
 import type { ScoreOptions } from './peer-score.js'
@@ -26,18 +26,18 @@ export interface StoreBootstrapOptions extends ScoreOptions {
 export class StoreBootstrap {
   readonly #failures = new Map<string, { n: number, at: number }>()
 
-  constructor (private readonly node: HearsayNode, private readonly opts: StoreBootstrapOptions) {}
+  constructor (private readonly ctx: StoreContext, private readonly opts: StoreBootstrapOptions) {}
 
   /** Stored rows, best first (at most `MAX_RANKED_ROWS` are read). Store errors give `[]`, counted. */
   async ranked (): Promise<PeerRecord[]> {
-    const node = this.node
+    const ctx = this.ctx
     const rows: PeerRecord[] = []
     try {
-      for await (const row of node.store.known({ limit: MAX_RANKED_ROWS, signal: node.signal })) rows.push(row)
+      for await (const row of ctx.store.known({ limit: MAX_RANKED_ROWS, signal: ctx.signal })) rows.push(row)
     } catch (err) {
-      if (!node.signal.aborted) {
-        node.metrics.inc('store.errors')
-        node.logger.warn('could not read stored peers', { err })
+      if (!ctx.signal.aborted) {
+        ctx.metrics.inc('store.errors')
+        ctx.logger.warn('could not read stored peers', { err })
       }
     }
     return rankPeers(rows, this.opts)
@@ -47,7 +47,7 @@ export class StoreBootstrap {
   backedOff (address: string): boolean {
     const f = this.#failures.get(address)
     if (f === undefined) return false
-    return this.node.clock.now() < f.at + backoffDelay(f.n, this.opts.backoffBase, this.opts.backoffMax)
+    return this.ctx.clock.now() < f.at + backoffDelay(f.n, this.opts.backoffBase, this.opts.backoffMax)
   }
 
   /**
@@ -57,18 +57,18 @@ export class StoreBootstrap {
    * are cancelled), or undefined.
    */
   async dialBest (ranked: PeerRecord[], skip: Iterable<string> = []): Promise<{ peer: Peer, address: string } | undefined> {
-    const node = this.node
-    if (node.status !== 'running') return undefined
+    const ctx = this.ctx
+    if (ctx.status !== 'running') return undefined
     const avoid = new Set(skip)
-    for (const a of node.addresses) avoid.add(a)
-    for (const p of node.peers()) avoid.add(p.address)
-    const candidates = ranked.filter(r => r.peerId !== node.id && !avoid.has(r.address) && !this.backedOff(r.address))
+    for (const a of ctx.addresses) avoid.add(a)
+    for (const p of ctx.peers()) avoid.add(p.address)
+    const candidates = ranked.filter(r => r.peerId !== ctx.id && !avoid.has(r.address) && !this.backedOff(r.address))
       .slice(0, BOOTSTRAP_MAX_DIALS)
     if (candidates.length === 0) return undefined
-    node.metrics.inc('membership.store-bootstraps')
+    ctx.metrics.inc('membership.store-bootstraps')
     const ac = new AbortController()
-    const onStop = (): void => { ac.abort(node.signal.reason) }
-    node.signal.addEventListener('abort', onStop, { once: true })
+    const onStop = (): void => { ac.abort(ctx.signal.reason) }
+    ctx.signal.addEventListener('abort', onStop, { once: true })
     let next = 0
     let found: { peer: Peer, address: string } | undefined
     const worker = async (): Promise<void> => {
@@ -78,22 +78,22 @@ export class StoreBootstrap {
         try {
           // no expected id: a stored id may be third-hand or stale, and any authenticated peer of
           // the network is a good contact
-          const peer = await node.connect(row.address, { signal: ac.signal })
+          const peer = await ctx.connect(row.address, { signal: ac.signal })
           this.#failures.delete(row.address)
-          node.metrics.inc('membership.store-dials.ok')
+          ctx.metrics.inc('membership.store-dials.ok')
           if (found === undefined) { found = { peer, address: row.address }; ac.abort() }
         } catch {
           if (ac.signal.aborted) return
-          node.metrics.inc('membership.store-dials.failed')
+          ctx.metrics.inc('membership.store-dials.failed')
           const f = this.#failures.get(row.address)
-          this.#failures.set(row.address, { n: (f?.n ?? 0) + 1, at: node.clock.now() })
+          this.#failures.set(row.address, { n: (f?.n ?? 0) + 1, at: ctx.clock.now() })
         }
       }
     }
     try {
       await Promise.all(Array.from({ length: Math.min(BOOTSTRAP_CONCURRENCY, candidates.length) }, worker))
     } finally {
-      node.signal.removeEventListener('abort', onStop)
+      ctx.signal.removeEventListener('abort', onStop)
     }
     return found
   }

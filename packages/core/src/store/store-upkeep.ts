@@ -1,4 +1,4 @@
-import type { HearsayNode } from '../node/node.js'
+import type { StoreContext } from './context.js'
 import type { PeerRecord } from './peer-store.js'
 import type { PurgeRule } from './peer-score.js'
 import { isDeadAddress, rankPeers } from './peer-score.js'
@@ -25,7 +25,7 @@ export class StoreUpkeep {
   #rows = 0
   #reserved = 0
 
-  constructor (private readonly node: HearsayNode, private readonly opts: StoreUpkeepOptions) {
+  constructor (private readonly ctx: StoreContext, private readonly opts: StoreUpkeepOptions) {
     if (!(opts.purgeInterval >= 0)) throw new TypeError('purgeInterval must be a number >= 0')
     if (!(opts.rttInterval >= 0)) throw new TypeError('rttInterval must be a number >= 0')
     if (!(opts.rule.minFailures >= 1)) throw new TypeError('purgeMinFailures must be >= 1')
@@ -34,7 +34,7 @@ export class StoreUpkeep {
   }
 
   start (): void {
-    const timers = this.node.lifetimeTimers
+    const timers = this.ctx.timers
     if (this.opts.purgeInterval > 0) timers.every(this.opts.purgeInterval, () => { void this.purge() })
     if (this.opts.rttInterval > 0) timers.every(this.opts.rttInterval, () => { this.#sampleRtt() })
     void this.#count()
@@ -54,7 +54,7 @@ export class StoreUpkeep {
   async #count (): Promise<void> {
     let n = 0
     try {
-      for await (const _ of this.node.store.known({ signal: this.node.signal })) n++
+      for await (const _ of this.ctx.store.known({ signal: this.ctx.signal })) n++
     } catch { return }
     this.#rows = n
     this.#reserved = 0
@@ -72,17 +72,17 @@ export class StoreUpkeep {
   }
 
   async #runPurge (): Promise<string[]> {
-    const node = this.node
+    const ctx = this.ctx
     const live = new Set<string>()
-    for (const peer of node.peers()) {
+    for (const peer of ctx.peers()) {
       live.add(peer.address)
-      const a = node.statAddress(peer)
+      const a = ctx.statAddress(peer)
       if (a !== undefined) live.add(a)
     }
     const dead: string[] = []
     const kept: PeerRecord[] = []
     try {
-      for await (const row of node.store.known({ signal: node.signal })) {
+      for await (const row of ctx.store.known({ signal: ctx.signal })) {
         if (isDeadAddress(row.stats, this.opts.rule) && !live.has(row.address)) dead.push(row.address)
         else kept.push(row)
       }
@@ -90,28 +90,28 @@ export class StoreUpkeep {
       const excess = kept.length - this.opts.maxStoredPeers
       const trimmed = excess > 0 ? rankPeers(kept.filter(r => !live.has(r.address))).slice(-excess).map(r => r.address) : []
       if (dead.length + trimmed.length > 0) {
-        await node.store.remove([...dead, ...trimmed], { signal: node.signal })
-        if (dead.length > 0) node.metrics.inc('store.purged', dead.length)
-        if (trimmed.length > 0) node.metrics.inc('store.trimmed', trimmed.length)
-        node.logger.debug('purged dead addresses', { count: dead.length, trimmed: trimmed.length })
+        await ctx.store.remove([...dead, ...trimmed], { signal: ctx.signal })
+        if (dead.length > 0) ctx.metrics.inc('store.purged', dead.length)
+        if (trimmed.length > 0) ctx.metrics.inc('store.trimmed', trimmed.length)
+        ctx.logger.debug('purged dead addresses', { count: dead.length, trimmed: trimmed.length })
       }
       this.#rows = kept.length - trimmed.length
       this.#reserved = 0
       return [...dead, ...trimmed]
     } catch (err) {
-      if (node.signal.aborted) return []
-      node.metrics.inc('store.errors')
-      node.logger.warn('peer store purge failed', { err })
+      if (ctx.signal.aborted) return []
+      ctx.metrics.inc('store.errors')
+      ctx.logger.warn('peer store purge failed', { err })
       return []
     }
   }
 
   /** Pings one connected peer, round robin over the peers sorted by id (no randomness used). */
   #sampleRtt (): void {
-    const peers = this.node.peers().sort((a, b) => a.id < b.id ? -1 : 1)
+    const peers = this.ctx.peers().sort((a, b) => a.id < b.id ? -1 : 1)
     if (peers.length === 0) return
     const peer = peers[this.#rttTurn++ % peers.length]!
     // node.ping records the result in the store
-    this.node.ping(peer).catch(() => {})
+    this.ctx.ping(peer).catch(() => {})
   }
 }

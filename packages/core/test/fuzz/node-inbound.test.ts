@@ -178,7 +178,7 @@ for (const mode of ['flood', 'plumtree'] as const) {
     }
 
     it('every protocol type the node handles has a target here', () => {
-      const handled = [...(rig.victim as unknown as { protocols: Map<string, unknown> }).protocols.keys()]
+      const handled = rig.victim.protocolTypes
       const covered = new Set([...BY_MODE.flood, ...BY_MODE.plumtree])
       expect(handled.filter(t => !covered.has(t))).toEqual([])
     })

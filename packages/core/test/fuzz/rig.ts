@@ -75,8 +75,10 @@ export class Rig {
 
   /** Every protocol message an honest node sends during the warm-up is kept as a seed. */
   private record (n: HearsayNode): void {
-    const send = n.sendProtocol.bind(n)
-    n.sendProtocol = (peer, type, data) => {
+    // protocol modules send through the node's context
+    const ctx = n.context
+    const send = ctx.send
+    ctx.send = (peer, type, data) => {
       if (this.recording) {
         const list = this.corpus.get(type) ?? []
         if (list.length < 40) { list.push(decodeValue(encodeValue(data))); this.corpus.set(type, list) }

@@ -6,7 +6,7 @@ import { NotStartedError, TimeoutError, TooLargeError } from '../../util/errors.
 import { ExpiringMap } from '../../util/expiring-map.js'
 import type { PeerId } from '../../wire/identity.js'
 import { isPeerId } from '../../wire/identity.js'
-import type { HearsayNode } from '../../node/node.js'
+import type { ServiceContext } from '../context.js'
 import type { Broadcaster } from '../../overlay/broadcast.js'
 import { BroadcastDriver } from '../../overlay/broadcast-driver.js'
 import { Flood } from '../../overlay/flood.js'
@@ -76,7 +76,7 @@ export class EventBus {
   #driver: BroadcastDriver | undefined
 
   /** @internal created by the node */
-  constructor (private readonly node: HearsayNode, opts: EventBusOptions = {}) {
+  constructor (private readonly ctx: ServiceContext, opts: EventBusOptions = {}) {
     const D = EVENT_DEFAULTS
     this.#o = {
       maxNameBytes: opts.maxNameBytes ?? D.maxNameBytes,
@@ -89,35 +89,38 @@ export class EventBus {
     }
     for (const [k, v] of Object.entries(this.#o)) if (!isInt(v, 1, Number.MAX_SAFE_INTEGER)) throw new TypeError(`events.${k} must be a positive integer`)
     if (this.#o.hopLimit > 32) throw new TypeError('events.hopLimit must be at most 32')
-    this.#now = wallClock(node.clock)
-    const onError = (err: unknown): void => { node.onListenerError(err, 'events') }
+    this.#now = wallClock(ctx.clock)
+    const onError = (err: unknown): void => { ctx.reportError(err, 'events') }
     this.#others = new PatternListeners(onError)
     this.#withSelf = new PatternListeners(onError)
     this.#seen = new ExpiringMap(this.#o.seenMaxEntries, this.#o.maxDuration + 120_000)
     for (const t of ['fl.gossip', 'pt.gossip', 'pt.ihave', 'pt.graft', 'pt.prune']) {
-      node.handle(`ev.${t}`, (peer, data, bytes) => {
+      ctx.handle(`ev.${t}`, (peer, data, bytes) => {
         const b = this.#broadcaster
-        if (b === undefined) { node.metrics.drop('ev-not-ready'); return }
-        this.#driver!.run(b.onMessage(peer.id, withType(data, t), node.clock.now(), bytes))
+        if (b === undefined) { ctx.metrics.drop('ev-not-ready'); return }
+        this.#driver!.run(b.onMessage(peer.id, withType(data, t), ctx.clock.now(), bytes))
       })
     }
-    node.handle('ev.replay', (peer, data) => { this.#onReplay(peer, data) })
+    ctx.handle('ev.replay', (peer, data) => { this.#onReplay(peer, data) })
+    ctx.onNeighbour((peer, up) => { this.neighbor(peer, up) })
   }
 
-  /** @internal Called by the node when it is running: picks the broadcast mode and the neighbour source. */
-  start (mode: 'plumtree' | 'flood', overlay: boolean): void {
-    const common = { self: this.node.id, maxIdLength: this.node.limits.maxIdBytes, seenMaxEntries: this.#o.seenMaxEntries }
-    this.#broadcaster = (mode === 'plumtree' ? new Plumtree({ ...common, random: this.node.random.float }) : new Flood(common)) as unknown as Broadcaster<{ t: string }>
-    this.#driver = new BroadcastDriver(this.node, this.#broadcaster, { prefix: 'ev.', dropPrefix: 'ev-', noLinkDrop: 'ev-no-link', onDeliver: (d) => { this.#deliver(d.payload, d.hops, d.id) } })
+  /** @internal Lifecycle hook, once the node runs: picks the broadcast mode and the neighbour source. */
+  afterStart (): void {
+    const mode = this.ctx.broadcastMode
+    const overlay = this.ctx.overlayEnabled
+    const common = { self: this.ctx.id, maxIdLength: this.ctx.limits.maxIdBytes, seenMaxEntries: this.#o.seenMaxEntries }
+    this.#broadcaster = (mode === 'plumtree' ? new Plumtree({ ...common, random: this.ctx.random.float }) : new Flood(common)) as unknown as Broadcaster<{ t: string }>
+    this.#driver = new BroadcastDriver(this.ctx, this.#broadcaster, { prefix: 'ev.', dropPrefix: 'ev-', noLinkDrop: 'ev-no-link', onDeliver: (d) => { this.#deliver(d.payload, d.hops, d.id) } })
     if (!overlay) {
       // a point-to-point node: every connected peer is a neighbour (listeners of this run only:
       // a node that stops and starts again calls start() again)
-      for (const p of this.node.peers()) this.neighbor(p.id, true)
+      for (const p of this.ctx.peers()) this.neighbor(p.id, true)
       const offs = [
-        this.node.on('peer:connect', (p) => { this.neighbor(p.id, true) }),
-        this.node.on('peer:disconnect', ({ peer }) => { this.neighbor(peer.id, false) })
+        this.ctx.on('peer:connect', (p) => { this.neighbor(p.id, true) }),
+        this.ctx.on('peer:disconnect', ({ peer }) => { this.neighbor(peer.id, false) })
       ]
-      this.node.whenStopping(() => { for (const off of offs) off() })
+      this.ctx.whenStopping(() => { for (const off of offs) off() })
     }
   }
 
@@ -144,21 +147,21 @@ export class EventBus {
       throw new TypeError(`duration must be a number of ms in 0..${this.#o.maxDuration}`)
     }
     const b = this.#broadcaster
-    if (b === undefined || this.node.status !== 'running') throw new NotStartedError(`The node is ${this.node.status}`)
-    const id = toHex(this.node.random.bytes(16))
+    if (b === undefined || this.ctx.status !== 'running') throw new NotStartedError(`The node is ${this.ctx.status}`)
+    const id = toHex(this.ctx.random.bytes(16))
     const x = duration > 0 ? Math.ceil(this.#now() + duration) : 0
-    const payload: Payload = { i: id, o: this.node.id, n: name, d: data, x }
+    const payload: Payload = { i: id, o: this.ctx.id, n: name, d: data, x }
     let size: number
     try { size = encodeValue(payload).length } catch (err) { throw new TypeError('event data cannot be encoded', { cause: err }) }
     if (size > this.#o.maxEventBytes) throw new TooLargeError(`event of ${size} bytes exceeds maxEventBytes (${this.#o.maxEventBytes})`)
     // and it must fit in a frame with the broadcast header
-    const bytes = encodeEnvelope({ type: 'ev.pt.gossip', data: { id, hops: 1, limit: this.#o.hopLimit, payload } }, this.node.limits).length
+    const bytes = encodeEnvelope({ type: 'ev.pt.gossip', data: { id, hops: 1, limit: this.#o.hopLimit, payload } }, this.ctx.limits).length
     // queued until the node has a neighbour (throws QueueFullError before anything is kept)
-    this.node.whenJoined(bytes, () => { this.#driver!.run(b.broadcast(id, payload, this.#o.hopLimit, this.node.clock.now(), bytes)) }, 'an event')
-    this.#seen.set(id, true, this.node.clock.now())
+    this.ctx.whenJoined(bytes, () => { this.#driver!.run(b.broadcast(id, payload, this.#o.hopLimit, this.ctx.clock.now(), bytes)) }, 'an event')
+    this.#seen.set(id, true, this.ctx.clock.now())
     if (x > 0) this.#keep({ id, payload, size })
-    this.node.metrics.inc('events.said')
-    this.#withSelf.emit(name, { name, data, from: this.node.id, id, hops: 0, ...(x > 0 ? { expiresAt: x } : {}) })
+    this.ctx.metrics.inc('events.said')
+    this.#withSelf.emit(name, { name, data, from: this.ctx.id, id, hops: 0, ...(x > 0 ? { expiresAt: x } : {}) })
     return id
   }
 
@@ -200,17 +203,17 @@ export class EventBus {
         off()
         cancelTimer()
         opts.signal?.removeEventListener('abort', onAbort)
-        this.node.signal.removeEventListener('abort', onStop)
+        this.ctx.signal.removeEventListener('abort', onStop)
       }
       const onAbort = (): void => { cleanup(); reject(toAbortError(opts.signal?.reason)) }
-      const onStop = (): void => { cleanup(); reject(toAbortError(this.node.signal.reason)) }
+      const onStop = (): void => { cleanup(); reject(toAbortError(this.ctx.signal.reason)) }
       const off = this.hear(pattern, (_d, _f, e) => { cleanup(); resolve(e) }, opts)
       if (opts.signal?.aborted === true) { onAbort(); return }
-      if (this.node.signal.aborted) { onStop(); return }
+      if (this.ctx.signal.aborted) { onStop(); return }
       opts.signal?.addEventListener('abort', onAbort, { once: true })
-      this.node.signal.addEventListener('abort', onStop, { once: true })
+      this.ctx.signal.addEventListener('abort', onStop, { once: true })
       if (opts.timeout !== undefined) {
-        cancelTimer = this.node.lifetimeTimers.after(opts.timeout, () => { cleanup(); reject(new TimeoutError(`no "${pattern}" event within ${opts.timeout} ms`)) })
+        cancelTimer = this.ctx.timers.after(opts.timeout, () => { cleanup(); reject(new TimeoutError(`no "${pattern}" event within ${opts.timeout} ms`)) })
       }
     })
   }
@@ -223,13 +226,13 @@ export class EventBus {
   /** Validates a payload and hands it to the listeners once. */
   #deliver (raw: unknown, hops: number, broadcastId?: string): void {
     const p = this.#parse(raw)
-    if (p === undefined || (broadcastId !== undefined && broadcastId !== p.i)) { this.node.metrics.drop('ev-malformed'); return }
-    if (p.o === this.node.id) { this.node.metrics.drop('ev-own'); return }
-    const now = this.node.clock.now()
-    if (this.#seen.get(p.i, now) !== undefined) { this.node.metrics.drop('ev-duplicate'); return }
+    if (p === undefined || (broadcastId !== undefined && broadcastId !== p.i)) { this.ctx.metrics.drop('ev-malformed'); return }
+    if (p.o === this.ctx.id) { this.ctx.metrics.drop('ev-own'); return }
+    const now = this.ctx.clock.now()
+    if (this.#seen.get(p.i, now) !== undefined) { this.ctx.metrics.drop('ev-duplicate'); return }
     this.#seen.set(p.i, true, now)
     this.#seen.prune(now)
-    this.node.metrics.inc('events.heard')
+    this.ctx.metrics.inc('events.heard')
     // kept until it expires, so that this node can pass it on to its own late joiners
     if (p.x > this.#now()) this.#keep({ id: p.i, payload: p, size: encodeValue(p).length })
     this.#others.emit(p.n, { name: p.n, data: p.d, from: p.o, id: p.i, hops, ...(p.x > 0 ? { expiresAt: p.x } : {}) })
@@ -238,7 +241,7 @@ export class EventBus {
   #parse (raw: unknown): Payload | undefined {
     if (!isRecord(raw)) return undefined
     const { i, o, n, x } = raw
-    if (typeof i !== 'string' || i.length === 0 || utf8Length(i) > this.node.limits.maxIdBytes) return undefined
+    if (typeof i !== 'string' || i.length === 0 || utf8Length(i) > this.ctx.limits.maxIdBytes) return undefined
     if (!isPeerId(o) || typeof n !== 'string' || n.length === 0 || utf8Length(n) > this.#o.maxNameBytes) return undefined
     if (!isInt(x, 0, Number.MAX_SAFE_INTEGER)) return undefined
     return { i, o, n, d: raw.d, x }
@@ -258,7 +261,7 @@ export class EventBus {
   #replayTo (id: PeerId): void {
     this.#prune()
     if (this.#kept.length === 0) return
-    const peer = this.node.getPeer(id)
+    const peer = this.ctx.getPeer(id)
     if (peer === undefined) return
     const out: Payload[] = []
     let bytes = 16
@@ -270,23 +273,23 @@ export class EventBus {
     }
     if (out.length === 0) return
     try {
-      encodeEnvelope({ type: 'ev.replay', data: { e: out } }, this.node.limits)
+      encodeEnvelope({ type: 'ev.replay', data: { e: out } }, this.ctx.limits)
     } catch {
-      this.node.metrics.drop('ev-replay-too-large')
+      this.ctx.metrics.drop('ev-replay-too-large')
       return
     }
-    if (this.node.sendProtocol(peer, 'ev.replay', { e: out })) this.node.metrics.inc('events.replayed', out.length)
+    if (this.ctx.send(peer, 'ev.replay', { e: out })) this.ctx.metrics.inc('events.replayed', out.length)
   }
 
   #onReplay (_peer: Peer, data: unknown): void {
     const list = isRecord(data) ? data.e : undefined
-    if (!Array.isArray(list) || list.length > this.#o.replayMaxEvents * 4) { this.node.metrics.drop('ev-malformed'); return }
+    if (!Array.isArray(list) || list.length > this.#o.replayMaxEvents * 4) { this.ctx.metrics.drop('ev-malformed'); return }
     const now = this.#now()
     // oldest first, as they were said
     for (let k = list.length - 1; k >= 0; k--) {
       const raw = list[k]
       const x = isRecord(raw) ? raw.x : undefined
-      if (!isInt(x, 1, Number.MAX_SAFE_INTEGER) || x <= now) { this.node.metrics.drop('ev-replay-expired'); continue }
+      if (!isInt(x, 1, Number.MAX_SAFE_INTEGER) || x <= now) { this.ctx.metrics.drop('ev-replay-expired'); continue }
       this.#deliver(raw, 0)
     }
   }

@@ -3,7 +3,7 @@ import { decodeValue, encodeValue } from '../../wire/envelope.js'
 import { NotStartedError, UnsupportedError } from '../../util/errors.js'
 import type { PeerId } from '../../wire/identity.js'
 import { isPeerId, verifyFrom } from '../../wire/identity.js'
-import type { HearsayNode } from '../../node/node.js'
+import type { ServiceContext } from '../context.js'
 import { sample } from '../../overlay/sample.js'
 import { isInt, isRecord } from '../../overlay/validate.js'
 import { PatternListeners } from '../../util/pattern.js'
@@ -83,6 +83,17 @@ export interface StateStats {
   directBatches: number
 }
 
+declare module '../context.js' {
+  interface ServiceEvents {
+    /** Cluster membership (`state` service): a member's heartbeat reached this node for the first time (or again after it was forgotten). */
+    'member:join': Member
+    /** Cluster membership: a member's phi crossed `state.memberPhiThreshold` (once per transition). */
+    'member:down': Member
+    /** Cluster membership: a member reported down has a newer heartbeat (once per transition). */
+    'member:up': Member
+  }
+}
+
 /** @internal what the node hands the service */
 export interface StateEnvironment {
   /** Signs with the node's identity. */
@@ -110,10 +121,10 @@ export class StateService {
   #beat = { count: 0, at: 0 }
 
   /** @internal created by the node */
-  constructor (private readonly node: HearsayNode, opts: StateOptions = {}, private readonly env: StateEnvironment) {
+  constructor (private readonly ctx: ServiceContext, opts: StateOptions = {}, private readonly env: StateEnvironment = ctx) {
     const D = STATE_DEFAULTS
     // with a small frame limit the message budget, and then the value limit, shrink to fit
-    const maxMessageBytes = opts.maxMessageBytes ?? Math.min(D.maxMessageBytes, node.limits.maxFrameBytes - 64)
+    const maxMessageBytes = opts.maxMessageBytes ?? Math.min(D.maxMessageBytes, ctx.limits.maxFrameBytes - 64)
     const maxKeyBytes = opts.maxKeyBytes ?? D.maxKeyBytes
     this.#o = {
       gossipInterval: opts.gossipInterval ?? D.gossipInterval,
@@ -134,7 +145,7 @@ export class StateService {
       memberForgetAfter: opts.memberForgetAfter ?? D.memberForgetAfter,
       maxMembers: opts.maxMembers ?? D.maxMembers,
       ownership: opts.ownership ?? (env.plainChannel ? 'trusted' : 'signed'),
-      now: wallClock(node.clock, opts.now)
+      now: wallClock(ctx.clock, opts.now)
     }
     for (const k of ['gossipInterval', 'fanout', 'maxDeltaMessages', 'tombstoneTtl', 'sweepInterval', 'memberHeartbeatInterval', 'memberForgetAfter', 'maxMembers'] as const) {
       if (!isInt(this.#o[k], 1, Number.MAX_SAFE_INTEGER)) throw new TypeError(`state.${k} must be a positive integer`)
@@ -143,21 +154,21 @@ export class StateService {
     if (!isPositive(this.#o.memberPhiThreshold)) throw new TypeError('state.memberPhiThreshold must be a positive number')
     if (this.#o.ownership !== 'signed' && this.#o.ownership !== 'trusted') throw new TypeError("state.ownership must be 'signed' or 'trusted'")
     try {
-      if (this.#o.maxMessageBytes > node.limits.maxFrameBytes - 64) throw new TypeError('state.maxMessageBytes must be at least 64 bytes below limits.maxFrameBytes')
+      if (this.#o.maxMessageBytes > ctx.limits.maxFrameBytes - 64) throw new TypeError('state.maxMessageBytes must be at least 64 bytes below limits.maxFrameBytes')
       checkLimits(this.#o)
     } catch (err) {
       // explicit state options that cannot work are the caller's error; a frame limit too small
       // for the default ones only turns state off (an application that never uses it still runs)
       const explicit = opts.maxMessageBytes !== undefined || opts.maxKeyBytes !== undefined || opts.maxValueBytes !== undefined || opts.maxBatchLeaves !== undefined
       if (explicit) throw err
-      this.#disabled = `limits.maxFrameBytes (${node.limits.maxFrameBytes}) leaves no room for state messages`
+      this.#disabled = `limits.maxFrameBytes (${ctx.limits.maxFrameBytes}) leaves no room for state messages`
     }
-    const onError = (err: unknown): void => { node.onListenerError(err, 'state') }
+    const onError = (err: unknown): void => { ctx.reportError(err, 'state') }
     this.#listeners = { set: new PatternListeners(onError), delete: new PatternListeners(onError), expire: new PatternListeners(onError) }
     this.#any = { set: new Set(), delete: new Set(), expire: new Set() }
-    node.handle('kv.syn', (peer, data) => { this.#onSyn(peer, data) })
-    node.handle('kv.ack', (peer, data) => { this.#onAck(peer, data) })
-    node.handle('kv.delta', (peer, data) => { this.#onDelta(peer, data) })
+    ctx.handle('kv.syn', (peer, data) => { this.#onSyn(peer, data) })
+    ctx.handle('kv.ack', (peer, data) => { this.#onAck(peer, data) })
+    ctx.handle('kv.delta', (peer, data) => { this.#onDelta(peer, data) })
   }
 
   /**
@@ -166,29 +177,29 @@ export class StateService {
    */
   async start (options: AbortOptions = {}): Promise<void> {
     if (this.#disabled !== undefined) return
-    const node = this.node
+    const ctx = this.ctx
     // started again after stop(): the state lives on (same incarnation, versions go on), only the timers went
     if (this.#sb !== undefined) { this.#startTimers(); return }
-    const stored = await node.store.getMeta(INCARNATION_META_KEY, options)
+    const stored = await ctx.store.getMeta(INCARNATION_META_KEY, options)
     const persisted = stored !== undefined && stored.length === 8 ? readUint64(stored) : 0
     const incarnation = nextIncarnation(persisted, this.#o.now())
-    await node.store.putMeta(INCARNATION_META_KEY, writeUint64(incarnation), options)
+    await ctx.store.putMeta(INCARNATION_META_KEY, writeUint64(incarnation), options)
     this.#sb = new Scuttlebutt({
-      self: node.id,
+      self: ctx.id,
       incarnation,
       now: this.#o.now,
-      random: node.random,
+      random: ctx.random,
       proofs: this.#o.ownership === 'trusted'
         ? trustedOwnership
         : { trusted: false, sign: this.env.sign, verify: verifyFrom },
       onIncarnation: (inc) => {
-        node.metrics.inc('kv.incarnation-bumps')
-        node.store.putMeta(INCARNATION_META_KEY, writeUint64(inc)).catch((err: unknown) => {
-          node.metrics.inc('store.errors')
-          node.logger.warn('could not persist the state incarnation', { err })
+        ctx.metrics.inc('kv.incarnation-bumps')
+        ctx.store.putMeta(INCARNATION_META_KEY, writeUint64(inc)).catch((err: unknown) => {
+          ctx.metrics.inc('store.errors')
+          ctx.logger.warn('could not persist the state incarnation', { err })
         })
       },
-      onDrop: (reason) => { node.metrics.drop(`kv-${reason}`) },
+      onDrop: (reason) => { ctx.metrics.drop(`kv-${reason}`) },
       maxOwners: this.#o.maxOwners,
       maxKeysPerOwner: this.#o.maxKeysPerOwner,
       maxKeyBytes: this.#o.maxKeyBytes,
@@ -201,30 +212,30 @@ export class StateService {
   }
 
   #startTimers (): void {
-    this.node.lifetimeTimers.every(this.#o.gossipInterval, () => { this.#round() })
-    this.node.lifetimeTimers.every(this.#o.sweepInterval, () => { this.#sweep() })
+    this.ctx.timers.every(this.#o.gossipInterval, () => { this.#round() })
+    this.ctx.timers.every(this.#o.sweepInterval, () => { this.#sweep() })
     if (this.#o.members) this.#startMembers()
   }
 
   /** Starts this run's member table and heartbeat; the node's stop clears the table (and the timers). */
   #startMembers (): void {
-    const node = this.node
+    const ctx = this.ctx
     const table = new MemberTable({
       threshold: this.#o.memberPhiThreshold,
       maxMembers: this.#o.maxMembers,
       forgetAfter: this.#o.memberForgetAfter,
       heartbeatInterval: this.#o.memberHeartbeatInterval,
       gossipInterval: this.#o.gossipInterval
-    }, (event, member) => { this.#emitMember(event, member) }, (reason) => { node.metrics.drop(reason) })
+    }, (event, member) => { this.#emitMember(event, member) }, (reason) => { ctx.metrics.drop(reason) })
     this.#members = table
-    node.whenStopping(() => {
+    ctx.whenStopping(() => {
       table.clear()
       if (this.#members === table) this.#members = undefined
     })
     this.#heartbeat()
-    node.lifetimeTimers.every(this.#o.memberHeartbeatInterval, () => { this.#heartbeat() })
+    ctx.timers.every(this.#o.memberHeartbeatInterval, () => { this.#heartbeat() })
     // heartbeats arrive with gossip: checking more often than a round would learn nothing new
-    node.lifetimeTimers.every(this.#o.gossipInterval, () => { table.check(node.clock.now()) })
+    ctx.timers.every(this.#o.gossipInterval, () => { table.check(ctx.clock.now()) })
   }
 
   // ---- the API ----
@@ -239,7 +250,7 @@ export class StateService {
     if (!this.#o.members) throw new UnsupportedError('cluster membership is off on this node (state.members: false)')
     const table = this.#members
     if (table === undefined) return []
-    return [{ id: this.node.id, alive: true, heartbeat: this.#beat.count, lastSeen: this.#beat.at, self: true }, ...table.list()]
+    return [{ id: this.ctx.id, alive: true, heartbeat: this.#beat.count, lastSeen: this.#beat.at, self: true }, ...table.list()]
   }
 
   /**
@@ -258,7 +269,7 @@ export class StateService {
 
   /** This node's value for `key`, or undefined. */
   get (key: string): unknown {
-    return this.getRemote(this.node.id, key)
+    return this.getRemote(this.ctx.id, key)
   }
 
   /**
@@ -306,7 +317,7 @@ export class StateService {
 
   /** Live keys of `owner` (default: this node), sorted. */
   keys (owner?: PeerId): string[] {
-    return this.#ready().keys(owner ?? this.node.id).filter(k => k !== MEMBER_HEARTBEAT_KEY)
+    return this.#ready().keys(owner ?? this.ctx.id).filter(k => k !== MEMBER_HEARTBEAT_KEY)
   }
 
   /** Nodes with at least one live key, as this node knows them (itself included). */
@@ -322,7 +333,7 @@ export class StateService {
     const sb = this.#writable()
     checkNotReserved(key)
     if (!isPeerId(owner)) throw new TypeError('owner must be a peer id')
-    if (owner === this.node.id) return sb.entry(owner, key)?.value != null
+    if (owner === this.ctx.id) return sb.entry(owner, key)?.value != null
     const e = sb.entry(owner, key)
     if (e === undefined || e.value === null) return false
     this.#emitChange(sb.set(key, e.value, e.expiresAt))
@@ -374,47 +385,47 @@ export class StateService {
   /** One anti-entropy round: a digest page to `fanout` random active peers. */
   #round (): void {
     const sb = this.#sb
-    if (sb === undefined || this.node.status !== 'running') return
-    const ids = this.node.overlay?.active ?? this.node.peers().map(p => p.id)
-    const targets = sample(this.node.random, ids, this.#o.fanout)
+    if (sb === undefined || this.ctx.status !== 'running') return
+    const ids = this.ctx.activeView() ?? this.ctx.peers().map(p => p.id)
+    const targets = sample(this.ctx.random, ids, this.#o.fanout)
     if (targets.length === 0) return
     const page = sb.digestPage()
     for (const id of targets) {
-      const peer = this.node.getPeer(id)
+      const peer = this.ctx.getPeer(id)
       if (peer === undefined) continue
-      if (this.node.sendProtocol(peer, 'kv.syn', page)) this.node.metrics.inc('kv.rounds')
+      if (this.ctx.send(peer, 'kv.syn', page)) this.ctx.metrics.inc('kv.rounds')
     }
   }
 
   #onSyn (peer: Peer, data: unknown): void {
     const sb = this.#sb
-    if (sb === undefined) { this.node.metrics.drop('kv-not-ready'); return }
+    if (sb === undefined) { this.ctx.metrics.drop('kv-not-ready'); return }
     const r = sb.onDigest(data)
     if (r === undefined) return
     this.#sendDeltas(peer, r.plan)
-    if (r.request.length > 0) this.node.sendProtocol(peer, 'kv.ack', { r: r.request })
+    if (r.request.length > 0) this.ctx.send(peer, 'kv.ack', { r: r.request })
   }
 
   #onAck (peer: Peer, data: unknown): void {
     const sb = this.#sb
-    if (sb === undefined) { this.node.metrics.drop('kv-not-ready'); return }
+    if (sb === undefined) { this.ctx.metrics.drop('kv-not-ready'); return }
     const plan = sb.onRequest(isRecord(data) ? data.r : undefined)
     if (plan !== undefined) this.#sendDeltas(peer, plan)
   }
 
   #sendDeltas (peer: Peer, plan: Plan): void {
     for (const msg of this.#sb!.deltas(plan, this.#o.maxDeltaMessages)) {
-      if (!this.node.sendProtocol(peer, 'kv.delta', msg)) break
-      this.node.metrics.inc('kv.deltas.out')
+      if (!this.ctx.send(peer, 'kv.delta', msg)) break
+      this.ctx.metrics.inc('kv.deltas.out')
     }
   }
 
   #onDelta (peer: Peer, data: unknown): void {
     const sb = this.#sb
-    if (sb === undefined) { this.node.metrics.drop('kv-not-ready'); return }
+    if (sb === undefined) { this.ctx.metrics.drop('kv-not-ready'); return }
     const changes = sb.apply(peer.id, data)
-    this.node.metrics.inc('kv.deltas.in')
-    if (changes.length > 0) this.node.metrics.inc('kv.updates.in', changes.length)
+    this.ctx.metrics.inc('kv.deltas.in')
+    if (changes.length > 0) this.ctx.metrics.inc('kv.updates.in', changes.length)
     for (const c of changes) this.#emitChange(c)
   }
 
@@ -434,7 +445,7 @@ export class StateService {
     const value = c.kind === 'delete' ? undefined : this.#decode(c.value!)
     const change: StateChange = { owner: c.owner, key: c.key, value, version: c.version, local: c.local, ...(c.expiresAt !== 0 ? { expiresAt: c.expiresAt } : {}) }
     for (const fn of [...this.#any[kind]]) {
-      try { fn(change) } catch (err) { this.node.onListenerError(err, kind) }
+      try { fn(change) } catch (err) { this.ctx.reportError(err, kind) }
     }
     this.#listeners[kind].emit(c.key, change)
   }
@@ -445,29 +456,29 @@ export class StateService {
   #heartbeat (): void {
     const sb = this.#sb
     // the first beat is made while the node is still starting, so that its peers see it at once
-    if (sb === undefined || (this.node.status !== 'running' && this.node.status !== 'starting')) return
+    if (sb === undefined || (this.ctx.status !== 'running' && this.ctx.status !== 'starting')) return
     const count = this.#beat.count + 1
     sb.set(MEMBER_HEARTBEAT_KEY, encodeValue(count), Math.ceil(this.#o.now() + this.#o.memberForgetAfter))
-    this.#beat = { count, at: this.node.clock.now() }
+    this.#beat = { count, at: this.ctx.clock.now() }
   }
 
   /** A change of some node's heartbeat key: a newer version from a peer is a heartbeat advance. */
   #heard (c: Change): void {
     const table = this.#members
-    if (c.kind !== 'set' || c.local || c.owner === this.node.id || table === undefined) return
+    if (c.kind !== 'set' || c.local || c.owner === this.ctx.id || table === undefined) return
     const count = this.#decode(c.value!)
-    if (!isInt(count, 0, Number.MAX_SAFE_INTEGER)) { this.node.metrics.drop('member-malformed'); return }
-    table.advance(c.owner, count, this.node.clock.now())
+    if (!isInt(count, 0, Number.MAX_SAFE_INTEGER)) { this.ctx.metrics.drop('member-malformed'); return }
+    table.advance(c.owner, count, this.ctx.clock.now())
   }
 
   #emitMember (event: MemberEvent, member: Member): void {
-    this.node.metrics.inc(`members.${event.slice(7)}`)
-    this.node.emit(event, member)
+    this.ctx.metrics.inc(`members.${event.slice(7)}`)
+    this.ctx.emit(event, member)
   }
 
   #decode (bytes: Uint8Array): unknown {
     try { return decodeValue(bytes) } catch {
-      this.node.metrics.drop('kv-undecodable')
+      this.ctx.metrics.drop('kv-undecodable')
       return undefined
     }
   }
@@ -494,7 +505,7 @@ export class StateService {
 
   #writable (): Scuttlebutt {
     const sb = this.#ready()
-    if (this.node.status !== 'running') throw new NotStartedError(`The node is ${this.node.status}`)
+    if (this.ctx.status !== 'running') throw new NotStartedError(`The node is ${this.ctx.status}`)
     return sb
   }
 }

@@ -1,0 +1,476 @@
+import type { AbortOptions } from '../util/abort.js'
+import { throwIfAborted, toAbortError, withDeadline } from '../util/abort.js'
+import type { Clock, Random, TimerSet } from '../util/clock.js'
+import {
+  BannedError, ConnectionClosedError, DialError, HearsayError, InvalidFrameError, NoTransportError, NotStartedError,
+  SelfDialError, TimeoutError
+} from '../util/errors.js'
+import type { Limits } from '../util/limits.js'
+import type { Logger } from '../util/logger.js'
+import type { Metrics } from '../util/metrics.js'
+import { decodeEnvelope, encodeEnvelope, isReservedType } from '../wire/envelope.js'
+import type { Identity, PeerId } from '../wire/identity.js'
+import { isPeerId } from '../wire/identity.js'
+import { parseAddress } from './address.js'
+import type { AbuseGuard } from './abuse-guard.js'
+import type { Channel, UpgradedConnection } from './channel.js'
+import type { ConnectOptions, LinkEvents, NodeStatus, ProtocolHandler } from './context.js'
+import type { Link } from './peer.js'
+import { Peer } from './peer.js'
+import type { Connection, Listener, Transport, TransportContext } from './transport.js'
+
+/** What the link manager needs from its node. */
+export interface LinkManagerOptions {
+  clock: Clock
+  random: Random
+  logger: Logger
+  metrics: Metrics
+  limits: Readonly<Limits>
+  guard: AbuseGuard
+  channel: Channel
+  transports: Transport[]
+  /** The node's life-bound timers. */
+  timers: TimerSet
+  identity: () => Identity
+  status: () => NodeStatus
+  whenStopping: (fn: (reason: unknown) => void) => () => void
+  emit: <K extends 'peer:connect' | 'peer:disconnect'>(event: K, payload: LinkEvents[K]) => void
+  defaultProtocol: string
+  handshakeTimeout: number
+  dialTimeout: number
+  duplicateGraceMs: number
+  /** Every frame received from a peer (the failure detector's heartbeat). */
+  observe: (peer: Peer) => void
+  /** Every frame sent to a peer (any traffic is a heartbeat to the far end). */
+  sent: (peer: PeerId) => void
+  /** An application frame from a peer (to the middleware). */
+  receive: (peer: Peer, type: string, data: unknown) => void
+  /** The first address a peer advertised in the overlay. */
+  advertisedAddress: (peer: PeerId) => string | undefined
+  /** A peer connected (after its `peer:connect`) / its last link closed (after its `peer:disconnect`). */
+  peerAdded: (peer: Peer) => void
+  peerRemoved: () => void
+  /** A dial outcome for the peer store. */
+  dialed: (address: string, peerId: PeerId | undefined) => void
+}
+
+/** Longest time a duplicate link stays open after this side retired it, ms. */
+const RETIRE_LINGER_MS = 1_000
+
+/**
+ * The node's links: it listens, dials and accepts, runs the handshake, keeps exactly one link
+ * per peer (both ends keep the lowest-ranked duplicate without talking), meters and decodes every
+ * frame and dispatches it to a protocol handler or to the application. The node wires it; it
+ * knows nothing of the overlay or of services.
+ */
+export class LinkManager {
+  readonly #o: LinkManagerOptions
+  readonly #listeners: Listener[] = []
+  readonly #peersById = new Map<PeerId, Peer>()
+  readonly #dialing = new Map<string, Promise<Peer>>()
+  readonly #selfAddresses = new Set<string>()
+  readonly #protocols = new Map<string, ProtocolHandler>()
+  readonly #graceTimers = new Map<PeerId, () => void>()
+  readonly #pings = new Map<number, () => void>()
+  readonly #pendingConns = new Set<Connection>()
+  #pingSeq = 0
+
+  constructor (options: LinkManagerOptions) {
+    this.#o = options
+    this.handle('hs.bye', (peer, data) => {
+      const reason = (data as { reason?: unknown } | null)?.reason
+      peer.link.byeReason = typeof reason === 'string' ? reason.slice(0, 64) : 'unspecified'
+    })
+    // one-way heartbeat: receiving any frame is what the failure detector needs
+    this.handle('hs.hb', () => {})
+    this.handle('hs.ping', (peer, data) => { this.send(peer, 'hs.pong', data) })
+    this.handle('hs.pong', (_peer, data) => {
+      const n = (data as { n?: unknown } | null)?.n
+      const done = typeof n === 'number' ? this.#pings.get(n) : undefined
+      if (done === undefined) { this.#o.metrics.drop('unexpected-pong'); return }
+      done()
+    })
+  }
+
+  /** Addresses the node listens on, with real ports. */
+  get addresses (): string[] { return this.#listeners.flatMap(l => l.addresses) }
+  get size (): number { return this.#peersById.size }
+  peers (): Peer[] { return [...this.#peersById.values()] }
+  getPeer (id: PeerId): Peer | undefined { return this.#peersById.get(id) }
+
+  /** Starts the transports (they get the node's signal router), then listens on `addresses`. */
+  async listen (addresses: readonly string[], context: TransportContext, options: AbortOptions): Promise<void> {
+    for (const t of this.#o.transports) await t.start?.(context, options)
+    for (const address of addresses) {
+      const parsed = parseAddress(address, this.#o.defaultProtocol)
+      const listener = await this.#transportFor(parsed.protocol).listen(parsed.address, (conn) => { this.#accept(conn) }, {
+        maxFrameBytes: this.#o.limits.maxFrameBytes + this.#o.channel.overhead,
+        signal: options.signal
+      })
+      this.#listeners.push(listener)
+      for (const a of listener.addresses) this.#selfAddresses.add(a)
+    }
+  }
+
+  /** The reserved types that have a handler (for tests). */
+  get protocolTypes (): string[] { return [...this.#protocols.keys()] }
+
+  /** Registers the handler of a reserved message type; returns the function that removes it. */
+  handle (type: string, handler: ProtocolHandler): () => void {
+    if (!isReservedType(type)) throw new TypeError(`"${type}" is not a reserved protocol type`)
+    if (this.#protocols.has(type)) throw new TypeError(`"${type}" already has a handler`)
+    this.#protocols.set(type, handler)
+    return () => { this.#protocols.delete(type) }
+  }
+
+  /** Sends a protocol message; false (the drop counted) when the link is gone or it cannot be sent. */
+  send (peer: Peer, type: string, data: unknown): boolean {
+    try {
+      this.sendFrame(peer, type, data)
+      return true
+    } catch (err) {
+      this.#o.metrics.drop(err instanceof ConnectionClosedError ? 'send-closed' : 'send-failed')
+      this.#o.logger.debug('protocol send failed', { type, peer: peer.id, err })
+      return false
+    }
+  }
+
+  /** Encodes and sends one frame; throws `TooLargeError`, `ConnectionClosedError`. */
+  sendFrame (peer: Peer, type: string, data: unknown): void {
+    const frame = encodeEnvelope({ type, data }, this.#o.limits)
+    peer.link.conn.send(frame)
+    this.#count(frame)
+    // any traffic proves liveness to the far end: no heartbeat is needed on a busy link
+    this.#o.sent(peer.id)
+  }
+
+  /** One encoded frame to every connected peer (a broadcast without the overlay). */
+  sendToAll (frame: Uint8Array): void {
+    for (const peer of this.#peersById.values()) {
+      try { peer.link.conn.send(frame); this.#count(frame) } catch { this.#o.metrics.drop('send-closed') }
+    }
+  }
+
+  #count (frame: Uint8Array): void {
+    this.#o.metrics.inc('frames.out')
+    this.#o.metrics.inc('bytes.out', frame.length)
+  }
+
+  /** A connected peer by object, id or address (dialled or advertised); `InvalidAddressError` for a string that is neither. */
+  findPeer (peer: Peer | PeerId | string): Peer | undefined {
+    if (typeof peer !== 'string') {
+      if (peer === null || typeof peer !== 'object' || typeof peer.id !== 'string') throw new TypeError('expected a Peer, a peer id or an address')
+      return this.#peersById.get(peer.id)
+    }
+    if (isPeerId(peer)) return this.#peersById.get(peer)
+    const address = parseAddress(peer, this.#o.defaultProtocol).address
+    for (const p of this.#peersById.values()) {
+      if (p.address === address || this.#o.advertisedAddress(p.id) === address) return p
+    }
+    return undefined
+  }
+
+  /** Closes the link to a peer, saying goodbye first; resolves to whether there was one. */
+  async hangUp (peer: Peer | PeerId | string): Promise<boolean> {
+    const p = this.findPeer(peer)
+    if (p === undefined) return false
+    this.send(p, 'hs.bye', { reason: 'hang-up' })
+    p.link.conn.close()
+    return true
+  }
+
+  /** Round-trip time to a connected peer, ms; rejects with `TimeoutError` after `timeout`. */
+  async ping (peer: Peer | PeerId, timeoutMs: number, signal?: AbortSignal): Promise<number> {
+    const p = typeof peer === 'string' ? this.#peersById.get(peer) : peer
+    if (p === undefined || !p.connected) throw new ConnectionClosedError('not connected to that peer')
+    const n = ++this.#pingSeq
+    const clock = this.#o.clock
+    const started = clock.now()
+    const pong = new Promise<void>((resolve) => { this.#pings.set(n, resolve) })
+    try {
+      this.send(p, 'hs.ping', { n })
+      await withDeadline(pong, { signal, timeoutMs, clock, timeoutMessage: 'ping timed out' })
+      return clock.now() - started
+    } finally {
+      this.#pings.delete(n)
+    }
+  }
+
+  /** Opens an authenticated link to `address` (or joins the dial to it already under way). */
+  async connect (address: string, options: ConnectOptions = {}): Promise<Peer> {
+    throwIfAborted(options.signal)
+    const parsed = parseAddress(address, this.#o.defaultProtocol)
+    if (this.#selfAddresses.has(parsed.address)) throw new SelfDialError()
+    const guard = this.#o.guard
+    const banned = guard.banned(options.peerId, parsed.address)
+    if (banned !== undefined) { guard.refusedBanned(); throw new BannedError(banned) }
+    const existing = this.#dialing.get(parsed.address)
+    if (existing !== undefined) return await existing
+    const p = this.#dialOnce(parsed.address, parsed.protocol, options)
+    this.#dialing.set(parsed.address, p)
+    try { return await p } finally { this.#dialing.delete(parsed.address) }
+  }
+
+  async #dialOnce (address: string, protocol: string, options: ConnectOptions): Promise<Peer> {
+    const o = this.#o
+    const transport = this.#transportFor(protocol)
+    const timeout = options.timeout ?? o.dialTimeout + o.handshakeTimeout
+    const ac = new AbortController()
+    const abort = (reason: unknown): void => { ac.abort(reason) }
+    const cancelTimer = o.timers.after(timeout, () => { abort(new TimeoutError(`dial to ${address} timed out`)) })
+    const offStop = o.whenStopping(abort)
+    const onCaller = (): void => { abort(options.signal?.reason) }
+    options.signal?.addEventListener('abort', onCaller, { once: true })
+    try {
+      let raw: Connection
+      try {
+        raw = await transport.dial(address, { signal: ac.signal, maxFrameBytes: o.limits.maxFrameBytes + o.channel.overhead })
+      } catch (err) {
+        throw ac.signal.aborted ? reasonError(ac.signal.reason) : err
+      }
+      let up: UpgradedConnection
+      this.#pendingConns.add(raw)
+      try {
+        up = await o.channel.upgrade(raw, {
+          role: 'initiator',
+          identity: o.identity(),
+          expectedPeer: options.peerId ?? raw.remotePeer,
+          timeoutMs: o.handshakeTimeout,
+          clock: o.clock,
+          random: o.random,
+          maxFrameBytes: o.limits.maxFrameBytes,
+          signal: ac.signal
+        })
+      } catch (err) {
+        o.metrics.inc('handshake.failures')
+        if (err instanceof SelfDialError) this.#selfAddresses.add(address)
+        throw ac.signal.aborted && !(err instanceof HearsayError && err.code !== 'ERR_ABORTED') ? reasonError(ac.signal.reason) : err
+      } finally {
+        this.#pendingConns.delete(raw)
+      }
+      const banned = o.guard.banned(up.remotePeer, undefined)
+      if (banned !== undefined) {
+        up.conn.close()
+        o.guard.refusedBanned()
+        throw new BannedError(banned)
+      }
+      o.dialed(address, up.remotePeer)
+      o.metrics.inc('dials.ok')
+      return this.#addLink(up, 'outbound', address)
+    } catch (err) {
+      // a dial cancelled by its caller or by stop() says nothing about the address
+      if (!(err instanceof SelfDialError) && (err as { code?: unknown }).code !== 'ERR_ABORTED') o.dialed(address, undefined)
+      o.metrics.inc('dials.failed')
+      throw err instanceof HearsayError ? err : new DialError(`dial to ${address} failed`, { cause: err })
+    } finally {
+      cancelTimer()
+      offStop()
+      options.signal?.removeEventListener('abort', onCaller)
+    }
+  }
+
+  #transportFor (protocol: string): Transport {
+    const t = this.#o.transports.find(t => t.protocols.includes(protocol))
+    if (t === undefined) throw new NoTransportError(protocol)
+    return t
+  }
+
+  #accept (raw: Connection): void {
+    const o = this.#o
+    if (o.status() !== 'running') { raw.close(); return }
+    o.metrics.inc('connections.inbound')
+    // bans, the concurrent-handshake cap and the per-address cap, before any crypto is spent
+    if (!o.guard.admit(raw)) { raw.close(); return }
+    this.#pendingConns.add(raw)
+    const ac = new AbortController()
+    const offStop = o.whenStopping((reason) => { ac.abort(reason) })
+    o.channel.upgrade(raw, {
+      role: 'responder',
+      identity: o.identity(),
+      timeoutMs: o.handshakeTimeout,
+      clock: o.clock,
+      random: o.random,
+      maxFrameBytes: o.limits.maxFrameBytes,
+      signal: ac.signal
+    }).then(
+      (up) => {
+        offStop()
+        this.#pendingConns.delete(raw)
+        o.guard.settled(raw)
+        if (o.status() !== 'running') { up.conn.close(); return }
+        const banned = o.guard.banned(up.remotePeer, undefined)
+        if (banned !== undefined) { o.guard.refusedBanned(); this.#cutOff(up.conn, banned); return }
+        // a transport that named the dialler (webrtc:<peerId>) must have named the one who proved itself
+        if (raw.remotePeer !== undefined && raw.remotePeer !== up.remotePeer) { o.metrics.inc('handshake.failures'); up.conn.close(); return }
+        this.#addLink(up, 'inbound', raw.remoteAddress)
+      },
+      (err: unknown) => {
+        offStop()
+        this.#pendingConns.delete(raw)
+        o.guard.settled(raw, err)
+        if (o.status() !== 'running') return
+        o.metrics.inc('handshake.failures')
+        o.logger.debug('inbound handshake failed', { remote: raw.remoteAddress, err })
+      }
+    )
+  }
+
+  #addLink (up: UpgradedConnection, direction: 'inbound' | 'outbound', address: string): Peer {
+    const o = this.#o
+    if (o.status() !== 'running') {
+      up.conn.close()
+      throw new NotStartedError('The node stopped during the dial')
+    }
+    const dialer = direction === 'outbound' ? o.identity().id : up.remotePeer
+    const link: Link = { linkId: up.linkId, rank: `${dialer}:${up.linkId}`, conn: up.conn, address, direction }
+    let peer = this.#peersById.get(up.remotePeer)
+    if (peer === undefined) {
+      peer = new Peer(up.remotePeer, link, o.clock.now(), this.peerSend)
+      this.#peersById.set(peer.id, peer)
+      o.metrics.inc('peers.connected')
+      o.logger.debug('peer connected', { peer: peer.id, address, direction })
+      // the connect event first: frames the peer sent right behind its handshake are buffered
+      // and must reach protocol handlers that know the peer
+      o.emit('peer:connect', peer)
+      o.peerAdded(peer)
+      this.#attach(peer, link)
+      return peer
+    }
+    // A second link to a known peer: both ends keep the lowest rank, so they agree without talking.
+    o.metrics.inc('links.duplicate')
+    if (peer.link.rank <= link.rank && !peer.link.conn.closed) {
+      this.#attach(peer, link)
+      this.#retire(link)
+    } else {
+      const old = peer.link
+      peer.link = link
+      this.#attach(peer, link)
+      this.#graceTimers.get(peer.id)?.()
+      this.#graceTimers.delete(peer.id)
+      if (!old.conn.closed) this.#retire(old)
+    }
+    return peer
+  }
+
+  /** `Peer.send` of every peer, one function shared by all; set by the node. */
+  peerSend: (peer: Peer, type: string, data: unknown) => void = () => { throw new NotStartedError('no application messaging') }
+
+  #retire (link: Link): void {
+    try { link.conn.send(encodeEnvelope({ type: 'hs.bye', data: { reason: 'duplicate' } }, this.#o.limits)) } catch { /* already closing */ }
+    // Not closed at once: frames the far end sent on it before it heard of the duplicate are
+    // still read (closing at once lost them, as overlay-made simultaneous WebRTC dials showed).
+    // It closes when the far end's own bye arrives on it (onFrame), or after the linger.
+    const conn = link.conn
+    this.#pendingConns.add(conn)
+    this.#o.timers.after(RETIRE_LINGER_MS, () => { this.#pendingConns.delete(conn); conn.close() })
+  }
+
+  #attach (peer: Peer, link: Link): void {
+    const meter = this.#o.guard.meter()
+    link.conn.setHandlers({
+      onMessage: (frame) => {
+        if (meter.admit(frame.length)) { this.#onFrame(peer, link, frame); return }
+        // over its rate for a whole second's burst: not a fast peer but a flood
+        this.#o.metrics.drop('rate-limit')
+        this.#o.guard.ban(peer.id, link.address, 'rate-limit')
+        this.#cutOff(link.conn, 'rate-limit')
+      },
+      onClose: (reason) => { this.#onLinkClosed(peer, link, reason) }
+    })
+  }
+
+  #onFrame (peer: Peer, link: Link, frame: Uint8Array): void {
+    const o = this.#o
+    o.metrics.inc('frames.in')
+    o.metrics.inc('bytes.in', frame.length)
+    let type: string
+    let data: unknown
+    try {
+      ({ type, data } = decodeEnvelope(frame, o.limits))
+    } catch (err) {
+      // a peer that sends undecodable frames after authenticating is broken or hostile
+      o.metrics.drop('invalid-frame')
+      o.logger.warn('invalid frame; closing the link', { peer: peer.id, err })
+      // one closes the link; `abuse.maxInvalidFrames` of them in the window also ban the sender
+      if (o.guard.invalidFrame(peer.id, link.address)) { this.#cutOff(link.conn, 'invalid-frame'); return }
+      link.conn.close(err instanceof HearsayError ? err : new InvalidFrameError('invalid frame', { cause: err }))
+      return
+    }
+    o.observe(peer)
+    if (type === 'hs.bye' && link !== peer.link) {
+      // a bye on a link this side already replaced: both ends are done with it
+      this.#pendingConns.delete(link.conn)
+      link.conn.close()
+      return
+    }
+    if (isReservedType(type)) {
+      const handler = this.#protocols.get(type)
+      if (handler === undefined) { o.metrics.drop('unknown-type'); return }
+      try { handler(peer, data, frame.length) } catch (err) {
+        o.metrics.drop('handler-error')
+        o.logger.warn('protocol handler failed', { type, peer: peer.id, err })
+      }
+      return
+    }
+    o.receive(peer, type, data)
+  }
+
+  /** Closes a link to a banned peer, telling it why (a buggy peer's operator can see it). */
+  #cutOff (conn: Connection, reason: string): void {
+    try { conn.send(encodeEnvelope({ type: 'hs.bye', data: { reason: 'banned' } }, this.#o.limits)) } catch { /* already closing */ }
+    conn.close(new BannedError(reason))
+  }
+
+  #onLinkClosed (peer: Peer, link: Link, reason?: Error): void {
+    if (peer.link !== link || this.#peersById.get(peer.id) !== peer) return
+    if (link.byeReason === 'duplicate' && this.#o.status() === 'running') {
+      // the remote kept another link that has not finished its handshake here yet
+      const cancel = this.#o.timers.after(this.#o.duplicateGraceMs, () => {
+        this.#graceTimers.delete(peer.id)
+        if (peer.link === link) this.#removePeer(peer, reason)
+      })
+      this.#graceTimers.set(peer.id, cancel)
+      return
+    }
+    this.#removePeer(peer, reason)
+  }
+
+  #removePeer (peer: Peer, reason?: Error): void {
+    this.#peersById.delete(peer.id)
+    this.#o.metrics.inc('peers.disconnected')
+    this.#o.logger.debug('peer disconnected', { peer: peer.id, reason })
+    this.#o.emit('peer:disconnect', reason === undefined ? { peer } : { peer, reason })
+    this.#o.peerRemoved()
+  }
+
+  /** stop(), first part: closes the listeners, the links (saying goodbye) and waits for the dials. */
+  async closeLinks (): Promise<void> {
+    await Promise.allSettled(this.#listeners.map(async l => { await l.close() }))
+    this.#listeners.length = 0
+    for (const conn of this.#pendingConns) conn.close()
+    this.#pendingConns.clear()
+    for (const peer of [...this.#peersById.values()]) {
+      this.send(peer, 'hs.bye', { reason: 'shutdown' })
+      peer.link.conn.close()
+    }
+    await Promise.allSettled([...this.#dialing.values()])
+  }
+
+  /** stop(), second part (after the timers are cleared): grace timers and transports. */
+  async closeTransports (): Promise<void> {
+    for (const cancel of this.#graceTimers.values()) cancel()
+    this.#graceTimers.clear()
+    await Promise.allSettled(this.#o.transports.map(async t => { await t.close() }))
+  }
+
+  /** stop(), last: links whose close is still on its way are gone for this run all the same. */
+  forget (): void {
+    this.#selfAddresses.clear()
+    for (const peer of [...this.#peersById.values()]) this.#removePeer(peer)
+  }
+}
+
+function reasonError (reason: unknown): Error {
+  if (reason instanceof HearsayError) return reason.code === 'ERR_NOT_STARTED' ? toAbortError(reason) : reason
+  return toAbortError(reason)
+}

@@ -1,0 +1,48 @@
+import type { PeerId } from '../wire/identity.js'
+import type { OverlayContext } from '../overlay/context.js'
+import { AnnounceService } from '../overlay/announce.js'
+import type { BroadcastArrival, Request } from '../overlay/announce.js'
+import { Membership } from '../overlay/membership.js'
+import type { MembershipEvents } from '../overlay/membership.js'
+import { Plumtree } from '../overlay/plumtree.js'
+import type { NodeOptions } from './options.js'
+import { DEFAULTS } from './options.js'
+
+export interface OverlayHooks {
+  request: (req: Request) => void
+  broadcast: (b: BroadcastArrival) => void
+  /** A peer entered or left the active view (after the announcer knows). */
+  neighbour: (peer: PeerId, up: boolean) => void
+  event: <K extends keyof MembershipEvents>(e: K, p: MembershipEvents[K]) => void
+}
+
+/** Makes one run of the overlay (the node then calls `membership.start()`): announce/broadcast (Plumtree or flood) and HyParView membership, from the node's options. */
+export function startOverlay (ctx: OverlayContext, o: NodeOptions, hooks: OverlayHooks): { membership: Membership, announcer: AnnounceService } {
+  const announcer = new AnnounceService(ctx, {
+    mode: o.broadcast ?? DEFAULTS.broadcast,
+    plumtree: o.plumtree,
+    defaultLimit: o.announceLimit ?? DEFAULTS.announceLimit,
+    defaultTimeout: o.announceTimeout ?? DEFAULTS.announceTimeout,
+    maxRoutes: o.announceRoutes ?? DEFAULTS.maxRoutes,
+    routeTtl: DEFAULTS.routeTtl
+  }, hooks.request, hooks.broadcast, (bytes, send, what) => { ctx.whenJoined(bytes, send, what) })
+  const b = announcer.broadcaster
+  const membership = new Membership(ctx, {
+    minPeers: o.minPeers ?? DEFAULTS.minPeers,
+    maxPeers: o.maxPeers ?? DEFAULTS.maxPeers,
+    passiveSize: o.passiveSize,
+    shuffleInterval: o.shuffleInterval ?? DEFAULTS.shuffleInterval,
+    heartbeatInterval: o.heartbeatInterval ?? DEFAULTS.heartbeatInterval,
+    phiThreshold: o.phiThreshold ?? DEFAULTS.phiThreshold,
+    rejoinDelay: o.rejoinDelay ?? DEFAULTS.rejoinDelay,
+    rejoinMaxDelay: o.rejoinMaxDelay ?? DEFAULTS.rejoinMaxDelay,
+    healInterval: o.healInterval ?? DEFAULTS.healInterval,
+    announceAddresses: o.announceAddresses,
+    // the Plumtree root names the overlay component (undefined in flood mode)
+    component: () => b instanceof Plumtree ? b.rootPeer(ctx.clock.now()) : undefined
+  }, o.seeds ?? [], (peer, up) => {
+    announcer.neighbor(peer, up)
+    hooks.neighbour(peer, up)
+  }, hooks.event)
+  return { membership, announcer }
+}
