@@ -50,7 +50,7 @@ export const PAGES_SCENARIO_DEFAULTS = { relays: [1, 2, 4], mode: 'plumtree' as 
 
 export type PagesRow = Record<string, unknown> & { scenario: 'pages', phase: string, pages: number, relays: number, seed: number, mode: Mode, variant: string }
 
-interface Sample { t: number, components: number, largest: number, running: number, relayActive: number[], relayLinks: number[], directPages: number }
+interface Sample { t: number, components: number, largest: number, running: number, relayActive: number[], relayLinks: number[], directPages: number, roots: number, rootIsRelay: boolean }
 
 export async function pagesScenario (o: PagesOptions): Promise<PagesRow[]> {
   const rows: PagesRow[] = []
@@ -169,7 +169,11 @@ function sample (ps: PagesSim): Sample {
     running: pool.length,
     relayActive: relays.map(r => r.node.overlay?.active.length ?? 0),
     relayLinks: relays.map(r => r.node.peers().length),
-    directPages: direct
+    directPages: direct,
+    // Plumtree roots followed by the running nodes: more than one is rival trees
+    roots: new Set(pool.map(n => n.node.tree?.root).filter(r => r !== undefined)).size,
+    // whether any node follows a relay as its root (relays are the long-lived nodes)
+    rootIsRelay: pool.some(n => relays.some(r => r.node.id === n.node.tree?.root))
   }
 }
 
@@ -193,7 +197,7 @@ function firstDirectLinks (ps: PagesSim): Record<string, number> {
   return { firstDirectLinkP50Ms: quantile(times, 0.5), firstDirectLinkP95Ms: quantile(times, 0.95), pagesWithoutDirectLink: without }
 }
 
-interface Counters { metrics: Record<string, number>, rtc: ReturnType<PagesSim['rtcStats']>, relayBytes: number, relayFrames: number, relayByType: Record<string, number>, frames: Record<string, number> }
+interface Counters { dialTargets: PagesSim['dialTargets'], metrics: Record<string, number>, rtc: ReturnType<PagesSim['rtcStats']>, relayBytes: number, relayFrames: number, relayByType: Record<string, number>, frames: Record<string, number> }
 
 function counters (ps: PagesSim): Counters {
   let relayBytes = 0
@@ -205,6 +209,7 @@ function counters (ps: PagesSim): Counters {
     for (const [k, v] of c.byType) relayByType[k] = (relayByType[k] ?? 0) + v
   }
   return {
+    dialTargets: { ...ps.dialTargets },
     metrics: ps.metricSum(k => k.startsWith('drops.') || k.startsWith('rtc.') || k.startsWith('peers.') || k.startsWith('membership.')),
     rtc: ps.rtcStats(),
     relayBytes,
@@ -227,6 +232,7 @@ function delta (a: Counters, b: Counters): Record<string, unknown> {
   const failed = diff(a.rtc.failed, b.rtc.failed)
   return {
     rtcDials: b.rtc.dials - a.rtc.dials,
+    dialTargets: diff(a.dialTargets, b.dialTargets),
     rtcLinksMade: opened,
     rtcDialFailures: failed,
     signalsPerLinkMade: opened === 0 ? null : round(signalsOut / opened, 2),
@@ -243,7 +249,7 @@ function delta (a: Counters, b: Counters): Record<string, unknown> {
 
 function relayState (ps: PagesSim): Record<string, unknown> {
   const s = sample(ps)
-  return { relayActive: s.relayActive, relayLinks: s.relayLinks, components: s.components, directPages: s.directPages }
+  return { relayActive: s.relayActive, relayLinks: s.relayLinks, components: s.components, directPages: s.directPages, roots: s.roots, rootIsRelay: s.rootIsRelay }
 }
 
 function perPageMessage (ps: PagesSim, c0: Counters, n: number): Record<string, unknown> {
