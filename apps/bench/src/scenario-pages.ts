@@ -42,15 +42,22 @@ export interface PagesOptions {
    * 6 by default, and that is what an application (and the issue's run) gets. @default 6
    */
   limit: number
+  /**
+   * More hop limits measured in the steady phase, each broadcast sent once per limit from the
+   * same origin (one steady row per limit). @default []
+   */
+  extraLimits: number[]
+  /** Phases after the wave to run. @default all: steady, reloads, relay-killed */
+  phases: string[]
   config: Partial<Omit<PagesConfig, 'pages' | 'relays' | 'seed' | 'mode' | 'log'>>
   log: (line: string) => void
 }
 
-export const PAGES_SCENARIO_DEFAULTS = { relays: [1, 2, 4], mode: 'plumtree' as Mode, variant: 'current', broadcasts: 30, spacingMs: 500, drainMs: 10_000, reloadRate: 0.05, reloadMinutes: 2, loss: 0, limit: 6 }
+export const PAGES_SCENARIO_DEFAULTS = { relays: [1, 2, 4], mode: 'plumtree' as Mode, variant: 'current', broadcasts: 30, spacingMs: 500, drainMs: 10_000, reloadRate: 0.05, reloadMinutes: 2, loss: 0, limit: 6, extraLimits: [] as number[], phases: ['steady', 'reloads', 'relay-killed'] }
 
 export type PagesRow = Record<string, unknown> & { scenario: 'pages', phase: string, pages: number, relays: number, seed: number, mode: Mode, variant: string }
 
-interface Sample { t: number, components: number, largest: number, running: number, relayActive: number[], relayLinks: number[], directPages: number, roots: number, rootIsRelay: boolean }
+interface Sample { t: number, components: number, largest: number, running: number, relayActive: number[], relayLinks: number[], directPages: number, roots: number, rootIsRelay: boolean, pageViewMean: number, pagesBelowMinPeers: number, pagesOnlyRelay: number }
 
 export async function pagesScenario (o: PagesOptions): Promise<PagesRow[]> {
   const rows: PagesRow[] = []
@@ -107,14 +114,18 @@ async function runOverlay (o: PagesOptions, relays: number): Promise<PagesRow[]>
 
   // ---- 2. steady broadcasting ----
   if (o.loss > 0) sim.network.setLoss(o.loss)
-  {
+  if (o.phases.includes('steady')) {
     const c0 = counters(ps)
-    const results = await broadcasts(ps, o.broadcasts, o.spacingMs, o.drainMs, o.limit, 'steady')
-    rows.push(finishRow(Object.assign(base('steady'), summarise(results), delta(c0, counters(ps)), relayState(ps), perPageMessage(ps, c0, results.length)), ps, wallStart))
+    const limits = [o.limit, ...o.extraLimits]
+    const perLimit = await broadcasts(ps, o.broadcasts, o.spacingMs, o.drainMs, limits, 'steady')
+    const sent = perLimit.reduce((a, r) => a + r.length, 0)
+    const shared = { ...delta(c0, counters(ps)), ...relayState(ps), ...perPageMessage(ps, c0, sent) }
+    // counters and relay bytes are the whole phase's, all limits together
+    limits.forEach((limit, i) => { rows.push(finishRow(Object.assign(base('steady'), { hopLimit: limit }, summarise(perLimit[i]!), shared), ps, wallStart)) })
   }
 
   // ---- 3. reloads ----
-  {
+  if (o.phases.includes('reloads')) {
     const c0 = counters(ps)
     const every = 60_000 / (o.reloadRate * o.pages)
     const end = sim.now + o.reloadMinutes * 60_000
@@ -128,13 +139,13 @@ async function runOverlay (o: PagesOptions, relays: number): Promise<PagesRow[]>
         ps.startPage(ps.addPage(), sim.now + 1000)
       }, t - sim.now)
     }
-    const results = await broadcasts(ps, Math.floor((end - sim.now) / 2000), 2000, o.drainMs, o.limit, 'reloads')
+    const [results] = await broadcasts(ps, Math.floor((end - sim.now) / 2000), 2000, o.drainMs, [o.limit], 'reloads')
     await sim.settleStops()
-    rows.push(finishRow(Object.assign(base('reloads'), { reloaded, reloadRate: o.reloadRate }, summarise(results), delta(c0, counters(ps)), relayState(ps)), ps, wallStart))
+    rows.push(finishRow(Object.assign(base('reloads'), { reloaded, reloadRate: o.reloadRate }, summarise(results!), delta(c0, counters(ps)), relayState(ps)), ps, wallStart))
   }
 
   // ---- 4. a relay killed ----
-  {
+  if (o.phases.includes('relay-killed')) {
     const c0 = counters(ps)
     const victim = ps.relays[0]!
     sim.kill(victim)
@@ -143,9 +154,9 @@ async function runOverlay (o: PagesOptions, relays: number): Promise<PagesRow[]>
       await sim.runFor(1000, `pages ${relays}r relay-killed`)
       after.push(sample(ps))
     }
-    const results = await broadcasts(ps, 10, o.spacingMs, o.drainMs, o.limit, 'relay-killed')
+    const [results] = await broadcasts(ps, 10, o.spacingMs, o.drainMs, [o.limit], 'relay-killed')
     await sim.settleStops()
-    rows.push(finishRow(Object.assign(base('relay-killed'), { componentsAfterKill: after.map(s => s.components), largestAfterKill: after.map(s => s.largest) }, summarise(results), delta(c0, counters(ps)), relayState(ps)), ps, wallStart))
+    rows.push(finishRow(Object.assign(base('relay-killed'), { componentsAfterKill: after.map(s => s.components), largestAfterKill: after.map(s => s.largest) }, summarise(results!), delta(c0, counters(ps)), relayState(ps)), ps, wallStart))
   }
   for (const sn of sim.live()) sim.kill(sn)
   await sim.settleStops()
@@ -161,7 +172,16 @@ function sample (ps: PagesSim): Sample {
   const c = ps.sim.connectivity(pool)
   const relays = ps.liveRelays()
   let direct = 0
-  for (const p of ps.livePages()) if (p.sn.node.peers().some(peer => peer.address?.startsWith('webrtc:') === true)) direct++
+  let onlyRelay = 0
+  const views: number[] = []
+  const relayIds = new Set(relays.map(r => r.node.id))
+  for (const p of ps.livePages()) {
+    if (p.sn.node.status !== 'running') continue
+    if (p.sn.node.peers().some(peer => peer.address?.startsWith('webrtc:') === true)) direct++
+    const active = p.sn.node.overlay?.active ?? []
+    views.push(active.length)
+    if (active.length > 0 && active.every(id => relayIds.has(id))) onlyRelay++
+  }
   return {
     t: ps.now,
     components: c.components,
@@ -173,7 +193,11 @@ function sample (ps: PagesSim): Sample {
     // Plumtree roots followed by the running nodes: more than one is rival trees
     roots: new Set(pool.map(n => n.node.tree?.root).filter(r => r !== undefined)).size,
     // whether any node follows a relay as its root (relays are the long-lived nodes)
-    rootIsRelay: pool.some(n => relays.some(r => r.node.id === n.node.tree?.root))
+    rootIsRelay: pool.some(n => relays.some(r => r.node.id === n.node.tree?.root)),
+    // a thin overlay (few direct links per page) is a long one: graph distances past the hop limit
+    pageViewMean: round(mean(views), 2),
+    pagesBelowMinPeers: views.filter(v => v < 3).length,
+    pagesOnlyRelay: onlyRelay
   }
 }
 
@@ -249,7 +273,7 @@ function delta (a: Counters, b: Counters): Record<string, unknown> {
 
 function relayState (ps: PagesSim): Record<string, unknown> {
   const s = sample(ps)
-  return { relayActive: s.relayActive, relayLinks: s.relayLinks, components: s.components, directPages: s.directPages, roots: s.roots, rootIsRelay: s.rootIsRelay }
+  return { relayActive: s.relayActive, relayLinks: s.relayLinks, components: s.components, directPages: s.directPages, roots: s.roots, rootIsRelay: s.rootIsRelay, pageViewMean: s.pageViewMean, pagesBelowMinPeers: s.pagesBelowMinPeers, pagesOnlyRelay: s.pagesOnlyRelay }
 }
 
 function perPageMessage (ps: PagesSim, c0: Counters, n: number): Record<string, unknown> {
@@ -271,14 +295,17 @@ function pickRunningPage (ps: PagesSim): PageInfo | undefined {
   return pool[Math.floor(ps.sim.rng.float() * pool.length)]
 }
 
-/** `count` announces from random connected pages, `spacing` ms apart, each measured `drain` ms after it left. */
-async function broadcasts (ps: PagesSim, count: number, spacing: number, drain: number, limit: number, label: string): Promise<Measured[]> {
+/**
+ * `count` announces from random connected pages, `spacing` ms apart, each measured `drain` ms
+ * after it left; one per hop limit from the same origin. Results per limit.
+ */
+async function broadcasts (ps: PagesSim, count: number, spacing: number, drain: number, limits: number[], label: string): Promise<Measured[][]> {
   const sim = ps.sim
-  const results: Measured[] = []
+  const results: Measured[][] = limits.map(() => [])
   const pending: Array<{ at: number, finish: () => void }> = []
   for (let i = 0; i < count; i++) {
     const origin = pickRunningPage(ps)
-    if (origin !== undefined) pending.push(send(ps, origin.sn, `${label}-${ps.now}-${i}`, drain, limit, results))
+    if (origin !== undefined) limits.forEach((limit, k) => { pending.push(send(ps, origin.sn, `${label}-${ps.now}-${i}-${limit}`, drain, limit, results[k]!)) })
     await sim.runFor(spacing, `pages ${label}`)
     for (const p of pending.splice(0)) { if (p.at <= sim.now) p.finish(); else pending.push(p) }
   }
