@@ -31,6 +31,8 @@ export interface MembersOptions extends ScenarioOptions {
    * of the observers have all three events (rather than 100 %). @default true up to 500 nodes
    */
   heal?: boolean
+  /** Also build the overlay without membership and measure its idle bytes. @default true */
+  baseline?: boolean
   /** Give up waiting for a phase after this many virtual ms. @default 60000 */
   capMs?: number
 }
@@ -223,6 +225,10 @@ export async function members (o: MembersOptions): Promise<Row[]> {
     framesPerNodePerSecondWith: withM.idle.frames,
     kvFramesPerNodePerSecondWith: withM.idle,
     timerErrors: sim.clock.errors
+  }
+  if (o.baseline === false) {
+    row.peakRssBytes = peakRssBytes()
+    return [row]
   }
   const without = await runOnce(o, mode, false)
   row.bytesPerNodePerSecondWithout = without.idle.bytes
