@@ -288,7 +288,7 @@ function finishRow (row: PagesRow, ps: PagesSim, wallStart: number): PagesRow {
 
 // ---- broadcasts ----
 
-interface Measured { delivery: number, eligible: number, missed: number, missedInOriginComponent: number, rmr: number | null, lastHop: number, lastMs: number }
+interface Measured { delivery: number, eligible: number, missed: number, missedInOriginComponent: number, missedBeyondLimit: number, rmr: number | null, lastHop: number, lastMs: number }
 
 function pickRunningPage (ps: PagesSim): PageInfo | undefined {
   const pool = ps.livePages().filter(p => p.sn.node.status === 'running' && (p.sn.node.overlay?.active.length ?? 0) > 0)
@@ -321,7 +321,7 @@ function send (ps: PagesSim, origin: SimNode, id: string, drain: number, limit: 
   const sim = ps.sim
   const pool = running(ps).filter(n => n !== origin && (n.node.overlay?.active.length ?? 0) > 0)
   // the origin's component when it sent: a node outside it cannot be reached by anything
-  const comp = componentOf(ps, origin)
+  const dist = distancesFrom(ps, origin)
   const sentAt = sim.now
   const got = { nodes: new Set<SimNode>(), maxHops: 0, lastAt: sentAt }
   ps.received.set(id, got)
@@ -338,7 +338,9 @@ function send (ps: PagesSim, origin: SimNode, id: string, drain: number, limit: 
         delivery: eligible.length === 0 ? 1 : delivered / eligible.length,
         eligible: eligible.length,
         missed: missed.length,
-        missedInOriginComponent: missed.filter(n => comp.has(n)).length,
+        missedInOriginComponent: missed.filter(n => dist.has(n)).length,
+        // farther than the hop limit in the overlay graph itself: no path, tree or not, is short enough
+        missedBeyondLimit: missed.filter(n => (dist.get(n) ?? 0) > limit).length,
         rmr: got.nodes.size === 0 ? null : round(payload / got.nodes.size - 1, 4),
         lastHop: got.maxHops,
         lastMs: got.lastAt - sentAt
@@ -347,17 +349,18 @@ function send (ps: PagesSim, origin: SimNode, id: string, drain: number, limit: 
   }
 }
 
-function componentOf (ps: PagesSim, start: SimNode): Set<SimNode> {
-  const seen = new Set<SimNode>([start])
-  const stack = [start]
-  while (stack.length > 0) {
-    const n = stack.pop()!
+/** Hops from `start` to every node of its component in the active views (breadth first). */
+function distancesFrom (ps: PagesSim, start: SimNode): Map<SimNode, number> {
+  const dist = new Map<SimNode, number>([[start, 0]])
+  const queue = [start]
+  for (let i = 0; i < queue.length; i++) {
+    const n = queue[i]!
     for (const id of n.node.overlay?.active ?? []) {
       const m = ps.sim.byId.get(id)
-      if (m !== undefined && m.alive && !seen.has(m)) { seen.add(m); stack.push(m) }
+      if (m !== undefined && m.alive && !dist.has(m)) { dist.set(m, dist.get(n)! + 1); queue.push(m) }
     }
   }
-  return seen
+  return dist
 }
 
 function summarise (rs: Measured[]): Record<string, unknown> {
@@ -370,6 +373,7 @@ function summarise (rs: Measured[]): Record<string, unknown> {
     fullDeliveryFraction: rs.length === 0 ? null : round(d.filter(x => x >= 1).length / rs.length, 4),
     missedDeliveries: rs.reduce((a, r) => a + r.missed, 0),
     missedInOriginComponent: rs.reduce((a, r) => a + r.missedInOriginComponent, 0),
+    missedBeyondLimit: rs.reduce((a, r) => a + r.missedBeyondLimit, 0),
     rmr: rmrs.length === 0 ? null : round(mean(rmrs), 3),
     lastHopMax: rs.length === 0 ? 0 : Math.max(...rs.map(r => r.lastHop)),
     lastHopMean: round(mean(rs.map(r => r.lastHop)), 2),
