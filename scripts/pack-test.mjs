@@ -14,7 +14,8 @@
 //   - publint and are-the-types-wrong (esm-only profile) on every tarball: zero problems;
 //   - `npx hearsay-relay --port 0`: GET /, /status, /healthz, /metrics; the status page at 390 px
 //     has no horizontal scroll (Chromium); the standalone hearsay.min.js and lite.min.js, served
-//     from a static folder, load with a plain <script type="module"> and join the relay.
+//     from a static folder, load with a plain <script type="module"> and join the relay;
+//   - Bun and Deno (npm packages `bun`, `deno`): the README example and two nodes over ws.
 // Prints `pack-test: N passed, M failed` and writes the same as JSON to --json <file> (read by
 // scripts/test.mjs). Needs `pnpm build` first and the npm registry.
 import { spawn, spawnSync } from 'node:child_process'
@@ -285,11 +286,17 @@ measurements.bundles = bundles
 const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc')
 // the two type checks run side by side (each is a whole tsc run)
 const typeChecks = []
+/** Writes `app.ts` (from `lines`) and its tsconfig into `dir` and type-checks it with `compilerOptions`. */
+async function typeCheck (dir, lines, compilerOptions) {
+  mkdirSync(dir, { recursive: true })
+  writeFileSync(path.join(dir, 'app.ts'), lines.join('\n'))
+  writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'es2022', strict: true, skipLibCheck: false, noEmit: true, ...compilerOptions }, files: ['app.ts'] }, null, 2))
+  const r = await runAsync(process.execPath, [tsc, '-p', path.join(dir, 'tsconfig.json')], { cwd: dir })
+  assert(r.status === 0, `tsc:\n${r.stdout}${r.stderr}`)
+}
 if (installedFull) {
   const nodeTypes = async () => {
-    const dir = path.join(full, 'ts-node-app')
-    mkdirSync(dir, { recursive: true })
-    writeFileSync(path.join(dir, 'app.ts'), [
+    await typeCheck(path.join(full, 'ts-node-app'), [
       "import { createNode, memoryStore, optionalWebRTC, webRTC, WEBRTC_DEFAULTS, toDuplex, tcp, NO_WEBRTC_WARNING } from 'hearsay'",
       "import type { HearsayNode, HearsayOptions, WebRTCInit } from 'hearsay'",
       "import { createNode as createLite } from 'hearsay/lite'",
@@ -299,22 +306,14 @@ if (installedFull) {
       'const node: HearsayNode = createNode(options)',
       "const lite: HearsayNode = createLite({ store: './peers' })",
       'export const used = [node, lite, toDuplex, NO_WEBRTC_WARNING.length]'
-    ].join('\n'))
-    writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2022'], types: ['node'], strict: true, skipLibCheck: false, noEmit: true },
-      files: ['app.ts']
-    }, null, 2))
-    const r = await runAsync(process.execPath, [tsc, '-p', path.join(dir, 'tsconfig.json')], { cwd: dir })
-    assert(r.status === 0, `tsc:\n${r.stdout}${r.stderr}`)
+    ], { module: 'nodenext', moduleResolution: 'nodenext', lib: ['es2022'], types: ['node'] })
   }
   typeChecks.push(check('types: a Node app under moduleResolution nodenext, @types/node, no DOM, skipLibCheck false', nodeTypes))
 }
 if (installedBare) {
   const browserTypes = async () => {
     assert(!existsSync(path.join(bare, 'node_modules', '@types', 'node')), '@types/node is installed in the browser outsider')
-    const dir = path.join(bare, 'ts-browser-app')
-    mkdirSync(dir, { recursive: true })
-    writeFileSync(path.join(dir, 'app.ts'), [
+    await typeCheck(path.join(bare, 'ts-browser-app'), [
       "import { createNode, webRTC, WEBRTC_DEFAULTS, memoryStore } from 'hearsay'",
       "import type { HearsayNode, WebRTCInit } from 'hearsay'",
       "import { createNode as createLite, indexedDbStore } from 'hearsay/lite'",
@@ -325,13 +324,7 @@ if (installedBare) {
       "const node: HearsayNode = createNode({ store: 'my-app', webrtc: init, transports: [webRTC(init)] })",
       "const lite: HearsayNode = createLite({ store: indexedDbStore({ name: 'x' }) })",
       'export const used = [node, lite, memoryStore, toDuplex]'
-    ].join('\n'))
-    writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { module: 'esnext', moduleResolution: 'bundler', target: 'es2022', lib: ['es2022', 'dom'], types: [], strict: true, skipLibCheck: false, noEmit: true },
-      files: ['app.ts']
-    }, null, 2))
-    const r = await runAsync(process.execPath, [tsc, '-p', path.join(dir, 'tsconfig.json')], { cwd: dir })
-    assert(r.status === 0, `tsc:\n${r.stdout}${r.stderr}`)
+    ], { module: 'esnext', moduleResolution: 'bundler', lib: ['es2022', 'dom'], types: [] })
   }
   typeChecks.push(check('types: a browser app under moduleResolution bundler, lib ES2022 + DOM, no @types/node, skipLibCheck false', browserTypes))
 }
@@ -490,6 +483,53 @@ window.hearsayNode = node
     await browser.close()
   }
   await relay.stop()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bun and Deno, from their npm packages (platform binaries inside registry packages), run the
+// Node entry from the same outsider install: the README example and two nodes over ws.
+const RUNTIMES = { bun: 'bun@1.4.5', deno: 'deno@2.9.6' }
+const TWO_NODES_WS = [
+  "import { createNode, memoryStore } from 'hearsay'",
+  "const a = createNode({ store: memoryStore(), listen: ['ws://127.0.0.1:0'], webrtc: false })",
+  'await a.start()',
+  'const b = createNode({ store: memoryStore(), webrtc: false })',
+  'await b.start()',
+  "const got = new Promise(resolve => a.once('message', resolve))",
+  'const peer = await b.dial(a.addresses[0])',
+  "peer.send('hi', { n: 1 })",
+  'const m = await got',
+  "console.log('two nodes over ws:', m.type, JSON.stringify(m.data), m.from.id === b.id)",
+  'await b.stop()',
+  'await a.stop()'
+].join('\n')
+if (installedFull) {
+  const rt = path.join(tmp, 'runtimes')
+  const haveRuntimes = await check(`npm install ${Object.values(RUNTIMES).join(' ')} (binaries from the registry)`, () => {
+    const seconds = npmInstall(rt, Object.values(RUNTIMES))
+    measurements.installRuntimes = { seconds, nodeModulesKiB: duKiB(path.join(rt, 'node_modules')) }
+    return `${seconds.toFixed(1)} s`
+  })
+  if (haveRuntimes) {
+    writeFileSync(path.join(full, 'two-nodes-ws.mjs'), TWO_NODES_WS)
+    measurements.runtimes = {}
+    for (const name of Object.keys(RUNTIMES)) {
+      const exe = path.join(rt, 'node_modules', '.bin', name)
+      const argv = (file) => name === 'deno' ? ['run', '-A', file] : [file]
+      const version = run(exe, ['--version'], { env: outsiderEnv() }).stdout.split('\n')[0]
+      measurements.runtimes[name] = { version }
+      await check(`${name}: the hearsay README example (Node entry, outsider install)`, () => {
+        const r = run(exe, argv('example.mjs'), { cwd: full, env: outsiderEnv(), timeout: 90_000 })
+        assert(/alice got greeting from bob/.test(r.stdout), `unexpected output:\n${r.stdout}\n${r.stderr}`)
+        measurements.runtimes[name].webrtcLoaded = !r.stderr.includes('HEARSAY_NO_WEBRTC') && r.stdout.includes('webrtc:')
+        return version
+      })
+      await check(`${name}: two nodes over ws`, () => {
+        const r = run(exe, argv('two-nodes-ws.mjs'), { cwd: full, env: outsiderEnv(), timeout: 90_000 })
+        assert(r.stdout.includes('two nodes over ws: hi {"n":1} true'), `unexpected output:\n${r.stdout}\n${r.stderr}`)
+      })
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
