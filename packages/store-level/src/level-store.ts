@@ -11,6 +11,8 @@ import type { KvPeerStore, KvStoreOptions } from './kv-store.js'
  * entries compile with lib ES2022 + DOM and no @types/node.
  */
 export interface LevelDatabase {
+  /** abstract-level's `'opening' | 'open' | 'closing' | 'closed'`. */
+  readonly status: string
   open: (...args: any[]) => Promise<void>
   close: (...args: any[]) => Promise<void>
   get: (key: any, options?: any) => Promise<any>
