@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Runs every test: the vitest unit tests, then the Playwright e2e suite in Chromium. Both always
-// run; exits non-zero if either failed. The last line printed is `N passed, M failed` (sum over
-// both runners, read from their JSON reports). `npm test` runs `scripts/setup.mjs --browsers` first.
+// Runs every test: the vitest unit tests, the Playwright e2e suite in Chromium, then the packaging
+// test (scripts/pack-test.mjs: the packed packages installed with npm outside the workspace). All
+// always run; exits non-zero if any failed. The last line printed is `N passed, M failed` (sum
+// over the three, read from their JSON reports). `npm test` runs `scripts/setup.mjs --browsers` first.
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import os from 'node:os'
@@ -14,6 +15,7 @@ const bin = (name) => path.join(root, 'node_modules', '.bin', name)
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'hearsay-test-'))
 const vitestJson = path.join(tmp, 'vitest.json')
 const playwrightJson = path.join(tmp, 'playwright.json')
+const packJson = path.join(tmp, 'pack.json')
 
 function run (label, cmd, argv, env = {}) {
   console.log(`\ntest: ${label}: ${path.relative(root, cmd)} ${argv.join(' ')}`)
@@ -54,6 +56,14 @@ function playwrightCounts (code) {
   return { passed, failed }
 }
 
+function packCounts (code) {
+  const r = readJson(packJson)
+  const passed = r?.passed ?? 0
+  let failed = r?.failed ?? 0
+  if (code !== 0 && failed === 0) { failed = 1; console.log(`test: pack-test exited with ${code} ${r === null ? 'without a report' : 'without a failed check'}; counted as 1 failure`) }
+  return { passed, failed }
+}
+
 // the sources are type-checked by the build; the tests are checked here, one failure if not
 const typesCode = run('types of the tests (tsc)', bin('tsc'), ['-p', 'tsconfig.test.json'])
 // The unit and e2e runs go inside a network namespace made for them (scripts/netns.mjs): the
@@ -65,12 +75,17 @@ const inNetns = (cmd, argv) => netns ? netnsCommand([cmd, ...argv]) : [cmd, ...a
 const vitestCode = run('unit (vitest)', ...split(inNetns(bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestJson}`])))
 const playwrightCode = run('e2e (playwright)', ...split(inNetns(bin('playwright'), ['test', '-c', 'e2e/playwright.config.ts'])), { PLAYWRIGHT_JSON_OUTPUT_NAME: playwrightJson })
 
+// The packaging test (scripts/pack-test.mjs): the packed packages installed from the npm
+// registry outside the workspace. Outside the namespace: npm needs the registry.
+const packCode = run('packaging (pack-test)', process.execPath, [path.join(root, 'scripts', 'pack-test.mjs'), '--json', packJson])
+
 const v = vitestCounts(vitestCode)
 if (typesCode !== 0) v.failed++
 if (!netns) v.failed++
 const p = playwrightCounts(playwrightCode)
+const k = packCounts(packCode)
 rmSync(tmp, { recursive: true, force: true })
 
-console.log(`\ntest: unit ${v.passed} passed, ${v.failed} failed; e2e ${p.passed} passed, ${p.failed} failed`)
-console.log(`${v.passed + p.passed} passed, ${v.failed + p.failed} failed`)
-process.exitCode = typesCode !== 0 || vitestCode !== 0 || playwrightCode !== 0 || v.failed + p.failed > 0 ? 1 : 0
+console.log(`\ntest: unit ${v.passed} passed, ${v.failed} failed; e2e ${p.passed} passed, ${p.failed} failed; packaging ${k.passed} passed, ${k.failed} failed`)
+console.log(`${v.passed + p.passed + k.passed} passed, ${v.failed + p.failed + k.failed} failed`)
+process.exitCode = typesCode !== 0 || vitestCode !== 0 || playwrightCode !== 0 || packCode !== 0 || v.failed + p.failed + k.failed > 0 ? 1 : 0

@@ -13,7 +13,8 @@ export const PAGES_FLAGS = {
   'reload-rate': { type: 'string' },
   'reload-minutes': { type: 'string' },
   drain: { type: 'string' },
-  'page-loss': { type: 'string' }
+  'page-loss': { type: 'string' },
+  phases: { type: 'string' }
 } as const
 
 export const PAGES_HELP = `
@@ -26,7 +27,9 @@ export const PAGES_HELP = `
   --connect-ms        ICE checks + DTLS + SCTP after the answer, ms (default 150)
   --candidates        trickled candidates per side, one signal each (default 2)
   --broadcasts        steady broadcasts (default 30); --spacing ms between them (default 500)
-  --limit             hop limit of the measured broadcasts (default 6: node.broadcast()'s announceLimit)
+  --limit             hop limit(s) of the measured broadcasts (default 6: node.broadcast()'s announceLimit);
+                      a list (6,32) measures each in the steady phase, the first in the others
+  --phases            phases after the wave (default steady,reloads,relay-killed)
   --drain             virtual ms each broadcast gets before it is measured (default 10000)
   --reload-rate       page reloads per page per minute (default 0.05); --reload-minutes (default 2)
   --page-loss         frame loss from the end of the wave on: a stress lever for unanswered GRAFTs (default 0)
@@ -67,7 +70,9 @@ export async function runPagesCli (values: Values, out: string, log: (line: stri
       drainMs: num('drain', values.drain, 0) ?? PAGES_SCENARIO_DEFAULTS.drainMs,
       reloadRate: num('reload-rate', values['reload-rate']) ?? PAGES_SCENARIO_DEFAULTS.reloadRate,
       reloadMinutes: num('reload-minutes', values['reload-minutes']) ?? PAGES_SCENARIO_DEFAULTS.reloadMinutes,
-      limit: num('limit', values.limit, 1) ?? PAGES_SCENARIO_DEFAULTS.limit,
+      limit: list('limit', values.limit)?.[0] ?? PAGES_SCENARIO_DEFAULTS.limit,
+      extraLimits: list('limit', values.limit)?.slice(1) ?? PAGES_SCENARIO_DEFAULTS.extraLimits,
+      phases: values.phases?.split(',') ?? PAGES_SCENARIO_DEFAULTS.phases,
       loss: num('page-loss', values['page-loss']) ?? PAGES_SCENARIO_DEFAULTS.loss,
       config,
       log

@@ -83,13 +83,13 @@ export function pagesMarkdown (rows: PagesRow[]): string {
       kv(rs[0]!.rtcDrops)])))
   for (const phase of ['steady', 'reloads', 'relay-killed']) {
     out.push(`\n## ${phase}: delivery\n`)
-    out.push(table(['variant', 'pages', 'relays', 'mode', 'hop limit', 'loss', 'relay maxPeers', 'seeds', 'broadcasts / seed', 'delivery (mean)', 'delivery (min)', 'full-delivery share', 'missed in origin\'s component', 'RMR', 'last hop (max)', 'relay links (active view) at end', 'relay bytes / page-message', 'broadcast drops (first seed)', 'rtc drops (first seed)'],
+    out.push(table(['variant', 'pages', 'relays', 'mode', 'hop limit', 'loss', 'relay maxPeers', 'seeds', 'broadcasts / seed', 'delivery (mean)', 'delivery (min)', 'full-delivery share', 'missed in origin\'s component (of them beyond the hop limit in the graph)', 'RMR', 'last hop (max)', 'relay links (active view) at end', 'relay bytes / page-message', 'broadcast drops (first seed)', 'rtc drops (first seed)'],
       groups(rows, phase).map(([k, rs]) => [...head(k, rs),
         String(rs[0]!.broadcasts ?? '–'),
         spread(rs, r => r.deliveryRatio as Num, pct),
         spread(rs, r => r.minDeliveryRatio as Num, pct),
         spread(rs, r => r.fullDeliveryFraction as Num, pct),
-        spread(rs, r => r.missedInOriginComponent as Num, ms),
+        spread(rs, r => r.missedInOriginComponent as Num, ms) + (rs[0]!.missedBeyondLimit === undefined ? '' : ` (${spread(rs, r => r.missedBeyondLimit as Num, ms)})`),
         spread(rs, r => r.rmr as Num, x => fix(x)),
         spread(rs, r => r.lastHopMax as Num, ms),
         `${String((rs[0]!.relayLinks as number[] | undefined)?.join(', ') ?? '–')} (${String((rs[0]!.relayActive as number[] | undefined)?.join(', ') ?? '–')})`,

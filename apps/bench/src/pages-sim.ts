@@ -54,6 +54,11 @@ export class PagesSim {
   readonly relayCounters = new Map<SimNode, FrameCounter>()
   /** The measured broadcasts: who delivered each, its largest hop count and last delivery time. */
   readonly received = new Map<string, Reception>()
+  /**
+   * Dial targets at the moment of the dial: a page that shares a neighbour with the dialler
+   * (one forwarder can carry the signals: core's SignalService forwards one hop), or not.
+   */
+  readonly dialTargets = { oneHop: 0, farther: 0, unknown: 0 }
   private readonly idRng: Random
   private readonly seedRng: Random
 
@@ -94,7 +99,8 @@ export class PagesSim {
       random: seededRandom(this.cfg.seed * 31 + i),
       gatherMs: this.cfg.gatherMs,
       connectMs: this.cfg.connectMs,
-      candidates: this.cfg.candidates
+      candidates: this.cfg.candidates,
+      onDial: (remote) => { this.#classifyDial(host, remote) }
     })
     const transports = [countingTransport(this.sim.network.transport(host), this.sim.counter), countingTransport(rtc, this.sim.counter)]
     const sn = this.#add(host, transports, ['webrtc:*'], seeds, {}, false)
@@ -109,6 +115,16 @@ export class PagesSim {
   startPage (info: PageInfo, at: number): void {
     this.sim.clock.setTimeout(() => { info.startedAt = this.now }, at - this.now)
     this.sim.startAt(info.sn, at)
+  }
+
+  #classifyDial (host: string, remote: PeerId): void {
+    const self = this.sim.nodes[Number(host.slice(1))]
+    const target = this.sim.byId.get(remote)
+    if (self === undefined || target === undefined) { this.dialTargets.unknown++; return }
+    const theirs = new Set(target.node.overlay?.active ?? [])
+    const mine = self.node.peers().map(p => p.id)
+    if (mine.some(id => theirs.has(id))) this.dialTargets.oneHop++
+    else this.dialTargets.farther++
   }
 
   /** Every page's WebRTC session counters, summed. */

@@ -3,6 +3,7 @@ import path from 'node:path'
 import type { Row } from './scenarios.js'
 import type { ScenarioName } from './sim.js'
 import { kvMarkdown, kvPlot } from './scenario-kv.js'
+import { membersMarkdown, membersPlot } from './scenario-members.js'
 
 /**
  * Writes `<dir>/<scenario>.json`, `.md` and `.svg`. Rows already in the JSON file for other
@@ -55,6 +56,8 @@ export function markdown (scenario: ScenarioName, rows: Row[]): string {
   switch (scenario) {
     case 'kv':
       return kvMarkdown(rows)
+    case 'members':
+      return membersMarkdown(rows)
     case 'steady':
       return title + table(
         ['nodes', 'mode', 'publishers', 'hop limit', 'settle rounds', 'broadcasts', 'delivery (mean)', 'delivery (min)', 'RMR', 'last hop (max)', 'last hop (mean)', 'RMR, last fifth', 'last hop, last fifth (max / mean)', 'last delivery ms', 'control msgs / bcast', 'active view', 'events/s', 'peak RSS', 'wall s'],
@@ -107,6 +110,7 @@ const DASHES = ['', '6 3', '2 3', '10 3 2 3', '1 2']
 
 export function plot (scenario: ScenarioName, rows: Row[]): string {
   if (scenario === 'kv') return kvPlot(rows)
+  if (scenario === 'members') return membersPlot(rows)
   const charts: Chart[] = []
   const byNodes = groupBy(rows, r => String(r.nodes))
   for (const [nodes, rs] of byNodes) {

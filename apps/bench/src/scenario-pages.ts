@@ -42,15 +42,22 @@ export interface PagesOptions {
    * 6 by default, and that is what an application (and the issue's run) gets. @default 6
    */
   limit: number
+  /**
+   * More hop limits measured in the steady phase, each broadcast sent once per limit from the
+   * same origin (one steady row per limit). @default []
+   */
+  extraLimits: number[]
+  /** Phases after the wave to run. @default all: steady, reloads, relay-killed */
+  phases: string[]
   config: Partial<Omit<PagesConfig, 'pages' | 'relays' | 'seed' | 'mode' | 'log'>>
   log: (line: string) => void
 }
 
-export const PAGES_SCENARIO_DEFAULTS = { relays: [1, 2, 4], mode: 'plumtree' as Mode, variant: 'current', broadcasts: 30, spacingMs: 500, drainMs: 10_000, reloadRate: 0.05, reloadMinutes: 2, loss: 0, limit: 6 }
+export const PAGES_SCENARIO_DEFAULTS = { relays: [1, 2, 4], mode: 'plumtree' as Mode, variant: 'current', broadcasts: 30, spacingMs: 500, drainMs: 10_000, reloadRate: 0.05, reloadMinutes: 2, loss: 0, limit: 6, extraLimits: [] as number[], phases: ['steady', 'reloads', 'relay-killed'] }
 
 export type PagesRow = Record<string, unknown> & { scenario: 'pages', phase: string, pages: number, relays: number, seed: number, mode: Mode, variant: string }
 
-interface Sample { t: number, components: number, largest: number, running: number, relayActive: number[], relayLinks: number[], directPages: number }
+interface Sample { t: number, components: number, largest: number, running: number, relayActive: number[], relayLinks: number[], directPages: number, roots: number, rootIsRelay: boolean, pageViewMean: number, pagesBelowMinPeers: number, pagesOnlyRelay: number }
 
 export async function pagesScenario (o: PagesOptions): Promise<PagesRow[]> {
   const rows: PagesRow[] = []
@@ -107,14 +114,18 @@ async function runOverlay (o: PagesOptions, relays: number): Promise<PagesRow[]>
 
   // ---- 2. steady broadcasting ----
   if (o.loss > 0) sim.network.setLoss(o.loss)
-  {
+  if (o.phases.includes('steady')) {
     const c0 = counters(ps)
-    const results = await broadcasts(ps, o.broadcasts, o.spacingMs, o.drainMs, o.limit, 'steady')
-    rows.push(finishRow(Object.assign(base('steady'), summarise(results), delta(c0, counters(ps)), relayState(ps), perPageMessage(ps, c0, results.length)), ps, wallStart))
+    const limits = [o.limit, ...o.extraLimits]
+    const perLimit = await broadcasts(ps, o.broadcasts, o.spacingMs, o.drainMs, limits, 'steady')
+    const sent = perLimit.reduce((a, r) => a + r.length, 0)
+    const shared = { ...delta(c0, counters(ps)), ...relayState(ps), ...perPageMessage(ps, c0, sent) }
+    // counters and relay bytes are the whole phase's, all limits together
+    limits.forEach((limit, i) => { rows.push(finishRow(Object.assign(base('steady'), { hopLimit: limit }, summarise(perLimit[i]!), shared), ps, wallStart)) })
   }
 
   // ---- 3. reloads ----
-  {
+  if (o.phases.includes('reloads')) {
     const c0 = counters(ps)
     const every = 60_000 / (o.reloadRate * o.pages)
     const end = sim.now + o.reloadMinutes * 60_000
@@ -128,13 +139,13 @@ async function runOverlay (o: PagesOptions, relays: number): Promise<PagesRow[]>
         ps.startPage(ps.addPage(), sim.now + 1000)
       }, t - sim.now)
     }
-    const results = await broadcasts(ps, Math.floor((end - sim.now) / 2000), 2000, o.drainMs, o.limit, 'reloads')
+    const [results] = await broadcasts(ps, Math.floor((end - sim.now) / 2000), 2000, o.drainMs, [o.limit], 'reloads')
     await sim.settleStops()
-    rows.push(finishRow(Object.assign(base('reloads'), { reloaded, reloadRate: o.reloadRate }, summarise(results), delta(c0, counters(ps)), relayState(ps)), ps, wallStart))
+    rows.push(finishRow(Object.assign(base('reloads'), { reloaded, reloadRate: o.reloadRate }, summarise(results!), delta(c0, counters(ps)), relayState(ps)), ps, wallStart))
   }
 
   // ---- 4. a relay killed ----
-  {
+  if (o.phases.includes('relay-killed')) {
     const c0 = counters(ps)
     const victim = ps.relays[0]!
     sim.kill(victim)
@@ -143,9 +154,9 @@ async function runOverlay (o: PagesOptions, relays: number): Promise<PagesRow[]>
       await sim.runFor(1000, `pages ${relays}r relay-killed`)
       after.push(sample(ps))
     }
-    const results = await broadcasts(ps, 10, o.spacingMs, o.drainMs, o.limit, 'relay-killed')
+    const [results] = await broadcasts(ps, 10, o.spacingMs, o.drainMs, [o.limit], 'relay-killed')
     await sim.settleStops()
-    rows.push(finishRow(Object.assign(base('relay-killed'), { componentsAfterKill: after.map(s => s.components), largestAfterKill: after.map(s => s.largest) }, summarise(results), delta(c0, counters(ps)), relayState(ps)), ps, wallStart))
+    rows.push(finishRow(Object.assign(base('relay-killed'), { componentsAfterKill: after.map(s => s.components), largestAfterKill: after.map(s => s.largest) }, summarise(results!), delta(c0, counters(ps)), relayState(ps)), ps, wallStart))
   }
   for (const sn of sim.live()) sim.kill(sn)
   await sim.settleStops()
@@ -161,7 +172,16 @@ function sample (ps: PagesSim): Sample {
   const c = ps.sim.connectivity(pool)
   const relays = ps.liveRelays()
   let direct = 0
-  for (const p of ps.livePages()) if (p.sn.node.peers().some(peer => peer.address?.startsWith('webrtc:') === true)) direct++
+  let onlyRelay = 0
+  const views: number[] = []
+  const relayIds = new Set(relays.map(r => r.node.id))
+  for (const p of ps.livePages()) {
+    if (p.sn.node.status !== 'running') continue
+    if (p.sn.node.peers().some(peer => peer.address?.startsWith('webrtc:') === true)) direct++
+    const active = p.sn.node.overlay?.active ?? []
+    views.push(active.length)
+    if (active.length > 0 && active.every(id => relayIds.has(id))) onlyRelay++
+  }
   return {
     t: ps.now,
     components: c.components,
@@ -169,7 +189,15 @@ function sample (ps: PagesSim): Sample {
     running: pool.length,
     relayActive: relays.map(r => r.node.overlay?.active.length ?? 0),
     relayLinks: relays.map(r => r.node.peers().length),
-    directPages: direct
+    directPages: direct,
+    // Plumtree roots followed by the running nodes: more than one is rival trees
+    roots: new Set(pool.map(n => n.node.tree?.root).filter(r => r !== undefined)).size,
+    // whether any node follows a relay as its root (relays are the long-lived nodes)
+    rootIsRelay: pool.some(n => relays.some(r => r.node.id === n.node.tree?.root)),
+    // a thin overlay (few direct links per page) is a long one: graph distances past the hop limit
+    pageViewMean: round(mean(views), 2),
+    pagesBelowMinPeers: views.filter(v => v < 3).length,
+    pagesOnlyRelay: onlyRelay
   }
 }
 
@@ -193,7 +221,7 @@ function firstDirectLinks (ps: PagesSim): Record<string, number> {
   return { firstDirectLinkP50Ms: quantile(times, 0.5), firstDirectLinkP95Ms: quantile(times, 0.95), pagesWithoutDirectLink: without }
 }
 
-interface Counters { metrics: Record<string, number>, rtc: ReturnType<PagesSim['rtcStats']>, relayBytes: number, relayFrames: number, relayByType: Record<string, number>, frames: Record<string, number> }
+interface Counters { dialTargets: PagesSim['dialTargets'], metrics: Record<string, number>, rtc: ReturnType<PagesSim['rtcStats']>, relayBytes: number, relayFrames: number, relayByType: Record<string, number>, frames: Record<string, number> }
 
 function counters (ps: PagesSim): Counters {
   let relayBytes = 0
@@ -205,6 +233,7 @@ function counters (ps: PagesSim): Counters {
     for (const [k, v] of c.byType) relayByType[k] = (relayByType[k] ?? 0) + v
   }
   return {
+    dialTargets: { ...ps.dialTargets },
     metrics: ps.metricSum(k => k.startsWith('drops.') || k.startsWith('rtc.') || k.startsWith('peers.') || k.startsWith('membership.')),
     rtc: ps.rtcStats(),
     relayBytes,
@@ -227,6 +256,7 @@ function delta (a: Counters, b: Counters): Record<string, unknown> {
   const failed = diff(a.rtc.failed, b.rtc.failed)
   return {
     rtcDials: b.rtc.dials - a.rtc.dials,
+    dialTargets: diff(a.dialTargets, b.dialTargets),
     rtcLinksMade: opened,
     rtcDialFailures: failed,
     signalsPerLinkMade: opened === 0 ? null : round(signalsOut / opened, 2),
@@ -243,7 +273,7 @@ function delta (a: Counters, b: Counters): Record<string, unknown> {
 
 function relayState (ps: PagesSim): Record<string, unknown> {
   const s = sample(ps)
-  return { relayActive: s.relayActive, relayLinks: s.relayLinks, components: s.components, directPages: s.directPages }
+  return { relayActive: s.relayActive, relayLinks: s.relayLinks, components: s.components, directPages: s.directPages, roots: s.roots, rootIsRelay: s.rootIsRelay, pageViewMean: s.pageViewMean, pagesBelowMinPeers: s.pagesBelowMinPeers, pagesOnlyRelay: s.pagesOnlyRelay }
 }
 
 function perPageMessage (ps: PagesSim, c0: Counters, n: number): Record<string, unknown> {
@@ -258,21 +288,24 @@ function finishRow (row: PagesRow, ps: PagesSim, wallStart: number): PagesRow {
 
 // ---- broadcasts ----
 
-interface Measured { delivery: number, eligible: number, missed: number, missedInOriginComponent: number, rmr: number | null, lastHop: number, lastMs: number }
+interface Measured { delivery: number, eligible: number, missed: number, missedInOriginComponent: number, missedBeyondLimit: number, rmr: number | null, lastHop: number, lastMs: number }
 
 function pickRunningPage (ps: PagesSim): PageInfo | undefined {
   const pool = ps.livePages().filter(p => p.sn.node.status === 'running' && (p.sn.node.overlay?.active.length ?? 0) > 0)
   return pool[Math.floor(ps.sim.rng.float() * pool.length)]
 }
 
-/** `count` announces from random connected pages, `spacing` ms apart, each measured `drain` ms after it left. */
-async function broadcasts (ps: PagesSim, count: number, spacing: number, drain: number, limit: number, label: string): Promise<Measured[]> {
+/**
+ * `count` announces from random connected pages, `spacing` ms apart, each measured `drain` ms
+ * after it left; one per hop limit from the same origin. Results per limit.
+ */
+async function broadcasts (ps: PagesSim, count: number, spacing: number, drain: number, limits: number[], label: string): Promise<Measured[][]> {
   const sim = ps.sim
-  const results: Measured[] = []
+  const results: Measured[][] = limits.map(() => [])
   const pending: Array<{ at: number, finish: () => void }> = []
   for (let i = 0; i < count; i++) {
     const origin = pickRunningPage(ps)
-    if (origin !== undefined) pending.push(send(ps, origin.sn, `${label}-${ps.now}-${i}`, drain, limit, results))
+    if (origin !== undefined) limits.forEach((limit, k) => { pending.push(send(ps, origin.sn, `${label}-${ps.now}-${i}-${limit}`, drain, limit, results[k]!)) })
     await sim.runFor(spacing, `pages ${label}`)
     for (const p of pending.splice(0)) { if (p.at <= sim.now) p.finish(); else pending.push(p) }
   }
@@ -288,7 +321,7 @@ function send (ps: PagesSim, origin: SimNode, id: string, drain: number, limit: 
   const sim = ps.sim
   const pool = running(ps).filter(n => n !== origin && (n.node.overlay?.active.length ?? 0) > 0)
   // the origin's component when it sent: a node outside it cannot be reached by anything
-  const comp = componentOf(ps, origin)
+  const dist = distancesFrom(ps, origin)
   const sentAt = sim.now
   const got = { nodes: new Set<SimNode>(), maxHops: 0, lastAt: sentAt }
   ps.received.set(id, got)
@@ -305,7 +338,9 @@ function send (ps: PagesSim, origin: SimNode, id: string, drain: number, limit: 
         delivery: eligible.length === 0 ? 1 : delivered / eligible.length,
         eligible: eligible.length,
         missed: missed.length,
-        missedInOriginComponent: missed.filter(n => comp.has(n)).length,
+        missedInOriginComponent: missed.filter(n => dist.has(n)).length,
+        // farther than the hop limit in the overlay graph itself: no path, tree or not, is short enough
+        missedBeyondLimit: missed.filter(n => (dist.get(n) ?? 0) > limit).length,
         rmr: got.nodes.size === 0 ? null : round(payload / got.nodes.size - 1, 4),
         lastHop: got.maxHops,
         lastMs: got.lastAt - sentAt
@@ -314,17 +349,18 @@ function send (ps: PagesSim, origin: SimNode, id: string, drain: number, limit: 
   }
 }
 
-function componentOf (ps: PagesSim, start: SimNode): Set<SimNode> {
-  const seen = new Set<SimNode>([start])
-  const stack = [start]
-  while (stack.length > 0) {
-    const n = stack.pop()!
+/** Hops from `start` to every node of its component in the active views (breadth first). */
+function distancesFrom (ps: PagesSim, start: SimNode): Map<SimNode, number> {
+  const dist = new Map<SimNode, number>([[start, 0]])
+  const queue = [start]
+  for (let i = 0; i < queue.length; i++) {
+    const n = queue[i]!
     for (const id of n.node.overlay?.active ?? []) {
       const m = ps.sim.byId.get(id)
-      if (m !== undefined && m.alive && !seen.has(m)) { seen.add(m); stack.push(m) }
+      if (m !== undefined && m.alive && !dist.has(m)) { dist.set(m, dist.get(n)! + 1); queue.push(m) }
     }
   }
-  return seen
+  return dist
 }
 
 function summarise (rs: Measured[]): Record<string, unknown> {
@@ -337,6 +373,7 @@ function summarise (rs: Measured[]): Record<string, unknown> {
     fullDeliveryFraction: rs.length === 0 ? null : round(d.filter(x => x >= 1).length / rs.length, 4),
     missedDeliveries: rs.reduce((a, r) => a + r.missed, 0),
     missedInOriginComponent: rs.reduce((a, r) => a + r.missedInOriginComponent, 0),
+    missedBeyondLimit: rs.reduce((a, r) => a + r.missedBeyondLimit, 0),
     rmr: rmrs.length === 0 ? null : round(mean(rmrs), 3),
     lastHopMax: rs.length === 0 ? 0 : Math.max(...rs.map(r => r.lastHop)),
     lastHopMean: round(mean(rs.map(r => r.lastHop)), 2),

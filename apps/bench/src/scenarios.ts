@@ -2,6 +2,7 @@ import type { PeerId } from '@hearsay/core'
 import { DEFAULT_CONFIG, mean, MODES, peakRssBytes, quantile, round, Sim, summarize } from './sim.js'
 import type { BroadcastResult, BroadcastSummary, Mode, ScenarioName, SimConfig, SimNode } from './sim.js'
 import { kv } from './scenario-kv.js'
+import { members } from './scenario-members.js'
 
 /** One line of a results file. Fields beyond the common ones depend on the scenario. */
 export interface Row extends Partial<BroadcastSummary> {
@@ -75,7 +76,8 @@ export const RUNNERS: Record<ScenarioName, Runner> = {
   churn,
   partition,
   'failure-detector': failureDetector,
-  kv
+  kv,
+  members
 }
 
 export async function runScenario (name: ScenarioName, o: ScenarioOptions): Promise<Row[]> {

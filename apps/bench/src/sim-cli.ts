@@ -12,7 +12,7 @@ const HELP = `hearsay overlay simulator: real core nodes on a memory network in 
 
 usage: pnpm bench:sim -- [--scenario NAME[,NAME…]|all] [--nodes N] [--seed S] [--broadcasts B] [flags]
 
-  --scenario          steady | mass-failure | churn | partition | failure-detector | kv | all   (default steady)
+  --scenario          steady | mass-failure | churn | partition | failure-detector | kv | members | all   (default steady)
   --nodes             number of nodes                                            (default 1000)
   --seed              seed of every random choice                                (default 1)
   --broadcasts        steady: broadcasts per mode (default 1000); mass-failure and

@@ -36,6 +36,8 @@ export interface SimRtcOptions {
   connectTimeout: number
   /** @default 32 (WEBRTC_DEFAULTS.maxPendingSessions) */
   maxPendingSessions: number
+  /** Called at every dial with its target (the scenario classifies targets by reachability). */
+  onDial?: (remote: PeerId) => void
 }
 
 export const SIM_RTC_DEFAULTS = Object.freeze({ gatherMs: 50, connectMs: 150, candidates: 2, sdpBytes: 600, connectTimeout: 20_000, maxPendingSessions: 32 })
@@ -107,6 +109,7 @@ export class SimWebRTC implements Transport {
     if (options.signal?.aborted === true) throw toAbortError(options.signal.reason)
     if (remote === context.peerId) throw new DialError('A node cannot open a WebRTC connection to itself')
     this.stats.dials++
+    this.#opts.onDial?.(remote)
     const id = sessionId(this.#opts.random)
     return await new Promise<Connection>((resolve, reject) => {
       const signal = options.signal

@@ -6,7 +6,7 @@ import { FreezableClock, VirtualClock } from './virtual-clock.js'
 
 export type Mode = 'flood' | 'plumtree'
 export const MODES: readonly Mode[] = ['flood', 'plumtree']
-export const SCENARIOS = ['steady', 'mass-failure', 'churn', 'partition', 'failure-detector', 'kv'] as const
+export const SCENARIOS = ['steady', 'mass-failure', 'churn', 'partition', 'failure-detector', 'kv', 'members'] as const
 export type ScenarioName = typeof SCENARIOS[number]
 
 /** Everything that shapes one simulated overlay. */

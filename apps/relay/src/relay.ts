@@ -42,8 +42,15 @@ export interface Relay {
 
 /** The status page's files: `public/` of this package (one level above both `src/` and `dist/`). */
 export const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url))
-/** The chat demo's build in this checkout, served at `/` unless `chatDir` says otherwise. */
-export const DEFAULT_CHAT_DIR = fileURLToPath(new URL('../../chat/dist/web/', import.meta.url))
+/**
+ * The chat demo's build, served at `/` unless `chatDir` says otherwise: `chat/` of this package
+ * (the published package ships it there; `pnpm pack` copies it in), else `apps/chat/dist/web`
+ * of this checkout.
+ */
+export const DEFAULT_CHAT_DIR = [
+  fileURLToPath(new URL('../chat/', import.meta.url)),
+  fileURLToPath(new URL('../../chat/dist/web/', import.meta.url))
+].find(dir => existsSync(path.join(dir, 'index.html'))) ?? fileURLToPath(new URL('../chat/', import.meta.url))
 
 /** The closed-network passphrase in `path`: its contents, trimmed; an empty file is an error. */
 export async function readNetworkKey (path: string): Promise<string> {

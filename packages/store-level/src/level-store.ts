@@ -1,12 +1,25 @@
 import { Level } from 'level'
-import type { AbstractLevel } from 'abstract-level'
 import { StoreLockedError } from './errors.js'
 import type { KvDatabase } from './kv.js'
 import { kvStore } from './kv-store.js'
 import type { KvPeerStore, KvStoreOptions } from './kv-store.js'
 
-/** Any abstract-level database (a `Level`, a `ClassicLevel`, a `BrowserLevel`, a sublevel, …). */
-export type LevelDatabase = AbstractLevel<any, any, any>
+/**
+ * Any abstract-level database (a `Level`, a `ClassicLevel`, a `BrowserLevel`, a sublevel, …):
+ * the methods this store calls, declared here rather than taken from abstract-level, whose types
+ * need Node's (`Buffer`) and ES2024's (`Symbol.asyncDispose`): so the declarations of the browser
+ * entries compile with lib ES2022 + DOM and no @types/node.
+ */
+export interface LevelDatabase {
+  /** abstract-level's `'opening' | 'open' | 'closing' | 'closed'`. */
+  readonly status: string
+  open: (...args: any[]) => Promise<void>
+  close: (...args: any[]) => Promise<void>
+  get: (key: any, options?: any) => Promise<any>
+  getMany: (keys: any[], options?: any) => Promise<any[]>
+  batch: (operations: any[], options?: any) => Promise<void>
+  iterator: (options?: any) => any
+}
 
 export interface LevelStoreOptions extends KvStoreOptions {
   /**

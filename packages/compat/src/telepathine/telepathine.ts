@@ -169,19 +169,19 @@ export class Telepathine extends WildcardEmitter {
   }
 
   /** `handler(data, fromPeer)` for every event said by another peer whose name matches `pattern` (wildcards). */
-  hear (pattern: string, handler: TelepathineHandler): this {
+  hear (pattern: string, handler: TelepathineHandler<this>): this {
     checkName('hear(pattern, handler): pattern', pattern)
     return this.on(`say:${pattern}`, handler)
   }
 
   /** Like `hear`, once. */
-  hearOnce (pattern: string, handler: TelepathineHandler): this {
+  hearOnce (pattern: string, handler: TelepathineHandler<this>): this {
     checkName('hearOnce(pattern, handler): pattern', pattern)
     return this.once(`say:${pattern}`, handler)
   }
 
   /** `handler(peer_name, key, value, expiresAt)` when another peer sets a key matching `keyPattern` (wildcards). */
-  know (keyPattern: string, handler: TelepathineHandler): this {
+  know (keyPattern: string, handler: TelepathineHandler<this>): this {
     checkName('know(key, handler): key', keyPattern)
     return this.on(`set:${keyPattern}`, handler)
   }
@@ -190,13 +190,15 @@ export class Telepathine extends WildcardEmitter {
    * Like `know`, and every value received for `key` is also set in this peer's own state (with
    * its expiry). The handler is optional.
    */
-  believe (key: string, handler?: TelepathineHandler): this {
+  believe (key: string, handler?: TelepathineHandler<this>): this {
     checkName('believe(key, handler): key', key)
     if (handler !== undefined) checkFn('believe(key, handler): handler', handler)
     const node = this.#node
-    return this.on(`set:${key}`, function (this: WildcardEmitter, peer: string, k: string, ...rest: unknown[]) {
+    const self = this
+    return this.on(`set:${key}`, (peer: string, k: string, ...rest: unknown[]) => {
       node.state.believe(k, peer)
-      handler?.call(this, peer, k, ...rest)
+      // `self.event` is still set: the emitter restores it only after this handler returns
+      handler?.call(self, peer, k, ...rest)
     })
   }
 

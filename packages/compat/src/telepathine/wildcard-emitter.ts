@@ -7,7 +7,8 @@
 import { compilePattern } from '@hearsay/core'
 import type { Matcher } from '@hearsay/core'
 
-export type TelepathineHandler = (this: WildcardEmitter, ...args: any[]) => void
+/** A handler: `this` is the emitter (the `Telepathine`), with `this.event` set. */
+export type TelepathineHandler<This = any> = (this: This, ...args: any[]) => void
 
 interface Entry { pattern: string, match: Matcher, fn: TelepathineHandler, once: boolean }
 
@@ -17,25 +18,25 @@ export class WildcardEmitter {
   #entries: Entry[] = []
 
   /** Calls `handler` for every event whose name matches `pattern`. */
-  on (pattern: string, handler: TelepathineHandler): this {
+  on (pattern: string, handler: TelepathineHandler<this>): this {
     this.#add(pattern, handler, false)
     return this
   }
 
   /** Like `on`, for the first matching event only. */
-  once (pattern: string, handler: TelepathineHandler): this {
+  once (pattern: string, handler: TelepathineHandler<this>): this {
     this.#add(pattern, handler, true)
     return this
   }
 
   /** Removes a handler added for `pattern`. */
-  off (pattern: string, handler: TelepathineHandler): this {
+  off (pattern: string, handler: TelepathineHandler<this>): this {
     const i = this.#entries.findIndex(e => e.pattern === pattern && e.fn === handler)
     if (i >= 0) this.#entries = this.#entries.filter((_e, j) => j !== i)
     return this
   }
 
-  removeListener (pattern: string, handler: TelepathineHandler): this { return this.off(pattern, handler) }
+  removeListener (pattern: string, handler: TelepathineHandler<this>): this { return this.off(pattern, handler) }
 
   /** Removes every handler, or those added for `pattern`. */
   removeAllListeners (pattern?: string): this {

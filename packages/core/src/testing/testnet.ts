@@ -13,6 +13,12 @@ export interface TestnetOptions extends MemoryNetworkOptions {
   node?: (i: number) => NodeOptions
 }
 
+declare global {
+  // ES2024's well-known symbol, as lib esnext.disposable and @types/node declare it: declared here
+  // too, so that these declarations compile with lib ES2022 (a browser app without @types/node)
+  interface SymbolConstructor { readonly asyncDispose: unique symbol }
+}
+
 export interface Testnet {
   network: MemoryNetwork
   nodes: HearsayNode[]
