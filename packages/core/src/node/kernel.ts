@@ -1,0 +1,286 @@
+import type { AbortOptions } from '../util/abort.js'
+import { throwIfAborted, withDeadline } from '../util/abort.js'
+import type { Clock, Random } from '../util/clock.js'
+import { systemClock, systemRandom, TimerSet } from '../util/clock.js'
+import type { Emitter } from '../util/emitter.js'
+import { NotStartedError } from '../util/errors.js'
+import type { AbuseLimits, Limits } from '../util/limits.js'
+import { DEFAULT_ABUSE_LIMITS, DEFAULT_LIMITS } from '../util/limits.js'
+import type { Logger } from '../util/logger.js'
+import { toLogger } from '../util/logger.js'
+import { Metrics } from '../util/metrics.js'
+import { encodeEnvelope } from '../wire/envelope.js'
+import type { Identity } from '../wire/identity.js'
+import { generateIdentity, identityFromSecretKey, signWith } from '../wire/identity.js'
+import { AbuseGuard } from '../link/abuse-guard.js'
+import type { Channel } from '../link/channel.js'
+import { LinkManager } from '../link/link-manager.js'
+import type { Peer } from '../link/peer.js'
+import { secureChannel } from '../link/secure-channel.js'
+import { memoryStore } from '../store/memory-store.js'
+import type { PeerStore } from '../store/peer-store.js'
+import { StatRecorder } from '../store/stat-recorder.js'
+import { StoreUpkeep } from '../store/store-upkeep.js'
+import type { AnnounceService } from '../overlay/announce.js'
+import type { Membership } from '../overlay/membership.js'
+import { Reach } from '../overlay/reach.js'
+import { JOIN_QUEUE_DEFAULTS } from '../overlay/join-queue.js'
+import { SignalService } from '../overlay/signalling.js'
+import type { BroadcastOptions } from '../services/app-messages.js'
+import type { ServiceContext } from '../services/context.js'
+import type { OpenStreamOptions, PeerStream, StreamService } from '../services/streams.js'
+import { checkAppType, Messaging } from './messages.js'
+import type { MiddlewareNode } from './middleware.js'
+import type { NodeEvents } from './node-events.js'
+import type { NodeOptions } from './options.js'
+import { DEFAULTS } from './options.js'
+import { Lifecycle } from './lifecycle.js'
+import { nodeContext } from './node-context.js'
+import { notEnabled, ServiceHost } from './service-host.js'
+import { startOverlay } from './start-overlay.js'
+
+/**
+ * The inside of a node: it makes the layers (platform, store, links, reach, messaging,
+ * services, overlay), wires them together and runs start and stop. `HearsayNode` (node.ts) is
+ * the public API over it.
+ */
+export class Kernel {
+  readonly metrics = new Metrics()
+  readonly clock: Clock
+  readonly random: Random
+  readonly logger: Logger
+  readonly limits: Readonly<Limits>
+  readonly abuse: Readonly<AbuseLimits>
+  readonly store: PeerStore
+  readonly life = new Lifecycle()
+  readonly timers: TimerSet
+  readonly stats: StatRecorder
+  readonly links: LinkManager
+  readonly reach: Reach
+  readonly messaging: Messaging
+  readonly host: ServiceHost
+  readonly ctx: ServiceContext
+  readonly signals: SignalService
+  readonly defaultProtocol: string
+  identity: Identity | undefined
+  membership: Membership | undefined
+  announcer: AnnounceService | undefined
+  #upkeep: StoreUpkeep | undefined
+  readonly #ownsStore: boolean
+  /** The owned store was closed by the last stop() and must be reopened by the next start(). */
+  #storeClosed = false
+
+  constructor (readonly opts: NodeOptions, private readonly events: Emitter<NodeEvents>, node: MiddlewareNode) {
+    this.clock = opts.clock ?? systemClock
+    this.random = opts.random ?? systemRandom
+    this.logger = toLogger(opts.logger)
+    this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...opts.limits })
+    this.abuse = Object.freeze({ ...DEFAULT_ABUSE_LIMITS, ...opts.abuse })
+    this.defaultProtocol = opts.defaultProtocol ?? DEFAULTS.defaultProtocol
+    const channel: Channel = opts.channel ?? secureChannel({ networkKey: opts.networkKey })
+    this.timers = new TimerSet(this.clock)
+    this.#ownsStore = opts.closeStore ?? opts.store === undefined
+    this.store = opts.store ?? memoryStore()
+    this.stats = new StatRecorder(this.store, {
+      flushInterval: opts.statsFlushInterval ?? DEFAULTS.statsFlushInterval,
+      maxBatch: opts.statsMaxBatch ?? DEFAULTS.statsMaxBatch,
+      schedule: (ms, fn) => this.timers.after(ms, fn),
+      onError: (err, address) => {
+        this.metrics.inc('store.errors')
+        this.logger.warn('peer store write failed', { address, err })
+      }
+    })
+    if (opts.identity !== undefined) this.identity = opts.identity instanceof Uint8Array ? identityFromSecretKey(opts.identity) : opts.identity
+    events.onListenerError = (err) => {
+      this.logger.error('an event listener threw', { err })
+      this.emitError(err)
+    }
+    const overlay = opts.overlay !== false
+    const status = (): Lifecycle['status'] => this.life.status
+    this.reach = new Reach({
+      overlay, joinQueue: { ...JOIN_QUEUE_DEFAULTS, ...opts.joinQueue }, metrics: this.metrics, logger: this.logger, status,
+      peerCount: () => this.links.size, emit: (e) => events.emit(e, undefined), emitError: (err) => { this.emitError(err) }
+    })
+    this.links = new LinkManager({
+      clock: this.clock, random: this.random, logger: this.logger, metrics: this.metrics, limits: this.limits, channel,
+      guard: new AbuseGuard(this.abuse, this.clock, this.metrics, (e) => { events.emit('peer:ban', e) }),
+      transports: [...(opts.transports ?? [])],
+      timers: this.timers,
+      identity: () => this.identity!,
+      status,
+      whenStopping: (fn) => this.life.whenStopping(fn),
+      emit: (e, p) => events.emit(e, p as NodeEvents[typeof e]),
+      defaultProtocol: this.defaultProtocol,
+      handshakeTimeout: opts.handshakeTimeout ?? DEFAULTS.handshakeTimeout,
+      dialTimeout: opts.dialTimeout ?? DEFAULTS.dialTimeout,
+      duplicateGraceMs: opts.duplicateGraceMs ?? DEFAULTS.duplicateGraceMs,
+      observe: (peer) => { this.membership?.observe(peer) },
+      sent: (peer) => { this.membership?.sent(peer) },
+      receive: (peer, type, data) => { this.messaging.receiveDirect(peer, type, data) },
+      advertisedAddress: (peer) => this.membership?.advertisedAddress(peer),
+      peerAdded: () => { this.reach.peerAdded() },
+      peerRemoved: () => { this.reach.peerRemoved() },
+      dialed: (address, peerId) => { this.stats.add(address, peerId === undefined ? { type: 'dial-fail' } : { type: 'dial-ok', peerId }) }
+    })
+    this.links.peerSend = (peer, type, data) => { checkAppType(this.limits, type); this.messaging.send(peer, type, data) }
+    this.ctx = nodeContext({
+      clock: this.clock, random: this.random, logger: this.logger, metrics: this.metrics, limits: this.limits, store: this.store,
+      options: opts, overlayEnabled: overlay, broadcastMode: opts.broadcast ?? DEFAULTS.broadcast, plainChannel: channel.name === 'plain',
+      life: this.life, timers: this.timers, links: this.links, reach: this.reach, stats: this.stats,
+      id: () => this.loaded().id,
+      sign: (m) => signWith(this.identity!, m),
+      on: (e, fn) => events.on(e, fn as (payload: unknown) => void),
+      emit: (e, p) => events.emit(e, p as never),
+      reportError: (err, where) => { events.onListenerError(err, where) },
+      ping: async (peer, o = {}) => await this.ping(peer, o),
+      statAddress: (peer) => this.statAddress(peer),
+      reserveStoreRows: (n) => this.#upkeep?.reserve(n) ?? n,
+      activeView: () => this.membership === undefined ? undefined : [...this.membership.hv.activeView().keys()],
+      messaging: () => this.messaging,
+      broadcastRaw: (type, data, o) => { this.broadcastRaw(type, data, o) }
+    })
+    // first peer:connect listener: middleware connection hooks may open streams
+    // one opener for every peer (not a closure each: they add up at 10k simulated nodes)
+    const openStream = (p: Peer, name: string, o: OpenStreamOptions): PeerStream => this.service<StreamService>('streams').open(p, name, o)
+    events.on('peer:connect', (peer) => { peer.streamOpener = openStream })
+    this.messaging = new Messaging(node, this.ctx, {
+      sendDirect: (peer, type, data) => { this.links.sendFrame(peer, type, data) },
+      sendBroadcast: (type, data, o) => { this.broadcastRaw(type, data, o) },
+      emitMessage: (msg) => events.emit('message', msg),
+      emitError: (err) => { this.emitError(err) }
+    })
+    this.host = new ServiceHost(opts.services ?? [], this.ctx)
+    this.life.onEveryStop(() => { this.host.beforeStop() })
+    if (this.host.get('streams') === undefined) {
+      // as a node with no `stream` listener does: refuse, so that the opener learns at once
+      this.ctx.handle('st.open', (peer, data) => {
+        const id = (data as { s?: unknown } | null)?.s
+        if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) { this.metrics.drop('stream-malformed'); return }
+        this.metrics.drop('stream-refused')
+        this.ctx.send(peer, 'st.reset', { s: id, r: 'refused' })
+      })
+    }
+    this.signals = new SignalService(this.ctx)
+  }
+
+  loaded (): Identity {
+    if (this.identity === undefined) throw new NotStartedError('The identity is loaded by start()')
+    return this.identity
+  }
+
+  /** A listed service's API; `UnsupportedError` naming the factory when it is not listed. */
+  service<T> (name: string): T {
+    const s = this.host.get(name)
+    if (s === undefined) throw notEnabled(name)
+    return s as T
+  }
+
+  async start (options: AbortOptions): Promise<void> {
+    this.life.beginStart()
+    try {
+      throwIfAborted(options.signal)
+      if (this.#storeClosed) {
+        if (this.store.reopen === undefined) throw new NotStartedError('this node closed its store when it stopped and the store cannot reopen: pass closeStore: false, or a store with reopen()')
+        await this.store.reopen(options)
+        this.#storeClosed = false
+      }
+      this.stats.reopen()
+      await this.#loadIdentity(options)
+      await this.host.start(options)
+      // transports that need the node (WebRTC signals through the overlay) get it before listening
+      await this.links.listen(this.opts.listen ?? [], { peerId: this.loaded().id, signals: this.signals, logger: this.logger }, options)
+    } catch (err) {
+      await this.teardown()
+      throw err
+    }
+    this.life.status = 'running'
+    this.logger.info('node started', { id: this.loaded().id, addresses: this.links.addresses })
+    const o = this.opts
+    this.#upkeep = new StoreUpkeep(this.ctx, {
+      purgeInterval: o.purgeInterval ?? DEFAULTS.purgeInterval,
+      rule: { minFailures: o.purgeMinFailures ?? DEFAULTS.purgeMinFailures, maxSuccessRatio: o.purgeMaxSuccessRatio ?? DEFAULTS.purgeMaxSuccessRatio },
+      rttInterval: o.rttInterval ?? DEFAULTS.rttInterval,
+      maxStoredPeers: o.maxStoredPeers ?? DEFAULTS.maxStoredPeers
+    })
+    this.#upkeep.start()
+    if (o.overlay === false) {
+      this.host.afterStart()
+      for (const seed of o.seeds ?? []) this.ctx.connect(seed).catch((err: unknown) => { this.logger.warn('seed dial failed', { seed, err }) })
+    } else {
+      const run = startOverlay(this.ctx, o, {
+        request: (req) => { this.events.emit('request', req) },
+        broadcast: (b) => { this.messaging.deliverBroadcast(b) },
+        neighbour: (peer, up) => { this.reach.neighbourChanged(peer, up) },
+        event: (e, p) => { this.events.emit(e, p) }
+      })
+      this.announcer = run.announcer
+      this.host.afterStart()
+      this.membership = run.membership
+      run.membership.start().catch((err: unknown) => { this.logger.warn('overlay start failed', { err }) })
+    }
+    this.events.emit('start', undefined)
+  }
+
+  async teardown (): Promise<void> {
+    this.life.beginStop()
+    this.reach.stop()
+    // protocol modules are made anew by the next start(); their handlers and listeners go now
+    this.membership?.dispose()
+    this.membership = undefined
+    this.announcer?.dispose()
+    this.announcer = undefined
+    this.reach.clearNeighbours()
+    await this.links.closeLinks()
+    this.timers.clear()
+    await this.links.closeTransports()
+    // the last stat events are written, but a store that never answers must not hold stop() up
+    await withDeadline(this.stats.close(), { timeoutMs: 5_000, clock: this.clock }).catch((err: unknown) => {
+      this.logger.warn('stat events not written before stop', { err })
+    })
+    if (this.#ownsStore) {
+      await this.store.close().catch(() => {})
+      this.#storeClosed = true
+    }
+    this.links.forget()
+    this.life.status = 'stopped'
+  }
+
+  async ping (peer: Peer | string, options: AbortOptions & { timeout?: number }): Promise<number> {
+    this.life.assertRunning()
+    const ms = await this.links.ping(peer, options.timeout ?? DEFAULTS.pingTimeout, options.signal)
+    const p = typeof peer === 'string' ? this.links.getPeer(peer) : peer
+    const address = p === undefined ? undefined : this.statAddress(p)
+    if (address !== undefined) this.stats.add(address, { type: 'rtt', ms })
+    return ms
+  }
+
+  /** The address a peer's stats are kept under: the one dialled, else the first it advertised. */
+  statAddress (peer: Peer): string | undefined {
+    return peer.direction === 'outbound' ? peer.address : this.membership?.advertisedAddress(peer.id)
+  }
+
+  emitError (err: unknown): void {
+    if (this.events.listenerCount('error') > 0) this.events.emit('error', err instanceof Error ? err : new Error(String(err)))
+  }
+
+  timerFailed (err: unknown): void {
+    this.metrics.drop('timer-error')
+    this.logger.warn('a timer callback failed', { err })
+    this.emitError(err)
+  }
+
+  /** A broadcast of any type (checked by the caller): through the overlay, or one hop to every peer without it. */
+  broadcastRaw (type: string, data: unknown, o: BroadcastOptions): void {
+    if (this.announcer !== undefined) { this.announcer.broadcast(type, data, o.limit); return }
+    const frame = encodeEnvelope({ type, data }, this.limits)
+    this.reach.whenJoined(frame.length, () => { this.links.sendToAll(frame) }, 'a broadcast')
+  }
+
+  async #loadIdentity (options: AbortOptions): Promise<void> {
+    if (this.identity !== undefined) return
+    const stored = await this.store.getIdentity(options)
+    if (stored !== undefined) { this.identity = identityFromSecretKey(stored); return }
+    this.identity = generateIdentity(this.random)
+    await this.store.setIdentity(this.identity.secretKey, options)
+  }
+}
