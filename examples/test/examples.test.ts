@@ -77,6 +77,15 @@ const expected: Record<string, string[]> = {
     'telepathine: c was declared down (peer:down)',
     'telepathine: c was heard from again after the network healed (peer:up)',
     'telepathine: every(20) ticked at least 3 times before after(100) fired'
+  ],
+  // docs/api.md, "Write your own service": an application service on the node's context
+  presence: [
+    'presence: every node sees the other two: 2, 2, 2',
+    'presence: carol heard bob is away',
+    'presence: alice lists: bob=away carol=here',
+    'presence: built-in events listed: function; state not listed: ERR_UNSUPPORTED',
+    'presence: bob stopped: alice lists carol',
+    'presence: done'
   ]
 }
 

@@ -20,7 +20,7 @@
  */
 import { STATE_DEFAULTS, stateService } from '@hearsay/core'
 import type { HearsayNode, PeerId } from '@hearsay/core'
-import type { Row, ScenarioOptions } from './scenarios.js'
+import type { Row, ScenarioOptions } from './scenario-types.js'
 import { DEFAULT_CONFIG, peakRssBytes, quantile, round, Sim } from './sim.js'
 import type { Mode, ScenarioName, SimNode } from './sim.js'
 

@@ -278,7 +278,8 @@ describe('overlay on the memory testnet', () => {
     const network = new MemoryNetwork()
     const t = await overlay(3, { network })
     const lone = t.nodes[2]!
-    await eventually(() => lone.peers().length > 0, 5000, 'joined')
+    // joined: a neighbour, not only a link (a link whose JOIN is still on its way never goes offline)
+    await eventually(() => lone.joined, 5000, 'joined')
     const events: string[] = []
     lone.on('offline', () => events.push('offline'))
     lone.on('online', () => events.push('online'))

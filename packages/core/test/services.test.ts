@@ -8,7 +8,7 @@ import {
   allServices, broadcastStreamsService, createNode, createTestnet, eventsService, HearsayNode, plainChannel,
   stateService, streamsService, UnsupportedError
 } from '../src/index.js'
-import type { NodeOptions, Testnet } from '../src/index.js'
+import type { NodeOptions, Service, ServiceContext, Testnet } from '../src/index.js'
 import { eventually } from '../src/testing/compliance/assert.js'
 
 const cleanups: Array<() => Promise<void>> = []
@@ -79,5 +79,41 @@ describe('services', () => {
     expect(() => b.state).not.toThrow()
     expect(() => b.events).not.toThrow()
     expect(() => b.createBroadcastStream({ name: 'n' })).not.toThrow()
+  })
+
+  it('takes services written by the application: created once with the context, typed under node.services, with lifecycle hooks', async () => {
+    const calls: string[] = []
+    // a counter service: counts `tick` messages from other nodes (an application message type)
+    function counter (): Service<'counter', { count: () => number, tick: () => void, afterStart: () => void }> {
+      return {
+        name: 'counter',
+        create: (ctx: ServiceContext) => {
+          calls.push('create')
+          let n = 0
+          ctx.route('tick', () => { n++ })
+          return {
+            count: () => n,
+            tick: () => { ctx.broadcast('tick', null) },
+            afterStart: () => { calls.push(`afterStart ${ctx.status} ${typeof ctx.id}`) }
+          }
+        }
+      }
+    }
+    const t = await createTestnet(2, { node: () => ({ channel: plainChannel(), overlay: false, services: [counter(), stateService()] }) })
+    cleanups.push(t.stop)
+    const [a, b] = t.nodes as [HearsayNode, HearsayNode]
+    // typed: createNode infers node.services from the list
+    const typed = createNode({ services: [counter(), eventsService()] })
+    const count: number = typed.services.counter.count()
+    expect(count).toBe(0)
+    expect(typeof typed.services.events.say).toBe('function')
+    expect(calls.filter(c => c === 'create')).toHaveLength(3)
+    expect(calls.filter(c => c.startsWith('afterStart'))).toEqual(['afterStart running string', 'afterStart running string'])
+    const svc = (n: HearsayNode): { count: () => number, tick: () => void } => n.services.counter as { count: () => number, tick: () => void }
+    await eventually(() => a.peers().length === 1 && b.peers().length === 1)
+    svc(a).tick()
+    await eventually(() => svc(b).count() === 1)
+    expect(typeof a.state.get).toBe('function')
+    expect(() => createNode({ services: [counter(), counter()] })).toThrow(/counter twice/)
   })
 })

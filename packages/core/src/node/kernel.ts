@@ -35,7 +35,6 @@ import type { NodeEvents } from './node-events.js'
 import type { NodeOptions } from './options.js'
 import { DEFAULTS } from './options.js'
 import { Lifecycle } from './lifecycle.js'
-import { nodeContext } from './node-context.js'
 import { notEnabled, ServiceHost } from './service-host.js'
 import { startOverlay } from './start-overlay.js'
 
@@ -123,22 +122,7 @@ export class Kernel {
       dialed: (address, peerId) => { this.stats.add(address, peerId === undefined ? { type: 'dial-fail' } : { type: 'dial-ok', peerId }) }
     })
     this.links.peerSend = (peer, type, data) => { checkAppType(this.limits, type); this.messaging.send(peer, type, data) }
-    this.ctx = nodeContext({
-      clock: this.clock, random: this.random, logger: this.logger, metrics: this.metrics, limits: this.limits, store: this.store,
-      options: opts, overlayEnabled: overlay, broadcastMode: opts.broadcast ?? DEFAULTS.broadcast, plainChannel: channel.name === 'plain',
-      life: this.life, timers: this.timers, links: this.links, reach: this.reach, stats: this.stats,
-      id: () => this.loaded().id,
-      sign: (m) => signWith(this.identity!, m),
-      on: (e, fn) => events.on(e, fn as (payload: unknown) => void),
-      emit: (e, p) => events.emit(e, p as never),
-      reportError: (err, where) => { events.onListenerError(err, where) },
-      ping: async (peer, o = {}) => await this.ping(peer, o),
-      statAddress: (peer) => this.statAddress(peer),
-      reserveStoreRows: (n) => this.#upkeep?.reserve(n) ?? n,
-      activeView: () => this.membership === undefined ? undefined : [...this.membership.hv.activeView().keys()],
-      messaging: () => this.messaging,
-      broadcastRaw: (type, data, o) => { this.broadcastRaw(type, data, o) }
-    })
+    this.ctx = this.#context(overlay, channel.name === 'plain')
     // first peer:connect listener: middleware connection hooks may open streams
     // one opener for every peer (not a closure each: they add up at 10k simulated nodes)
     const openStream = (p: Peer, name: string, o: OpenStreamOptions): PeerStream => this.service<StreamService>('streams').open(p, name, o)
@@ -161,6 +145,60 @@ export class Kernel {
       })
     }
     this.signals = new SignalService(this.ctx)
+  }
+
+  /**
+   * The one context object of the node: what every protocol module and service receives (typed
+   * as the narrowest context its layer defines: `LinkContext`, `StoreContext`, `OverlayContext`,
+   * `ServiceContext`). A plain object of functions and getters over the kernel's parts.
+   */
+  #context (overlayEnabled: boolean, plainChannel: boolean): ServiceContext {
+    const { life, events } = this
+    const k = this
+    return {
+      clock: this.clock,
+      random: this.random,
+      logger: this.logger,
+      metrics: this.metrics,
+      limits: this.limits,
+      store: this.store,
+      options: this.opts,
+      overlayEnabled,
+      broadcastMode: this.opts.broadcast ?? DEFAULTS.broadcast,
+      plainChannel,
+      timers: this.timers,
+      get id () { return k.loaded().id },
+      get status () { return life.status },
+      get addresses () { return k.links.addresses },
+      get signal () { return life.signal },
+      whenStopping: (fn) => life.whenStopping(fn),
+      onEveryStop: (fn) => life.onEveryStop(fn),
+      on: (e, fn) => events.on(e, fn as (payload: unknown) => void),
+      emit: (e, p) => events.emit(e, p as never),
+      reportError: (err, where) => { events.onListenerError(err, where) },
+      handle: (type, handler) => this.links.handle(type, handler),
+      send: (peer, type, data) => this.links.send(peer, type, data),
+      peers: () => this.links.peers(),
+      getPeer: (id) => this.links.getPeer(id),
+      // no async wrapper: a dial's continuation runs as soon as it would on the link manager
+      connect: (address, options) => life.status === 'running' ? this.links.connect(address, options) : Promise.reject(new NotStartedError(`The node is ${life.status}`)),
+      hangUp: (peer) => this.links.hangUp(peer),
+      ping: (peer, o = {}) => this.ping(peer, o),
+      recordStat: (address, event) => { this.stats.add(address, event) },
+      statAddress: (peer) => this.statAddress(peer),
+      reserveStoreRows: (n) => this.#upkeep?.reserve(n) ?? n,
+      activeView: () => this.membership === undefined ? undefined : [...this.membership.hv.activeView().keys()],
+      onNeighbour: (fn) => this.reach.onNeighbour(fn),
+      whenJoined: (bytes, send, what) => { this.reach.whenJoined(bytes, send, what) },
+      sign: (m) => signWith(this.identity!, m),
+      route: (type, handler) => this.messaging.route(type, handler),
+      broadcast: (type, data, options = {}) => {
+        life.assertRunning()
+        this.messaging.broadcast(type, data, options)
+      },
+      broadcastRaw: (type, data, o) => { this.broadcastRaw(type, data, o) },
+      handleBroadcast: (type, handler) => this.messaging.handleBroadcast(type, handler)
+    }
   }
 
   loaded (): Identity {

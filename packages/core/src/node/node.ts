@@ -14,6 +14,7 @@ import { parseAddress } from '../link/address.js'
 import type { PeerStore } from '../store/peer-store.js'
 import type { AnnounceOptions, Reply } from '../overlay/announce.js'
 import { Plumtree } from '../overlay/plumtree.js'
+import type { Membership } from '../overlay/membership.js'
 import type { BroadcastOptions, InboundMessage, RouteHandler } from '../services/app-messages.js'
 import type { Service, ServiceContext, ServiceMap } from '../services/context.js'
 import type { StateService } from '../services/state/state-service.js'
@@ -223,6 +224,8 @@ export class HearsayNode<Services extends object = Record<string, unknown>> exte
   get context (): ServiceContext { return this.#k.ctx }
   /** The reserved message types with a handler. @internal */
   get protocolTypes (): string[] { return this.#k.links.protocolTypes }
+  /** The overlay's membership of this run (benchmarks force their topology through it). @internal */
+  get membershipService (): Membership | undefined { return this.#k.membership }
   /** @internal */ get lifetimeTimers (): TimerSet { return this.#k.timers }
   /** @internal */ handle (...a: Parameters<ServiceContext['handle']>): () => void { return this.#k.ctx.handle(...a) }
   /** Sends a protocol message; false when it could not be sent. @internal */
