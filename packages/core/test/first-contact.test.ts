@@ -47,6 +47,22 @@ describe('first contact', () => {
     expect(a.metrics.get('join-queue.held')).toBe(0)
   })
 
+  it('once a newcomer is online, its contact has taken it in: what others broadcast right then reaches it (JOIN is acknowledged)', async () => {
+    // 20 ms one way: a JOIN in flight for a while, as over a real network
+    const network = new MemoryNetwork({ latency: 20 })
+    const a = node(network, 'a', { seeds: ['memory:b'] })
+    const b = node(network, 'b', { seeds: ['memory:a'] })
+    const c = node(network, 'c', { seeds: ['memory:a'] })
+    const got = [a, b, c].map(n => heard(n, 'line'))
+    const online = [a, b, c].map(n => new Promise<void>(resolve => { n.once('online', () => { resolve() }) }))
+    await Promise.all([a.start(), b.start(), c.start()])
+    await Promise.all(online)
+    a.broadcast('line', 'a'); b.broadcast('line', 'b'); c.broadcast('line', 'c')
+    await eventually(() => got.every(g => g.length === 2), 5000, `every line at every other node (a: ${JSON.stringify(got[0])}, b: ${JSON.stringify(got[1])}, c: ${JSON.stringify(got[2])})`)
+    expect(got.map(g => [...g].sort())).toEqual([['b', 'c'], ['a', 'c'], ['a', 'b']])
+    expect(a.overlay!.drops.unexpected ?? 0).toBe(0)
+  })
+
   it('broadcasts, announces and events made right after start() are held until the node joins, then delivered in order', async () => {
     const network = new MemoryNetwork()
     const seed = node(network, 'seed')

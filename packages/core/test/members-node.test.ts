@@ -128,6 +128,21 @@ describe('cluster membership (node.members(), member:* events) on the memory tes
     expect(victim.members()).toEqual([]) // a stopped node's table is cleared
   })
 
+  it('a node stopped and started again (same object) is down, then up everywhere, and learns the cluster again', async () => {
+    const t = await net(5)
+    const rec = new Recorder(t.nodes)
+    await eventually(() => t.nodes.every(n => n.members().length === 5), 20_000, 'all know all 5')
+    const x = t.nodes[3]!
+    const others = t.nodes.filter(n => n !== x)
+    await x.stop()
+    expect(x.members()).toEqual([])
+    await eventually(() => rec.all(others, 'member:down', x.id), 15_000, 'down at every other node')
+    await x.start()
+    await eventually(() => rec.all(others, 'member:up', x.id), 20_000, 'up at every other node')
+    await eventually(() => x.members().length === 5, 20_000, 'the restarted node knows all 5 again')
+    for (const o of others) expect(rec.transitions(o, x.id)).toMatch(/^down,up(,down,up)*$/)
+  })
+
   it('the member table is bounded (maxMembers), drops counted; a forgotten member that returns joins again', async () => {
     const t = await net(5, (i) => i === 4 ? { state: { maxMembers: 2, memberForgetAfter: 1500 } } : {})
     const small = t.nodes[4]!

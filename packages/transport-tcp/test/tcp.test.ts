@@ -383,13 +383,14 @@ describe('browser entry', () => {
     await t.close()
   })
 
-  it('package.json maps the browser condition to the browser entry, with source first', () => {
+  it('package.json maps the browser condition to the browser entry (with its own types), with source first', () => {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { exports: Record<string, Record<string, unknown>> }
     const root = pkg.exports['.']!
     expect(Object.keys(root)[0]).toBe('source')
     expect(root.source).toEqual({ browser: './src/index.browser.ts', default: './src/index.ts' })
-    expect(root.browser).toBe('./dist/index.browser.js')
-    expect(root.node).toBe('./dist/index.js')
-    expect(root.default).toBe('./dist/index.js')
+    expect(root.browser).toEqual({ types: './dist/index.browser.d.ts', default: './dist/index.browser.js' })
+    expect(root.node).toEqual({ types: './dist/index.d.ts', default: './dist/index.js' })
+    // runtimes without the node condition get the browser entry (it says why it cannot dial)
+    expect(root.default).toEqual({ types: './dist/index.browser.d.ts', default: './dist/index.browser.js' })
   })
 })

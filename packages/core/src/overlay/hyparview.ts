@@ -108,7 +108,7 @@ interface Pending {
   reason: 'join' | 'neighbor' | 'shuffle-reply'
   addrs: string[]
   msg: HyParViewMsg
-  /** The link is up and we wait for the answer (NEIGHBOR only). */
+  /** The link is up and we wait for the answer (NEIGHBOR, and JOIN's acknowledgement). */
   linked: boolean
   since: number
   /** After a refusal or failure, keep trying other passive peers while active + pending < want. */
@@ -147,6 +147,8 @@ export class HyParView {
   /** Every link the node reported up, with the tick it came up at. */
   readonly #links = new Map<PeerId, number>()
   readonly #pending = new Map<PeerId, Pending>()
+  /** Peers taken in on their own JOIN or NEIGHBOR while ours to them was out: their answer is expected once. */
+  readonly #crossed = new Set<PeerId>()
   /** Peers that refused a NEIGHBOR since the last tick: not asked again before it. */
   readonly #refusedBy = new Set<PeerId>()
   #shuffleSent: Set<PeerId> | undefined
@@ -263,6 +265,7 @@ export class HyParView {
   onLinkDown (peer: PeerId): HyParViewAction[] {
     return this.#run(() => {
       this.#links.delete(peer)
+      this.#crossed.delete(peer)
       // a connect still dialling is about a new link, not this one
       const p = this.#pending.get(peer)?.linked === true ? this.#pending.get(peer) : undefined
       if (p !== undefined) {
@@ -346,9 +349,13 @@ export class HyParView {
   #onJoin (from: PeerId, msg: Record<string, unknown>): void {
     const addrs = this.#parseAddrs(msg.addrs)
     if (addrs === undefined) { countDrop(this.drops, 'malformed'); return }
+    // the acknowledgement: the newcomer counts us as a neighbour only from here on, so what it
+    // sends once it is "online" reaches a contact that has taken it in (a repeated JOIN too)
+    // (a repeated JOIN from a member is not answered: a storm of them must not make traffic)
     if (this.#active.has(from)) { countDrop(this.drops, 'duplicate'); return }
     this.#learn(from, addrs)
     this.#addActive(from, addrs)
+    this.#send(from, { t: 'hv.nbr-reply', accepted: true })
     // a newcomer with no address (a browser, a client behind NAT) cannot be dialled: walks that
     // end at a node which then tries to connect to it would only fail
     if (addrs.length === 0) return
@@ -401,12 +408,17 @@ export class HyParView {
   #onNeighborReply (from: PeerId, msg: Record<string, unknown>): void {
     if (typeof msg.accepted !== 'boolean') { countDrop(this.drops, 'malformed'); return }
     const p = this.#pending.get(from)
-    if (p?.reason !== 'neighbor' || !p.linked) { countDrop(this.drops, 'unexpected'); return }
+    // requests that crossed: this side took the peer in on its own request, and this is the
+    // answer to ours (expected once)
+    if (p === undefined && msg.accepted && this.#crossed.delete(from)) return
+    if (p === undefined || p.reason === 'shuffle-reply' || !p.linked) { countDrop(this.drops, 'unexpected'); return }
     this.#pending.delete(from)
     if (msg.accepted) {
       this.#addActive(from, p.addrs)
       return
     }
+    // a contact never refuses a JOIN: a refusal to one is not ours to act on
+    if (p.reason === 'join') { countDrop(this.drops, 'unexpected'); this.#closeLink(from); return }
     if (this.#active.has(from)) return
     const theirs = msg.c
     const ours = this.#component()
@@ -494,6 +506,8 @@ export class HyParView {
 
   #addActive (peer: PeerId, addrs: string[]): void {
     if (peer === this.self) return
+    const p = this.#pending.get(peer)
+    if (p !== undefined && p.linked && p.reason !== 'shuffle-reply') this.#crossed.add(peer)
     this.#pending.delete(peer)
     if (this.#active.has(peer)) {
       if (addrs.length > 0) this.#active.set(peer, addrs)
@@ -575,11 +589,9 @@ export class HyParView {
 
   /** Our own link is up and its first message sent. */
   #linkReady (peer: PeerId, p: Pending): void {
-    if (p.reason === 'join') {
-      // a contact never refuses a JOIN
-      this.#pending.delete(peer)
-      this.#addActive(peer, p.addrs)
-    } else if (p.reason === 'shuffle-reply') {
+    // a JOIN (never refused) and a NEIGHBOR wait for the contact's NEIGHBOR-REPLY: until the
+    // contact has processed the request it would not pass on what this node broadcasts
+    if (p.reason === 'shuffle-reply') {
       // the link existed only to carry the reply
       this.#pending.delete(peer)
       if (!this.#active.has(peer)) this.#closeLink(peer)

@@ -29,12 +29,23 @@ const changes = (actions: HyParViewAction[]): string[] =>
   actions.flatMap((a) => a.type === 'active' ? [`${a.up ? '+' : '-'}${a.peer}`] : [])
 
 describe('HyParView: joining', () => {
-  it('join opens a link to the contact with JOIN and makes it active once up', () => {
+  it('join opens a link to the contact with JOIN and makes it active once the contact acknowledges it', () => {
     const hv = mk()
     expect(hv.join('c', ['mem:c'])).toEqual([{ type: 'connect', peer: 'c', addrs: ['mem:c'], msg: { t: 'hv.join', addrs: ['mem:me'] } }])
     const up = hv.onLinkUp('c', ['mem:c'], 'self')
-    expect(changes(up)).toEqual(['+c'])
+    // not yet: until the contact has processed the JOIN it would not pass on our broadcasts
+    expect(changes(up)).toEqual([])
+    expect(hv.activeView().size).toBe(0)
+    const ack = hv.onMessage('c', { t: 'hv.nbr-reply', accepted: true })
+    expect(changes(ack)).toEqual(['+c'])
     expect([...hv.activeView()]).toEqual([['c', ['mem:c']]])
+    // a refusal of a JOIN is not a contact's to give: counted, the link closed
+    const hv2 = mk()
+    hv2.join('c', ['mem:c'])
+    hv2.onLinkUp('c', ['mem:c'], 'self')
+    const refused = hv2.onMessage('c', { t: 'hv.nbr-reply', accepted: false })
+    expect(hv2.drops.unexpected).toBe(1)
+    expect(refused).toContainEqual({ type: 'disconnect', peer: 'c' })
     expect(() => hv.join('me', [])).toThrow(TypeError)
   })
 
@@ -50,9 +61,23 @@ describe('HyParView: joining', () => {
     ])
     expect(out).toContainEqual({ type: 'learned', peers: [{ id: 'n', addrs: ['mem:n'] }] })
     expect(hv.activeView().get('n')).toEqual(['mem:n'])
-    // a second JOIN on the same link is a duplicate
-    hv.onMessage('n', { t: 'hv.join', addrs: ['mem:n'] })
+    expect(sends(out, 'hv.nbr-reply')).toEqual([{ to: 'n', msg: { t: 'hv.nbr-reply', accepted: true } }])
+    // a second JOIN on the same link is a duplicate: counted, not answered (a storm makes no traffic)
+    const again = hv.onMessage('n', { t: 'hv.join', addrs: ['mem:n'] })
     expect(hv.drops.duplicate).toBe(1)
+    expect(again.filter(a => a.type === 'send')).toEqual([])
+  })
+
+  it('JOINs that cross: each side takes the other in on its JOIN, and the late acknowledgement is expected, not a drop', () => {
+    const a = mk('a')
+    a.join('b', ['mem:b'])
+    a.onLinkUp('b', ['mem:b'], 'self')
+    expect(changes(a.onMessage('b', { t: 'hv.join', addrs: ['mem:b'] }))).toEqual(['+b'])
+    a.onMessage('b', { t: 'hv.nbr-reply', accepted: true })
+    expect(a.drops.unexpected ?? 0).toBe(0)
+    // once only: a second one is unsolicited
+    a.onMessage('b', { t: 'hv.nbr-reply', accepted: true })
+    expect(a.drops.unexpected).toBe(1)
   })
 
   // found by the relay load bench: 1,000 clients in a relay's view made each join cost ~1,000
