@@ -1,4 +1,4 @@
-import { allServices } from '@hearsay/core'
+import { allServices, overlaySignalling } from '@hearsay/core'
 import type { Transport } from '@hearsay/core'
 import type { WebRTCInit } from '@hearsay/transport-webrtc'
 import type { HearsayOptions as BaseOptions } from './options.js'
@@ -33,9 +33,11 @@ export function withWebRTC (options: HearsayOptions, base: () => Transport[], we
 }
 
 /**
- * The main entry is the full SDK: every service unless `services` says otherwise. `hearsay/lite`
- * lists none by default, so that what an application does not use stays out of its bundle.
+ * The main entry is the full SDK: every service unless `services` says otherwise, and
+ * signalling through the overlay (WebRTC needs it; the node forwards signals for its
+ * neighbours) unless `signalling` says otherwise. `hearsay/lite` has neither by default, so that
+ * what an application does not use stays out of its bundle.
  */
 export function withAllServices<O extends BaseOptions> (options: O): O {
-  return options.services === undefined ? { ...options, services: allServices() } : options
+  return { ...options, services: options.services ?? allServices(), signalling: options.signalling ?? overlaySignalling() }
 }

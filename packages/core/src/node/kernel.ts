@@ -3,7 +3,7 @@ import { throwIfAborted, withDeadline } from '../util/abort.js'
 import type { Clock, Random } from '../util/clock.js'
 import { systemClock, systemRandom, TimerSet } from '../util/clock.js'
 import type { Emitter } from '../util/emitter.js'
-import { NotStartedError } from '../util/errors.js'
+import { NotStartedError, UnsupportedError } from '../util/errors.js'
 import type { AbuseLimits, Limits } from '../util/limits.js'
 import { DEFAULT_ABUSE_LIMITS, DEFAULT_LIMITS } from '../util/limits.js'
 import type { Logger } from '../util/logger.js'
@@ -14,6 +14,7 @@ import type { Identity } from '../wire/identity.js'
 import { generateIdentity, identityFromSecretKey, signWith } from '../wire/identity.js'
 import { AbuseGuard } from '../link/abuse-guard.js'
 import type { Channel } from '../link/channel.js'
+import type { SignalRouter } from '../link/transport.js'
 import { LinkManager } from '../link/link-manager.js'
 import type { Peer } from '../link/peer.js'
 import { secureChannel } from '../link/secure-channel.js'
@@ -25,7 +26,6 @@ import type { AnnounceService } from '../overlay/announce.js'
 import type { Membership } from '../overlay/membership.js'
 import { Reach } from '../overlay/reach.js'
 import { JOIN_QUEUE_DEFAULTS } from '../overlay/join-queue.js'
-import { SignalService } from '../overlay/signalling.js'
 import type { BroadcastOptions } from '../services/app-messages.js'
 import type { ServiceContext } from '../services/context.js'
 import type { OpenStreamOptions, PeerStream, StreamService } from '../services/streams.js'
@@ -59,7 +59,8 @@ export class Kernel {
   readonly messaging: Messaging
   readonly host: ServiceHost
   readonly ctx: ServiceContext
-  readonly signals: SignalService
+  /** The overlay's signal router (`signalling` option); `undefined` without it. */
+  readonly signals: SignalRouter | undefined
   readonly defaultProtocol: string
   identity: Identity | undefined
   membership: Membership | undefined
@@ -144,7 +145,7 @@ export class Kernel {
         this.ctx.send(peer, 'st.reset', { s: id, r: 'refused' })
       })
     }
-    this.signals = new SignalService(this.ctx)
+    this.signals = opts.signalling?.(this.ctx)
   }
 
   /**
@@ -226,7 +227,7 @@ export class Kernel {
       await this.#loadIdentity(options)
       await this.host.start(options)
       // transports that need the node (WebRTC signals through the overlay) get it before listening
-      await this.links.listen(this.opts.listen ?? [], { peerId: this.loaded().id, signals: this.signals, logger: this.logger }, options)
+      await this.links.listen(this.opts.listen ?? [], { peerId: this.loaded().id, signals: this.signals ?? NO_SIGNALS, logger: this.logger }, options)
     } catch (err) {
       await this.teardown()
       throw err
@@ -321,4 +322,11 @@ export class Kernel {
     this.identity = generateIdentity(this.random)
     await this.store.setIdentity(this.identity.secretKey, options)
   }
+}
+
+/** What a transport gets for signalling on a node without the `signalling` option. */
+const NO_SIGNALS: SignalRouter = {
+  send: () => { throw new UnsupportedError('this node has no overlay signalling: pass signalling: overlaySignalling() to createNode') },
+  fail: () => {},
+  setHandlers: () => () => {}
 }

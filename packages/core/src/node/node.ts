@@ -22,6 +22,7 @@ import type { Member } from '../services/state/members.js'
 import type { EventBus } from '../services/events/event-bus.js'
 import type { BroadcastStream, BroadcastStreamOptions, BroadcastStreams } from '../services/broadcast-stream.js'
 import { allServices } from '../services/registry.js'
+import { overlaySignalling } from '../overlay/signalling.js'
 import type { InboundHandler, Middleware } from './middleware.js'
 import type { DialOptions, NodeEvents } from './node-events.js'
 import type { NodeOptions } from './options.js'
@@ -240,8 +241,9 @@ type AllServices = ReturnType<typeof allServices>
 /**
  * Creates a node with every built-in service (`services` defaults to `allServices()`), or with
  * the services listed, built-in or the application's own; `node.services` is typed with them.
+ * Signalling through the overlay is on (`signalling` defaults to `overlaySignalling()`).
  * Nothing happens on the network until `start()`.
  */
 export function createNode<const S extends readonly Service[] = AllServices> (options: NodeOptions & { services?: S } = {}): HearsayNode<ServiceMap<S>> {
-  return new HearsayNode<ServiceMap<S>>(options.services === undefined ? { ...options, services: allServices() } : options)
+  return new HearsayNode<ServiceMap<S>>({ ...options, services: options.services ?? allServices(), signalling: options.signalling ?? overlaySignalling() })
 }

@@ -20,7 +20,8 @@ const KINDS: Record<string, [test: (v: unknown) => boolean, wanted: string]> = {
   s: [(v) => typeof v === 'string' && v !== '', 'a non-empty string'],
   k: [(v) => typeof v === 'string' || v instanceof Uint8Array, 'a string or a Uint8Array'],
   l: [(v) => v !== null && (typeof v === 'object' || typeof v === 'function'), 'an object with some of trace, debug, info, warn, error, fatal (console works)'],
-  m: [(v) => v === 'plumtree' || v === 'flood', "'plumtree' or 'flood'"]
+  m: [(v) => v === 'plumtree' || v === 'flood', "'plumtree' or 'flood'"],
+  f: [(v) => typeof v === 'function', 'a function (e.g. overlaySignalling())']
 }
 
 /** Every option of `NodeOptions` and its kind; the type below makes a new option fail to compile until it is listed. */
@@ -31,7 +32,7 @@ const KIND_OF: Record<keyof NodeOptions, string> = {
   defaultProtocol: 's', duplicateGraceMs: 'n', clock: 'o', random: 'o', overlay: 'b', minPeers: 'i', maxPeers: 'I',
   passiveSize: 'i', shuffleInterval: 'N', heartbeatInterval: 'N', phiThreshold: 'n', rejoinDelay: 'N', rejoinMaxDelay: 'N',
   healInterval: 'n', announceAddresses: 'S', broadcast: 'm', announceLimit: 'i', announceTimeout: 'n', announceRoutes: 'i',
-  plumtree: 'o', channel: 'o', state: 'o', events: 'o', streamWindow: 'I', maxStreamsPerPeer: 'I', services: 'a', joinQueue: 'o'
+  plumtree: 'o', channel: 'o', state: 'o', events: 'o', streamWindow: 'I', maxStreamsPerPeer: 'I', services: 'a', joinQueue: 'o', signalling: 'f'
 }
 
 /** What to write instead, for the names the four older packages used. */

@@ -4,7 +4,8 @@ import type { Identity } from '../wire/identity.js'
 import type { AbuseLimits, Limits } from '../util/limits.js'
 import type { Logger, LoggerLike } from '../util/logger.js'
 import type { PeerStore } from '../store/peer-store.js'
-import type { Transport } from '../link/transport.js'
+import type { SignalRouter, Transport } from '../link/transport.js'
+import type { OverlayContext } from '../overlay/context.js'
 import type { EventBusOptions, StateOptions } from '../services/state/options.js'
 import type { Service } from '../services/context.js'
 import type { JoinQueueLimits } from '../overlay/join-queue.js'
@@ -117,6 +118,13 @@ export interface NodeOptions {
    * (`drops.join-queue-stopped`) and logged. @default { maxMessages: 1000, maxBytes: 1048576 }
    */
   joinQueue?: Partial<JoinQueueLimits>
+  /**
+   * Signalling through the overlay: `overlaySignalling()` forwards WebRTC signals for the
+   * neighbours and gives the transports their `SignalRouter`. Without it a WebRTC transport
+   * cannot signal (`UnsupportedError`) and the node drops `rtc.*` frames.
+   * @default overlaySignalling() with `@hearsay/core`'s and `hearsay`'s `createNode()`; none with `hearsay/lite`'s and with `new HearsayNode()`
+   */
+  signalling?: (ctx: OverlayContext) => SignalRouter
 }
 
 export const DEFAULTS = Object.freeze({

@@ -301,3 +301,14 @@ export class SignalService implements SignalRouter {
     }
   }
 }
+
+/**
+ * Signalling through the overlay (`rtc.signal` / `rtc.error`) as a node option: a node with it
+ * forwards signals for its neighbours and gives its transports a `SignalRouter` (WebRTC needs
+ * one). `@hearsay/core`'s and `hearsay`'s `createNode()` set it; `hearsay/lite`'s does not (a
+ * node with no WebRTC, linked only to servers, is nobody's signalling path), which keeps it out
+ * of that bundle.
+ */
+export function overlaySignalling (options: SignalOptions = SIGNAL_DEFAULTS): (ctx: OverlayContext) => SignalRouter {
+  return (ctx) => new SignalService(ctx, options)
+}
