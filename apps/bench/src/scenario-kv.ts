@@ -306,7 +306,7 @@ ${lines}
 /*
  * Hand-off to the owner of apps/bench (not done here, so as not to touch files in use):
  *   sim.ts:       add 'kv' to SCENARIOS.
- *   scenarios.ts: import { kv } from './scenario-kv.js'; add `kv` to RUNNERS (its options are a
+ *   scenarios.ts: import kv from scenario-kv.js; add `kv` to RUNNERS (its options are a
  *                 superset of ScenarioOptions; the CLI needs no new flag, --nodes and --seed do).
  *   report.ts:    in markdown(): case 'kv': return kvMarkdown(rows); in plot(): case 'kv': return kvPlot(rows).
  *   sim-cli.ts:   mention kv in HELP.

@@ -3,7 +3,7 @@
  * store, plus everything `@hearsay/core` exports. No Node built-ins.
  */
 import { HearsayNode, toLogger } from '@hearsay/core'
-import type { PeerStore } from '@hearsay/core'
+import type { PeerStore, Service, ServiceMap } from '@hearsay/core'
 import { indexedDbStore } from '@hearsay/store-level'
 import { webSockets } from '@hearsay/transport-ws'
 import type { HearsayOptions } from './options.js'
@@ -34,14 +34,14 @@ export const DEFAULT_STORE = 'hearsay'
  *   `broadcastStreamsService()` (or `allServices()`) to use `node.state`, `node.events`, peer
  *   streams, broadcast streams; what is not listed stays out of a browser bundle.
  */
-export function createNode (options: HearsayOptions = {}): HearsayNode {
+export function createNode<const S extends readonly Service[] = []> (options: HearsayOptions & { services?: S } = {}): HearsayNode<ServiceMap<S>> {
   const { store: storeOption, ...rest } = options
   checkStoreName(storeOption)
   const named = storeOption === undefined || typeof storeOption === 'string'
   const store: PeerStore = storeOption === undefined
     ? defaultBrowserStore(DEFAULT_STORE, toLogger(rest.logger))
     : typeof storeOption === 'string' ? indexedDbStore({ name: storeOption }) : storeOption
-  return new HearsayNode({
+  return new HearsayNode<ServiceMap<S>>({
     ...rest,
     transports: rest.transports ?? [webSockets()],
     defaultProtocol: rest.defaultProtocol ?? 'ws',

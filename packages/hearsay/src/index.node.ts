@@ -3,7 +3,7 @@
  * store, plus everything `@hearsay/core` exports.
  */
 import { HearsayNode } from '@hearsay/core'
-import type { PeerStore } from '@hearsay/core'
+import type { PeerStore, Service, ServiceMap } from '@hearsay/core'
 import { levelStore } from '@hearsay/store-level'
 import { webSockets } from '@hearsay/transport-ws'
 import { tcp } from '@hearsay/transport-tcp'
@@ -34,12 +34,12 @@ export const DEFAULT_STORE = './.hearsay'
  *   `broadcastStreamsService()` (or `allServices()`) to use `node.state`, `node.events`, peer
  *   streams, broadcast streams; what is not listed stays out of a browser bundle.
  */
-export function createNode (options: HearsayOptions = {}): HearsayNode {
+export function createNode<const S extends readonly Service[] = []> (options: HearsayOptions & { services?: S } = {}): HearsayNode<ServiceMap<S>> {
   const { store: storeOption, ...rest } = options
   checkStoreName(storeOption)
   const named = storeOption === undefined || typeof storeOption === 'string'
   const store: PeerStore = named ? levelStore({ location: storeOption ?? DEFAULT_STORE }) : storeOption
-  return new HearsayNode({
+  return new HearsayNode<ServiceMap<S>>({
     ...rest,
     transports: rest.transports ?? [webSockets(), tcp()],
     store,

@@ -4,7 +4,7 @@
  * overlay and accepts offers, so browsers that learn of each other connect directly.
  * `hearsay/lite` is the same without WebRTC (a smaller bundle).
  */
-import type { HearsayNode } from '@hearsay/core'
+import type { allServices, HearsayNode, Service, ServiceMap } from '@hearsay/core'
 import { webSockets } from '@hearsay/transport-ws'
 import { webRTC } from '@hearsay/transport-webrtc'
 import { createNode as createLiteNode } from './index.browser.js'
@@ -21,6 +21,6 @@ export type { HearsayOptions }
  * `node.events`, peer streams, broadcast streams): `hearsay/lite`'s `createNode()` (IndexedDB store, `defaultProtocol` `'ws'`)
  * with the transports `[webSockets(), webRTC(options.webrtc)]`, listening on `webrtc:*`.
  */
-export function createNode (options: HearsayOptions = {}): HearsayNode {
-  return createLiteNode(withWebRTC(withAllServices(options), () => [webSockets()], webRTC))
+export function createNode<const S extends readonly Service[] = ReturnType<typeof allServices>> (options: HearsayOptions & { services?: S } = {}): HearsayNode<ServiceMap<S>> {
+  return createLiteNode(withWebRTC(withAllServices(options), () => [webSockets()], webRTC)) as HearsayNode<ServiceMap<S>>
 }

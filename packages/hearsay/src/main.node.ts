@@ -4,7 +4,7 @@
  * loaded when the node starts; without it the node runs without WebRTC and warns). Electron:
  * the main process takes this entry, renderers the browser one.
  */
-import type { HearsayNode } from '@hearsay/core'
+import type { allServices, HearsayNode, Service, ServiceMap } from '@hearsay/core'
 import { webSockets } from '@hearsay/transport-ws'
 import { tcp } from '@hearsay/transport-tcp'
 import { createNode as createLiteNode } from './index.node.js'
@@ -24,6 +24,6 @@ export type { HearsayOptions }
  * with the transports `[webSockets(), tcp(), optionalWebRTC(options.webrtc)]`, listening on
  * `webrtc:*` besides `listen`.
  */
-export function createNode (options: HearsayOptions = {}): HearsayNode {
-  return createLiteNode(withWebRTC(withAllServices(options), () => [webSockets(), tcp()], optionalWebRTC))
+export function createNode<const S extends readonly Service[] = ReturnType<typeof allServices>> (options: HearsayOptions & { services?: S } = {}): HearsayNode<ServiceMap<S>> {
+  return createLiteNode(withWebRTC(withAllServices(options), () => [webSockets(), tcp()], optionalWebRTC)) as HearsayNode<ServiceMap<S>>
 }
