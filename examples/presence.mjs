@@ -15,7 +15,7 @@ const until = (check) => new Promise((resolve) => { const t = setInterval(() => 
  * The optional lifecycle hooks `start`, `afterStart` and `beforeStop` on that object are called
  * by the node. A service never sees the node itself.
  */
-function presenceService ({ interval = 200, ttl = 1_000 } = {}) {
+function presenceService ({ interval = 200, ttl = 5_000 } = {}) {
   return {
     name: 'presence',
     create (ctx) {
@@ -94,4 +94,4 @@ say(`bob stopped: alice lists ${alice.services.presence.list().map(p => names.ge
 
 await Promise.all(nodes.map(n => n.stop()))
 clearTimeout(deadline)
-say('done')
+say('OK')

@@ -84,8 +84,7 @@ const expected: Record<string, string[]> = {
     'presence: carol heard bob is away',
     'presence: alice lists: bob=away carol=here',
     'presence: built-in events listed: function; state not listed: ERR_UNSUPPORTED',
-    'presence: bob stopped: alice lists carol',
-    'presence: done'
+    'presence: bob stopped: alice lists carol'
   ]
 }
 
