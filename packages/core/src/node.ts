@@ -332,6 +332,7 @@ export class HearsayNode extends Emitter<NodeEvents> {
       mode: o.broadcast ?? DEFAULTS.broadcast,
       plumtree: o.plumtree,
       defaultLimit: o.announceLimit ?? DEFAULTS.announceLimit,
+      broadcastLimit: o.broadcastLimit ?? DEFAULTS.broadcastLimit,
       defaultTimeout: o.announceTimeout ?? DEFAULTS.announceTimeout,
       maxRoutes: o.announceRoutes ?? DEFAULTS.maxRoutes,
       routeTtl: DEFAULTS.routeTtl
