@@ -48,6 +48,13 @@ function spread (rows: PagesRow[], f: (r: PagesRow) => Num, show: (x: number) =>
   return xs.length === 1 ? show(med) + tail : `${show(med)} [${show(xs[0]!)}–${show(xs.at(-1)!)}]${tail}`
 }
 
+/** Misses farther than the hop limit in the graph, over the rows that measured it (older rows did not). */
+function beyond (rs: PagesRow[]): string {
+  const measured = rs.filter(r => typeof r.missedBeyondLimit === 'number')
+  if (measured.length === 0) return ''
+  return ` (${spread(measured, r => r.missedBeyondLimit as Num, String)}${measured.length < rs.length ? `, ${measured.length} seeds` : ''})`
+}
+
 function table (head: string[], body: string[][]): string {
   return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...body.map(r => `| ${r.join(' | ')} |`)].join('\n') + '\n'
 }
@@ -89,7 +96,7 @@ export function pagesMarkdown (rows: PagesRow[]): string {
         spread(rs, r => r.deliveryRatio as Num, pct),
         spread(rs, r => r.minDeliveryRatio as Num, pct),
         spread(rs, r => r.fullDeliveryFraction as Num, pct),
-        spread(rs, r => r.missedInOriginComponent as Num, ms) + (rs[0]!.missedBeyondLimit === undefined ? '' : ` (${spread(rs, r => r.missedBeyondLimit as Num, ms)})`),
+        spread(rs, r => r.missedInOriginComponent as Num, ms) + beyond(rs),
         spread(rs, r => r.rmr as Num, x => fix(x)),
         spread(rs, r => r.lastHopMax as Num, ms),
         `${String((rs[0]!.relayLinks as number[] | undefined)?.join(', ') ?? '–')} (${String((rs[0]!.relayActive as number[] | undefined)?.join(', ') ?? '–')})`,

@@ -31,7 +31,7 @@ const KIND_OF: Record<keyof NodeOptions, string> = {
   identity: 'o', networkKey: 'k', logger: 'l', limits: 'o', abuse: 'o', handshakeTimeout: 'N', dialTimeout: 'N',
   defaultProtocol: 's', duplicateGraceMs: 'n', clock: 'o', random: 'o', overlay: 'b', minPeers: 'i', maxPeers: 'I',
   passiveSize: 'i', shuffleInterval: 'N', heartbeatInterval: 'N', phiThreshold: 'n', rejoinDelay: 'N', rejoinMaxDelay: 'N',
-  healInterval: 'n', announceAddresses: 'S', broadcast: 'm', announceLimit: 'i', announceTimeout: 'n', announceRoutes: 'i',
+  healInterval: 'n', announceAddresses: 'S', broadcast: 'm', announceLimit: 'i', broadcastLimit: 'i', announceTimeout: 'n', announceRoutes: 'i',
   plumtree: 'o', channel: 'o', state: 'o', events: 'o', streamWindow: 'I', maxStreamsPerPeer: 'I', services: 'a', joinQueue: 'o', signalling: 'f'
 }
 

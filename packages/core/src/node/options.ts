@@ -84,6 +84,13 @@ export interface NodeOptions {
   broadcast?: 'plumtree' | 'flood'
   /** Default hop limit of `announce`. @default 6 */
   announceLimit?: number
+  /**
+   * Default hop limit of `broadcast` and broadcast streams: the most a broadcast may travel, so
+   * that it reaches every node of a large, clustered overlay (a page mesh through one relay is
+   * 20+ hops deep; at 6, half of 1k pages missed each broadcast, uncounted). A copy stopped by its
+   * limit where other neighbours may lack it is counted (`drops.broadcast-stopped-at-limit`). @default 32
+   */
+  broadcastLimit?: number
   /** Default time `announce` waits for replies, ms. @default 5000 */
   announceTimeout?: number
   /** Most announce reverse paths kept (requests whose replies this node can still relay back), each for 60 s. @default 10000 */
@@ -150,6 +157,7 @@ export const DEFAULTS = Object.freeze({
   healInterval: 30_000,
   broadcast: 'plumtree' as 'plumtree' | 'flood',
   announceLimit: 6,
+  broadcastLimit: 32,
   announceTimeout: 5_000,
   maxRoutes: 10_000,
   routeTtl: 60_000,

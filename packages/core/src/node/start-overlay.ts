@@ -22,6 +22,7 @@ export function startOverlay (ctx: OverlayContext, o: NodeOptions, hooks: Overla
     mode: o.broadcast ?? DEFAULTS.broadcast,
     plumtree: o.plumtree,
     defaultLimit: o.announceLimit ?? DEFAULTS.announceLimit,
+    broadcastLimit: o.broadcastLimit ?? DEFAULTS.broadcastLimit,
     defaultTimeout: o.announceTimeout ?? DEFAULTS.announceTimeout,
     maxRoutes: o.announceRoutes ?? DEFAULTS.maxRoutes,
     routeTtl: DEFAULTS.routeTtl

@@ -56,6 +56,8 @@ export interface AnnounceServiceOptions {
   /** Passed to the Plumtree state machine (tuning for experiments). */
   plumtree?: Pick<PlumtreeOptions, 'lazyDelayMs' | 'graftTimeoutMs' | 'optimizeThreshold' | 'originTreeAfter' | 'maxOriginTrees' | 'rootIntervalMs' | 'storeMaxEntries' | 'storeMaxBytes' | 'storeMaxAgeMs'>
   defaultLimit: number
+  /** Default hop limit of a broadcast without replies (`node.broadcast`, broadcast streams). */
+  broadcastLimit: number
   defaultTimeout: number
   /** Reverse-path entries kept. @default 10000 */
   maxRoutes: number
@@ -187,7 +189,7 @@ export class AnnounceService {
    * reverse-path route is kept and receivers get a message instead of a request. The type is
    * checked for length only: hearsay's own payload types (e.g. `st.bc`) use it too.
    */
-  broadcast (type: string, data: unknown, limit = this.opts.defaultLimit): void {
+  broadcast (type: string, data: unknown, limit = this.opts.broadcastLimit): void {
     checkType(type, this.ctx.limits)
     if (!Number.isInteger(limit) || limit < 0) throw new TypeError('limit must be a non-negative integer')
     const id = toHex(this.ctx.random.bytes(16))

@@ -44,6 +44,8 @@ export class Flood implements Broadcaster<FloodMsg> {
     if (typeof g === 'string') { countDrop(this.drops, g); return { actions: [] } }
     if (!this.#seen.add(g.id, now)) { countDrop(this.drops, 'duplicate'); return { actions: [], duplicate: { id: g.id, from } } }
     const actions = g.hops < g.limit ? this.#forward({ t: 'fl.gossip', id: g.id, hops: g.hops + 1, limit: g.limit, payload: g.payload }, from) : []
+    // stopped by its hop limit where other neighbours might not have it: a loss nobody else counts
+    if (g.hops >= g.limit && this.#neighbors.size > (this.#neighbors.has(from) ? 1 : 0)) countDrop(this.drops, 'stopped-at-limit')
     return { actions, deliver: { id: g.id, payload: g.payload, hops: g.hops, from } }
   }
 

@@ -430,6 +430,7 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
     if (origin !== undefined) this.#countOrigin(origin)
     this.#keep(g.id, g.payload, g.hops, g.limit, now, bytes, origin, neighbor ? from : undefined)
     if (g.hops < g.limit) this.#forward(out, g.id, g.payload, g.hops + 1, g.limit, from, origin, now)
+    else if (this.#eager.size + this.#lazy.size > (neighbor ? 1 : 0)) countDrop(this.drops, 'stopped-at-limit')
     return { actions: out, deliver: { id: g.id, payload: g.payload, hops: g.hops, from } }
   }
 

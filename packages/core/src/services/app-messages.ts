@@ -37,7 +37,7 @@ export interface OutboundMessage {
 export type RouteHandler = (msg: InboundMessage, peer: Peer) => void
 
 export interface BroadcastOptions {
-  /** Most overlay hops the message travels. @default the node's `announceLimit` (6) */
+  /** Most overlay hops the message travels. @default the node's `broadcastLimit` (32) */
   limit?: number
 }
 

@@ -26,7 +26,7 @@ export interface BroadcastStreamOptions {
   name?: string
   /** Bytes a slow reader may have queued before further chunks are dropped. @default 1048576 */
   highWaterMark?: number
-  /** Overlay hop limit of each chunk. @default the node's `announceLimit` (6) */
+  /** Overlay hop limit of each chunk. @default the node's `broadcastLimit` (32) */
   limit?: number
 }
 

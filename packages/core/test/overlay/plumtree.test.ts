@@ -152,6 +152,8 @@ describe('Plumtree: limits and validation', () => {
     const atLimit = pt.onMessage('a', gossip('m1', 3, 3), 0)
     expect(atLimit.deliver?.hops).toBe(3)
     expect(atLimit.actions).toEqual([])
+    // stopped where other neighbours (c) may lack it: a counted loss, not a silent one
+    expect(pt.drops['stopped-at-limit']).toBe(1)
     expect(pt.nextTickAt()).toBeUndefined()
     const beyond = pt.onMessage('a', gossip('m2', 4, 3), 0)
     expect(beyond.deliver).toBeUndefined()
@@ -224,6 +226,7 @@ describe('Flood', () => {
     expect(f.onMessage('b', { t: 'fl.gossip', id: 'm', hops: 1, limit: 5, payload: 7 }, 0)).toEqual({ actions: [], duplicate: { id: 'm', from: 'b' } })
     expect(f.drops.duplicate).toBe(1)
     expect(f.onMessage('a', { t: 'fl.gossip', id: 'n', hops: 5, limit: 5, payload: 7 }, 0).actions).toEqual([])
+    expect(f.drops['stopped-at-limit']).toBe(1)
     expect(f.onMessage('a', { t: 'fl.gossip', id: 'o', hops: 6, limit: 5, payload: 7 }, 0).deliver).toBeUndefined()
     expect(f.drops['hop-limit']).toBe(1)
     expect(f.onMessage('a', { t: 'pt.gossip', id: 'p', hops: 1, limit: 5, payload: 7 }, 0).deliver).toBeUndefined()
