@@ -76,7 +76,7 @@ const expected: Record<string, string[]> = {
     'telepathine: a node that joined later still heard news.flash: breaking',
     'telepathine: c was declared down (peer:down)',
     'telepathine: c was heard from again after the network healed (peer:up)',
-    'telepathine: every(20) ticked at least 3 times before after(100) fired'
+    'telepathine: every(20) ticked 3 times until cancelled, then after(20) fired'
   ],
   // docs/api.md, "Write your own service": an application service on the node's context
   presence: [
