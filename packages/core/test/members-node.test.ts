@@ -8,7 +8,7 @@ afterEach(async () => { while (cleanups.length > 0) await cleanups.pop()!() })
 
 /** Fast overlay and state timers: a gossip round every 40 ms, a heartbeat every 100 ms. */
 const fast: NodeOptions = { shuffleInterval: 200, heartbeatInterval: 50, rejoinDelay: 50, rejoinMaxDelay: 400, healInterval: 300 }
-const fastState = { gossipInterval: 40, sweepInterval: 40, memberHeartbeatInterval: 100, memberForgetAfter: 3000 }
+const fastState = { members: true, gossipInterval: 40, sweepInterval: 40, memberHeartbeatInterval: 100, memberForgetAfter: 3000 }
 
 function options (i: number, extra: NodeOptions = {}): NodeOptions {
   return {
@@ -166,7 +166,8 @@ describe('cluster membership (node.members(), member:* events) on the memory tes
     expect(small.members().some(m => m.id === gone.id)).toBe(false)
   })
 
-  it('members() throws UnsupportedError without the state service or with members: false; the heartbeat key is reserved and hidden', async () => {
+  it('members() throws UnsupportedError without the state service or with members: false (the default); the heartbeat key is reserved and hidden', async () => {
+    expect(() => createNode().members()).toThrow(/state: { members: true }/)
     const bare = createNode({ services: [] })
     expect(() => bare.members()).toThrow(UnsupportedError)
     let err: unknown

@@ -66,7 +66,7 @@ export class Telepathine extends WildcardEmitter {
       ...(o.announce === undefined ? {} : { announceAddresses: [o.announce] }),
       seeds: o.seeds,
       ...(o.network === undefined ? {} : { networkKey: o.network }),
-      state: { gossipInterval: o.gossipIntervalMS, memberHeartbeatInterval: o.heartbeatIntervalMS },
+      state: { members: true, gossipInterval: o.gossipIntervalMS, memberHeartbeatInterval: o.heartbeatIntervalMS },
       // kept across stop() and start(): the incarnation in it keeps a restarted peer's versions ahead
       store: memoryStore(),
       closeStore: false

@@ -247,7 +247,7 @@ export class StateService {
    */
   members (): Member[] {
     if (this.#disabled !== undefined) throw new UnsupportedError(`node.state is off: ${this.#disabled}`)
-    if (!this.#o.members) throw new UnsupportedError('cluster membership is off on this node (state.members: false)')
+    if (!this.#o.members) throw new UnsupportedError('cluster membership is off on this node: createNode({ state: { members: true } }) turns it on (docs/api.md, "Cluster membership")')
     const table = this.#members
     if (table === undefined) return []
     return [{ id: this.ctx.id, alive: true, heartbeat: this.#beat.count, lastSeen: this.#beat.at, self: true }, ...table.list()]
