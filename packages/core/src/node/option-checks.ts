@@ -51,7 +51,7 @@ const INSTEAD: Record<string, string> = {
   wrtc: 'transports: [webRTC()]',
   network: 'networkKey',
   gossipIntervalMS: 'state: { gossipInterval }',
-  heartbeatIntervalMS: 'heartbeatInterval',
+  heartbeatIntervalMS: 'state: { members: true, memberHeartbeatInterval }',
   udp: 'nothing: hearsay has no UDP transport',
   emitValueOnHeartBeat: 'nothing: state events fire on changes',
   addressMap: 'announceAddresses',
