@@ -228,6 +228,16 @@ describe('createNode checks its options', () => {
     expect(() => createNode({ broadcast: 'gossip' } as never)).toThrow(/broadcast must be 'plumtree' or 'flood'/)
   })
 
+  it('an unknown key inside an options group throws TypeError naming group.key', () => {
+    expect(() => createNode({ state: { gossipIntervall: 500 } } as never)).toThrow(/unknown option "state.gossipIntervall"/)
+    expect(() => createNode({ events: { hoplimit: 8 } } as never)).toThrow(/"events.hoplimit"/)
+    expect(() => createNode({ limits: { maxFrame: 1 } } as never)).toThrow(/"limits.maxFrame"/)
+    expect(() => createNode({ abuse: { banMinutes: 1 } } as never)).toThrow(/"abuse.banMinutes"/)
+    expect(() => createNode({ joinQueue: { max: 1 } } as never)).toThrow(/"joinQueue.max"/)
+    expect(() => createNode({ plumtree: { lazyDelay: 1 } } as never)).toThrow(/"plumtree.lazyDelay"/)
+    expect(() => createNode({ state: { members: true, gossipInterval: 500 }, plumtree: { lazyDelayMs: 50 }, joinQueue: { maxBytes: 1000 } })).not.toThrow()
+  })
+
   it('says what to use instead of the older packages’ names', () => {
     expect(() => createNode({ port: 8495 } as never)).toThrow(/use listen:/)
     expect(() => createNode({ minPeerNo: 3 } as never)).toThrow(/use minPeers/)

@@ -1,4 +1,7 @@
 import { parseAddress } from '../link/address.js'
+import { JOIN_QUEUE_DEFAULTS } from '../overlay/join-queue.js'
+import { checkKnownKeys } from '../util/known-keys.js'
+import { DEFAULT_ABUSE_LIMITS, DEFAULT_LIMITS } from '../util/limits.js'
 import type { NodeOptions } from './options.js'
 
 /**
@@ -72,6 +75,11 @@ export function checkNodeOptions (opts: unknown): void {
     if (!test(value)) throw new TypeError(`option ${key} must be ${wanted}`)
   }
   const o = opts as NodeOptions
+  // the groups whose keys the node itself takes (state and events are checked by their services)
+  checkKnownKeys('limits', o.limits, Object.keys(DEFAULT_LIMITS))
+  checkKnownKeys('abuse', o.abuse, Object.keys(DEFAULT_ABUSE_LIMITS))
+  checkKnownKeys('joinQueue', o.joinQueue, Object.keys(JOIN_QUEUE_DEFAULTS))
+  checkKnownKeys('plumtree', o.plumtree, 'lazyDelayMs graftTimeoutMs originTreeAfter maxOriginTrees optimizeThreshold rootIntervalMs storeMaxEntries storeMaxBytes storeMaxAgeMs'.split(' '))
   const protocol = o.defaultProtocol ?? 'tcp'
   for (const key of ['seeds', 'listen', 'announceAddresses'] as const) {
     for (const [i, a] of (o[key] ?? []).entries()) checkAddress(a, `${key}[${i}]`, protocol)

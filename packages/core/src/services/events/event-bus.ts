@@ -17,6 +17,7 @@ import type { Peer } from '../../link/peer.js'
 import type { EventBusOptions } from '../state/options.js'
 import { EVENT_DEFAULTS } from '../state/options.js'
 import { wallClock } from '../state/wall-clock.js'
+import { checkKnownKeys } from '../../util/known-keys.js'
 
 /** An event as a `hear` handler gets it (third argument). */
 export interface HeardEvent {
@@ -78,6 +79,7 @@ export class EventBus {
   /** @internal created by the node */
   constructor (private readonly ctx: ServiceContext, opts: EventBusOptions = {}) {
     const D = EVENT_DEFAULTS
+    checkKnownKeys('events', opts, Object.keys(D))
     this.#o = {
       maxNameBytes: opts.maxNameBytes ?? D.maxNameBytes,
       maxEventBytes: opts.maxEventBytes ?? D.maxEventBytes,

@@ -12,6 +12,7 @@ import type { Member, MemberEvent } from './members.js'
 import { MemberTable } from './members.js'
 import type { StateOptions } from './options.js'
 import { STATE_DEFAULTS } from './options.js'
+import { checkKnownKeys } from '../../util/known-keys.js'
 import type { Change, Plan } from './scuttlebutt.js'
 import { checkLimits, nextIncarnation, Scuttlebutt, trustedOwnership } from './scuttlebutt.js'
 import { wallClock } from './wall-clock.js'
@@ -123,6 +124,7 @@ export class StateService {
   /** @internal created by the node */
   constructor (private readonly ctx: ServiceContext, opts: StateOptions = {}, private readonly env: StateEnvironment = ctx) {
     const D = STATE_DEFAULTS
+    checkKnownKeys('state', opts, [...Object.keys(D), 'ownership', 'now'])
     // with a small frame limit the message budget, and then the value limit, shrink to fit
     const maxMessageBytes = opts.maxMessageBytes ?? Math.min(D.maxMessageBytes, ctx.limits.maxFrameBytes - 64)
     const maxKeyBytes = opts.maxKeyBytes ?? D.maxKeyBytes
