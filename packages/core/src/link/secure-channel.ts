@@ -57,8 +57,10 @@ export function secureChannel (opts: SecureChannelOptions = {}): Channel {
         }
       } catch (err) {
         const e = err instanceof HearsayError ? err : new HandshakeError('handshake failed', { cause: err })
-        // a failed responder says nothing: strangers learn nothing about the node
-        conn.close(e)
+        // A failed responder says nothing: strangers learn nothing about the node. The reason
+        // stays local (thrown, counted): a transport that carries close reasons (ws) would
+        // otherwise tell a keyless client "wrong network key".
+        conn.close(o.role === 'responder' ? undefined : e)
         throw e
       }
       const secure = new SecureConnection(conn, result, o.maxFrameBytes, coalesce)
