@@ -36,34 +36,47 @@ describe('telepathine example_events.js (distributed event bus)', () => {
 })
 
 describe('telepathine example_p2p.js (distributed shared memory)', () => {
-  it('4 peers learn both keys through on(\'set\'), know(\'somekey\') and know(\'*\'), and the 10 s key expires everywhere (key:expired)', async () => {
+  // The README's promise for the temporary key is that it "will start to expire in the gossip
+  // net" 10 s after it was set. A peer whose first news of the writer comes later than that (the
+  // README's peers form a chain of seeds; gossip runs every 2.5 s; a loaded CI machine) never
+  // learns it, as in telepathine: an expired key is not gossiped. So: all four learn `somekey`;
+  // every peer that learned `somekey2` sees it expire; at least the writer's own seed learns it.
+  it('4 peers learn somekey through on(\'set\'), know(\'somekey\') and know(\'*\'); every peer that learned the 10 s key sees it expire (key:expired)', async () => {
     const base = await freeRun(6)
     const p = new SeedProcess('example_p2p', 'telepathine-example_p2p.mjs', { START_PORT: String(base) })
     running.push(p)
-    const expiredLines = (out: string): number => all(out, /knows via on\('key:expired'/).length
-    await p.until('all knowledge and the expiry', out => expiredLines(out) >= 4, 40_000)
-    const out = p.stdout
-    const onSet = all(out, new RegExp(`^(${ID}) knows via on\\('set'\\.\\. that peer (${ID}) set (somekey2?)=somevalue$`))
-    const knowKey = all(out, new RegExp(`^(${ID}) knows via know\\('somekey'\\.\\. that peer (${ID}) set somekey=somevalue$`))
-    const knowAny = all(out, new RegExp(`^(${ID}) knows via know\\('\\*'\\.\\. that peer (${ID}) set set:(somekey2?),(somekey2?)=somevalue$`))
-    const expired = all(out, new RegExp(`^(${ID}) knows via on\\('key:expired'\\.\\. that peer (${ID})'s somekey2=somevalue expired$`))
+    const rows = (out: string): Record<'onSet' | 'knowKey' | 'knowAny' | 'expired', RegExpExecArray[]> => ({
+      onSet: all(out, new RegExp(`^(${ID}) knows via on\\('set'\\.\\. that peer (${ID}) set (somekey2?)=somevalue$`)),
+      knowKey: all(out, new RegExp(`^(${ID}) knows via know\\('somekey'\\.\\. that peer (${ID}) set somekey=somevalue$`)),
+      knowAny: all(out, new RegExp(`^(${ID}) knows via know\\('\\*'\\.\\. that peer (${ID}) set set:(somekey2?),(somekey2?)=somevalue$`)),
+      expired: all(out, new RegExp(`^(${ID}) knows via on\\('key:expired'\\.\\. that peer (${ID})'s somekey2=somevalue expired$`))
+    })
+    const learners = (list: RegExpExecArray[], key?: string): string[] => [...new Set(list.filter(r => key === undefined || r[3] === key).map(r => r[1]!))].sort()
+    // settled: four know somekey, someone saw somekey2 expire, and every learner of it did
+    await p.until('all knowledge and the expiries', (out) => {
+      const r = rows(out)
+      const temp = learners(r.onSet, 'somekey2')
+      return learners(r.knowKey).length === 4 && temp.length > 0 && learners(r.expired).join() === temp.join()
+    }, 40_000)
+    const { onSet, knowKey, knowAny, expired } = rows(p.stdout)
     const writer = onSet[0]![2]
-    const learners = (rows: RegExpExecArray[], key?: string): string[] => [...new Set(rows.filter(r => key === undefined || r[3] === key).map(r => r[1]!))].sort()
     const four = learners(onSet, 'somekey')
     expect(four).toHaveLength(4)
-    expect(learners(onSet, 'somekey2')).toEqual(four)
     expect(learners(knowKey)).toEqual(four)
     expect(learners(knowAny, 'somekey')).toEqual(four)
-    expect(learners(knowAny, 'somekey2')).toEqual(four)
-    expect(learners(expired)).toEqual(four)
+    const temp = learners(onSet, 'somekey2')
+    expect(temp.length).toBeGreaterThan(0)
+    expect(temp.every(id => four.includes(id))).toBe(true)
+    expect(learners(knowAny, 'somekey2')).toEqual(temp)
+    expect(learners(expired)).toEqual(temp)
     // one writer, never one of the four; each change reported once per peer
-    for (const rows of [onSet, knowKey, knowAny, expired]) for (const r of rows) expect(r[2]).toBe(writer)
+    for (const list of [onSet, knowKey, knowAny, expired]) for (const r of list) expect(r[2]).toBe(writer)
     expect(four).not.toContain(writer)
-    expect(onSet).toHaveLength(8)
+    expect(onSet).toHaveLength(4 + temp.length)
     expect(knowKey).toHaveLength(4)
-    expect(knowAny).toHaveLength(8)
+    expect(knowAny).toHaveLength(4 + temp.length)
     expect(knowAny.every(r => r[3] === r[4])).toBe(true) // this.event is set:<key>
-    expect(expired).toHaveLength(4)
+    expect(expired).toHaveLength(temp.length)
     const r = await p.finish()
     expect({ ...r, stderr: p.stderr }).toEqual({ code: 0, signal: null, stderr: '' })
   }, 60_000)
