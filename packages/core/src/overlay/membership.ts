@@ -133,7 +133,9 @@ export class Membership {
     timers.every(this.opts.shuffleInterval, () => {
       this.run(this.hv.tick())
       // addresses saved to the store while the node runs (peernet's save()) are tried too
-      if (this.hv.activeView().size < this.opts.minPeers) void this.#refillFromStore()
+      // (only when the passive view, which the tick just drew from, has nobody left: the store
+      // is read, up to 10k rows, when gossip offers no candidate, not every period)
+      if (this.hv.activeView().size < this.opts.minPeers && this.hv.passiveView().size === 0) void this.#refillFromStore()
     })
     timers.every(this.opts.heartbeatInterval, () => { this.#heartbeats() })
     if (this.opts.healInterval > 0) {
