@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { Telepathine } from '../src/telepathine/index.js'
+import { MAX_PENDING_SAYS } from '../src/telepathine/telepathine.js'
 
 const peers: Telepathine[] = []
 afterEach(async () => {
@@ -73,6 +74,12 @@ describe('telepathine compat: construction', () => {
     expect(() => p.after(-1, () => {})).toThrow(TypeError)
     expect(() => p.every(0, () => {})).toThrow(TypeError)
     expect(() => p.getRemote(undefined as unknown as string, 'k')).toThrow(TypeError)
+  })
+
+  it('says made before start() are held, up to a bound: past it QueueFullError, as core\'s join queue', () => {
+    const p = peer()
+    for (let i = 0; i < MAX_PENDING_SAYS; i++) p.say('e', i)
+    expect(() => p.say('e', 'one too many')).toThrow(expect.objectContaining({ code: 'ERR_QUEUE_FULL' }))
   })
 })
 

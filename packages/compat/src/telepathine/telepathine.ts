@@ -3,7 +3,7 @@
  * replicated state (`node.state`), its event bus is `node.events`, its peer events are hearsay's
  * cluster membership (`member:*`), its darknet is `networkKey`.
  */
-import { createNode, generateIdentity, memoryStore, NotStartedError } from '@hearsay/core'
+import { createNode, generateIdentity, memoryStore, NotStartedError, QueueFullError } from '@hearsay/core'
 import type { HearsayNode } from '@hearsay/core'
 import { tcp } from '@hearsay/transport-tcp'
 import { warnOnce } from '../shared/warn-once.js'
@@ -164,7 +164,7 @@ export class Telepathine extends WildcardEmitter {
     if (buffer !== undefined) warnOnce('HEARSAY_COMPAT_TELEPATHINE_SAY_BUFFER', 'telepathine compat: say()\'s buffer argument has no effect: hearsay encodes every parameter with msgpack, so Buffers and Uint8Arrays travel as bytes anyway')
     const duration = eventDurationMS ?? 0
     if (this.#live) { this.#node.events.say(eventname, parameter, { duration }); return }
-    if (this.#pendingSays.length >= MAX_PENDING_SAYS) throw new RangeError(`say: ${MAX_PENDING_SAYS} events already wait for start(); start the peer first`)
+    if (this.#pendingSays.length >= MAX_PENDING_SAYS) throw new QueueFullError(`say: ${MAX_PENDING_SAYS} events already wait for start(); start the peer first`)
     this.#pendingSays.push({ name: eventname, data: parameter, duration })
   }
 
