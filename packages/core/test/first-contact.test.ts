@@ -63,6 +63,30 @@ describe('first contact', () => {
     expect(a.overlay!.drops.unexpected ?? 0).toBe(0)
   })
 
+  for (const mode of ['plumtree', 'flood'] as const) {
+    it(`a broadcast made while a new link is in one view and not yet in the other still crosses it (${mode}: catch-up)`, async () => {
+      // 20 ms one way: b takes a in when a's NEIGHBOR arrives, a takes b in 20 ms later, on the reply
+      const network = new MemoryNetwork({ latency: 20 })
+      const c = node(network, 'c', { broadcast: mode })
+      const a = node(network, 'a', { broadcast: mode, seeds: ['memory:c'] })
+      const b = node(network, 'b', { broadcast: mode })
+      const atB = heard(b, 'line')
+      await c.start(); await b.start()
+      const aOnline = new Promise<void>(resolve => { a.once('online', () => { resolve() }) })
+      await a.start(); await aOnline
+      let aViewAtSend: string[] = []
+      b.once('online', () => {
+        aViewAtSend = [...a.overlay!.active]
+        a.broadcast('line', 'from a, in the gap')
+      })
+      await a.dial('memory:b')
+      await eventually(() => atB.length === 1, 5000, 'the line at b')
+      // the gap was real: a sent before it had b in its view
+      expect(aViewAtSend).not.toContain(b.id)
+      expect(atB).toEqual(['from a, in the gap'])
+    })
+  }
+
   it('broadcasts, announces and events made right after start() are held until the node joins, then delivered in order', async () => {
     const network = new MemoryNetwork()
     const seed = node(network, 'seed')

@@ -79,7 +79,7 @@ export function checkNodeOptions (opts: unknown): void {
   checkKnownKeys('limits', o.limits, Object.keys(DEFAULT_LIMITS))
   checkKnownKeys('abuse', o.abuse, Object.keys(DEFAULT_ABUSE_LIMITS))
   checkKnownKeys('joinQueue', o.joinQueue, Object.keys(JOIN_QUEUE_DEFAULTS))
-  checkKnownKeys('plumtree', o.plumtree, 'lazyDelayMs graftTimeoutMs originTreeAfter maxOriginTrees optimizeThreshold rootIntervalMs storeMaxEntries storeMaxBytes storeMaxAgeMs'.split(' '))
+  checkKnownKeys('plumtree', o.plumtree, 'lazyDelayMs graftTimeoutMs originTreeAfter maxOriginTrees optimizeThreshold rootIntervalMs storeMaxEntries storeMaxBytes storeMaxAgeMs catchUpMs'.split(' '))
   const protocol = o.defaultProtocol ?? 'tcp'
   for (const key of ['seeds', 'listen', 'announceAddresses'] as const) {
     for (const [i, a] of (o[key] ?? []).entries()) checkAddress(a, `${key}[${i}]`, protocol)

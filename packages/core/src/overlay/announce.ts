@@ -54,7 +54,7 @@ export interface Request {
 export interface AnnounceServiceOptions {
   mode: 'plumtree' | 'flood'
   /** Passed to the Plumtree state machine (tuning for experiments). */
-  plumtree?: Pick<PlumtreeOptions, 'lazyDelayMs' | 'graftTimeoutMs' | 'optimizeThreshold' | 'originTreeAfter' | 'maxOriginTrees' | 'rootIntervalMs' | 'storeMaxEntries' | 'storeMaxBytes' | 'storeMaxAgeMs'>
+  plumtree?: Pick<PlumtreeOptions, 'lazyDelayMs' | 'graftTimeoutMs' | 'optimizeThreshold' | 'originTreeAfter' | 'maxOriginTrees' | 'rootIntervalMs' | 'storeMaxEntries' | 'storeMaxBytes' | 'storeMaxAgeMs' | 'catchUpMs'>
   defaultLimit: number
   /** Default hop limit of a broadcast without replies (`node.broadcast`, broadcast streams). */
   broadcastLimit: number
@@ -116,7 +116,7 @@ export class AnnounceService {
   }
 
   neighbor (peer: PeerId, up: boolean): void {
-    if (up) this.broadcaster.neighborUp(peer)
+    if (up) this.broadcaster.neighborUp(peer, this.ctx.clock.now())
     else this.broadcaster.neighborDown(peer)
     this.#driver.scheduleTick()
   }

@@ -36,8 +36,8 @@ export interface BroadcastResult<M> {
 export interface Broadcaster<M> {
   /** Incoming messages ignored (and duplicates), by reason. */
   readonly drops: Drops
-  /** `peer` entered the active view. */
-  neighborUp: (peer: PeerId) => void
+  /** `peer` entered the active view at `now` (ms; a broadcaster may default it to the latest time it was given). */
+  neighborUp: (peer: PeerId, now?: number) => void
   /** `peer` left the active view. */
   neighborDown: (peer: PeerId) => void
   /**

@@ -19,8 +19,14 @@ export type PlumtreeMsg =
    * delivered to the application.
    */
   | { t: 'pt.gossip', id: string, hops: number, limit: number, payload: unknown, o?: PeerId, b?: 1 }
-  /** `hops` is what the GOSSIP would have carried had it been sent eagerly. */
-  | { t: 'pt.ihave', ids: Array<{ id: string, hops: number }> }
+  /**
+   * `hops` is what the GOSSIP would have carried had it been sent eagerly. `c: 1` marks a
+   * catch-up for a new neighbour: ids of recent messages with `a`, how many ms ago the sender
+   * saw each. The receiver GRAFTs at once those it lacks and the sender saw after the receiver
+   * took the link in, and takes no tree optimisation from them (the link did not exist when
+   * they travelled).
+   */
+  | { t: 'pt.ihave', ids: Array<{ id: string, hops: number, a?: number }>, c?: 1 }
   /** With `o`, the link becomes eager for that origin's messages only. */
   | { t: 'pt.graft', ids: string[], o?: PeerId }
   /** With `o`, the link becomes lazy for that origin's messages only. */
@@ -69,6 +75,19 @@ export interface PlumtreeOptions extends BroadcastLimits {
    * @default 10000
    */
   storeMaxAgeMs?: number
+  /**
+   * A new neighbour is told the ids of the messages this node saw in the last `catchUpMs`
+   * (at most `maxBatchIds`, the newest), with their ages, and GRAFTs those it lacks that came
+   * after it took the link in. The two ends of a link take it into their views a round trip
+   * apart (the side that accepts a JOIN or NEIGHBOR at once, the side that asked on the
+   * reply), and a broadcast made in between reaches one end's view but not the other's:
+   * without this, a node that had already taken its new neighbour in lost that neighbour's
+   * messages of that moment (the smokesignal chat, 1 run in 5 on a loaded machine). Messages
+   * older than the link are not caught up: a late joiner gets nothing said before it joined.
+   * 0 turns it off.
+   * @default 3000
+   */
+  catchUpMs?: number
   /** Most ids in one IHAVE or GRAFT, sent and accepted. @default 256 */
   maxBatchIds?: number
   /** Most messages waiting for an eager copy at once; IHAVEs beyond it are ignored. @default 10000 */
@@ -144,6 +163,11 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
   readonly #store = new Map<string, Stored>()
   #storeBytes = 0
   readonly #ihaveQueue = new Map<PeerId, Array<{ id: string, hops: number, at: number }>>()
+  /** New neighbours and the ids of their catch-up IHAVE, which goes out at the next tick. */
+  readonly #catchUp = new Map<PeerId, Array<{ id: string, hops: number, at: number }>>()
+  /** When each neighbour was taken in (ms), to tell a catch-up of this link from older news. */
+  readonly #upAt = new Map<PeerId, number>()
+  readonly catchUpMs: number
   readonly #missing = new Map<string, Missing>()
   /** Per-origin trees, least recently used first. */
   readonly #origins = new Map<PeerId, OriginTree>()
@@ -177,6 +201,7 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
     this.#storeMaxBytes = positive('storeMaxBytes', opts.storeMaxBytes ?? 8 * 1024 * 1024)
     this.#storeMaxAgeMs = positive('storeMaxAgeMs', opts.storeMaxAgeMs ?? 10_000)
     this.#maxBatchIds = count('maxBatchIds', opts.maxBatchIds ?? 256)
+    this.catchUpMs = positive('catchUpMs', opts.catchUpMs ?? 3000)
     this.#maxMissing = count('maxMissing', opts.maxMissing ?? 10_000)
     const threshold = opts.optimizeThreshold ?? 1
     if (!isInt(threshold, 0, MAX_HOPS_CEILING)) throw new TypeError(`optimizeThreshold must be an integer in 0..${MAX_HOPS_CEILING}`)
@@ -193,20 +218,33 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
   /** Peers only told about payloads. */
   lazyPeers (): PeerId[] { return [...this.#lazy] }
 
-  neighborUp (peer: PeerId): void {
+  /** `now` defaults to the latest time any call brought; a node passes its clock's. */
+  neighborUp (peer: PeerId, now = this.#lastNow): void {
     if (peer === this.self || this.#isNeighbor(peer)) return
+    this.#lastNow = now
+    this.#upAt.set(peer, now)
     // Without a root, new links start eager and the first broadcasts over them decide whether
     // they stay. With one, a node already on the tree takes a new link as lazy: an eager one
     // would close a cycle that only the next beacon prunes, doubling other origins' messages
     // until then; the beacon's IHAVE makes it eager if it is the shorter way to the root.
     if (this.#eager.size > 0 && this.#rootFresh(this.#lastNow)) this.#lazy.add(peer)
     else this.#eager.add(peer)
+    if (this.catchUpMs === 0) return
+    // taken now: what comes later reaches the new neighbour by the usual eager or lazy push
+    const recent: Array<{ id: string, hops: number, at: number }> = []
+    for (const [id, s] of this.#store) {
+      if (s.beacon || s.hops >= s.limit || now - s.at > this.catchUpMs) continue
+      recent.push({ id, hops: s.hops + 1, at: s.at })
+    }
+    if (recent.length > 0) this.#catchUp.set(peer, recent.slice(-this.#maxBatchIds))
   }
 
   neighborDown (peer: PeerId): void {
     this.#eager.delete(peer)
     this.#lazy.delete(peer)
     this.#ihaveQueue.delete(peer)
+    this.#catchUp.delete(peer)
+    this.#upAt.delete(peer)
     for (const o of this.#origins.values()) o.delete(peer)
     for (const m of this.#missing.values()) {
       const i = m.announcers.indexOf(peer)
@@ -271,6 +309,10 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
     const out: Array<SendAction<PlumtreeMsg>> = []
     this.#lastNow = now
     this.#tickRoot(out, now)
+    for (const [to, recent] of this.#catchUp) {
+      out.push({ type: 'send', to, msg: { t: 'pt.ihave', ids: recent.map(({ id, hops, at }) => ({ id, hops, a: Math.max(0, Math.round(now - at)) })), c: 1 } })
+    }
+    this.#catchUp.clear()
     for (const [peer, queue] of this.#ihaveQueue) {
       // the oldest entry decides: once it has waited lazyDelayMs the whole queue goes as one
       // batch, so a lazy link carries at most one IHAVE per lazyDelayMs whatever the rate
@@ -313,7 +355,7 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
 
   /** The earliest time `tick` has work to do, if any: lets a node sleep instead of polling. */
   nextTickAt (): number | undefined {
-    let next = Infinity
+    let next = this.#catchUp.size > 0 ? this.#lastNow : Infinity
     for (const queue of this.#ihaveQueue.values()) next = Math.min(next, queue[0]!.at + this.lazyDelayMs)
     for (const m of this.#missing.values()) next = Math.min(next, m.deadline)
     const root = this.#nextRootDuty()
@@ -436,23 +478,30 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
 
   #onIHave (out: Array<SendAction<PlumtreeMsg>>, from: PeerId, msg: Record<string, unknown>, now: number): void {
     const ids = msg.ids
-    if (!Array.isArray(ids) || ids.length > this.#maxBatchIds ||
-      !ids.every((e) => isRecord(e) && isString(e.id, this.#limits.maxIdLength) && isInt(e.hops, 1, MAX_HOPS_CEILING))) {
+    const catchUp = msg.c === 1
+    if (!Array.isArray(ids) || ids.length > this.#maxBatchIds || (msg.c !== undefined && !catchUp) ||
+      !ids.every((e) => isRecord(e) && isString(e.id, this.#limits.maxIdLength) && isInt(e.hops, 1, MAX_HOPS_CEILING) && (!catchUp || isInt(e.a, 0, MAX_AGE_MS)))) {
       countDrop(this.drops, 'malformed'); return
     }
     if (!this.#isNeighbor(from)) { countDrop(this.drops, 'not-neighbor'); return }
-    for (const { id, hops } of ids as Array<{ id: string, hops: number }>) {
-      if (this.#seen.has(id, now)) { this.#maybeOptimize(out, from, id, hops); continue }
+    // how long this side has had the link: a catch-up entry older than that is news from
+    // before it was here, which it has no claim to (a late joiner hears nothing said before)
+    const linkAge = now - (this.#upAt.get(from) ?? now)
+    for (const { id, hops, a } of ids as Array<{ id: string, hops: number, a?: number }>) {
+      // a catch-up names messages that passed before the link: no eager copy is on its way
+      if (this.#seen.has(id, now)) { if (!catchUp) this.#maybeOptimize(out, from, id, hops); continue }
+      if (catchUp && a! > linkAge) { countDrop(this.drops, 'catch-up-before-link'); continue }
       const m = this.#missing.get(id)
       if (m !== undefined) {
         if (!m.announcers.includes(from) && !m.asked.includes(from)) m.announcers.push(from)
       } else if (this.#missing.size >= this.#maxMissing) {
         countDrop(this.drops, 'missing-full')
       } else {
-        this.#missing.set(id, { announcers: [from], asked: [], since: now, deadline: now + this.graftTimeoutMs })
+        this.#missing.set(id, { announcers: [from], asked: [], since: now, deadline: catchUp ? now : now + this.graftTimeoutMs })
       }
     }
   }
+
 
   #onGraft (out: Array<SendAction<PlumtreeMsg>>, from: PeerId, msg: Record<string, unknown>, now: number): void {
     const ids = msg.ids
@@ -602,6 +651,8 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
   #isLinked (): boolean { return this.#eager.size + this.#lazy.size > 0 }
 }
 
+/** Largest age a catch-up entry may carry (about 24 days: any value a node could mean). */
+const MAX_AGE_MS = 2 ** 31 - 1
 /** Periods without a beacon after which a root is considered gone. */
 const ROOT_TIMEOUT_PERIODS = 3.5
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { PlumtreeMsg, PlumtreeOptions } from '../../src/overlay/index.js'
-import { Plumtree } from '../../src/overlay/index.js'
+import { Flood, Plumtree } from '../../src/overlay/index.js'
 
 /**
  * Issue 19: no broadcast is given up while a neighbour may still have it. Once the GRAFTs to the
@@ -90,5 +90,84 @@ describe('Plumtree: a missing message is pulled until no neighbour can have it',
     const answer = holder.onMessage('me', pull[0]!.msg, 1010).actions
     expect(answer.map((a) => [a.to, a.msg.t])).toEqual([['me', 'pt.gossip']])
     expect(me.onMessage('h', answer[0]!.msg, 1020).deliver?.id).toBe('m')
+  })
+})
+
+describe('Plumtree and flood: a new neighbour catches up on what passed just before its link', () => {
+  const ihaves = (r: { actions: Array<{ to: string, msg: PlumtreeMsg }> }): Array<[string, unknown]> =>
+    r.actions.filter((a) => a.msg.t === 'pt.ihave').map((a) => [a.to, a.msg])
+
+  it('tells a new neighbour the recent ids once (c: 1) with their ages, newest last, without beacons or spent hop limits', () => {
+    const pt = mk({ catchUpMs: 3000, maxBatchIds: 2 }, ['a'])
+    pt.broadcast('old', 'x', 10, 0)
+    pt.onMessage('a', gossip('m1', 2), 5000)
+    pt.onMessage('a', gossip('spent', 10, 10), 5100)
+    pt.broadcast('m2', 'x', 10, 5200)
+    pt.broadcast('m3', 'x', 10, 5300)
+    pt.tick(5300)
+    pt.neighborUp('n', 5300)
+    // what comes after the link went up travels as usual, not in the catch-up
+    pt.broadcast('later', 'x', 10, 5350)
+    expect(ihaves(pt.tick(5400)).filter(([to]) => to === 'n')).toEqual([['n', { t: 'pt.ihave', ids: [{ id: 'm2', hops: 1, a: 200 }, { id: 'm3', hops: 1, a: 100 }], c: 1 }]])
+    expect(ihaves(pt.tick(6000)).filter(([to]) => to === 'n')).toEqual([])
+  })
+
+  it('the receiver GRAFTs at once what it lacks and its neighbour saw after the link, and is never re-parented by a catch-up', () => {
+    const pt = mk({}, ['a'])
+    pt.onMessage('a', gossip('seen', 5), 0)
+    pt.neighborUp('b', 1000)
+    // 40 ms after this side took b in: b saw 'new' 30 ms ago, 'older' 500 ms ago (before the link)
+    const r = pt.onMessage('b', { t: 'pt.ihave', ids: [{ id: 'seen', hops: 1, a: 30 }, { id: 'new', hops: 1, a: 30 }, { id: 'older', hops: 1, a: 500 }], c: 1 }, 1040)
+    expect(r.actions).toEqual([])
+    expect(pt.nextTickAt()).toBe(1040)
+    expect(grafts(pt.tick(1040))).toEqual([['b', ['new']]])
+    expect(pt.drops.optimized).toBeUndefined()
+    expect(pt.drops['catch-up-before-link']).toBe(1)
+    // a catch-up without ages, or a malformed marker, is refused
+    pt.onMessage('b', { t: 'pt.ihave', ids: [{ id: 'x', hops: 1 }], c: 1 }, 1050)
+    pt.onMessage('b', { t: 'pt.ihave', ids: [], c: 2 } as unknown as PlumtreeMsg, 1050)
+    expect(pt.drops.malformed).toBe(2)
+  })
+
+  it('catchUpMs 0 turns it off; a neighbour that leaves before the tick gets nothing', () => {
+    const off = mk({ catchUpMs: 0 }, [])
+    off.broadcast('m', 'x', 10, 0)
+    off.neighborUp('n')
+    expect(ihaves(off.tick(10))).toEqual([])
+    const gone = mk({}, [])
+    gone.broadcast('m', 'x', 10, 0)
+    gone.neighborUp('n')
+    gone.neighborDown('n')
+    expect(ihaves(gone.tick(10))).toEqual([])
+  })
+
+  it('flood pushes the recent messages again to a new neighbour, once, within its window and bound', () => {
+    const fl = new Flood({ self: 'me', catchUpMs: 3000, catchUpMaxMessages: 2 })
+    fl.neighborUp('a')
+    fl.broadcast('old', 'x', 10, 0)
+    fl.onMessage('a', { t: 'fl.gossip', id: 'm1', hops: 2, limit: 10, payload: 'y' }, 5000)
+    fl.onMessage('a', { t: 'fl.gossip', id: 'spent', hops: 10, limit: 10, payload: 'y' }, 5050)
+    fl.broadcast('m2', 'z', 10, 5100)
+    fl.neighborUp('n', 5100)
+    fl.broadcast('later', 'x', 10, 5150)
+    expect(fl.nextTickAt()).toBe(5150)
+    const sent = fl.tick(5200).actions.map((a) => [a.to, a.msg.id, a.msg.hops, a.msg.a])
+    expect(sent).toEqual([['n', 'm1', 3, 200], ['n', 'm2', 1, 100]])
+    expect(fl.tick(5300).actions).toEqual([])
+    expect(fl.nextTickAt()).toBeUndefined()
+  })
+})
+
+describe('flood: a catch-up push is kept only when it is news since the link', () => {
+  it('delivers what the neighbour saw after this side took the link in, and skips older news', () => {
+    const fl = new Flood({ self: 'me' })
+    fl.neighborUp('n', 1000)
+    const push = (id: string, a: number, now: number): ReturnType<Flood['onMessage']> => fl.onMessage('n', { t: 'fl.gossip', id, hops: 1, limit: 10, payload: id, a }, now)
+    expect(push('fresh', 20, 1040).deliver?.id).toBe('fresh')
+    expect(push('old', 500, 1040).deliver).toBeUndefined()
+    expect(fl.drops['catch-up-before-link']).toBe(1)
+    expect(push('fresh', 20, 1041).deliver).toBeUndefined()
+    expect(fl.onMessage('n', { t: 'fl.gossip', id: 'bad', hops: 1, limit: 10, payload: 1, a: -1 }, 1042).deliver).toBeUndefined()
+    expect(fl.drops.malformed).toBe(1)
   })
 })

@@ -131,7 +131,7 @@ export class EventBus {
     const b = this.#broadcaster
     if (b === undefined) return
     if (!up) { b.neighborDown(peer); this.#driver?.scheduleTick(); return }
-    b.neighborUp(peer)
+    b.neighborUp(peer, this.ctx.clock.now())
     this.#driver?.scheduleTick()
     this.#replayTo(peer)
   }
