@@ -19,6 +19,7 @@ import { webSockets } from '@hearsay/transport-ws'
 import type { RelayConfig } from './config.js'
 import { listenAddresses, MEMORY_DATA, RELAY_MAX_CONNS_PER_IP, RELAY_MAX_PEERS } from './config.js'
 import { createRoutes } from './http-routes.js'
+import { RELAY_ABUSE_DEFAULTS } from './abuse-config.js'
 
 export interface RelayOptions {
   /** Where log lines go, one JSON object per call. @default console.log */
@@ -123,7 +124,7 @@ export async function startRelay (config: RelayConfig, options: RelayOptions = {
   if (networkKey !== undefined) nodeOptions.networkKey = networkKey
   nodeOptions.maxPeers = config.maxPeers ?? RELAY_MAX_PEERS
   if (config.minPeers !== undefined) nodeOptions.minPeers = config.minPeers
-  nodeOptions.abuse = { maxConnectionsPerAddress: config.maxConnsPerIp ?? RELAY_MAX_CONNS_PER_IP }
+  nodeOptions.abuse = { ...RELAY_ABUSE_DEFAULTS, maxConnectionsPerAddress: config.maxConnsPerIp ?? RELAY_MAX_CONNS_PER_IP, ...config.abuse }
   const node = createNode(nodeOptions)
   node.on('error', (err) => { logger.error('node error', { err }) })
   // The relay consumes no application messages: it forwards broadcasts (chat lines) through the
