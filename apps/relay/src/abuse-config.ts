@@ -8,13 +8,17 @@ import type { AbuseLimits } from '@hearsay/core'
 
 /**
  * A peer's fair share of a relay, frames per second. A page sends the relay its own broadcasts
- * and gossip control frames: tens per second in a busy chat room (the abuse bench's honest
- * nodes: ~20). 1,000 is 50× that, and 64 peers at 1,000 each is still work one core can do;
- * core's default (1M) is a backstop above what one link can carry, no share at all.
+ * and gossip control frames: about 20 per second in the abuse bench (10 broadcasts/s per
+ * node). Every frame a peer gets admitted the relay fans out to its neighbours, so the share is
+ * what one peer may make every page process: on the abuse bench (3 honest nodes, one peer
+ * flooding flat out) 1,000 frames/s raised the honest p99 10× and /healthz past a second;
+ * 200 kept the p99 within its noise (results in the relay README). A relay mesh whose
+ * relay-to-relay links carry more than this raises it. Core's default (1M) is a backstop
+ * above what one link can carry, no share at all.
  */
-export const RELAY_PEER_FRAMES_PER_SECOND = 1_000
-/** A peer's fair share of a relay, bytes per second (4 MiB: a file stream through the relay still moves). */
-export const RELAY_PEER_BYTES_PER_SECOND = 4 * 1024 * 1024
+export const RELAY_PEER_FRAMES_PER_SECOND = 200
+/** A peer's fair share of a relay, bytes per second (1 MiB; at least a maximal frame, 256 KiB, fits the burst). */
+export const RELAY_PEER_BYTES_PER_SECOND = 1024 * 1024
 /** Inbound handshakes in progress from one IP (one IPv6 /64): a NAT's burst of joins gets through, one host cannot take the 128 slots. */
 export const RELAY_MAX_PENDING_HANDSHAKES_PER_IP = 16
 

@@ -279,9 +279,10 @@ describe('AbuseGuard', () => {
   it('0 disables a limit; bad values are refused', () => {
     const { guard } = guardWith({ maxPendingHandshakes: 0, maxInvalidFrames: 0 })
     for (let i = 0; i < 1000; i++) expect(guard.admit(fakeConn('ws://1.2.3.4:1'))).toBe(true)
-    for (let i = 0; i < 100; i++) expect(guard.invalidFrame('p', 'ws://1.2.3.4:1')).toBe(false)
+    for (let i = 0; i < 100; i++) expect(guard.invalidFrame('p')).toBe(false)
     expect(() => guardWith({ banMs: -1 })).toThrow(TypeError)
     expect(() => guardWith({ banMs: 0 })).toThrow(TypeError)
+    expect(() => guardWith({ addressBanMs: 0 })).toThrow(TypeError)
     expect(() => guardWith({ peerFramesPerSecond: Number.NaN })).toThrow(TypeError)
   })
 })
