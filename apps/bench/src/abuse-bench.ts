@@ -63,12 +63,26 @@ export interface AbuseResult {
     ratioAfterGc: number
     /** V8 heap used, heap reserved, and memory outside the heap (Buffers), before and after (after GC). */
     heap: { beforeUsedMiB: number, afterGcUsedMiB: number, beforeTotalMiB: number, afterGcTotalMiB: number, beforeExternalMiB: number, afterGcExternalMiB: number }
+    /** MiB reserved by each V8 heap space before the attack and after it (after GC): the ones that grew. */
+    spaces: Record<string, { beforeMiB: number, afterGcMiB: number }>
   }
   /** Relay counters (GET /metrics) at the end, the abuse-related ones. */
   counters: Record<string, number>
 }
 
 const now = (): number => performance.timeOrigin + performance.now()
+
+/** The V8 heap spaces (relay-probe.ts) that grew by more than 1 MiB between two samples. */
+function spaceGrowth (a: MemorySample, b: MemorySample): Record<string, { beforeMiB: number, afterGcMiB: number }> {
+  const sa = (a as MemorySample & { spaces?: Record<string, number> }).spaces ?? {}
+  const sb = (b as MemorySample & { spaces?: Record<string, number> }).spaces ?? {}
+  const out: Record<string, { beforeMiB: number, afterGcMiB: number }> = {}
+  for (const [k, v] of Object.entries(sb)) {
+    const before = sa[k] ?? 0
+    if (v - before > MiB) out[k] = { beforeMiB: round(before / MiB), afterGcMiB: round(v / MiB) }
+  }
+  return out
+}
 
 /** The relay's counters worth a look in an abuse report. */
 function abuseCounters (all: Record<string, number>): Record<string, number> {
@@ -256,7 +270,8 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
           afterGcTotalMiB: round(afterGc.heapTotal / MiB),
           beforeExternalMiB: round(baseline.external / MiB),
           afterGcExternalMiB: round(afterGc.external / MiB)
-        }
+        },
+        spaces: spaceGrowth(baseline, afterGc)
       },
       counters
     }
@@ -289,7 +304,7 @@ export function abuseMarkdown (r: AbuseResult, title = 'Relay under attack'): st
     `Attack: ${String(r.attack.halfOpenConnects)} half-open connects (${String(r.attack.halfOpenCutByRelay)} cut by the relay), ${String(r.attack.garbageSent)} garbage and ${String(r.attack.wrongKeySent)} wrong-key hellos, ${String(r.attack.floodSent)} flood broadcasts` +
     (r.attack.floodCutOffMs === null ? ' (the flooder was not cut off)' : ` (cut off after ${String(r.attack.floodCutOffMs)} ms, bye "${String(r.attack.floodByeReason)}")`) + '.',
     `Relay RSS ${String(r.memory.beforeMiB)} MiB before → ${String(r.memory.afterMiB)} MiB after (×${String(r.memory.ratio)}); after GC ${String(r.memory.afterGcMiB)} MiB (×${String(r.memory.ratioAfterGc)}). ` +
-    `V8 heap used ${String(r.memory.heap.beforeUsedMiB)} → ${String(r.memory.heap.afterGcUsedMiB)} MiB (reserved ${String(r.memory.heap.beforeTotalMiB)} → ${String(r.memory.heap.afterGcTotalMiB)} MiB), external ${String(r.memory.heap.beforeExternalMiB)} → ${String(r.memory.heap.afterGcExternalMiB)} MiB (both after GC).`,
+    `V8 heap used ${String(r.memory.heap.beforeUsedMiB)} → ${String(r.memory.heap.afterGcUsedMiB)} MiB (reserved ${String(r.memory.heap.beforeTotalMiB)} → ${String(r.memory.heap.afterGcTotalMiB)} MiB: ${Object.entries(r.memory.spaces).map(([k, v]) => `${k} ${String(v.beforeMiB)} → ${String(v.afterGcMiB)}`).join(', ') || 'no space grew'}), external ${String(r.memory.heap.beforeExternalMiB)} → ${String(r.memory.heap.afterGcExternalMiB)} MiB (both after GC).`,
     `Relay counters: ${Object.entries(r.counters).map(([k, v]) => `${k} ${String(v)}`).join(', ')}.`,
     ''
   ]
