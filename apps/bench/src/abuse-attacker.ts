@@ -25,6 +25,8 @@ export interface AttackPlan {
   wrongKeyPerSecond: number
   /** One authenticated node broadcasting as fast as its link takes it. */
   flood: boolean
+  /** A control, not an attack: burn one core without a byte to the relay (what the flooder's own CPU costs the machine). */
+  spin?: boolean
 }
 
 export type AttackerCommand = { cmd: 'start', plan: AttackPlan } | { cmd: 'stop' }
@@ -134,6 +136,14 @@ async function start (plan: AttackPlan): Promise<void> {
     wsHello(ws, `127.0.1.${221 + (i % 20)}`, initiator({ identity: generateIdentity(), networkKey: wrongKey }).hello())
   })
   if (plan.flood) await startFlood(plan)
+  if (plan.spin === true) spin()
+}
+
+function spin (): void {
+  if (!running) return
+  const until = performance.now() + 50
+  while (performance.now() < until) { /* burn */ }
+  setImmediate(spin)
 }
 
 async function stop (): Promise<void> {

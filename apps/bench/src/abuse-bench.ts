@@ -290,7 +290,7 @@ export function abuseMarkdown (r: AbuseResult, title = 'Relay under attack'): st
     `# ${title}`,
     '',
     `${String(r.config.honest)} honest nodes (ws, no listen address) × ${String(r.config.rate)} broadcasts/s through the relay CLI (network key${r.config.relayArgs.length > 0 ? `, ${r.config.relayArgs.join(' ')}` : ', default limits'}); ` +
-    `phases of ${String(r.config.phaseMs / 1000)} s. Attack: ${String(a.halfOpen)} half-open TCP connections from as many 127.0.1.x addresses, ${String(a.garbagePerSecond)} garbage hellos/s, ${String(a.wrongKeyPerSecond)} wrong-key hellos/s${a.flood ? ', one authenticated peer broadcasting flat out' : ''}.`,
+    `phases of ${String(r.config.phaseMs / 1000)} s. Attack: ${String(a.halfOpen)} half-open TCP connections from as many 127.0.1.x addresses, ${String(a.garbagePerSecond)} garbage hellos/s, ${String(a.wrongKeyPerSecond)} wrong-key hellos/s${a.flood ? ', one authenticated peer broadcasting flat out' : ''}${a.spin === true ? ', a process burning one core (control)' : ''}.`,
     '',
     '| | before | during | after |',
     '|---|---|---|---|',

@@ -2,7 +2,7 @@
  * `pnpm bench:abuse`: the abuse bench (abuse-bench.ts) `--runs` times (default 3), each a fresh
  * relay; writes every run and the medians (with min and max) of the headline numbers to
  * results/<out>.{json,md}. Flags: --phase-s 10 --honest 3 --rate 10 --half-open 200 --garbage 20
- * --wrong-key 20 --flood true --runs 3 --relay-args "<flags for the relay>" --out abuse.
+ * --wrong-key 20 --flood true --spin false (a control: burn a core, send nothing) --runs 3 --relay-args "<flags for the relay>" --out abuse.
  * Exits 1 if a target of issue 18 was missed in the median: honest p99 during ≤ 2× before, a new
  * node joins during the attack within 2 s, /healthz within 500 ms, RSS after within 20 %.
  */
@@ -22,6 +22,7 @@ const { values } = parseArgs({
     garbage: { type: 'string', default: '20' },
     'wrong-key': { type: 'string', default: '20' },
     flood: { type: 'string', default: 'true' },
+    spin: { type: 'string', default: 'false' },
     runs: { type: 'string', default: '3' },
     'relay-args': { type: 'string', default: '' },
     out: { type: 'string', default: 'abuse' }
@@ -34,7 +35,7 @@ for (let i = 0; i < Number(values.runs); i++) {
     phaseMs: Number(values['phase-s']) * 1000,
     honest: Number(values.honest),
     rate: Number(values.rate),
-    attack: { halfOpen: Number(values['half-open']), garbagePerSecond: Number(values.garbage), wrongKeyPerSecond: Number(values['wrong-key']), flood: values.flood !== 'false' },
+    attack: { halfOpen: Number(values['half-open']), garbagePerSecond: Number(values.garbage), wrongKeyPerSecond: Number(values['wrong-key']), flood: values.flood !== 'false', spin: values.spin === 'true' },
     relayArgs: values['relay-args'].split(/\s+/).filter(x => x !== ''),
     log: (l) => { console.error(`abuse run ${String(i + 1)}: ${l}`) }
   })

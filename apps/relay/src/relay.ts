@@ -20,6 +20,7 @@ import type { RelayConfig } from './config.js'
 import { listenAddresses, MEMORY_DATA, RELAY_MAX_CONNS_PER_IP, RELAY_MAX_PEERS } from './config.js'
 import { createRoutes } from './http-routes.js'
 import { RELAY_ABUSE_DEFAULTS } from './abuse-config.js'
+import { reclaimAfterFloods } from './reclaim.js'
 
 export interface RelayOptions {
   /** Where log lines go, one JSON object per call. @default console.log */
@@ -152,6 +153,8 @@ export async function startRelay (config: RelayConfig, options: RelayOptions = {
   started.at = Date.now()
   started.clock = node.clock.now()
   phase = 'running'
+  // a connection flood leaves garbage an idle relay never collects (reclaim.ts)
+  const stopReclaim = reclaimAfterFloods({ count: () => node.metrics.get('connections.inbound'), logger })
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
   const url = `http://${host}:${port}`
   jsonLogger({ level: 'debug', write }).info('relay ready', { id: node.id, addresses: node.addresses, http: url, data: location })
@@ -166,6 +169,7 @@ export async function startRelay (config: RelayConfig, options: RelayOptions = {
     stop: async () => {
       stopped ??= (async () => {
         phase = 'stopping'
+        stopReclaim()
         try {
           await node.stop()
         } finally {
