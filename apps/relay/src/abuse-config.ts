@@ -19,8 +19,12 @@ import type { AbuseLimits } from '@hearsay/core'
 export const RELAY_PEER_FRAMES_PER_SECOND = 200
 /** A peer's fair share of a relay, bytes per second (1 MiB; at least a maximal frame, 256 KiB, fits the burst). */
 export const RELAY_PEER_BYTES_PER_SECOND = 1024 * 1024
-/** Inbound handshakes in progress from one IP (one IPv6 /64): a NAT's burst of joins gets through, one host cannot take the 128 slots. */
-export const RELAY_MAX_PENDING_HANDSHAKES_PER_IP = 16
+/**
+ * Inbound handshakes in progress from one IP (one IPv6 /64): an office's burst of joins (20 pages
+ * opened at once behind one NAT) gets through, and one host alone cannot fill the 128 slots (so
+ * it cannot make the relay cut anyone else's handshake).
+ */
+export const RELAY_MAX_PENDING_HANDSHAKES_PER_IP = 32
 
 /** The abuse limits a relay sets over core's defaults (before its flags). */
 export const RELAY_ABUSE_DEFAULTS: Readonly<Partial<AbuseLimits>> = Object.freeze({

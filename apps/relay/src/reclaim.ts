@@ -16,11 +16,11 @@ export interface ReclaimOptions {
   /** A full garbage collection. @default fullGc() */
   gc?: () => void
   logger?: Logger
-  /** How often the rate is read, ms. @default 10000 */
+  /** How often the rate is read, ms. @default 5000 */
   everyMs?: number
-  /** Inbound connections in one period that make it a flood. @default 1000 (100/s: thousands of honest joins at once) */
+  /** Inbound connections in one period that make it a flood. @default 500 (100/s: hundreds of honest joins a second) */
   busy?: number
-  /** At most this many in a period after a flood: it is over. @default 100 */
+  /** At most this many in a period after a flood: it is over. @default 50 */
   quiet?: number
 }
 
@@ -39,9 +39,9 @@ export function fullGc (): () => void {
 
 /** Starts watching; returns the function that stops it. The timer does not keep the process alive. */
 export function reclaimAfterFloods (o: ReclaimOptions): () => void {
-  const everyMs = o.everyMs ?? 10_000
-  const busy = o.busy ?? 1000
-  const quiet = o.quiet ?? 100
+  const everyMs = o.everyMs ?? 5000
+  const busy = o.busy ?? 500
+  const quiet = o.quiet ?? 50
   let gc = o.gc
   let last = o.count()
   let flood = false
