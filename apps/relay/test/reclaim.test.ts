@@ -4,7 +4,7 @@ import { fullGc, reclaimAfterFloods } from '../src/reclaim.js'
 afterEach(() => { vi.useRealTimers() })
 
 describe('memory reclaim after a connection flood (issue 18: RSS stayed at the attack\'s level)', () => {
-  it('runs one full collection when a flood of inbound connections is over, and none for ordinary traffic', () => {
+  it('runs full collections when a flood of inbound connections is over, and none for ordinary traffic', () => {
     vi.useFakeTimers()
     let count = 0
     const gc = vi.fn()
@@ -15,16 +15,19 @@ describe('memory reclaim after a connection flood (issue 18: RSS stayed at the a
     // a flood: nothing while it lasts
     for (let i = 0; i < 3; i++) { count += 500; vi.advanceTimersByTime(1000) }
     expect(gc).not.toHaveBeenCalled()
-    // over: one collection, then none until the next flood
+    // over: one collection, one more a quiet period later (V8 shrinks its young generation only
+    // at a collection that finds the allocation rate low), then none until the next flood
     count += 5
     vi.advanceTimersByTime(1000)
     expect(gc).toHaveBeenCalledTimes(1)
+    vi.advanceTimersByTime(1000)
+    expect(gc).toHaveBeenCalledTimes(2)
     for (let i = 0; i < 5; i++) { count += 5; vi.advanceTimersByTime(1000) }
-    expect(gc).toHaveBeenCalledTimes(1)
+    expect(gc).toHaveBeenCalledTimes(2)
     count += 1000
     vi.advanceTimersByTime(1000)
     vi.advanceTimersByTime(1000)
-    expect(gc).toHaveBeenCalledTimes(2)
+    expect(gc).toHaveBeenCalledTimes(3)
     stop()
   })
 

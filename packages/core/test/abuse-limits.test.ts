@@ -177,6 +177,22 @@ describe('AbuseGuard', () => {
     expect(c.closed || d.closed).toBe(false)
   })
 
+  it('a handshake whose hello proved the network key is spared: the oldest unproven one is cut instead', () => {
+    const { guard } = guardWith({ maxPendingHandshakes: 2 })
+    const [honest, halfOpen, next, last] = [fakeConn('ws://1.1.1.1:1'), fakeConn('ws://1.1.1.2:1'), fakeConn('ws://1.1.1.3:1'), fakeConn('ws://1.1.1.4:1')]
+    expect(guard.admit(honest)).toBe(true)
+    guard.proven(honest)
+    expect(guard.admit(halfOpen)).toBe(true)
+    expect(guard.admit(next)).toBe(true)
+    expect(honest.closed).toBe(false)
+    expect(halfOpen.closed).toBe(true)
+    // all proven: the oldest goes
+    guard.proven(next)
+    expect(guard.admit(last)).toBe(true)
+    expect(honest.closed).toBe(true)
+    expect(next.closed).toBe(false)
+  })
+
   it('half-open handshakes from many addresses: under load the timeout shortens and stale ones are cut, so a newcomer gets in', () => {
     // issue 18: 200 half-open handshakes from 200 addresses filled the 128 slots for the whole
     // 10 s handshake timeout and refused every new join

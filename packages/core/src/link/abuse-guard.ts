@@ -23,8 +23,8 @@ export interface BanEvent {
 /** Sweep the per-address table of closed connections every this many admissions. */
 const SWEEP_EVERY = 256
 
-/** An inbound handshake in progress: when it started and the address key it counts under. */
-interface Pending { at: number, key: string }
+/** An inbound handshake in progress: when it started, the address key it counts under, whether its hello proved the network key. */
+interface Pending { at: number, key: string, proven: boolean }
 
 /**
  * The node's abuse limits in one place (limits.ts `AbuseLimits`): admission of inbound
@@ -111,15 +111,22 @@ export class AbuseGuard {
     }
     if (!this.#makeRoom(now)) return this.#refuse('handshakes')
     open?.add(conn)
-    this.#handshaking.set(conn, { at: now, key })
+    this.#handshaking.set(conn, { at: now, key, proven: false })
     this.#pendingByKey.set(key, pendingHere + 1)
     return true
   }
 
+  /** The handshake on `conn` got a hello that proves the network key: it is spared when room is made. */
+  proven (conn: Connection): void {
+    const p = this.#handshaking.get(conn)
+    if (p !== undefined) p.proven = true
+  }
+
   /**
    * Under a flood, cuts handshakes older than `handshakeTimeoutUnderLoadMs`; if the cap is still
-   * full, the oldest one. Half-open connections then cost an attacker a steady stream of new
-   * ones, and a new honest handshake (done in a few round trips) gets through.
+   * full, the oldest one whose hello has not proven the network key (else the oldest). Half-open
+   * connections then cost an attacker a steady stream of new ones, and a new honest handshake
+   * (done in a few round trips, and spared once its hello arrived) gets through.
    */
   #makeRoom (now: number): boolean {
     const cap = this.limits.maxPendingHandshakes
@@ -130,9 +137,13 @@ export class AbuseGuard {
       this.#evict(c, 'refused.handshake-timeout-under-load')
     }
     if (this.#handshaking.size < cap) return true
-    const oldest = this.#handshaking.keys().next()
-    if (oldest.done === true) return false
-    this.#evict(oldest.value, 'refused.handshake-evicted')
+    let victim: Connection | undefined
+    for (const [c, p] of this.#handshaking) {
+      victim ??= c
+      if (!p.proven) { victim = c; break }
+    }
+    if (victim === undefined) return false
+    this.#evict(victim, 'refused.handshake-evicted')
     return true
   }
 

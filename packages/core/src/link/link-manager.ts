@@ -292,7 +292,8 @@ export class LinkManager {
       clock: o.clock,
       random: o.random,
       maxFrameBytes: o.limits.maxFrameBytes,
-      signal: ac.signal
+      signal: ac.signal,
+      onProven: () => { o.guard.proven(raw) }
     }).then(
       (up) => {
         offStop()

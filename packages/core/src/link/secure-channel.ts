@@ -52,7 +52,9 @@ export function secureChannel (opts: SecureChannelOptions = {}): Channel {
           result = r
         } else {
           const hs = responder({ identity: o.identity, networkKey, random: o.random })
-          conn.send(hs.hello(await pump.next(deadline)))
+          const reply = hs.hello(await pump.next(deadline))
+          o.onProven?.()
+          conn.send(reply)
           result = hs.auth(await pump.next(deadline))
         }
       } catch (err) {
