@@ -16,11 +16,11 @@ export interface ReclaimOptions {
   /** A full garbage collection. @default fullGc() */
   gc?: () => void
   logger?: Logger
-  /** How often the rate is read, ms. @default 5000 */
+  /** How often the rate is read, ms. @default 2000 */
   everyMs?: number
-  /** Inbound connections in one period that make it a flood. @default 500 (100/s: hundreds of honest joins a second) */
+  /** Inbound connections in one period that make it a flood. @default 200 (100/s: hundreds of honest joins a second) */
   busy?: number
-  /** At most this many in a period after a flood: it is over. @default 50 */
+  /** At most this many in a period after a flood: it is over. @default 20 */
   quiet?: number
 }
 
@@ -39,9 +39,9 @@ export function fullGc (): () => void {
 
 /** Starts watching; returns the function that stops it. The timer does not keep the process alive. */
 export function reclaimAfterFloods (o: ReclaimOptions): () => void {
-  const everyMs = o.everyMs ?? 5000
-  const busy = o.busy ?? 500
-  const quiet = o.quiet ?? 50
+  const everyMs = o.everyMs ?? 2000
+  const busy = o.busy ?? 200
+  const quiet = o.quiet ?? 20
   let gc = o.gc
   let last = o.count()
   let flood = false
