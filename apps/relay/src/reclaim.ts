@@ -4,7 +4,7 @@
  * hold, as garbage: a relay that goes quiet afterwards allocates too little to trigger a
  * collection, so nothing frees them and its RSS stays where the attack left it (abuse bench:
  * ×1.4–1.7 of the baseline, ~×1.0–1.4 after a full collection). This watches the rate of inbound
- * connections and runs a full collection when a flood is over, and one more a period later.
+ * connections and runs a few full collections, a period apart, when a flood is over.
  */
 import v8 from 'node:v8'
 import vm from 'node:vm'
@@ -37,6 +37,9 @@ export function fullGc (): () => void {
   return gc as () => void
 }
 
+/** Full collections after a flood, one a period (2 s) apart. */
+const COLLECTIONS = 5
+
 /** Starts watching; returns the function that stops it. The timer does not keep the process alive. */
 export function reclaimAfterFloods (o: ReclaimOptions): () => void {
   const everyMs = o.everyMs ?? 2000
@@ -45,34 +48,38 @@ export function reclaimAfterFloods (o: ReclaimOptions): () => void {
   let gc = o.gc
   let last = o.count()
   let flood = false
-  let again = false
+  let pending = 0
   let peak = 0
+  const collect = (): boolean => {
+    try {
+      gc ??= fullGc()
+      gc()
+      return true
+    } catch (err) {
+      o.logger?.warn('memory reclaim failed', { err })
+      pending = 0
+      return false
+    }
+  }
   const timer = setInterval(() => {
     const now = o.count()
     const n = now - last
     last = now
-    if (n >= busy) { flood = true; again = false; peak = Math.max(peak, n); return }
-    if (again) {
-      // V8 gives back the young generation the flood grew only at a collection that finds the
-      // allocation rate low since the one before: the first collection came right after the
-      // flood's allocations, this one a quiet period later
-      again = false
-      try { gc?.() } catch { /* reported at the first */ }
+    if (n >= busy) { flood = true; pending = 0; peak = Math.max(peak, n); return }
+    if (pending > 0) {
+      // the flood's last sockets close (and become garbage) over the next seconds, and V8 gives
+      // back the young generation the flood grew only at a collection that finds the allocation
+      // rate low since the one before: a few more collections, a period apart
+      pending--
+      collect()
       return
     }
     if (!flood || n > quiet) return
     flood = false
-    again = true
+    pending = COLLECTIONS - 1
     const rss = process.memoryUsage().rss
-    try {
-      gc ??= fullGc()
-      gc()
-    } catch (err) {
-      o.logger?.warn('memory reclaim failed', { err })
-      return
-    }
-    // the sockets' native memory goes with the weak callbacks that follow: RSS falls a moment later
-    o.logger?.info('connection flood over: garbage collected', { peakConnectionsPerSecond: Math.round(peak * 1000 / everyMs), rss })
+    if (!collect()) return
+    o.logger?.info('connection flood over: collecting its garbage', { peakConnectionsPerSecond: Math.round(peak * 1000 / everyMs), rss })
     peak = 0
   }, everyMs)
   timer.unref()
