@@ -63,6 +63,8 @@ export interface AbuseResult {
     ratioAfterGc: number
     /** V8 heap used, heap reserved, and memory outside the heap (Buffers), before and after (after GC). */
     heap: { beforeUsedMiB: number, afterGcUsedMiB: number, beforeTotalMiB: number, afterGcTotalMiB: number, beforeExternalMiB: number, afterGcExternalMiB: number }
+    /** The relay's RSS after the attack stopped, every half second: [ms, MiB]. */
+    afterTimeline: Array<[number, number]>
     /** MiB reserved by each V8 heap space before the attack and after it (after GC): the ones that grew. */
     spaces: Record<string, { beforeMiB: number, afterGcMiB: number }>
   }
@@ -151,6 +153,9 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
     const health: Record<Phase, number[]> = { before: [], during: [], after: [] }
     const healthFailed: Record<Phase, number> = { before: 0, during: 0, after: 0 }
     const peakRss: Record<Phase, number> = { before: 0, during: 0, after: 0 }
+    /** The relay's RSS after the attack, every half second: [ms since the attack stopped, MiB]. */
+    const rssTimeline: Array<[number, number]> = []
+    let stoppedAt = 0
     const probeHealth = (async () => {
       while (!stopping) {
         const p = phase
@@ -171,6 +176,7 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
       while (!stopping) {
         const m = await relay.memory().catch(() => undefined)
         if (m !== undefined) peakRss[phase] = Math.max(peakRss[phase], m.rss)
+        if (m !== undefined && (phase as Phase) === 'after' && stoppedAt > 0) rssTimeline.push([Math.round(performance.now() - stoppedAt), round(m.rss / MiB)])
         await sleep(500)
       }
     })()
@@ -213,6 +219,7 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
       }
       if (p === 'after' && attacker !== undefined) {
         attackReport = (await askAttacker(attacker, { cmd: 'stop' }, 'stopped', 30_000)).report
+        stoppedAt = performance.now()
         log(`attack stopped: ${JSON.stringify(attackReport)}`)
       }
       // a new honest node joins half way through the phase (the attack in full swing)
@@ -271,7 +278,8 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
           beforeExternalMiB: round(baseline.external / MiB),
           afterGcExternalMiB: round(afterGc.external / MiB)
         },
-        spaces: spaceGrowth(baseline, afterGc)
+        spaces: spaceGrowth(baseline, afterGc),
+        afterTimeline: rssTimeline
       },
       counters
     }

@@ -153,8 +153,8 @@ export async function startRelay (config: RelayConfig, options: RelayOptions = {
   started.at = Date.now()
   started.clock = node.clock.now()
   phase = 'running'
-  // a connection flood leaves garbage an idle relay never collects (reclaim.ts)
-  const stopReclaim = reclaimAfterFloods({ count: () => node.metrics.get('connections.inbound'), logger })
+  // a flood (of connections, or of frames over a peer's share) leaves garbage an idle relay never collects (reclaim.ts)
+  const stopReclaim = reclaimAfterFloods({ count: () => node.metrics.get('connections.inbound') + node.metrics.get('drops.rate-limit'), logger })
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
   const url = `http://${host}:${port}`
   jsonLogger({ level: 'debug', write }).info('relay ready', { id: node.id, addresses: node.addresses, http: url, data: location })
