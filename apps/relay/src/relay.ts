@@ -19,6 +19,8 @@ import { webSockets } from '@hearsay/transport-ws'
 import type { RelayConfig } from './config.js'
 import { listenAddresses, MEMORY_DATA, RELAY_MAX_CONNS_PER_IP, RELAY_MAX_PEERS } from './config.js'
 import { createRoutes } from './http-routes.js'
+import { RELAY_ABUSE_DEFAULTS } from './abuse-config.js'
+import { reclaimAfterFloods } from './reclaim.js'
 
 export interface RelayOptions {
   /** Where log lines go, one JSON object per call. @default console.log */
@@ -123,7 +125,7 @@ export async function startRelay (config: RelayConfig, options: RelayOptions = {
   if (networkKey !== undefined) nodeOptions.networkKey = networkKey
   nodeOptions.maxPeers = config.maxPeers ?? RELAY_MAX_PEERS
   if (config.minPeers !== undefined) nodeOptions.minPeers = config.minPeers
-  nodeOptions.abuse = { maxConnectionsPerAddress: config.maxConnsPerIp ?? RELAY_MAX_CONNS_PER_IP }
+  nodeOptions.abuse = { ...RELAY_ABUSE_DEFAULTS, maxConnectionsPerAddress: config.maxConnsPerIp ?? RELAY_MAX_CONNS_PER_IP, ...config.abuse }
   const node = createNode(nodeOptions)
   node.on('error', (err) => { logger.error('node error', { err }) })
   // The relay consumes no application messages: it forwards broadcasts (chat lines) through the
@@ -151,6 +153,8 @@ export async function startRelay (config: RelayConfig, options: RelayOptions = {
   started.at = Date.now()
   started.clock = node.clock.now()
   phase = 'running'
+  // a flood (of connections, or of frames over a peer's share) leaves garbage an idle relay never collects (reclaim.ts)
+  const stopReclaim = reclaimAfterFloods({ count: () => node.metrics.get('connections.inbound') + node.metrics.get('drops.rate-limit'), logger })
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
   const url = `http://${host}:${port}`
   jsonLogger({ level: 'debug', write }).info('relay ready', { id: node.id, addresses: node.addresses, http: url, data: location })
@@ -165,6 +169,7 @@ export async function startRelay (config: RelayConfig, options: RelayOptions = {
     stop: async () => {
       stopped ??= (async () => {
         phase = 'stopping'
+        stopReclaim()
         try {
           await node.stop()
         } finally {
