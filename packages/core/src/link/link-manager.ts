@@ -373,8 +373,11 @@ export class LinkManager {
       onMessage: (frame) => {
         const verdict = throttle.check(frame.length)
         if (verdict === 'pass') { this.#onFrame(peer, link, frame); return }
-        // over its fair share: the excess is dropped (counted), the peer keeps its link
+        // over its fair share: the excess is dropped (counted), the peer keeps its link. It is
+        // alive all the same: were the failure detector fed only admitted frames, it would close
+        // a flooder's link as dead before the throttle banned it, and the flooder would be back
         this.#o.metrics.drop('rate-limit')
+        this.#o.observe(peer)
         if (verdict === 'drop' || link.conn.closed) return
         // over it for abuse.peerThrottleMs: not a fast peer but a flood. The id is banned, not
         // the address: honest peers may share it behind a NAT (counted as bans.rate-limit)
