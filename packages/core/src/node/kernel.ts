@@ -37,6 +37,7 @@ import { DEFAULTS } from './options.js'
 import { Lifecycle } from './lifecycle.js'
 import { notEnabled, ServiceHost } from './service-host.js'
 import { startOverlay } from './start-overlay.js'
+import { IceExchange } from './ice-servers.js'
 
 /**
  * The inside of a node: it makes the layers (platform, store, links, reach, messaging,
@@ -62,6 +63,8 @@ export class Kernel {
   /** The overlay's signal router (`signalling` option); `undefined` without it. */
   readonly signals: SignalRouter | undefined
   readonly defaultProtocol: string
+  /** ICE servers offered to peers and learned from them (`ice.servers`). */
+  readonly ice: IceExchange
   identity: Identity | undefined
   membership: Membership | undefined
   announcer: AnnounceService | undefined
@@ -146,6 +149,7 @@ export class Kernel {
       })
     }
     this.signals = opts.signalling?.(this.ctx)
+    this.ice = new IceExchange(this.ctx, opts.offerIceServers, opts.iceOfferRefresh ?? 0)
   }
 
   /**
@@ -226,8 +230,9 @@ export class Kernel {
       this.stats.reopen()
       await this.#loadIdentity(options)
       await this.host.start(options)
+      this.ice.start()
       // transports that need the node (WebRTC signals through the overlay) get it before listening
-      await this.links.listen(this.opts.listen ?? [], { peerId: this.loaded().id, signals: this.signals ?? NO_SIGNALS, logger: this.logger }, options)
+      await this.links.listen(this.opts.listen ?? [], { peerId: this.loaded().id, signals: this.signals ?? NO_SIGNALS, logger: this.logger, iceServers: () => this.ice.servers() }, options)
     } catch (err) {
       await this.teardown()
       throw err

@@ -9,6 +9,7 @@ import type { OverlayContext } from '../overlay/context.js'
 import type { EventBusOptions, StateOptions } from '../services/state/options.js'
 import type { Service } from '../services/context.js'
 import type { JoinQueueLimits } from '../overlay/join-queue.js'
+import type { IceServerOfferer } from './ice-servers.js'
 
 /** Every option of `createNode()`. Defaults live in `DEFAULTS` below and in docs/api.md. */
 export interface NodeOptions {
@@ -132,6 +133,17 @@ export interface NodeOptions {
    * @default overlaySignalling() with `@hearsay/core`'s and `hearsay`'s `createNode()`; none with `hearsay/lite`'s and with `new HearsayNode()`
    */
   signalling?: (ctx: OverlayContext) => SignalRouter
+  /**
+   * The STUN/TURN servers this node offers to each peer that connects (`ice.servers`,
+   * docs/protocol.md), e.g. a relay's STUN port and short-lived TURN credentials. An offer
+   * names no host: each receiver uses the host it dialled this node at, and ignores offers
+   * from peers it did not dial by host (so a peer can only offer servers on its own host).
+   * Every node keeps what its dialled peers offer and gives it to its transports (WebRTC
+   * uses it unless the application set `iceServers`). @default undefined (offers nothing)
+   */
+  offerIceServers?: IceServerOfferer
+  /** Period at which the offer is sent again to every peer (renews TURN credentials), ms; 0: only at connect. @default 0 */
+  iceOfferRefresh?: number
 }
 
 export const DEFAULTS = Object.freeze({
