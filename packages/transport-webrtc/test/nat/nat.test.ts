@@ -44,12 +44,14 @@ class Child {
   private readonly lines: Line[] = []
   private readonly waiters = new Set<{ pred: (l: Line) => boolean, resolve: (l: Line) => void }>()
   stderr = ''
+  /** Lines that are not JSON (coturn's log). */
+  readonly text: string[] = []
   private seq = 0
 
   constructor (readonly proc: ChildProcess, readonly name: string) {
     createInterface({ input: proc.stdout! }).on('line', (text) => {
       let line: Line
-      try { line = JSON.parse(text) as Line } catch { return }
+      try { line = JSON.parse(text) as Line } catch { this.text.push(text); return }
       this.lines.push(line)
       for (const w of [...this.waiters]) if (w.pred(line)) { this.waiters.delete(w); w.resolve(line) }
     })
@@ -75,7 +77,7 @@ class Child {
   }
 }
 
-interface Peer { child: Child, id: string, home: Home }
+interface Peer { child: Child, id: string, home: Home, name: string }
 
 describe.skipIf(!inNetns)('WebRTC across NAT routers (network namespaces)', () => {
   let net: Internet
@@ -98,7 +100,7 @@ describe.skipIf(!inNetns)('WebRTC across NAT routers (network namespaces)', () =
     ])
     coturn = new Child(net.spawn(net.pub, [
       'turnserver', '-n', '--no-cli', '--no-tls', '--no-dtls', '--listening-ip', PUBLIC_IP, '--relay-ip', PUBLIC_IP,
-      '--listening-port', String(TURN_PORT), '--min-port', '50000', '--max-port', '50100', '--realm', 'hearsay.test',
+      '--listening-port', String(TURN_PORT), '--min-port', '50000', '--max-port', '59999', '--realm', 'hearsay.test', '-m', '1',
       '--use-auth-secret', '--static-auth-secret', 'nat-test-secret', '--userdb', path.join(tmp, 'turndb'),
       '--pidfile', path.join(tmp, 'turnserver.pid'), '--log-file', 'stdout', '--simple-log', '--verbose'
     ]), 'coturn')
@@ -107,33 +109,87 @@ describe.skipIf(!inNetns)('WebRTC across NAT routers (network namespaces)', () =
       '--turn-url', `turn:${PUBLIC_IP}:${TURN_PORT}?transport=udp`, '--turn-secret-file', secretFile
     ], { env: { ...process.env, HEARSAY_DATA: '' } }), 'relay')
     await relay.next(l => l.msg === 'relay ready', 15_000, 'relay ready')
-    const started = await Promise.all(homes.map(async (home) => {
-      const child = new Child(net.spawn(home.host, [process.execPath, peerScript, JSON.stringify({ seeds: [`ws://${PUBLIC_IP}:${RELAY_PORT}`] })]), home.name)
+    const seeds = [`ws://${PUBLIC_IP}:${RELAY_PORT}`]
+    // each home's node, a second node in cone1 (host candidates), and one node per symmetric home
+    // that sets its own ICE servers: STUN only (the application's servers win over the offer)
+    const specs: Array<{ name: string, home: Home, options: object }> = [
+      ...homes.map(home => ({ name: home.name, home, options: { seeds } })),
+      { name: 'cone1b', home: homes[0]!, options: { seeds } },
+      ...homes.slice(2).map(home => ({ name: `${home.name}-noturn`, home, options: { seeds, overlay: true, iceServers: [{ urls: [`stun:${PUBLIC_IP}:${RELAY_PORT}`] }], connectTimeout: 5_000 } }))
+    ]
+    peers.push(...await Promise.all(specs.map(async ({ name, home, options }) => {
+      const child = new Child(net.spawn(home.host, [process.execPath, peerScript, JSON.stringify(options)]), name)
       const ready = await child.next(l => l.ready === true, 15_000, 'ready')
-      return { child, id: String(ready.peerId), home }
-    }))
-    peers.push(...started)
+      return { child, id: String(ready.peerId), home, name }
+    })))
   }, 60_000)
 
   afterAll(async () => {
+    // NAT_DEBUG=Info|Debug|Verbose (libdatachannel's log level): every process's log in NAT_LOG_DIR
+    if (process.env.NAT_LOG_DIR !== undefined) {
+      for (const p of peers) writeFileSync(path.join(process.env.NAT_LOG_DIR, `${p.name}.log`), p.child.stderr)
+      if (coturn !== undefined) writeFileSync(path.join(process.env.NAT_LOG_DIR, 'coturn.log'), coturn.text.join('\n'))
+    }
     await net?.close()
     if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true })
   })
 
-  const peer = (name: string): Peer => peers.find(p => p.home.name === name)!
-  const allocations = (): number => (coturn.stderr + '').split('\n').length // replaced below
+  const peer = (name: string): Peer => peers.find(p => p.name === name)!
+  const times: Record<string, number[]> = { host: [], srflx: [], relay: [], overlay: [] }
 
-  it('cone ↔ cone: links directly through the relay\'s STUN server, no TURN', async () => {
-    void allocations
-    const times: number[] = []
+  /** Dials `to` from `from` `TRIALS` times (hanging up in between); the selected pairs. */
+  async function dials (from: string, to: string, kind: string): Promise<Array<{ local: string, remote: string }>> {
+    const pairs: Array<{ local: string, remote: string }> = []
     for (let i = 0; i < TRIALS; i++) {
-      const r = await peer('cone1').child.call({ op: 'dial', to: peer('cone2').id, timeout: 20_000 })
-      expect(r.ok, `${String(r.error)}\n${peer('cone1').child.stderr.slice(-6000)}\n${peer('cone2').child.stderr.slice(-4000)}`).toBe(true)
-      const pair = r.pair as { local: string, remote: string }
-      expect(pair.local === 'relay' || pair.remote === 'relay', JSON.stringify(pair)).toBe(false)
-      expect(['srflx', 'prflx']).toContain(pair.remote)
-      times.push(r.ms as number)
-      console.log('cone-cone', JSON.stringify(pair), Math.round(r.ms as number), 'ms')
+      const r = await peer(from).child.call({ op: 'dial', to: peer(to).id, timeout: 20_000 })
+      if (r.ok !== true && process.env.NAT_LOG_DIR !== undefined) {
+        for (const p of [from, to]) writeFileSync(path.join(process.env.NAT_LOG_DIR, `${p}-conntrack.txt`), peer(p).home.router.run(['conntrack', '-L']))
+      }
+      expect(r.ok, `${from} → ${to}: ${String(r.error)}\n${peer(from).child.stderr.slice(-4000)}\ncoturn: ${coturn.text.slice(-40).join('\n')}`).toBe(true)
+      pairs.push(r.pair as { local: string, remote: string })
+      times[kind]!.push(r.ms as number)
+      const h = await peer(from).child.call({ op: 'hangup', to: peer(to).id })
+      expect(h.ok).toBe(true)
+    }
+    return pairs
+  }
+
+  afterAll(() => {
+    // connect times per path (dial to a secure link), for the report; NAT_TRIALS=20 for more
+    const stats = Object.fromEntries(Object.entries(times).filter(([, xs]) => xs.length > 0).map(([k, xs]) => {
+      const s = [...xs].sort((a, b) => a - b)
+      const q = (p: number): number => Math.round(s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]!)
+      return [k, { n: s.length, median: q(0.5), p95: q(0.95), min: Math.round(s[0]!), max: Math.round(s[s.length - 1]!) }]
+    }))
+    console.log(`NAT connect times (ms): ${JSON.stringify(stats)}`)
+  })
+
+  it('two nodes on one home network link over host candidates', async () => {
+    for (const pair of await dials('cone1', 'cone1b', 'host')) expect(pair).toEqual({ local: 'host', remote: 'host' })
+  }, 120_000)
+
+  it('cone ↔ cone: links directly through the relay\'s STUN server, no TURN relay', async () => {
+    for (const pair of await dials('cone1', 'cone2', 'srflx')) {
+      expect(pair.local, JSON.stringify(pair)).not.toBe('relay')
+      expect(['srflx', 'prflx'], JSON.stringify(pair)).toContain(pair.remote)
     }
   }, 120_000)
+
+  it('symmetric ↔ symmetric: links through coturn with the relay\'s credentials', async () => {
+    for (const pair of await dials('sym1', 'sym2', 'relay')) {
+      expect(pair.local === 'relay' || pair.remote === 'relay', JSON.stringify(pair)).toBe(true)
+    }
+  }, 120_000)
+
+  it('symmetric ↔ symmetric without TURN: no direct link, and every message still arrives through the overlay', async () => {
+    const r = await peer('sym1-noturn').child.call({ op: 'dial', to: peer('sym2-noturn').id, timeout: 10_000 })
+    expect(r.ok, 'a direct link between two symmetric NATs with STUN only').toBe(false)
+    const before = (await peer('sym2-noturn').child.call({ op: 'received', count: 0, timeout: 0 })).count as number
+    const COUNT = 20
+    const sent = performance.now()
+    await peer('sym1-noturn').child.call({ op: 'broadcast', count: COUNT })
+    const got = await peer('sym2-noturn').child.call({ op: 'received', count: before + COUNT, timeout: 10_000 }, 15_000)
+    times.overlay!.push(performance.now() - sent)
+    expect(got.count).toBe(before + COUNT)
+  }, 60_000)
 })

@@ -3,7 +3,8 @@
 //   argv[2]: JSON { seeds: string[], iceServers?: RtcIceServer[] }
 // commands: { op: 'dial', id, to, timeout } → { id, ok, ms, pair, error }
 //           { op: 'broadcast', id, count } → { id, ok }
-//           { op: 'received', id } → { id, count }
+//           { op: 'received', id, count, timeout } → { id, count } (once count arrived, or at the timeout)
+//           { op: 'hangup', id, to } → { id, ok }
 import { createInterface } from 'node:readline'
 import { createNode } from '@hearsay/core'
 import { webSockets } from '@hearsay/transport-ws'
@@ -17,15 +18,20 @@ const node = createNode({
   transports: [webSockets(), webRTC({ ...init, connectTimeout: options.connectTimeout ?? 20_000 })],
   listen: ['webrtc:*'],
   seeds: options.seeds,
-  // the test's nodes keep one another: only the links the test dials
-  maxPeers: 16
+  // without the overlay a node dials no one by itself: the only WebRTC links are the test's
+  // (signals still go through the relay, a common neighbour). The nodes that test the fallback
+  // take part in the overlay: their broadcasts go through the relay.
+  overlay: options.overlay === true,
+  minPeers: 1
 })
 let received = 0
-node.route('nat-test', () => { received++ })
+const waiters = new Set()
+node.route('nat-test', () => { received++; for (const w of waiters) w() })
 node.on('error', () => {})
 await node.start()
 const relayUp = () => node.peers().some(p => p.address.startsWith('ws:'))
-const ready = () => relayUp() && node.metrics.get('ice.offers-received') > 0
+// ready once the relay's ICE servers are in (nodes with their own iceServers do not wait for them)
+const ready = () => relayUp() && (options.iceServers !== undefined || node.metrics.get('ice.offers-received') > 0)
 if (!ready()) {
   await new Promise(resolve => {
     const check = () => { if (ready()) { clearInterval(timer); resolve() } }
@@ -49,7 +55,16 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
       for (let i = 0; i < cmd.count; i++) node.broadcast('nat-test', { i })
       out({ id: cmd.id, ok: true })
     } else if (cmd.op === 'received') {
+      // answers once `count` messages have arrived, or with what arrived after `timeout` ms
+      if (received < cmd.count) {
+        await new Promise(resolve => {
+          const timer = setTimeout(resolve, cmd.timeout)
+          waiters.add(() => { if (received >= cmd.count) { clearTimeout(timer); resolve() } })
+        })
+      }
       out({ id: cmd.id, count: received })
+    } else if (cmd.op === 'hangup') {
+      out({ id: cmd.id, ok: await node.hangUp(cmd.to) })
     }
   } catch (err) {
     out({ id: cmd.id, ok: false, error: `${err?.name}: ${err?.message}` })

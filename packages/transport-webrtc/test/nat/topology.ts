@@ -52,6 +52,10 @@ export class Internet {
     this.pub.run(['ip', 'link', 'set', 'lo', 'up'])
     this.pub.run(['ip', 'addr', 'add', `${PUBLIC_IP}/32`, 'dev', 'lo'])
     this.pub.run(['sysctl', '-qw', 'net.ipv4.ip_forward=1'])
+    // the rest of the internet: a default route into a dummy device, where packets to anywhere
+    // else vanish without an error (coturn sending to a peer's private host candidate must not
+    // get ENETUNREACH or EINVAL, a blackhole's: it drops the whole allocation on it)
+    this.pub.run(['sh', '-c', 'ip link add void type dummy 2>/dev/null || ip link add void type veth peer name void1 && ip link set void1 up; ip link set void up && ip route add default dev void'])
   }
 
   static async create (): Promise<Internet> {
