@@ -31,7 +31,7 @@ export interface RelayConfig {
   data?: string
   /** Directory of the chat demo's build that `/` serves; unset: apps/chat/dist/web next to this app. */
   chatDir?: string
-  /** UDP port of the STUN server; unset: the WebSocket port's number; `false`: no STUN server. */
+  /** UDP port of the STUN server; unset: the WebSocket port's number (with `port` 0, a free UDP port); `false`: no STUN server. */
   stunPort?: number | false
   /** coturn's URL as peers reach it, e.g. `turn:relay.example:3478?transport=udp`; unset: no TURN. Needs `turnSecretFile`. */
   turnUrl?: string

@@ -161,7 +161,7 @@ export async function startRelay (config: RelayConfig, options: RelayOptions = {
   // the HTTP server listens first: the ws transport attaches to it (its port is the ws port)
   const port = await listen(server, config.host, config.port)
   try {
-    if (config.stunPort !== false) stun = await startStunServer({ host: config.host, port: config.stunPort ?? port, metrics: node.metrics, logger })
+    if (config.stunPort !== false) stun = await startStunServer({ host: config.host, port: config.stunPort ?? (config.port === 0 ? 0 : port), metrics: node.metrics, logger })
     await node.start()
   } catch (err) {
     await stun?.close()
