@@ -5,8 +5,9 @@
  * (MASQUERADE --random-fully). The nodes configure no ICE server: they use what the relay they
  * joined through offers (`ice.servers`).
  *
- *   - cone ↔ cone: a direct link through STUN (both ends of the selected pair server-reflexive
- *     or peer-reflexive, none relayed), and coturn allocated nothing;
+ *   - cone ↔ cone: a direct link through STUN (the remote end of the selected pair server- or
+ *     peer-reflexive, none relayed); these nodes join through a second relay that offers STUN
+ *     only, and coturn never hears of them;
  *   - symmetric ↔ symmetric: the link goes through TURN (a `relay` candidate);
  *   - with TURN off, symmetric ↔ symmetric cannot link, and every message still arrives through
  *     the overlay (the relay).
@@ -31,6 +32,7 @@ const root = path.resolve(here, '../../../..')
 const relayCli = path.join(root, 'apps', 'relay', 'dist', 'cli.js')
 const peerScript = path.join(here, 'peer.mjs')
 const RELAY_PORT = 8080
+const STUN_RELAY_PORT = 8090
 const TURN_PORT = 3478
 const TRIALS = Number(process.env.NAT_TRIALS ?? 3)
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
@@ -83,6 +85,7 @@ describe.skipIf(!inNetns)('WebRTC across NAT routers (network namespaces)', () =
   let net: Internet
   let tmp: string
   let relay: Child
+  let stunRelay: Child
   let coturn: Child
   const peers: Peer[] = []
 
@@ -108,13 +111,20 @@ describe.skipIf(!inNetns)('WebRTC across NAT routers (network namespaces)', () =
       process.execPath, relayCli, '--host', PUBLIC_IP, '--port', String(RELAY_PORT), '--data', ':memory:', '--log-level', 'warn',
       '--turn-url', `turn:${PUBLIC_IP}:${TURN_PORT}?transport=udp`, '--turn-secret-file', secretFile
     ], { env: { ...process.env, HEARSAY_DATA: '' } }), 'relay')
+    // a second relay with STUN only, for the nodes of the cone networks: they never hear of TURN
+    stunRelay = new Child(net.spawn(net.pub, [
+      process.execPath, relayCli, '--host', PUBLIC_IP, '--port', String(STUN_RELAY_PORT), '--data', ':memory:', '--log-level', 'warn'
+    ], { env: { ...process.env, HEARSAY_DATA: '' } }), 'stun relay')
     await relay.next(l => l.msg === 'relay ready', 15_000, 'relay ready')
+    await stunRelay.next(l => l.msg === 'relay ready', 15_000, 'relay ready')
     const seeds = [`ws://${PUBLIC_IP}:${RELAY_PORT}`]
-    // each home's node, a second node in cone1 (host candidates), and one node per symmetric home
-    // that sets its own ICE servers: STUN only (the application's servers win over the offer)
+    const stunSeeds = [`ws://${PUBLIC_IP}:${STUN_RELAY_PORT}`]
+    // each home's node (the cone ones through the STUN-only relay), a second node in cone1 (host
+    // candidates), and one node per symmetric home that sets its own ICE servers: STUN only (the
+    // application's servers win over the offer)
     const specs: Array<{ name: string, home: Home, options: object }> = [
-      ...homes.map(home => ({ name: home.name, home, options: { seeds } })),
-      { name: 'cone1b', home: homes[0]!, options: { seeds } },
+      ...homes.map(home => ({ name: home.name, home, options: { seeds: home.kind === 'cone' ? stunSeeds : seeds } })),
+      { name: 'cone1b', home: homes[0]!, options: { seeds: stunSeeds } },
       ...homes.slice(2).map(home => ({ name: `${home.name}-noturn`, home, options: { seeds, overlay: true, iceServers: [{ urls: [`stun:${PUBLIC_IP}:${RELAY_PORT}`] }], connectTimeout: 5_000 } }))
     ]
     peers.push(...await Promise.all(specs.map(async ({ name, home, options }) => {
@@ -168,11 +178,14 @@ describe.skipIf(!inNetns)('WebRTC across NAT routers (network namespaces)', () =
     for (const pair of await dials('cone1', 'cone1b', 'host')) expect(pair).toEqual({ local: 'host', remote: 'host' })
   }, 120_000)
 
-  it('cone ↔ cone: links directly through the relay\'s STUN server, no TURN relay', async () => {
+  it('cone ↔ cone: links directly through the relay\'s STUN server, no TURN allocation', async () => {
     for (const pair of await dials('cone1', 'cone2', 'srflx')) {
       expect(pair.local, JSON.stringify(pair)).not.toBe('relay')
       expect(['srflx', 'prflx'], JSON.stringify(pair)).toContain(pair.remote)
     }
+    // coturn never saw the cone nodes (their relay offers no TURN)
+    const cones = ['cone1', 'cone2', 'cone1b'].map(name => peer(name).id)
+    expect(coturn.text.filter(line => cones.some(id => line.includes(id)))).toEqual([])
   }, 120_000)
 
   it('symmetric ↔ symmetric: links through coturn with the relay\'s credentials', async () => {
