@@ -17,7 +17,7 @@ const hex = (s: string): Uint8Array => Uint8Array.from(s.replace(/\s+/g, '').mat
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
 /** A Binding request with a random transaction id and `attrs` (already encoded) after the header. */
-function request (attrs = new Uint8Array(0), type = 0x0001): Uint8Array {
+function request (attrs: Uint8Array = new Uint8Array(0), type = 0x0001): Uint8Array {
   const msg = new Uint8Array(20 + attrs.length)
   const view = new DataView(msg.buffer)
   view.setUint16(0, type)
