@@ -47,6 +47,7 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
       const started = performance.now()
       const peer = await node.dial(`webrtc:${cmd.to}`, { signal: AbortSignal.timeout(cmd.timeout) })
       const ms = performance.now() - started
+      process.stderr.write(`dial ${cmd.id}: linked after ${Math.round(ms)} ms\n`)
       // the WebRTC connection under the secure channel (internal fields: this is a test)
       const conn = peer.link.conn.raw ?? peer.link.conn
       const pair = await conn.candidatePair()
