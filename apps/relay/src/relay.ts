@@ -5,7 +5,7 @@
  * it to argv, the environment and signals; tests start it in-process.
  */
 import { existsSync } from 'node:fs'
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -19,6 +19,7 @@ import { webSockets } from '@hearsay/transport-ws'
 import type { RelayConfig } from './config.js'
 import { DEFAULT_TURN_TTL, listenAddresses, MEMORY_DATA, RELAY_MAX_CONNS_PER_IP, RELAY_MAX_PEERS } from './config.js'
 import { createRoutes } from './http-routes.js'
+import { readSecretFile } from './secret-file.js'
 import { startStunServer } from './stun.js'
 import type { StunServer } from './stun.js'
 import { parseTurnUrl, readTurnSecret, turnOffer } from './turn.js'
@@ -59,15 +60,7 @@ export const DEFAULT_CHAT_DIR = [
 
 /** The closed-network passphrase in `path`: its contents, trimmed; an empty file is an error. */
 export async function readNetworkKey (path: string): Promise<string> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    throw new Error(`cannot read the network key file ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
-  }
-  const key = text.trim()
-  if (key === '') throw new Error(`the network key file ${path} is empty`)
-  return key
+  return await readSecretFile(path, 'network key')
 }
 
 /** The peer store `data` names: LevelDB in that directory (created if missing), or memory. */

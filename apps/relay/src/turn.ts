@@ -6,8 +6,8 @@
  * to it. The peer id in the username lets coturn's log name who used the relay.
  */
 import { createHmac } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import type { IceServerOffer } from '@hearsay/core'
+import { readSecretFile } from './secret-file.js'
 
 export interface TurnCredential { username: string, credential: string }
 
@@ -38,17 +38,9 @@ export function parseTurnUrl (text: string): TurnUrl {
   return url
 }
 
-/** The shared secret in `path`: its contents, trimmed; an empty file is an error. */
+/** coturn's shared secret in `path`: its contents, trimmed; an empty file is an error. */
 export async function readTurnSecret (path: string): Promise<string> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    throw new Error(`cannot read the TURN secret file ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
-  }
-  const secret = text.trim()
-  if (secret === '') throw new Error(`the TURN secret file ${path} is empty`)
-  return secret
+  return await readSecretFile(path, 'TURN secret')
 }
 
 /** The TURN offer for one peer: `url`'s scheme, port and transport with a credential valid `ttlSeconds` from `nowMs`. */
