@@ -78,6 +78,32 @@ describe('ICE servers offered by the node a node joined through', () => {
     }
   })
 
+  it('iceOfferRefresh sends the offer again (fresh TURN credentials); a throwing offerer is an error event, not a crash', async () => {
+    let calls = 0
+    const relay = await start({
+      transports: [webSockets()],
+      listen: ['ws://127.0.0.1:0'],
+      iceOfferRefresh: 50,
+      offerIceServers: () => [{ ...OFFER[1]!, username: `${++calls}:me` }]
+    })
+    const { transport, configs } = recordingWebRTC()
+    const node = await start({ transports: [webSockets(), transport], seeds: relay.addresses })
+    await assert.eventually(() => node.metrics.get('ice.offers-received') >= 3, 5_000, 'renewed offers')
+    // the latest offer replaces the earlier ones
+    const config = await sessionConfig(node, relay, configs)
+    expect(config.iceServers).toHaveLength(1)
+    expect(config.iceServers![0]!.username).not.toBe('1:me')
+
+    const errors: Error[] = []
+    const failing = await start({ transports: [webSockets()], listen: ['ws://127.0.0.1:0'], offerIceServers: () => { throw new Error('no servers today') } })
+    failing.on('error', (err) => { errors.push(err) })
+    const other = await start({ transports: [webSockets()], seeds: failing.addresses })
+    await assert.eventually(() => errors.length === 1, 5_000, 'the error event')
+    expect(errors[0]!.message).toBe('no servers today')
+    expect(other.peers()).toHaveLength(1)
+    expect(other.metrics.get('ice.offers-received')).toBe(0)
+  })
+
   it('offers from a peer this node did not dial, or malformed ones, are dropped and counted', async () => {
     const { transport, configs } = recordingWebRTC()
     // the listening node learns nothing from the node that dialled it: it never chose its host
