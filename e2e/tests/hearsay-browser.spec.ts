@@ -12,10 +12,9 @@ import type { DialResult, StartResult } from '../pages/hearsay-harness.js'
  * The issue's budget for `hearsay`'s browser entry without WebRTC (`hearsay/lite`: ws client +
  * IndexedDB store), gzip -9, asserted on the page bundle Chromium loads in these tests
  * (`hearsay-lite`). apps/bench/results/bundle.md has the other configurations (services, WebRTC).
- * 62.5 kB for now, not 60: first contact without silent loss cost ~3 kB (docs/decisions.md,
- * "Bundle budget", the 2026-12 entry); the kernel issue is to bring it back under 60.
+ * (docs/decisions.md, "Bundle budget": the 2026-12 entries say how it came back under 60 kB.)
  */
-const BUNDLE_BUDGET = 62_500
+const BUNDLE_BUDGET = 60_000
 
 const unique = (): string => `hearsay-e2e-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
 

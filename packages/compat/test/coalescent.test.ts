@@ -155,8 +155,11 @@ describe('the app', () => {
     const a = app({ seeds: [seed], minPeers: 0 })
     const gone = new Promise<CoalescentSocket>((resolve) => { b.once('peerDisconnected', resolve) })
     const linked = new Promise<CoalescentSocket>((resolve) => { a.once('peerConnected', resolve) })
+    // b has the link once it checked a's last handshake message, a moment after a has it
+    const linkedAtB = new Promise<CoalescentSocket>((resolve) => { b.once('peerConnected', resolve) })
     await listening(a)
     const socket = await linked
+    await linkedAtB
     socket.end()
     expect((await gone).id).toBe(a.node!.id)
   })

@@ -5,7 +5,7 @@
  * must reach the network or fail loudly, never vanish.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createNode, MemoryNetwork, plainChannel, relay } from '../src/index.js'
+import { createNode, flood, HearsayNode, MemoryNetwork, plainChannel, relay } from '../src/index.js'
 import type { HearsayNode, InboundMessage, NodeOptions } from '../src/index.js'
 import { eventually } from '../src/testing/compliance/assert.js'
 
@@ -249,7 +249,23 @@ describe('createNode checks its options', () => {
     expect(() => createNode({ colour: 'red' } as never)).toThrow(/unknown option "colour"/)
     expect(() => createNode({ minPeers: '3' } as never)).toThrow(/minPeers must be an integer/)
     expect(() => createNode({ listen: 'tcp://127.0.0.1:0' } as never)).toThrow(/listen must be an array/)
-    expect(() => createNode({ broadcast: 'gossip' } as never)).toThrow(/broadcast must be 'plumtree' or 'flood'/)
+    expect(() => createNode({ broadcast: 'gossip' } as never)).toThrow(/broadcast must be 'plumtree', 'flood' or flood\(\)/)
+  })
+
+  it("broadcast: 'flood' is flood() here; a node made without createNode (as hearsay/lite's) takes flood() and refuses the name", async () => {
+    expect(() => new HearsayNode({ broadcast: 'flood' })).toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED', message: expect.stringContaining('flood()') }))
+    expect(() => new HearsayNode({ minPeerNo: 3 } as never)).toThrow(/unknown option "minPeerNo" \(docs/)
+    const network = new MemoryNetwork()
+    const a = node(network, 'a', { broadcast: 'flood' })
+    const b = new HearsayNode({ ...fast, transports: [network.transport('b')], listen: ['memory:b'], seeds: ['memory:a'], broadcast: flood() })
+    cleanups.push(async () => { await b.stop() })
+    const got = heard(a, 'x')
+    await a.start(); await b.start()
+    await eventually(() => (a.overlay?.active.length ?? 0) > 0)
+    b.broadcast('x', 1)
+    await eventually(() => got.length === 1, 5000, 'the flooded message')
+    expect([a.tree?.mode, b.tree?.mode]).toEqual(['flood', 'flood'])
+    expect(b.metrics.get('drops.unknown-type')).toBe(0)
   })
 
   it('an unknown key inside an options group throws TypeError naming group.key', () => {

@@ -25,20 +25,20 @@ const I = identityFromSeed(new Uint8Array(32).fill(1))
 const R = identityFromSeed(new Uint8Array(32).fill(2))
 const K = toNetworkKey('test vectors')
 
-function run (opts: { kI?: Uint8Array, kR?: Uint8Array } = {}) {
+async function run (opts: { kI?: Uint8Array, kR?: Uint8Array } = {}) {
   const i = initiator({ identity: I, networkKey: opts.kI ?? K, random: seededRandom(1) })
   const r = responder({ identity: R, networkKey: opts.kR ?? K, random: seededRandom(2) })
   const m1 = i.hello()
-  const m2 = r.hello(m1)
-  const { auth: m3, result: ri } = i.reply(m2)
-  const rr = r.auth(m3)
+  const m2 = await r.hello(m1)
+  const { auth: m3, result: ri } = await i.reply(m2)
+  const rr = await r.auth(m3)
   return { m1, m2, m3, ri, rr }
 }
 
 const code = (c: string) => expect.objectContaining({ code: c })
 
 describe('handshake', () => {
-  it('matches the test vectors byte for byte', () => {
+  it('matches the test vectors byte for byte', async () => {
     expect(I.id).toBe(V.I)
     expect(R.id).toBe(V.R)
     expect(toHex(K)).toBe(V.K)
@@ -47,11 +47,11 @@ describe('handshake', () => {
     const r = responder({ identity: R, networkKey: K, ephemeralSecret: new Uint8Array(32).fill(4) })
     const m1 = i.hello()
     expect(toHex(m1)).toBe(V.m1)
-    const m2 = r.hello(m1)
+    const m2 = await r.hello(m1)
     expect(toHex(m2)).toBe(V.m2)
-    const { auth: m3, result } = i.reply(m2)
+    const { auth: m3, result } = await i.reply(m2)
     expect(toHex(m3)).toBe(V.m3)
-    const rr = r.auth(m3)
+    const rr = await r.auth(m3)
     expect(toHex(result.sendKey)).toBe(V.i2r)
     expect(toHex(result.recvKey)).toBe(V.r2i)
     expect(toHex(rr.recvKey)).toBe(V.i2r)
@@ -61,8 +61,8 @@ describe('handshake', () => {
     expect([m1.length, m2.length, m3.length]).toEqual([HELLO_BYTES, REPLY_BYTES, AUTH_BYTES])
   })
 
-  it('proves each side to the other and derives mirrored keys', () => {
-    const { ri, rr } = run()
+  it('proves each side to the other and derives mirrored keys', async () => {
+    const { ri, rr } = await run()
     expect(ri.remoteId).toBe(R.id)
     expect(rr.remoteId).toBe(I.id)
     expect(toHex(ri.sendKey)).toBe(toHex(rr.recvKey))
@@ -73,72 +73,72 @@ describe('handshake', () => {
     expect(toHex(b.open(a.seal(new Uint8Array([1, 2, 3]))))).toBe('010203')
   })
 
-  it('a responder with another network key rejects the hello, before sending anything', () => {
+  it('a responder with another network key rejects the hello, before sending anything', async () => {
     const i = initiator({ identity: I, networkKey: toNetworkKey('other'), random: seededRandom(1) })
     const r = responder({ identity: R, networkKey: K, random: seededRandom(2) })
-    expect(() => r.hello(i.hello())).toThrow(code('ERR_HANDSHAKE'))
-    expect(() => run({ kI: PUBLIC_NETWORK_KEY })).toThrow(code('ERR_HANDSHAKE'))
+    await expect(r.hello(i.hello())).rejects.toThrow(code('ERR_HANDSHAKE'))
+    await expect(run({ kI: PUBLIC_NETWORK_KEY })).rejects.toThrow(code('ERR_HANDSHAKE'))
   })
 
-  it('rejects a forged identity: any change to the boxed identity or signature fails', () => {
+  it('rejects a forged identity: any change to the boxed identity or signature fails', async () => {
     const i = initiator({ identity: I, networkKey: K, random: seededRandom(1) })
     const r = responder({ identity: R, networkKey: K, random: seededRandom(2) })
     const hello = i.hello()
-    const m2 = r.hello(hello)
+    const m2 = await r.hello(hello)
     for (const pos of [33, 47, 48 + 5, 48 + 40, 143]) {
       const i2 = initiator({ identity: I, networkKey: K, random: seededRandom(1) })
       i2.hello()
       const bad = m2.slice()
       bad[pos]! ^= 1
-      expect(() => i2.reply(bad)).toThrow(code('ERR_HANDSHAKE'))
+      await expect(i2.reply(bad)).rejects.toThrow(code('ERR_HANDSHAKE'))
     }
   })
 
-  it('a man in the middle holding the network key can only present itself, and is refused', () => {
+  it('a man in the middle holding the network key can only present itself, and is refused', async () => {
     const M = generateIdentity(seededRandom(9))
     const i = initiator({ identity: I, networkKey: K, random: seededRandom(1), expectedPeer: R.id })
     const mAsResponder = responder({ identity: M, networkKey: K, random: seededRandom(4) })
-    expect(() => i.reply(mAsResponder.hello(i.hello()))).toThrow(code('ERR_PEER_ID_MISMATCH'))
+    await expect(i.reply(await mAsResponder.hello(i.hello()))).rejects.toThrow(code('ERR_PEER_ID_MISMATCH'))
   })
 
-  it('a recorded handshake replayed to the responder fails', () => {
-    const { m1, m3 } = run()
+  it('a recorded handshake replayed to the responder fails', async () => {
+    const { m1, m3 } = await run()
     const r = responder({ identity: R, networkKey: K, random: seededRandom(77) })
-    r.hello(m1)
-    expect(() => r.auth(m3)).toThrow(code('ERR_HANDSHAKE'))
+    await r.hello(m1)
+    await expect(r.auth(m3)).rejects.toThrow(code('ERR_HANDSHAKE'))
   })
 
-  it('a recorded reply replayed to a new initiator fails', () => {
-    const { m2 } = run()
+  it('a recorded reply replayed to a new initiator fails', async () => {
+    const { m2 } = await run()
     const i = initiator({ identity: I, networkKey: K, random: seededRandom(55) })
     i.hello()
-    expect(() => i.reply(m2)).toThrow(code('ERR_HANDSHAKE'))
+    await expect(i.reply(m2)).rejects.toThrow(code('ERR_HANDSHAKE'))
   })
 
-  it('detects a dial to itself', () => {
+  it('detects a dial to itself', async () => {
     const i = initiator({ identity: I, networkKey: K, random: seededRandom(1) })
     const r = responder({ identity: I, networkKey: K, random: seededRandom(2) })
-    expect(() => i.reply(r.hello(i.hello()))).toThrow(code('ERR_SELF_DIAL'))
+    await expect(i.reply(await r.hello(i.hello()))).rejects.toThrow(code('ERR_SELF_DIAL'))
   })
 
-  it('rejects wrong lengths and out-of-order steps with HandshakeError', () => {
+  it('rejects wrong lengths and out-of-order steps with HandshakeError', async () => {
     const i = initiator({ identity: I, networkKey: K })
-    expect(() => i.reply(new Uint8Array(REPLY_BYTES))).toThrow(code('ERR_HANDSHAKE'))
+    await expect(i.reply(new Uint8Array(REPLY_BYTES))).rejects.toThrow(code('ERR_HANDSHAKE'))
     const r = responder({ identity: R, networkKey: K })
-    expect(() => r.auth(new Uint8Array(AUTH_BYTES))).toThrow(code('ERR_HANDSHAKE'))
+    await expect(r.auth(new Uint8Array(AUTH_BYTES))).rejects.toThrow(code('ERR_HANDSHAKE'))
     const r2 = responder({ identity: R, networkKey: K })
-    expect(() => r2.hello(new Uint8Array(HELLO_BYTES - 1))).toThrow(code('ERR_HANDSHAKE'))
+    await expect(r2.hello(new Uint8Array(HELLO_BYTES - 1))).rejects.toThrow(code('ERR_HANDSHAKE'))
   })
 
-  it('refuses a low-order ephemeral key even from a network-key holder (valid MAC)', () => {
+  it('refuses a low-order ephemeral key even from a network-key holder (valid MAC)', async () => {
     const zero = new Uint8Array(32)
     const hello = concat(zero, mac(K, concat(utf8('hearsay/1 hello'), zero)))
     const r = responder({ identity: R, networkKey: K })
-    expect(() => r.hello(hello)).toThrow(expect.objectContaining({ code: 'ERR_HANDSHAKE', message: expect.stringContaining('weak') }))
+    await expect(r.hello(hello)).rejects.toThrow(expect.objectContaining({ code: 'ERR_HANDSHAKE', message: expect.stringContaining('weak') }))
   })
 
-  it('frames: tampered, replayed and reordered frames fail authentication', () => {
-    const { ri, rr } = run()
+  it('frames: tampered, replayed and reordered frames fail authentication', async () => {
+    const { ri, rr } = await run()
     const tx = new BoxStream(ri.sendKey)
     const f0 = tx.seal(new Uint8Array([1]))
     const f1 = tx.seal(new Uint8Array([2]))
@@ -150,7 +150,7 @@ describe('handshake', () => {
     expect(() => rx.open(f0)).toThrow(code('ERR_DECRYPT'))
   })
 
-  it('network keys: strings are hashed, 32 bytes pass through, other sizes are refused', () => {
+  it('network keys: strings are hashed, 32 bytes pass through, other sizes are refused', async () => {
     expect(toNetworkKey('a')).toHaveLength(32)
     expect(toHex(toNetworkKey(fromHex(V.K)))).toBe(V.K)
     expect(() => toNetworkKey(new Uint8Array(31))).toThrow(TypeError)

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import {
   allServices, broadcastStreamsService, createNode, createTestnet, eventsService, HearsayNode, plainChannel,
-  stateService, streamsService, UnsupportedError
+  signWith, stateService, streamsService, UnsupportedError, utf8, verifyFrom
 } from '../src/index.js'
 import type { NodeOptions, Service, ServiceContext, Testnet } from '../src/index.js'
 import { eventually } from '../src/testing/compliance/assert.js'
@@ -94,7 +94,11 @@ describe('services', () => {
           return {
             count: () => n,
             tick: () => { ctx.broadcast('tick', null) },
-            afterStart: () => { calls.push(`afterStart ${ctx.status} ${typeof ctx.id}`) }
+            afterStart: () => {
+              // the identity is the node's, and signs as it
+              const sig = signWith(ctx.identity, utf8('counter'))
+              calls.push(`afterStart ${ctx.status} ${typeof ctx.id} ${String(ctx.identity.id === ctx.id && verifyFrom(ctx.id, utf8('counter'), sig))}`)
+            }
           }
         }
       }
@@ -108,7 +112,7 @@ describe('services', () => {
     expect(count).toBe(0)
     expect(typeof typed.services.events.say).toBe('function')
     expect(calls.filter(c => c === 'create')).toHaveLength(3)
-    expect(calls.filter(c => c.startsWith('afterStart'))).toEqual(['afterStart running string', 'afterStart running string'])
+    expect(calls.filter(c => c.startsWith('afterStart'))).toEqual(['afterStart running string true', 'afterStart running string true'])
     const svc = (n: HearsayNode): { count: () => number, tick: () => void } => n.services.counter as { count: () => number, tick: () => void }
     await eventually(() => a.peers().length === 1 && b.peers().length === 1)
     svc(a).tick()

@@ -99,6 +99,8 @@ describe('overlay signalling', () => {
     const [a, x, y, b] = t.nodes as [HearsayNode, HearsayNode, HearsayNode, HearsayNode]
     await a.dial('memory:node-1'); await a.dial('memory:node-2')
     await b.dial('memory:node-1'); await b.dial('memory:node-2')
+    // x and y take a and b in once they checked their last handshake message
+    await eventually(() => x.peers().length === 2 && y.peers().length === 2)
     probes[0]!.context.signals.send(b.id, 's', 'offer')
     await eventually(() => b.metrics.get('drops.rtc-duplicate') === 1)
     expect(probes[3]!.signals.map(s => s.data)).toEqual(['offer'])

@@ -1,4 +1,4 @@
-import { allServices, overlaySignalling } from '@hearsay/core'
+import { allServices, checkLegacyOptions, flood, overlaySignalling } from '@hearsay/core'
 import type { Transport } from '@hearsay/core'
 import type { WebRTCInit } from '@hearsay/transport-webrtc'
 import type { HearsayOptions as BaseOptions } from './options.js'
@@ -39,5 +39,6 @@ export function withWebRTC (options: HearsayOptions, base: () => Transport[], we
  * what an application does not use stays out of its bundle.
  */
 export function withAllServices<O extends BaseOptions> (options: O): O {
-  return { ...options, services: options.services ?? allServices(), signalling: options.signalling ?? overlaySignalling() }
+  checkLegacyOptions(options)
+  return { ...options, broadcast: options.broadcast === 'flood' ? flood() : options.broadcast, services: options.services ?? allServices(), signalling: options.signalling ?? overlaySignalling() }
 }

@@ -47,13 +47,13 @@ export function secureChannel (opts: SecureChannelOptions = {}): Channel {
             if (err instanceof ConnectionClosedError) throw new HandshakeError('the remote closed the connection after our hello: wrong network key, or not a hearsay node', { cause: err })
             throw err
           }
-          const { auth, result: r } = hs.reply(reply)
+          const { auth, result: r } = await hs.reply(reply)
           conn.send(auth)
           result = r
         } else {
           const hs = responder({ identity: o.identity, networkKey, random: o.random })
-          conn.send(hs.hello(await pump.next(deadline)))
-          result = hs.auth(await pump.next(deadline))
+          conn.send(await hs.hello(await pump.next(deadline)))
+          result = await hs.auth(await pump.next(deadline))
         }
       } catch (err) {
         const e = err instanceof HearsayError ? err : new HandshakeError('handshake failed', { cause: err })

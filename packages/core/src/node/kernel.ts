@@ -11,7 +11,7 @@ import { toLogger } from '../util/logger.js'
 import { Metrics } from '../util/metrics.js'
 import { encodeEnvelope } from '../wire/envelope.js'
 import type { Identity } from '../wire/identity.js'
-import { generateIdentity, identityFromSecretKey, signWith } from '../wire/identity.js'
+import { claimedIdentity, generateIdentityAsync, identityFromSecretKeyAsync } from '../wire/identity.js'
 import { AbuseGuard } from '../link/abuse-guard.js'
 import type { Channel } from '../link/channel.js'
 import type { SignalRouter } from '../link/transport.js'
@@ -66,6 +66,8 @@ export class Kernel {
   /** ICE servers offered to peers and learned from them (`ice.servers`). */
   readonly ice: IceExchange
   identity: Identity | undefined
+  /** The identity came as secret-key bytes: start() checks that their halves agree. */
+  #checkIdentity = false
   membership: Membership | undefined
   announcer: AnnounceService | undefined
   #upkeep: StoreUpkeep | undefined
@@ -93,7 +95,9 @@ export class Kernel {
         this.logger.warn('peer store write failed', { address, err })
       }
     })
-    if (opts.identity !== undefined) this.identity = opts.identity instanceof Uint8Array ? identityFromSecretKey(opts.identity) : opts.identity
+    // a secret key given as bytes names the node at once; start() checks that its halves agree
+    if (opts.identity !== undefined) this.identity = opts.identity instanceof Uint8Array ? claimedIdentity(opts.identity) : opts.identity
+    this.#checkIdentity = opts.identity instanceof Uint8Array
     events.onListenerError = (err) => {
       this.logger.error('an event listener threw', { err })
       this.emitError(err)
@@ -160,6 +164,10 @@ export class Kernel {
   #context (overlayEnabled: boolean, plainChannel: boolean): ServiceContext {
     const { life, events } = this
     const k = this
+    const b = this.opts.broadcast
+    // the string names a broadcaster this bundle may not hold: createNode of @hearsay/core and hearsay map it to flood()
+    if (b === 'flood') throw new UnsupportedError("broadcast: 'flood' needs the flood broadcaster here: write broadcast: flood() (hearsay/lite leaves flooding out of its bundle)")
+    const flood = typeof b === 'object' ? b : undefined
     return {
       clock: this.clock,
       random: this.random,
@@ -169,7 +177,8 @@ export class Kernel {
       store: this.store,
       options: this.opts,
       overlayEnabled,
-      broadcastMode: this.opts.broadcast ?? DEFAULTS.broadcast,
+      broadcastMode: flood === undefined ? 'plumtree' : 'flood',
+      floodBroadcast: flood,
       plainChannel,
       timers: this.timers,
       get id () { return k.loaded().id },
@@ -195,7 +204,7 @@ export class Kernel {
       activeView: () => this.membership === undefined ? undefined : [...this.membership.hv.activeView().keys()],
       onNeighbour: (fn) => this.reach.onNeighbour(fn),
       whenJoined: (bytes, send, what) => { this.reach.whenJoined(bytes, send, what) },
-      sign: (m) => signWith(this.identity!, m),
+      get identity () { return k.loaded() },
       route: (type, handler) => this.messaging.route(type, handler),
       broadcast: (type, data, options = {}) => {
         life.assertRunning()
@@ -321,10 +330,15 @@ export class Kernel {
   }
 
   async #loadIdentity (options: AbortOptions): Promise<void> {
-    if (this.identity !== undefined) return
+    // hashed with WebCrypto: the sync ed25519 of services is left out of bundles without them
+    if (this.identity !== undefined) {
+      if (this.#checkIdentity) this.identity = await identityFromSecretKeyAsync(this.identity.secretKey)
+      this.#checkIdentity = false
+      return
+    }
     const stored = await this.store.getIdentity(options)
-    if (stored !== undefined) { this.identity = identityFromSecretKey(stored); return }
-    this.identity = generateIdentity(this.random)
+    if (stored !== undefined) { this.identity = await identityFromSecretKeyAsync(stored); return }
+    this.identity = await generateIdentityAsync(this.random)
     await this.store.setIdentity(this.identity.secretKey, options)
   }
 }

@@ -23,10 +23,12 @@ import type { EventBus } from '../services/events/event-bus.js'
 import type { BroadcastStream, BroadcastStreamOptions, BroadcastStreams } from '../services/broadcast-stream.js'
 import { allServices } from '../services/registry.js'
 import { overlaySignalling } from '../overlay/signalling.js'
+import { flood } from '../overlay/flood.js'
 import type { InboundHandler, Middleware } from './middleware.js'
 import type { DialOptions, NodeEvents } from './node-events.js'
 import type { NodeOptions } from './options.js'
 import { checkNodeOptions } from './option-checks.js'
+import { checkLegacyOptions } from './legacy-options.js'
 import { Kernel } from './kernel.js'
 import type { Lifecycle } from './lifecycle.js'
 export type { NodeStatus, ProtocolHandler } from '../link/context.js'
@@ -245,5 +247,6 @@ type AllServices = ReturnType<typeof allServices>
  * Nothing happens on the network until `start()`.
  */
 export function createNode<const S extends readonly Service[] = AllServices> (options: NodeOptions & { services?: S } = {}): HearsayNode<ServiceMap<S>> {
-  return new HearsayNode<ServiceMap<S>>({ ...options, services: options.services ?? allServices(), signalling: options.signalling ?? overlaySignalling() })
+  checkLegacyOptions(options)
+  return new HearsayNode<ServiceMap<S>>({ ...options, broadcast: options.broadcast === 'flood' ? flood() : options.broadcast, services: options.services ?? allServices(), signalling: options.signalling ?? overlaySignalling() })
 }

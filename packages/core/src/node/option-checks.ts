@@ -23,7 +23,7 @@ const KINDS: Record<string, [test: (v: unknown) => boolean, wanted: string]> = {
   s: [(v) => typeof v === 'string' && v !== '', 'a non-empty string'],
   k: [(v) => typeof v === 'string' || v instanceof Uint8Array, 'a string or a Uint8Array'],
   l: [(v) => v !== null && (typeof v === 'object' || typeof v === 'function'), 'an object with some of trace, debug, info, warn, error, fatal (console works)'],
-  m: [(v) => v === 'plumtree' || v === 'flood', "'plumtree' or 'flood'"],
+  m: [(v) => v === 'plumtree' || v === 'flood' || (v !== null && typeof v === 'object' && (v as { mode?: unknown }).mode === 'flood' && typeof (v as { create?: unknown }).create === 'function'), "'plumtree', 'flood' or flood()"],
   f: [(v) => typeof v === 'function', 'a function (e.g. overlaySignalling())']
 }
 
@@ -39,39 +39,13 @@ const KIND_OF: Record<keyof NodeOptions, string> = {
   offerIceServers: 'f', iceOfferRefresh: 'n'
 }
 
-/** What to write instead, for the names the four older packages used. */
-const INSTEAD: Record<string, string> = {
-  port: "listen: ['tcp://0.0.0.0:<port>']",
-  address: "listen: ['tcp://<address>:<port>'] (and announceAddresses)",
-  minPeerNo: 'minPeers',
-  maxPeerNo: 'maxPeers',
-  connections: 'minPeers',
-  pingTimeout: 'heartbeatInterval and phiThreshold',
-  debug: 'logger: console',
-  bootstrap: 'nothing (a node always dials its seeds and stored peers when it needs neighbours)',
-  interval: 'shuffleInterval',
-  purge: 'purgeInterval',
-  transport: 'transports',
-  wrtc: 'transports: [webRTC()]',
-  network: 'networkKey',
-  gossipIntervalMS: 'state: { gossipInterval }',
-  heartbeatIntervalMS: 'state: { members: true, memberHeartbeatInterval }',
-  udp: 'nothing: hearsay has no UDP transport',
-  emitValueOnHeartBeat: 'nothing: state events fire on changes',
-  addressMap: 'announceAddresses',
-  relayMessages: 'node.use(smartRelay())'
-}
-
 /** Throws `TypeError` for an unknown option, a value of the wrong type, or a seed that is not an address. */
 export function checkNodeOptions (opts: unknown): void {
   if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new TypeError('createNode() takes an options object')
   for (const [key, value] of Object.entries(opts)) {
     if (value === undefined) continue
     const kind = (KIND_OF as Record<string, string | undefined>)[key]
-    if (kind === undefined) {
-      const instead = INSTEAD[key]
-      throw new TypeError(`unknown option "${key}"${instead === undefined ? ' (docs/api.md lists every option)' : `: use ${instead} (programs of the older packages run on @hearsay/compat)`}`)
-    }
+    if (kind === undefined) throw new TypeError(`unknown option "${key}" (docs/api.md lists every option)`)
     const [test, wanted] = KINDS[kind]!
     if (!test(value)) throw new TypeError(`option ${key} must be ${wanted}`)
   }

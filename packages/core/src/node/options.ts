@@ -9,6 +9,7 @@ import type { OverlayContext } from '../overlay/context.js'
 import type { EventBusOptions, StateOptions } from '../services/state/options.js'
 import type { Service } from '../services/context.js'
 import type { JoinQueueLimits } from '../overlay/join-queue.js'
+import type { FloodBroadcast } from '../overlay/broadcast.js'
 import type { IceServerOfferer } from './ice-servers.js'
 
 /** Every option of `createNode()`. Defaults live in `DEFAULTS` below and in docs/api.md. */
@@ -81,8 +82,8 @@ export interface NodeOptions {
   healInterval?: number
   /** Addresses advertised to other peers. @default the listening addresses */
   announceAddresses?: string[]
-  /** Broadcast mode of `announce`, `broadcast` and the event bus: `plumtree` (≈ one message per node, a tree around an elected root, lazy IHAVEs and GRAFTs to repair it) or `flood` (every message over every link: degree × the traffic, nothing to repair). Every node of a network must use the same mode (docs/decisions.md). @default 'plumtree' */
-  broadcast?: 'plumtree' | 'flood'
+  /** Broadcast mode of `announce`, `broadcast` and the event bus: `plumtree` (≈ one message per node, a tree around an elected root, lazy IHAVEs and GRAFTs to repair it) or `flood` (every message over every link: degree × the traffic, nothing to repair). Every node of a network must use the same mode (docs/decisions.md). `hearsay/lite`'s `createNode` leaves flooding out of its bundle: there, write `broadcast: flood()`. @default 'plumtree' */
+  broadcast?: 'plumtree' | 'flood' | FloodBroadcast
   /** Default hop limit of `announce`. @default 6 */
   announceLimit?: number
   /**

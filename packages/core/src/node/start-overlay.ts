@@ -19,7 +19,7 @@ export interface OverlayHooks {
 /** Makes one run of the overlay (the node then calls `membership.start()`): announce/broadcast (Plumtree or flood) and HyParView membership, from the node's options. */
 export function startOverlay (ctx: OverlayContext, o: NodeOptions, hooks: OverlayHooks): { membership: Membership, announcer: AnnounceService } {
   const announcer = new AnnounceService(ctx, {
-    mode: o.broadcast ?? DEFAULTS.broadcast,
+    flood: ctx.floodBroadcast,
     plumtree: o.plumtree,
     defaultLimit: o.announceLimit ?? DEFAULTS.announceLimit,
     broadcastLimit: o.broadcastLimit ?? DEFAULTS.broadcastLimit,

@@ -8,8 +8,7 @@ import type { PeerId } from '../wire/identity.js'
 import { isPeerId } from '../wire/identity.js'
 import type { OverlayContext } from './context.js'
 import type { Peer } from '../link/peer.js'
-import type { Broadcaster } from './broadcast.js'
-import { Flood } from './flood.js'
+import type { Broadcaster, FloodBroadcast } from './broadcast.js'
 import { Plumtree } from './plumtree.js'
 import type { PlumtreeOptions } from './plumtree.js'
 import { utf8Length } from '../util/bytes.js'
@@ -52,7 +51,8 @@ export interface Request {
 }
 
 export interface AnnounceServiceOptions {
-  mode: 'plumtree' | 'flood'
+  /** Flood mode's broadcaster; Plumtree without it. */
+  flood: FloodBroadcast | undefined
   /** Passed to the Plumtree state machine (tuning for experiments). */
   plumtree?: Pick<PlumtreeOptions, 'lazyDelayMs' | 'graftTimeoutMs' | 'optimizeThreshold' | 'originTreeAfter' | 'maxOriginTrees' | 'rootIntervalMs' | 'storeMaxEntries' | 'storeMaxBytes' | 'storeMaxAgeMs' | 'catchUpMs'>
   defaultLimit: number
@@ -100,10 +100,10 @@ export class AnnounceService {
   ) {
     const self = ctx.id
     const common = { self, maxIdLength: ctx.limits.maxIdBytes }
-    this.broadcaster = (opts.mode === 'plumtree' ? new Plumtree({ ...common, random: ctx.random.float, ...opts.plumtree }) : new Flood(common)) as unknown as Broadcaster<{ t: string }>
+    this.broadcaster = opts.flood?.create(common) ?? new Plumtree({ ...common, random: ctx.random.float, ...opts.plumtree }) as unknown as Broadcaster<{ t: string }>
     this.#driver = new BroadcastDriver(ctx, this.broadcaster, { prefix: '', dropPrefix: 'broadcast-', noLinkDrop: 'broadcast-no-link', onDeliver: (d) => { this.#onDeliver(d.id, d.payload, d.hops, d.from) }, onDuplicate: (id, from) => { this.#onDuplicate(id, from) } })
     this.#routes = new ExpiringMap(opts.maxRoutes, opts.routeTtl)
-    const types = opts.mode === 'plumtree' ? ['pt.gossip', 'pt.ihave', 'pt.graft', 'pt.prune'] : ['fl.gossip']
+    const types = opts.flood === undefined ? ['pt.gossip', 'pt.ihave', 'pt.graft', 'pt.prune'] : ['fl.gossip']
     for (const t of types) {
       this.#offs.push(ctx.handle(t, (peer, data, bytes) => { this.#driver.run(this.broadcaster.onMessage(peer.id, withType(shareOrigin(data), t), ctx.clock.now(), bytes)) }))
     }

@@ -52,6 +52,15 @@ export interface Broadcaster<M> {
   tick: (now: number) => BroadcastResult<M>
 }
 
+/**
+ * The flood broadcaster as a node option (`broadcast: flood()`): passed in, not imported by the
+ * node, so that a bundle with Plumtree only (hearsay/lite) leaves flooding out.
+ */
+export interface FloodBroadcast {
+  readonly mode: 'flood'
+  create: (opts: { self: PeerId, maxIdLength: number, seenMaxEntries?: number }) => Broadcaster<{ t: string }>
+}
+
 export interface GossipFields { id: string, hops: number, limit: number, payload: unknown }
 
 /** Options both broadcasters share. */

@@ -1,6 +1,7 @@
 import type { LinkEvents } from '../link/context.js'
 import type { PeerId } from '../wire/identity.js'
 import type { StoreContext } from '../store/context.js'
+import type { FloodBroadcast } from './broadcast.js'
 
 /** What an overlay module (and every service) gets from its node: the store context plus the overlay's state. */
 export interface OverlayContext<E extends LinkEvents = LinkEvents> extends StoreContext<E> {
@@ -8,6 +9,8 @@ export interface OverlayContext<E extends LinkEvents = LinkEvents> extends Store
   readonly overlayEnabled: boolean
   /** How broadcasts travel (`broadcast` option). */
   readonly broadcastMode: 'plumtree' | 'flood'
+  /** The flood broadcaster (`broadcast: flood()`) in flood mode; Plumtree otherwise. */
+  readonly floodBroadcast: FloodBroadcast | undefined
   /** The overlay's active view now; `undefined` without the overlay (or before it started). */
   activeView: () => PeerId[] | undefined
   /** Calls `fn` when a peer enters or leaves the active view; returns the function that stops it. */

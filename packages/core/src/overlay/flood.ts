@@ -1,5 +1,5 @@
 import type { PeerId } from '../wire/identity.js'
-import type { BroadcastLimits, BroadcastResult, Broadcaster, SendAction } from './broadcast.js'
+import type { BroadcastLimits, BroadcastResult, Broadcaster, FloodBroadcast, SendAction } from './broadcast.js'
 import { checkBroadcastArgs, parseGossip, resolveLimits } from './broadcast.js'
 import { DedupCache } from './dedup-cache.js'
 import type { Drops } from './validate.js'
@@ -26,6 +26,14 @@ export interface FloodOptions extends BroadcastLimits {
   catchUpMs?: number
   /** @default 256 */
   catchUpMaxMessages?: number
+}
+
+/**
+ * `broadcast: flood()`: every node of a network must use the same mode. `createNode` of
+ * `@hearsay/core` and `hearsay` also take `broadcast: 'flood'`; `hearsay/lite`'s needs this.
+ */
+export function flood (): FloodBroadcast {
+  return { mode: 'flood', create: (opts) => new Flood(opts) as unknown as Broadcaster<{ t: string }> }
 }
 
 interface Recent { id: string, hops: number, limit: number, payload: unknown, at: number }

@@ -1,5 +1,6 @@
 import type { LinkEvents } from '../link/context.js'
 import type { OverlayContext } from '../overlay/context.js'
+import type { Identity } from '../wire/identity.js'
 import type { StateOptions, EventBusOptions } from './state/options.js'
 import type { BroadcastOptions, BroadcastProtocolHandler, RouteHandler } from './app-messages.js'
 
@@ -39,8 +40,11 @@ export interface ServiceContext extends OverlayContext<ServiceEvents> {
   readonly options: Readonly<ServiceOptions>
   /** The node's channel proves no identities (plain channel). */
   readonly plainChannel: boolean
-  /** Signs with the node's identity (known once the node started). */
-  sign: (message: Uint8Array) => Uint8Array
+  /**
+   * The node's identity (its secret key too), known once the node started: sign with
+   * `signWith(ctx.identity, bytes)`. Throws `NotStartedError` before `start()` loaded it.
+   */
+  readonly identity: Identity
   /** Emits a node event (one of `ServiceEvents`); true when a listener took it. */
   emit: <K extends keyof ServiceEvents & string>(event: K, payload: ServiceEvents[K]) => boolean
   /** Routes the application messages of `type` (`node.route`); returns the function that removes the route. */

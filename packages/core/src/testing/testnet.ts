@@ -3,6 +3,7 @@ import type { MemoryNetworkOptions } from '../link/memory-transport.js'
 import { createNode } from '../node/node.js'
 import type { HearsayNode } from '../node/node.js'
 import type { NodeOptions } from '../node/options.js'
+import { nextEvent } from './compliance/overlay.js'
 
 export interface TestnetOptions extends MemoryNetworkOptions {
   /** An existing network to join. @default a new MemoryNetwork */
@@ -49,10 +50,17 @@ export async function createTestnet (n: number, opts: TestnetOptions = {}): Prom
     }
     const topology = opts.topology ?? 'star'
     const dials: Array<Promise<unknown>> = []
+    // linked once both sides have the peer: the dialler is done when it sent the last handshake
+    // message, the listener a moment later, when it has checked it
+    const link = (i: number, j: number): void => {
+      const listener = nodes[j]!
+      const seen = nextEvent(listener, 'peer:connect', (p) => p.id === nodes[i]!.id)
+      dials.push(Promise.all([nodes[i]!.dial(`memory:node-${j}`, { neighbor: false }), seen]))
+    }
     for (let i = 1; i < n; i++) {
-      if (topology === 'star') dials.push(nodes[i]!.dial('memory:node-0', { neighbor: false }))
-      else if (topology === 'chain') dials.push(nodes[i]!.dial(`memory:node-${i - 1}`, { neighbor: false }))
-      else if (topology === 'full') for (let j = 0; j < i; j++) dials.push(nodes[i]!.dial(`memory:node-${j}`, { neighbor: false }))
+      if (topology === 'star') link(i, 0)
+      else if (topology === 'chain') link(i, i - 1)
+      else if (topology === 'full') for (let j = 0; j < i; j++) link(i, j)
     }
     await Promise.all(dials)
   } catch (err) {

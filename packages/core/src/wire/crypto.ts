@@ -3,7 +3,9 @@
  * runs unchanged in browsers and Node, and each is byte-identical to tweetnacl (RFC 8032 and
  * RFC 7748 are deterministic; secretbox is NaCl's construction, tag first), so the test
  * vectors in docs/protocol.md pin them all:
- * - @noble/ed25519 (with @stablelib/sha512): signatures, ZIP-215 verification;
+ * - @noble/ed25519: signatures, ZIP-215 verification. The async functions hash with the
+ *   platform's WebCrypto SHA-512; the sync ones with @stablelib/sha512, installed on first use
+ *   so that a bundle that only handshakes (hearsay/lite) leaves its 7.6 kB out;
  * - StableLib (the modular successor of tweetnacl-js, by its author): x25519 and secretbox
  *   (xsalsa20-poly1305, the per-frame hot path), SHA-256, SHA-512, HMAC, HKDF.
  * docs/decisions.md ("Crypto libraries") has the speed and bundle-size measurements.
@@ -12,13 +14,9 @@ import * as ed25519 from '@noble/ed25519'
 import { openSecretBox, secretBox } from '@stablelib/nacl'
 import { scalarMult, scalarMultBase } from '@stablelib/x25519'
 import { hash as sha256, SHA256 } from '@stablelib/sha256'
-import { hash as sha512 } from '@stablelib/sha512'
 import { hmac } from '@stablelib/hmac'
 import { HKDF } from '@stablelib/hkdf'
-
-// @noble/ed25519 ships without a hash so that it stays small; the sync API needs SHA-512
-// (the cast: StableLib's digest is typed over any buffer, but is always a fresh ArrayBuffer)
-ed25519.hashes.sha512 = sha512 as typeof ed25519.hashes.sha512
+import { syncHash } from './sync-hash.js'
 
 export const PUBLIC_KEY_BYTES = 32
 export const SECRET_KEY_BYTES = 64
@@ -36,23 +34,54 @@ export interface SigningKeyPair {
   secretKey: Uint8Array
 }
 
-export function signingKeyPairFromSeed (seed: Uint8Array): SigningKeyPair {
-  if (seed.length !== SEED_BYTES) throw new TypeError(`seed must be ${SEED_BYTES} bytes`)
-  const publicKey = ed25519.getPublicKey(seed)
+function keyPair (seed: Uint8Array, publicKey: Uint8Array): SigningKeyPair {
   const secretKey = new Uint8Array(SECRET_KEY_BYTES)
   secretKey.set(seed)
   secretKey.set(publicKey, SEED_BYTES)
   return { publicKey, secretKey }
 }
 
+function checkSeed (seed: Uint8Array): void {
+  if (seed.length !== SEED_BYTES) throw new TypeError(`seed must be ${SEED_BYTES} bytes`)
+}
+
+export function signingKeyPairFromSeed (seed: Uint8Array): SigningKeyPair {
+  checkSeed(seed)
+  syncHash()
+  return keyPair(seed, ed25519.getPublicKey(seed))
+}
+
+export async function signingKeyPairFromSeedAsync (seed: Uint8Array): Promise<SigningKeyPair> {
+  checkSeed(seed)
+  return keyPair(seed, await ed25519.getPublicKeyAsync(seed))
+}
+
 export function sign (message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  syncHash()
   return ed25519.sign(message, secretKey.subarray(0, SEED_BYTES))
 }
 
+export async function signAsync (message: Uint8Array, secretKey: Uint8Array): Promise<Uint8Array> {
+  return await ed25519.signAsync(message, secretKey.subarray(0, SEED_BYTES))
+}
+
+const verifiable = (signature: Uint8Array, publicKey: Uint8Array): boolean =>
+  signature.length === SIGNATURE_BYTES && publicKey.length === PUBLIC_KEY_BYTES
+
 export function verify (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  if (signature.length !== SIGNATURE_BYTES || publicKey.length !== PUBLIC_KEY_BYTES) return false
+  if (!verifiable(signature, publicKey)) return false
+  syncHash()
   try {
     return ed25519.verify(signature, message, publicKey)
+  } catch {
+    return false
+  }
+}
+
+export async function verifyAsync (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
+  if (!verifiable(signature, publicKey)) return false
+  try {
+    return await ed25519.verifyAsync(signature, message, publicKey)
   } catch {
     return false
   }

@@ -13,7 +13,7 @@
 import { concat, utf8 } from '../util/bytes.js'
 import {
   BOX_KEY_BYTES, BOX_NONCE_BYTES, BOX_OVERHEAD, DH_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES,
-  constantTimeEqual, deriveKeys, dh, dhKeyPairFromSecret, hash, mac, secretbox, secretboxOpen, sign, verify
+  constantTimeEqual, deriveKeys, dh, dhKeyPairFromSecret, hash, mac, secretbox, secretboxOpen, signAsync, verifyAsync
 } from './crypto.js'
 import type { DhKeyPair } from './crypto.js'
 import { HandshakeError, PeerIdMismatchError, SelfDialError } from '../util/errors.js'
@@ -103,7 +103,7 @@ function checkRemote (local: Identity, remoteKey: Uint8Array): PeerId {
 }
 
 /** Step 2 at the initiator, pure: checks msg2 and builds msg3. Exported for fuzzing. @internal */
-export function processReply (opts: HandshakeOptions & { expectedPeer?: PeerId }, e: DhKeyPair, msg2: Uint8Array): { auth: Uint8Array, result: HandshakeResult } {
+export async function processReply (opts: HandshakeOptions & { expectedPeer?: PeerId }, e: DhKeyPair, msg2: Uint8Array): Promise<{ auth: Uint8Array, result: HandshakeResult }> {
   if (!(msg2 instanceof Uint8Array) || msg2.length !== REPLY_BYTES) throw new HandshakeError('handshake reply has the wrong length')
   const eR = msg2.slice(0, DH_BYTES)
   const shared = dh(e.secretKey, eR)
@@ -113,16 +113,16 @@ export function processReply (opts: HandshakeOptions & { expectedPeer?: PeerId }
   if (inner === null) throw new HandshakeError('handshake reply failed authentication (wrong network key?)')
   const remoteKey = inner.slice(0, PUBLIC_KEY_BYTES)
   const sig = inner.subarray(PUBLIC_KEY_BYTES)
-  if (!verify(sig, concat(RESPONDER_LABEL, s.transcript), remoteKey)) throw new HandshakeError('responder signature is invalid')
+  if (!await verifyAsync(sig, concat(RESPONDER_LABEL, s.transcript), remoteKey)) throw new HandshakeError('responder signature is invalid')
   const remoteId = checkRemote(opts.identity, remoteKey)
   if (opts.expectedPeer !== undefined && opts.expectedPeer !== remoteId) throw new PeerIdMismatchError(opts.expectedPeer, remoteId)
-  const sigI = sign(concat(INITIATOR_LABEL, s.transcript, remoteKey), opts.identity.secretKey)
+  const sigI = await signAsync(concat(INITIATOR_LABEL, s.transcript, remoteKey), opts.identity.secretKey)
   const auth = secretbox(concat(opts.identity.publicKey, sigI), ZERO_NONCE, s.boxI)
   return { auth, result: { remoteId, remotePublicKey: remoteKey, sendKey: s.i2r, recvKey: s.r2i, sessionId: hash(concat(SESSION_LABEL, s.transcript)) } }
 }
 
 /** Step 1 at the responder, pure: checks msg1 and builds msg2. Exported for fuzzing. @internal */
-export function processHello (opts: HandshakeOptions, e: DhKeyPair, msg1: Uint8Array): { reply: Uint8Array, session: Session } {
+export async function processHello (opts: HandshakeOptions, e: DhKeyPair, msg1: Uint8Array): Promise<{ reply: Uint8Array, session: Session }> {
   if (!(msg1 instanceof Uint8Array) || msg1.length !== HELLO_BYTES) throw new HandshakeError('handshake hello has the wrong length')
   const eI = msg1.slice(0, DH_BYTES)
   if (!constantTimeEqual(msg1.subarray(DH_BYTES), mac(opts.networkKey, concat(HELLO_LABEL, eI)))) {
@@ -131,18 +131,18 @@ export function processHello (opts: HandshakeOptions, e: DhKeyPair, msg1: Uint8A
   const shared = dh(e.secretKey, eI)
   if (shared === null) throw new HandshakeError('handshake hello has a weak ephemeral key')
   const s = session(shared, opts.networkKey, eI, e.publicKey)
-  const sigR = sign(concat(RESPONDER_LABEL, s.transcript), opts.identity.secretKey)
+  const sigR = await signAsync(concat(RESPONDER_LABEL, s.transcript), opts.identity.secretKey)
   return { reply: concat(e.publicKey, secretbox(concat(opts.identity.publicKey, sigR), ZERO_NONCE, s.boxR)), session: s }
 }
 
 /** Step 3 at the responder, pure: checks msg3. Exported for fuzzing. @internal */
-export function processAuth (opts: HandshakeOptions, s: Session, msg3: Uint8Array): HandshakeResult {
+export async function processAuth (opts: HandshakeOptions, s: Session, msg3: Uint8Array): Promise<HandshakeResult> {
   if (!(msg3 instanceof Uint8Array) || msg3.length !== AUTH_BYTES) throw new HandshakeError('handshake auth has the wrong length')
   const inner = secretboxOpen(msg3, ZERO_NONCE, s.boxI)
   if (inner === null) throw new HandshakeError('handshake auth failed authentication')
   const remoteKey = inner.slice(0, PUBLIC_KEY_BYTES)
   const sig = inner.subarray(PUBLIC_KEY_BYTES)
-  if (!verify(sig, concat(INITIATOR_LABEL, s.transcript, opts.identity.publicKey), remoteKey)) {
+  if (!await verifyAsync(sig, concat(INITIATOR_LABEL, s.transcript, opts.identity.publicKey), remoteKey)) {
     throw new HandshakeError('initiator signature is invalid')
   }
   const remoteId = checkRemote(opts.identity, remoteKey)
@@ -152,7 +152,7 @@ export function processAuth (opts: HandshakeOptions, s: Session, msg3: Uint8Arra
 /** The dialling side. Call `hello()`, send it, then `reply(msg2)`, send `auth`. */
 export function initiator (opts: HandshakeOptions & { expectedPeer?: PeerId }): {
   hello: () => Uint8Array
-  reply: (msg2: Uint8Array) => { auth: Uint8Array, result: HandshakeResult }
+  reply: (msg2: Uint8Array) => Promise<{ auth: Uint8Array, result: HandshakeResult }>
 } {
   const e = ephemeral(opts)
   let stage = 0
@@ -162,33 +162,33 @@ export function initiator (opts: HandshakeOptions & { expectedPeer?: PeerId }): 
       stage = 1
       return concat(e.publicKey, mac(opts.networkKey, concat(HELLO_LABEL, e.publicKey)))
     },
-    reply (msg2) {
+    async reply (msg2) {
       if (stage !== 1) throw new HandshakeError('unexpected handshake reply')
       stage = 2
-      return processReply(opts, e, msg2)
+      return await processReply(opts, e, msg2)
     }
   }
 }
 
 /** The accepting side. `hello(msg1)` returns msg2 to send; `auth(msg3)` finishes. */
 export function responder (opts: HandshakeOptions): {
-  hello: (msg1: Uint8Array) => Uint8Array
-  auth: (msg3: Uint8Array) => HandshakeResult
+  hello: (msg1: Uint8Array) => Promise<Uint8Array>
+  auth: (msg3: Uint8Array) => Promise<HandshakeResult>
 } {
   let stage = 0
   let s: Session | undefined
   return {
-    hello (msg1) {
+    async hello (msg1) {
       if (stage !== 0) throw new HandshakeError('unexpected handshake hello')
       stage = 1
-      const r = processHello(opts, ephemeral(opts), msg1)
+      const r = await processHello(opts, ephemeral(opts), msg1)
       s = r.session
       return r.reply
     },
-    auth (msg3) {
+    async auth (msg3) {
       if (stage !== 1 || s === undefined) throw new HandshakeError('unexpected handshake auth')
       stage = 2
-      return processAuth(opts, s, msg3)
+      return await processAuth(opts, s, msg3)
     }
   }
 }

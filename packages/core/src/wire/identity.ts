@@ -1,5 +1,6 @@
 import { fromBase32, toBase32 } from '../util/bytes.js'
-import { PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SEED_BYTES, sign, signingKeyPairFromSeed, verify } from './crypto.js'
+import { PUBLIC_KEY_BYTES, SECRET_KEY_BYTES, SEED_BYTES, sign, signingKeyPairFromSeed, signingKeyPairFromSeedAsync, verify } from './crypto.js'
+import type { SigningKeyPair } from './crypto.js'
 import type { Random } from '../util/clock.js'
 import { systemRandom } from '../util/clock.js'
 
@@ -30,26 +31,52 @@ export function isPeerId (value: unknown): value is PeerId {
   try { fromBase32(value); return true } catch { return false }
 }
 
+const toIdentity = (kp: SigningKeyPair): Identity => Object.freeze({ id: peerIdFromPublicKey(kp.publicKey), publicKey: kp.publicKey, secretKey: kp.secretKey })
+
 export function identityFromSeed (seed: Uint8Array): Identity {
-  const kp = signingKeyPairFromSeed(seed)
-  return Object.freeze({ id: peerIdFromPublicKey(kp.publicKey), publicKey: kp.publicKey, secretKey: kp.secretKey })
+  return toIdentity(signingKeyPairFromSeed(seed))
 }
 
 export function generateIdentity (random: Random = systemRandom): Identity {
   return identityFromSeed(random.bytes(SEED_BYTES))
 }
 
-/** Rebuilds an identity from its 64-byte secret key, checking that the halves agree. */
-export function identityFromSecretKey (secretKey: Uint8Array): Identity {
+/** As `generateIdentity`, hashing with WebCrypto: what the node uses, so that bundles without sync signing stay small. @internal */
+export async function generateIdentityAsync (random: Random = systemRandom): Promise<Identity> {
+  return toIdentity(await signingKeyPairFromSeedAsync(random.bytes(SEED_BYTES)))
+}
+
+function checkSecretKey (secretKey: Uint8Array): void {
   if (!(secretKey instanceof Uint8Array) || secretKey.length !== SECRET_KEY_BYTES) {
     throw new TypeError(`secret key must be a ${SECRET_KEY_BYTES}-byte Uint8Array`)
   }
-  const id = identityFromSeed(secretKey.slice(0, SEED_BYTES))
+}
+
+function checkHalves (secretKey: Uint8Array, id: Identity): Identity {
   const claimed = secretKey.subarray(SEED_BYTES)
   for (let i = 0; i < PUBLIC_KEY_BYTES; i++) {
     if (claimed[i] !== id.publicKey[i]) throw new TypeError('secret key halves do not match')
   }
   return id
+}
+
+/** The identity a 64-byte secret key claims (its second half), unchecked: `identityFromSecretKeyAsync` checks it. @internal */
+export function claimedIdentity (secretKey: Uint8Array): Identity {
+  checkSecretKey(secretKey)
+  const publicKey = secretKey.slice(SEED_BYTES)
+  return Object.freeze({ id: peerIdFromPublicKey(publicKey), publicKey, secretKey })
+}
+
+/** Rebuilds an identity from its 64-byte secret key, checking that the halves agree. */
+export function identityFromSecretKey (secretKey: Uint8Array): Identity {
+  checkSecretKey(secretKey)
+  return checkHalves(secretKey, identityFromSeed(secretKey.slice(0, SEED_BYTES)))
+}
+
+/** As `identityFromSecretKey`, hashing with WebCrypto. @internal */
+export async function identityFromSecretKeyAsync (secretKey: Uint8Array): Promise<Identity> {
+  checkSecretKey(secretKey)
+  return checkHalves(secretKey, toIdentity(await signingKeyPairFromSeedAsync(secretKey.slice(0, SEED_BYTES))))
 }
 
 export function signWith (identity: Identity, message: Uint8Array): Uint8Array {

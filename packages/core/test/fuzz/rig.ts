@@ -5,7 +5,7 @@
  * victim through its real inbound path: secure channel, envelope decoder, protocol handlers.
  */
 import {
-  createNode, decodeValue, encodeEnvelope, encodeValue, MemoryNetwork, relay, seededRandom
+  ConnectionClosedError, createNode, decodeValue, encodeEnvelope, encodeValue, MemoryNetwork, relay, seededRandom
 } from '../../src/index.js'
 import type { HearsayNode, Logger, NodeOptions, Peer } from '../../src/index.js'
 
@@ -144,10 +144,13 @@ export class Rig {
   /** The attacker's link to the victim, redialled (and rejoined) if the victim closed it. */
   async link (): Promise<Peer> {
     const p = this.attackerLink
-    if (p !== undefined && p.connected && this.victim.getPeer(this.attacker.id) !== undefined) return p
+    if (p !== undefined && p.connected && this.victim.getPeer(this.attacker.id)?.connected === true) return p
+    // a link the victim closed is gone on the attacker's side a moment later: redial only then
+    await until(() => this.attacker.getPeer(this.victim.id)?.connected !== false, 'the closed link to go')
     const peer = this.attacker.getPeer(this.victim.id) ?? await this.attacker.dial('memory:victim', { neighbor: false })
     this.redials++
-    await until(() => this.victim.getPeer(this.attacker.id) !== undefined, 'the victim to accept the attacker')
+    // the victim checks the last handshake message after the attacker sent it
+    await until(() => this.victim.getPeer(this.attacker.id)?.connected === true, 'the victim to accept the attacker')
     this.timeVictim(this.victim.getPeer(this.attacker.id)!)
     this.attackerLink = peer
     return peer
@@ -182,9 +185,16 @@ export class Rig {
   }
 
   async feedFrame (frame: Uint8Array): Promise<number> {
-    const peer = await this.link()
     this.victimMs = 0
-    peer.link.conn.send(frame)
+    // a link the victim is closing (the previous input's doing) may look open for a moment:
+    // such a send fails at once, and the input goes over a fresh link
+    for (let attempt = 1; ; attempt++) {
+      const peer = await this.link()
+      try { peer.link.conn.send(frame); break } catch (err) {
+        if (!(err instanceof ConnectionClosedError) || attempt === 3) throw err
+        await settle()
+      }
+    }
     await settle()
     return this.victimMs
   }
@@ -200,7 +210,13 @@ export class Rig {
   async assertHealthy (): Promise<void> {
     const v = this.victim
     await this.bystander.ping(v.id, { timeout: 3_000 })
-    await this.attacker.ping(await this.link(), { timeout: 3_000 })
+    // the last input may have been one the victim closes the link for, a moment after it looked open
+    for (let attempt = 1; ; attempt++) {
+      try { await this.attacker.ping(await this.link(), { timeout: 3_000 }); break } catch (err) {
+        if (!(err instanceof ConnectionClosedError) || attempt === 3) throw err
+        await settle()
+      }
+    }
     const got = new Promise<void>((resolve) => { const off = v.route('health', () => { off(); resolve() }) })
     this.bystander.getPeer(v.id)!.send('health', 1)
     await within(got, 3_000, 'a message after the fuzzing')

@@ -69,6 +69,19 @@ export function expectTyped (fn: () => unknown, allowed: string[]): 'ok' | 'reje
   }
 }
 
+/** `expectTyped` for a function that returns a promise (the handshake steps). */
+export async function expectTypedAsync (fn: () => Promise<unknown>, allowed: string[]): Promise<'ok' | 'rejected'> {
+  try {
+    await fn()
+    return 'ok'
+  } catch (err) {
+    if (!(err instanceof HearsayError) || !allowed.includes(err.code)) {
+      throw new Error(`untyped or unexpected error escaped: ${String(err)}`, { cause: err })
+    }
+    return 'rejected'
+  }
+}
+
 /** Lets the event loop turn (timers, RPC) inside a long loop. */
 export async function yieldToLoop (): Promise<void> {
   await new Promise<void>(resolve => { setImmediate(resolve) })

@@ -9,7 +9,6 @@ import { isPeerId } from '../../wire/identity.js'
 import type { ServiceContext } from '../context.js'
 import type { Broadcaster } from '../../overlay/broadcast.js'
 import { BroadcastDriver } from '../../overlay/broadcast-driver.js'
-import { Flood } from '../../overlay/flood.js'
 import { Plumtree } from '../../overlay/plumtree.js'
 import { isInt, isRecord, withType } from '../../overlay/validate.js'
 import { PatternListeners } from '../../util/pattern.js'
@@ -109,10 +108,9 @@ export class EventBus {
 
   /** @internal Lifecycle hook, once the node runs: picks the broadcast mode and the neighbour source. */
   afterStart (): void {
-    const mode = this.ctx.broadcastMode
     const overlay = this.ctx.overlayEnabled
     const common = { self: this.ctx.id, maxIdLength: this.ctx.limits.maxIdBytes, seenMaxEntries: this.#o.seenMaxEntries }
-    this.#broadcaster = (mode === 'plumtree' ? new Plumtree({ ...common, random: this.ctx.random.float }) : new Flood(common)) as unknown as Broadcaster<{ t: string }>
+    this.#broadcaster = this.ctx.floodBroadcast?.create(common) ?? new Plumtree({ ...common, random: this.ctx.random.float }) as unknown as Broadcaster<{ t: string }>
     this.#driver = new BroadcastDriver(this.ctx, this.#broadcaster, { prefix: 'ev.', dropPrefix: 'ev-', noLinkDrop: 'ev-no-link', onDeliver: (d) => { this.#deliver(d.payload, d.hops, d.id) } })
     if (!overlay) {
       // a point-to-point node: every connected peer is a neighbour (listeners of this run only:

@@ -2,7 +2,7 @@ import type { AbortOptions } from '../../util/abort.js'
 import { decodeValue, encodeValue } from '../../wire/envelope.js'
 import { NotStartedError, UnsupportedError } from '../../util/errors.js'
 import type { PeerId } from '../../wire/identity.js'
-import { isPeerId, verifyFrom } from '../../wire/identity.js'
+import { isPeerId, signWith, verifyFrom } from '../../wire/identity.js'
 import type { ServiceContext } from '../context.js'
 import { sample } from '../../overlay/sample.js'
 import { isInt, isRecord } from '../../overlay/validate.js'
@@ -122,7 +122,7 @@ export class StateService {
   #beat = { count: 0, at: 0 }
 
   /** @internal created by the node */
-  constructor (private readonly ctx: ServiceContext, opts: StateOptions = {}, private readonly env: StateEnvironment = ctx) {
+  constructor (private readonly ctx: ServiceContext, opts: StateOptions = {}, private readonly env: StateEnvironment = { sign: (m) => signWith(ctx.identity, m), plainChannel: ctx.plainChannel }) {
     const D = STATE_DEFAULTS
     checkKnownKeys('state', opts, [...Object.keys(D), 'ownership', 'now'])
     // with a small frame limit the message budget, and then the value limit, shrink to fit
