@@ -5,7 +5,7 @@
  * peer records the configuration each WebRTC session gets (no WebRTC runs: no namespace needed).
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createNode, overlaySignalling } from '@hearsay/core'
+import { createNode, HearsayNode as Node, overlaySignalling } from '@hearsay/core'
 import type { HearsayNode, IceServerOffer, NodeOptions, Peer, ServiceContext } from '@hearsay/core'
 import { assert } from '@hearsay/core/compliance'
 import { webSockets } from '@hearsay/transport-ws'
@@ -102,6 +102,11 @@ describe('ICE servers offered by the node a node joined through', () => {
     expect(errors[0]!.message).toBe('no servers today')
     expect(other.peers()).toHaveLength(1)
     expect(other.metrics.get('ice.offers-received')).toBe(0)
+  })
+
+  it('without the iceExchange option (hearsay/lite, new HearsayNode) offerIceServers is a TypeError', () => {
+    expect(() => new Node({ offerIceServers: () => OFFER })).toThrow(/iceExchange/)
+    expect(() => createNode({ offerIceServers: () => OFFER, iceExchange: undefined })).not.toThrow()
   })
 
   it('offers from a peer this node did not dial, or malformed ones, are dropped and counted', async () => {

@@ -27,6 +27,26 @@ export interface IceServerOffer {
 /** `offerIceServers` of `createNode`: what to offer a peer that just connected; [] offers nothing. */
 export type IceServerOfferer = (peer: Peer) => IceServerOffer[]
 
+/** What the node runs for `ice.servers`: made by the `iceExchange` option's factory. */
+export interface IceServerExchange {
+  /** Registers the handler and listeners for one run of the node (they go when it stops). */
+  start: () => void
+  /** Every server learned, first offered first, each URL once. */
+  servers: () => IceServer[]
+}
+
+/** The `iceExchange` option: makes the exchange of a node from its context and options. */
+export type IceExchangeFactory = (ctx: ServiceContext, options: { offerIceServers?: IceServerOfferer, iceOfferRefresh?: number }) => IceServerExchange
+
+/**
+ * The exchange of ICE servers (`ice.servers`) for `createNode({ iceExchange })`: on by default
+ * with `@hearsay/core`'s and `hearsay`'s `createNode`; `hearsay/lite` (no WebRTC) leaves it out
+ * of its bundle.
+ */
+export function iceExchange (): IceExchangeFactory {
+  return (ctx, options) => new IceExchange(ctx, options.offerIceServers, options.iceOfferRefresh ?? 0)
+}
+
 export const ICE_LIMITS = Object.freeze({
   /** Most servers in one offer (more: the offer is dropped as invalid). */
   maxServers: 4,
@@ -89,7 +109,7 @@ export function offerHost (peer: Peer): string | undefined {
  * stay connected. Counters: `ice.offers-sent`, `ice.offers-received`; drops `ice-invalid`
  * (malformed) and `ice-unverified-host` (from a peer this node did not dial by host name).
  */
-export class IceExchange {
+export class IceExchange implements IceServerExchange {
   readonly #learned = new Map<PeerId, IceServer[]>()
 
   constructor (private readonly ctx: ServiceContext, private readonly offer: IceServerOfferer | undefined, private readonly refreshMs: number) {}

@@ -10,7 +10,7 @@ import type { EventBusOptions, StateOptions } from '../services/state/options.js
 import type { Service } from '../services/context.js'
 import type { JoinQueueLimits } from '../overlay/join-queue.js'
 import type { FloodBroadcast } from '../overlay/broadcast.js'
-import type { IceServerOfferer } from './ice-servers.js'
+import type { IceExchangeFactory, IceServerOfferer } from './ice-servers.js'
 
 /** Every option of `createNode()`. Defaults live in `DEFAULTS` below and in docs/api.md. */
 export interface NodeOptions {
@@ -143,6 +143,12 @@ export interface NodeOptions {
    * uses it unless the application set `iceServers`). @default undefined (offers nothing)
    */
   offerIceServers?: IceServerOfferer
+  /**
+   * The exchange of ICE servers (`ice.servers`): offers `offerIceServers` and keeps what dialled
+   * peers offer, for the transports. `offerIceServers` without it is a `TypeError`.
+   * @default iceExchange() with @hearsay/core's and hearsay's createNode; none with hearsay/lite's and with `new HearsayNode()` (offers from peers are then dropped as `unknown-type`)
+   */
+  iceExchange?: IceExchangeFactory
   /** Period at which the offer is sent again to every peer (renews TURN credentials), ms; 0: only at connect. @default 0 */
   iceOfferRefresh?: number
 }
