@@ -213,7 +213,10 @@ describe.skipIf(!inNetns)('WebRTC across NAT routers (network namespaces)', () =
       executablePath: wrapper,
       headless: true,
       // as e2e/playwright.config.ts: host candidates carry the address, not an mDNS name
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-features=WebRtcHideLocalIpsWithMdns']
+      // and the relay's plain-http origin counts as secure (WebCrypto, which the handshake uses,
+      // exists only in secure contexts; a public relay is behind https, docs/deployment.md)
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-features=WebRtcHideLocalIpsWithMdns',
+        `--unsafely-treat-insecure-origin-as-secure=http://${PUBLIC_IP}:${STUN_RELAY_PORT}`]
     })
     try {
       const page = await browser.newPage()
@@ -221,6 +224,7 @@ describe.skipIf(!inNetns)('WebRTC across NAT routers (network namespaces)', () =
       page.on('pageerror', (err) => { errors.push(err.message) })
       await page.goto(`http://${PUBLIC_IP}:${STUN_RELAY_PORT}/`)
       await page.waitForFunction(() => (window as unknown as { hearsay?: { ready: () => boolean } }).hearsay?.ready() === true, undefined, { timeout: 15_000 })
+        .catch((err: unknown) => { throw new Error(`the page did not join the relay: ${String(err)}; page errors: ${errors.join('; ')}`) })
       for (let i = 0; i < TRIALS; i++) {
         const r = await page.evaluate(async (to) => await (window as unknown as { hearsay: { dial: (to: string) => Promise<{ ms: number, pair: { local: string, remote: string } }> } }).hearsay.dial(to), peer('cone2').id)
         expect(r.pair.local, JSON.stringify(r.pair)).not.toBe('relay')
