@@ -15,7 +15,7 @@
  *     the overlay (the relay).
  *
  * Runs as root inside the unit run's namespace (scripts/netns.mjs); needs iptables and coturn
- * (scripts/setup.mjs installs them). Connect times are printed: `NAT_TRIALS=10` for more.
+ * (scripts/setup.mjs installs them). Connect times are printed: `NAT_TRIALS=20` for more.
  */
 import { execFileSync } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
@@ -40,7 +40,12 @@ const CHROMIUM = '/usr/bin/chromium'
 const RELAY_PORT = 8080
 const STUN_RELAY_PORT = 8090
 const TURN_PORT = 3478
-const TRIALS = Number(process.env.NAT_TRIALS ?? 3)
+/**
+ * Dials per path. One in CI: after many dial/hang-up cycles over TURN a node-datachannel child
+ * once in about 60 dials stopped answering for over a minute (its event loop held, as in
+ * node-datachannel#281); `NAT_TRIALS=20` for the connect-time numbers.
+ */
+const TRIALS = Number(process.env.NAT_TRIALS ?? 1)
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
 const missing = inNetns ? missingTools() : []
 if (inNetns && missing.length > 0) console.error(`NAT tests: missing ${missing.join(', ')} (scripts/setup.mjs --browsers installs iptables and coturn)`)
@@ -150,6 +155,10 @@ describe.skipIf(!inNetns)('WebRTC across NAT routers (network namespaces)', () =
     if (process.env.NAT_LOG_DIR !== undefined) {
       for (const p of peers) writeFileSync(path.join(process.env.NAT_LOG_DIR, `${p.name}.log`), p.child.stderr)
       if (coturn !== undefined) writeFileSync(path.join(process.env.NAT_LOG_DIR, 'coturn.log'), coturn.text.join('\n'))
+      for (const port of [RELAY_PORT, STUN_RELAY_PORT]) {
+        const metrics = net.pub.run([process.execPath, '-e', `fetch('http://${PUBLIC_IP}:${port}/metrics').then(r => r.text()).then(t => process.stdout.write(t))`])
+        writeFileSync(path.join(process.env.NAT_LOG_DIR, `relay-${port}-metrics.txt`), metrics)
+      }
     }
     await net?.close()
     if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true })
@@ -173,6 +182,9 @@ describe.skipIf(!inNetns)('WebRTC across NAT routers (network namespaces)', () =
       times[kind]!.push(r.ms as number)
       const h = await peer(from).child.call({ op: 'hangup', to: peer(to).id })
       expect(h.ok).toBe(true)
+      // the next trial starts once the far end has let go of this link too: a dial made while it
+      // still holds the old one can hang until its timeout (seen after merging main, not before)
+      expect((await peer(to).child.call({ op: 'gone', peer: peer(from).id, timeout: 10_000 })).ok).toBe(true)
     }
     return pairs
   }
@@ -225,11 +237,13 @@ describe.skipIf(!inNetns)('WebRTC across NAT routers (network namespaces)', () =
       await page.goto(`http://${PUBLIC_IP}:${STUN_RELAY_PORT}/`)
       await page.waitForFunction(() => (window as unknown as { hearsay?: { ready: () => boolean } }).hearsay?.ready() === true, undefined, { timeout: 15_000 })
         .catch((err: unknown) => { throw new Error(`the page did not join the relay: ${String(err)}; page errors: ${errors.join('; ')}`) })
+      const pageId = await page.evaluate(() => (window as unknown as { hearsay: { node: { id: string } } }).hearsay.node.id)
       for (let i = 0; i < TRIALS; i++) {
         const r = await page.evaluate(async (to) => await (window as unknown as { hearsay: { dial: (to: string) => Promise<{ ms: number, pair: { local: string, remote: string } }> } }).hearsay.dial(to), peer('cone2').id)
         expect(r.pair.local, JSON.stringify(r.pair)).not.toBe('relay')
         expect(['srflx', 'prflx'], JSON.stringify(r.pair)).toContain(r.pair.remote)
         times.browser!.push(r.ms)
+        expect((await peer('cone2').child.call({ op: 'gone', peer: pageId, timeout: 10_000 })).ok).toBe(true)
       }
       expect(errors).toEqual([])
     } finally {

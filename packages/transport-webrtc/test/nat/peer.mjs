@@ -5,6 +5,7 @@
 //           { op: 'broadcast', id, count } → { id, ok }
 //           { op: 'received', id, count, timeout } → { id, count } (once count arrived, or at the timeout)
 //           { op: 'hangup', id, to } → { id, ok }
+//           { op: 'gone', id, peer, timeout } → { id, ok } (once no link to peer is left)
 import { createInterface } from 'node:readline'
 import { createNode } from '@hearsay/core'
 import { webSockets } from '@hearsay/transport-ws'
@@ -27,7 +28,9 @@ const node = createNode({
 let received = 0
 const waiters = new Set()
 node.route('nat-test', () => { received++; for (const w of waiters) w() })
-node.on('error', () => {})
+node.on('error', (err) => { process.stderr.write(`error event: ${err?.message}\n`) })
+node.on('peer:connect', (p) => { process.stderr.write(`${Math.round(performance.now())} connect ${p.id.slice(0, 8)} ${p.address.slice(0, 20)}\n`) })
+node.on('peer:disconnect', ({ peer: p, reason }) => { process.stderr.write(`${Math.round(performance.now())} disconnect ${p.id.slice(0, 8)} ${p.address.slice(0, 20)} ${reason?.message ?? ''}\n`) })
 await node.start()
 const relayUp = () => node.peers().some(p => p.address.startsWith('ws:'))
 // ready once the relay's ICE servers are in (nodes with their own iceServers do not wait for them)
@@ -66,6 +69,16 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
       out({ id: cmd.id, count: received })
     } else if (cmd.op === 'hangup') {
       out({ id: cmd.id, ok: await node.hangUp(cmd.to) })
+    } else if (cmd.op === 'gone') {
+      // answers once this node has no link to `peer` (it hung up on us), or false after `timeout`
+      const gone = () => node.getPeer(cmd.peer) === undefined
+      if (!gone()) {
+        await new Promise(resolve => {
+          const timer = setTimeout(() => { off(); resolve() }, cmd.timeout)
+          const off = node.on('peer:disconnect', () => { if (gone()) { clearTimeout(timer); off(); resolve() } })
+        })
+      }
+      out({ id: cmd.id, ok: gone() })
     }
   } catch (err) {
     out({ id: cmd.id, ok: false, error: `${err?.name}: ${err?.message}` })
