@@ -65,6 +65,8 @@ describe('relay HTTP endpoints', () => {
     const plain = await testNode({ overlay: false })
     await plain.dial(addressOf(relay, 'ws'))
     await expect.poll(() => relay.node.overlay?.active.includes(neighbour.id), { timeout: 10_000 }).toBe(true)
+    // the relay has the plain link once it checked the last handshake message, a moment after the dialler
+    await expect.poll(() => relay.node.getPeer(plain.id) !== undefined, { timeout: 10_000 }).toBe(true)
     const res = await fetch(`${relay.url}/status.json`)
     expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8')
     const report = await res.json() as StatusReport

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { createNode, flood, HearsayNode, MemoryNetwork, plainChannel, relay } from '../src/index.js'
-import type { HearsayNode, InboundMessage, NodeOptions } from '../src/index.js'
+import type { InboundMessage, NodeOptions } from '../src/index.js'
 import { eventually } from '../src/testing/compliance/assert.js'
 
 const cleanups: Array<() => Promise<void>> = []

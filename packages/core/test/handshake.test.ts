@@ -4,7 +4,7 @@ import {
   identityFromSeed, initiator, responder, seededRandom, toHex, toNetworkKey
 } from '../src/index.js'
 import { concat, utf8 } from '../src/util/bytes.js'
-import { mac } from '../src/wire/crypto.js'
+import { hash, mac } from '../src/wire/crypto.js'
 
 // The vectors of docs/protocol.md: fixed seeds and ephemeral secrets give exact bytes.
 const V = {
@@ -28,7 +28,7 @@ const K = toNetworkKey('test vectors')
 async function run (opts: { kI?: Uint8Array, kR?: Uint8Array } = {}) {
   const i = initiator({ identity: I, networkKey: opts.kI ?? K, random: seededRandom(1) })
   const r = responder({ identity: R, networkKey: opts.kR ?? K, random: seededRandom(2) })
-  const m1 = i.hello()
+  const m1 = await i.hello()
   const m2 = await r.hello(m1)
   const { auth: m3, result: ri } = await i.reply(m2)
   const rr = await r.auth(m3)
@@ -43,9 +43,11 @@ describe('handshake', () => {
     expect(R.id).toBe(V.R)
     expect(toHex(K)).toBe(V.K)
     expect(toHex(PUBLIC_NETWORK_KEY)).toBe(V.pubK)
+    // written out in the source: it is the hash of its label
+    expect(toHex(hash(utf8('hearsay/1 public network')))).toBe(V.pubK)
     const i = initiator({ identity: I, networkKey: K, ephemeralSecret: new Uint8Array(32).fill(3) })
     const r = responder({ identity: R, networkKey: K, ephemeralSecret: new Uint8Array(32).fill(4) })
-    const m1 = i.hello()
+    const m1 = await i.hello()
     expect(toHex(m1)).toBe(V.m1)
     const m2 = await r.hello(m1)
     expect(toHex(m2)).toBe(V.m2)
@@ -76,18 +78,18 @@ describe('handshake', () => {
   it('a responder with another network key rejects the hello, before sending anything', async () => {
     const i = initiator({ identity: I, networkKey: toNetworkKey('other'), random: seededRandom(1) })
     const r = responder({ identity: R, networkKey: K, random: seededRandom(2) })
-    await expect(r.hello(i.hello())).rejects.toThrow(code('ERR_HANDSHAKE'))
+    await expect(r.hello(await i.hello())).rejects.toThrow(code('ERR_HANDSHAKE'))
     await expect(run({ kI: PUBLIC_NETWORK_KEY })).rejects.toThrow(code('ERR_HANDSHAKE'))
   })
 
   it('rejects a forged identity: any change to the boxed identity or signature fails', async () => {
     const i = initiator({ identity: I, networkKey: K, random: seededRandom(1) })
     const r = responder({ identity: R, networkKey: K, random: seededRandom(2) })
-    const hello = i.hello()
+    const hello = await i.hello()
     const m2 = await r.hello(hello)
     for (const pos of [33, 47, 48 + 5, 48 + 40, 143]) {
       const i2 = initiator({ identity: I, networkKey: K, random: seededRandom(1) })
-      i2.hello()
+      await i2.hello()
       const bad = m2.slice()
       bad[pos]! ^= 1
       await expect(i2.reply(bad)).rejects.toThrow(code('ERR_HANDSHAKE'))
@@ -98,7 +100,7 @@ describe('handshake', () => {
     const M = generateIdentity(seededRandom(9))
     const i = initiator({ identity: I, networkKey: K, random: seededRandom(1), expectedPeer: R.id })
     const mAsResponder = responder({ identity: M, networkKey: K, random: seededRandom(4) })
-    await expect(i.reply(await mAsResponder.hello(i.hello()))).rejects.toThrow(code('ERR_PEER_ID_MISMATCH'))
+    await expect(i.reply(await mAsResponder.hello(await i.hello()))).rejects.toThrow(code('ERR_PEER_ID_MISMATCH'))
   })
 
   it('a recorded handshake replayed to the responder fails', async () => {
@@ -111,14 +113,14 @@ describe('handshake', () => {
   it('a recorded reply replayed to a new initiator fails', async () => {
     const { m2 } = await run()
     const i = initiator({ identity: I, networkKey: K, random: seededRandom(55) })
-    i.hello()
+    await i.hello()
     await expect(i.reply(m2)).rejects.toThrow(code('ERR_HANDSHAKE'))
   })
 
   it('detects a dial to itself', async () => {
     const i = initiator({ identity: I, networkKey: K, random: seededRandom(1) })
     const r = responder({ identity: I, networkKey: K, random: seededRandom(2) })
-    await expect(i.reply(await r.hello(i.hello()))).rejects.toThrow(code('ERR_SELF_DIAL'))
+    await expect(i.reply(await r.hello(await i.hello()))).rejects.toThrow(code('ERR_SELF_DIAL'))
   })
 
   it('rejects wrong lengths and out-of-order steps with HandshakeError', async () => {

@@ -1,13 +1,14 @@
 import { AbstractConnection } from './abstract-connection.js'
 import { toHex } from '../util/bytes.js'
 import type { AbortOptions } from '../util/abort.js'
+import { toAbortError } from '../util/abort.js'
 import { BoxStream } from '../wire/box-stream.js'
 import type { Channel, UpgradeOptions, UpgradedConnection } from './channel.js'
 import { ConnectionClosedError, HandshakeError, HearsayError } from '../util/errors.js'
 import { decodeBatch, isBatch } from '../wire/frame-batch.js'
 import { FrameCoalescer, MAX_BATCH_BYTES } from '../wire/frame-coalescer.js'
 import { FramePump } from './frame-pump.js'
-import { initiator, responder, toNetworkKey } from '../wire/handshake.js'
+import { checkNetworkKey, initiator, responder, toNetworkKeyAsync } from '../wire/handshake.js'
 import type { HandshakeResult } from '../wire/handshake.js'
 import { SECURE_FRAME_OVERHEAD } from '../util/limits.js'
 import type { Connection } from './transport.js'
@@ -25,7 +26,9 @@ export interface SecureChannelOptions {
 
 /** The production channel: mutual ed25519 authentication, then secretbox on every frame (or batch of frames). */
 export function secureChannel (opts: SecureChannelOptions = {}): Channel {
-  const networkKey = toNetworkKey(opts.networkKey)
+  // checked now, hashed (a passphrase) once, at the first handshake: WebCrypto is async
+  checkNetworkKey(opts.networkKey)
+  let key: Promise<Uint8Array> | undefined
   const coalesce = opts.coalesce ?? true
   return {
     name: 'secure',
@@ -36,8 +39,9 @@ export function secureChannel (opts: SecureChannelOptions = {}): Channel {
       let result: HandshakeResult
       try {
         if (o.role === 'initiator') {
+          const networkKey = await (key ??= toNetworkKeyAsync(opts.networkKey))
           const hs = initiator({ identity: o.identity, networkKey, random: o.random, expectedPeer: o.expectedPeer })
-          conn.send(hs.hello())
+          conn.send(await hs.hello())
           let reply: Uint8Array
           try {
             reply = await pump.next(deadline)
@@ -51,12 +55,15 @@ export function secureChannel (opts: SecureChannelOptions = {}): Channel {
           conn.send(auth)
           result = r
         } else {
+          const networkKey = await (key ??= toNetworkKeyAsync(opts.networkKey))
           const hs = responder({ identity: o.identity, networkKey, random: o.random })
           conn.send(await hs.hello(await pump.next(deadline)))
           result = await hs.auth(await pump.next(deadline))
         }
       } catch (err) {
-        const e = err instanceof HearsayError ? err : new HandshakeError('handshake failed', { cause: err })
+        // cancelled while a step hashed (WebCrypto is async): the link closed under it, and the
+        // caller's abort is the reason, not the closed connection
+        const e = o.signal?.aborted === true ? toAbortError(o.signal.reason) : err instanceof HearsayError ? err : new HandshakeError('handshake failed', { cause: err })
         // A failed responder says nothing: strangers learn nothing about the node. The reason
         // stays local (thrown, counted): a transport that carries close reasons (ws) would
         // otherwise tell a keyless client "wrong network key".

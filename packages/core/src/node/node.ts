@@ -25,6 +25,7 @@ import { allServices } from '../services/registry.js'
 import { overlaySignalling } from '../overlay/signalling.js'
 import { iceExchange } from './ice-servers.js'
 import { flood } from '../overlay/flood.js'
+import { installJsCrypto } from '../wire/js-crypto.js'
 import type { InboundHandler, Middleware } from './middleware.js'
 import type { DialOptions, NodeEvents } from './node-events.js'
 import type { NodeOptions } from './options.js'
@@ -250,5 +251,6 @@ type AllServices = ReturnType<typeof allServices>
  */
 export function createNode<const S extends readonly Service[] = AllServices> (options: NodeOptions & { services?: S } = {}): HearsayNode<ServiceMap<S>> {
   checkLegacyOptions(options)
+  installJsCrypto()
   return new HearsayNode<ServiceMap<S>>({ ...options, broadcast: options.broadcast === 'flood' ? flood() : options.broadcast, services: options.services ?? allServices(), signalling: options.signalling ?? overlaySignalling(), iceExchange: options.iceExchange ?? iceExchange() })
 }

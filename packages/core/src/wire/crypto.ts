@@ -3,20 +3,20 @@
  * runs unchanged in browsers and Node, and each is byte-identical to tweetnacl (RFC 8032 and
  * RFC 7748 are deterministic; secretbox is NaCl's construction, tag first), so the test
  * vectors in docs/protocol.md pin them all:
- * - @noble/ed25519: signatures, ZIP-215 verification. The async functions hash with the
- *   platform's WebCrypto SHA-512; the sync ones with @stablelib/sha512, installed on first use
- *   so that a bundle that only handshakes (hearsay/lite) leaves its 7.6 kB out;
+ * - @noble/ed25519: signatures, ZIP-215 verification;
  * - StableLib (the modular successor of tweetnacl-js, by its author): x25519 and secretbox
- *   (xsalsa20-poly1305, the per-frame hot path), SHA-256, SHA-512, HMAC, HKDF.
+ *   (xsalsa20-poly1305, the per-frame hot path), and the hashes of the sync API (SHA-256,
+ *   SHA-512, HMAC, HKDF) in `js-crypto.ts`. The async API (the handshake, the node's identity)
+ *   hashes with WebCrypto (`web-crypto.ts`), so that a bundle without the sync API
+ *   (hearsay/lite) carries no JavaScript hash.
  * docs/decisions.md ("Crypto libraries") has the speed and bundle-size measurements.
  */
 import * as ed25519 from '@noble/ed25519'
 import { openSecretBox, secretBox } from '@stablelib/nacl'
 import { scalarMult, scalarMultBase } from '@stablelib/x25519'
-import { hash as sha256, SHA256 } from '@stablelib/sha256'
-import { hmac } from '@stablelib/hmac'
-import { HKDF } from '@stablelib/hkdf'
-import { syncHash } from './sync-hash.js'
+import { hkdfSync, hmacSync, sha256Sync, syncHash } from './js-crypto.js'
+import { asyncHash } from './web-crypto.js'
+import { UnsupportedError } from '../util/errors.js'
 
 export const PUBLIC_KEY_BYTES = 32
 export const SECRET_KEY_BYTES = 64
@@ -53,6 +53,7 @@ export function signingKeyPairFromSeed (seed: Uint8Array): SigningKeyPair {
 
 export async function signingKeyPairFromSeedAsync (seed: Uint8Array): Promise<SigningKeyPair> {
   checkSeed(seed)
+  asyncHash()
   return keyPair(seed, await ed25519.getPublicKeyAsync(seed))
 }
 
@@ -62,6 +63,7 @@ export function sign (message: Uint8Array, secretKey: Uint8Array): Uint8Array {
 }
 
 export async function signAsync (message: Uint8Array, secretKey: Uint8Array): Promise<Uint8Array> {
+  asyncHash()
   return await ed25519.signAsync(message, secretKey.subarray(0, SEED_BYTES))
 }
 
@@ -80,9 +82,12 @@ export function verify (signature: Uint8Array, message: Uint8Array, publicKey: U
 
 export async function verifyAsync (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
   if (!verifiable(signature, publicKey)) return false
+  asyncHash()
   try {
     return await ed25519.verifyAsync(signature, message, publicKey)
-  } catch {
+  } catch (err) {
+    // a malformed key or signature is a failed check; no WebCrypto is not
+    if (err instanceof UnsupportedError) throw err
     return false
   }
 }
@@ -114,15 +119,15 @@ export function secretboxOpen (boxed: Uint8Array, nonce: Uint8Array, key: Uint8A
 }
 
 export function hash (data: Uint8Array): Uint8Array {
-  return sha256(data)
+  return sha256Sync(data)
 }
 
 export function mac (key: Uint8Array, data: Uint8Array): Uint8Array {
-  return hmac(SHA256, key, data)
+  return hmacSync(key, data)
 }
 
 export function deriveKeys (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
-  return new HKDF(SHA256, ikm, salt, info).expand(length)
+  return hkdfSync(ikm, salt, info, length)
 }
 
 export function constantTimeEqual (a: Uint8Array, b: Uint8Array): boolean {

@@ -10,11 +10,12 @@
  * nothing about the node. Both signatures cover the transcript T of both ephemeral keys and
  * K, so a recorded handshake cannot be replayed and a man in the middle cannot splice two.
  */
-import { concat, utf8 } from '../util/bytes.js'
+import { concat, fromHex, utf8 } from '../util/bytes.js'
 import {
   BOX_KEY_BYTES, BOX_NONCE_BYTES, BOX_OVERHEAD, DH_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES,
-  constantTimeEqual, deriveKeys, dh, dhKeyPairFromSecret, hash, mac, secretbox, secretboxOpen, signAsync, verifyAsync
+  constantTimeEqual, dh, dhKeyPairFromSecret, hash, secretbox, secretboxOpen, signAsync, verifyAsync
 } from './crypto.js'
+import { deriveKeysAsync, hashAsync, macAsync } from './web-crypto.js'
 import type { DhKeyPair } from './crypto.js'
 import { HandshakeError, PeerIdMismatchError, SelfDialError } from '../util/errors.js'
 import type { Identity, PeerId } from './identity.js'
@@ -34,21 +35,39 @@ const RESPONDER_LABEL = utf8('hearsay/1 responder')
 const INITIATOR_LABEL = utf8('hearsay/1 initiator')
 const ZERO_NONCE = new Uint8Array(BOX_NONCE_BYTES)
 
-/** The key of the public network: what a node uses when no `networkKey` is set. */
-export const PUBLIC_NETWORK_KEY = hash(utf8('hearsay/1 public network'))
+/**
+ * The key of the public network: what a node uses when no `networkKey` is set. It is
+ * SHA-256("hearsay/1 public network"), written out so that no hash runs at import
+ * (handshake.test.ts checks it).
+ */
+export const PUBLIC_NETWORK_KEY = fromHex('28cbcb209d06ebaff5e206eb122d70866cb6008e70735d302339d36ee5bd3f03')
+
+/** Checks a `networkKey` option; a string is returned as the passphrase it is. @internal */
+export function checkNetworkKey (key: Uint8Array | string | undefined): Uint8Array | string {
+  if (key === undefined) return PUBLIC_NETWORK_KEY
+  if (typeof key === 'string') {
+    if (key.length === 0) throw new TypeError('networkKey must not be empty')
+    return key
+  }
+  if (!(key instanceof Uint8Array) || key.length !== 32) throw new TypeError('networkKey must be a 32-byte Uint8Array or a string')
+  return key
+}
+
+const passphrase = (key: string): Uint8Array => utf8(`hearsay/1 network key:${key}`)
 
 /**
  * A network key is 32 bytes; a string is hashed into one, so that a passphrase can be used.
  * Peers with different keys cannot complete a handshake.
  */
 export function toNetworkKey (key: Uint8Array | string | undefined): Uint8Array {
-  if (key === undefined) return PUBLIC_NETWORK_KEY
-  if (typeof key === 'string') {
-    if (key.length === 0) throw new TypeError('networkKey must not be empty')
-    return hash(utf8(`hearsay/1 network key:${key}`))
-  }
-  if (!(key instanceof Uint8Array) || key.length !== 32) throw new TypeError('networkKey must be a 32-byte Uint8Array or a string')
-  return key
+  const k = checkNetworkKey(key)
+  return typeof k === 'string' ? hash(passphrase(k)) : k
+}
+
+/** `toNetworkKey` hashing with WebCrypto (what the secure channel uses). @internal */
+export async function toNetworkKeyAsync (key: Uint8Array | string | undefined): Promise<Uint8Array> {
+  const k = checkNetworkKey(key)
+  return typeof k === 'string' ? await hashAsync(passphrase(k)) : k
 }
 
 /** What a finished handshake yields: the proven remote identity and the session keys. */
@@ -80,14 +99,14 @@ export interface Session {
   transcript: Uint8Array
 }
 
-function session (shared: Uint8Array, networkKey: Uint8Array, eI: Uint8Array, eR: Uint8Array): Session {
-  const okm = deriveKeys(shared, networkKey, concat(KEYS_LABEL, eI, eR), BOX_KEY_BYTES * 4)
+async function session (shared: Uint8Array, networkKey: Uint8Array, eI: Uint8Array, eR: Uint8Array): Promise<Session> {
+  const okm = await deriveKeysAsync(shared, networkKey, concat(KEYS_LABEL, eI, eR), BOX_KEY_BYTES * 4)
   return {
     boxR: okm.slice(0, 32),
     boxI: okm.slice(32, 64),
     i2r: okm.slice(64, 96),
     r2i: okm.slice(96, 128),
-    transcript: hash(concat(TRANSCRIPT_LABEL, networkKey, eI, eR))
+    transcript: await hashAsync(concat(TRANSCRIPT_LABEL, networkKey, eI, eR))
   }
 }
 
@@ -108,7 +127,7 @@ export async function processReply (opts: HandshakeOptions & { expectedPeer?: Pe
   const eR = msg2.slice(0, DH_BYTES)
   const shared = dh(e.secretKey, eR)
   if (shared === null) throw new HandshakeError('handshake reply has a weak ephemeral key')
-  const s = session(shared, opts.networkKey, e.publicKey, eR)
+  const s = await session(shared, opts.networkKey, e.publicKey, eR)
   const inner = secretboxOpen(msg2.subarray(DH_BYTES), ZERO_NONCE, s.boxR)
   if (inner === null) throw new HandshakeError('handshake reply failed authentication (wrong network key?)')
   const remoteKey = inner.slice(0, PUBLIC_KEY_BYTES)
@@ -118,19 +137,19 @@ export async function processReply (opts: HandshakeOptions & { expectedPeer?: Pe
   if (opts.expectedPeer !== undefined && opts.expectedPeer !== remoteId) throw new PeerIdMismatchError(opts.expectedPeer, remoteId)
   const sigI = await signAsync(concat(INITIATOR_LABEL, s.transcript, remoteKey), opts.identity.secretKey)
   const auth = secretbox(concat(opts.identity.publicKey, sigI), ZERO_NONCE, s.boxI)
-  return { auth, result: { remoteId, remotePublicKey: remoteKey, sendKey: s.i2r, recvKey: s.r2i, sessionId: hash(concat(SESSION_LABEL, s.transcript)) } }
+  return { auth, result: { remoteId, remotePublicKey: remoteKey, sendKey: s.i2r, recvKey: s.r2i, sessionId: await hashAsync(concat(SESSION_LABEL, s.transcript)) } }
 }
 
 /** Step 1 at the responder, pure: checks msg1 and builds msg2. Exported for fuzzing. @internal */
 export async function processHello (opts: HandshakeOptions, e: DhKeyPair, msg1: Uint8Array): Promise<{ reply: Uint8Array, session: Session }> {
   if (!(msg1 instanceof Uint8Array) || msg1.length !== HELLO_BYTES) throw new HandshakeError('handshake hello has the wrong length')
   const eI = msg1.slice(0, DH_BYTES)
-  if (!constantTimeEqual(msg1.subarray(DH_BYTES), mac(opts.networkKey, concat(HELLO_LABEL, eI)))) {
+  if (!constantTimeEqual(msg1.subarray(DH_BYTES), await macAsync(opts.networkKey, concat(HELLO_LABEL, eI)))) {
     throw new HandshakeError('handshake hello failed authentication (wrong network key?)')
   }
   const shared = dh(e.secretKey, eI)
   if (shared === null) throw new HandshakeError('handshake hello has a weak ephemeral key')
-  const s = session(shared, opts.networkKey, eI, e.publicKey)
+  const s = await session(shared, opts.networkKey, eI, e.publicKey)
   const sigR = await signAsync(concat(RESPONDER_LABEL, s.transcript), opts.identity.secretKey)
   return { reply: concat(e.publicKey, secretbox(concat(opts.identity.publicKey, sigR), ZERO_NONCE, s.boxR)), session: s }
 }
@@ -146,21 +165,21 @@ export async function processAuth (opts: HandshakeOptions, s: Session, msg3: Uin
     throw new HandshakeError('initiator signature is invalid')
   }
   const remoteId = checkRemote(opts.identity, remoteKey)
-  return { remoteId, remotePublicKey: remoteKey, sendKey: s.r2i, recvKey: s.i2r, sessionId: hash(concat(SESSION_LABEL, s.transcript)) }
+  return { remoteId, remotePublicKey: remoteKey, sendKey: s.r2i, recvKey: s.i2r, sessionId: await hashAsync(concat(SESSION_LABEL, s.transcript)) }
 }
 
-/** The dialling side. Call `hello()`, send it, then `reply(msg2)`, send `auth`. */
+/** The dialling side. Call `hello()`, send it, then `reply(msg2)`, send `auth` (each step resolves: the hashes are WebCrypto's). */
 export function initiator (opts: HandshakeOptions & { expectedPeer?: PeerId }): {
-  hello: () => Uint8Array
+  hello: () => Promise<Uint8Array>
   reply: (msg2: Uint8Array) => Promise<{ auth: Uint8Array, result: HandshakeResult }>
 } {
   const e = ephemeral(opts)
   let stage = 0
   return {
-    hello () {
+    async hello () {
       if (stage !== 0) throw new HandshakeError('hello already sent')
       stage = 1
-      return concat(e.publicKey, mac(opts.networkKey, concat(HELLO_LABEL, e.publicKey)))
+      return concat(e.publicKey, await macAsync(opts.networkKey, concat(HELLO_LABEL, e.publicKey)))
     },
     async reply (msg2) {
       if (stage !== 1) throw new HandshakeError('unexpected handshake reply')

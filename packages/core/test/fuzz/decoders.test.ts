@@ -84,7 +84,7 @@ describe(`fuzz: decoders (${RUNS} inputs per target, seed ${SEED})`, () => {
 
   it('handshake step 1 (responder reads hello): only HandshakeError', async () => {
     const r = seededRandom(SEED + 1)
-    const valid = initiator({ identity: I, networkKey: K, random: r }).hello()
+    const valid = await initiator({ identity: I, networkKey: K, random: r }).hello()
     const e = ephemeral({ identity: R, networkKey: K, random: r })
     let accepted = 0
     await run('handshake hello', RUNS, async () => {
@@ -99,7 +99,7 @@ describe(`fuzz: decoders (${RUNS} inputs per target, seed ${SEED})`, () => {
     const eI = ephemeral({ ...opts, random: r })
     const resp = responder({ identity: R, networkKey: K, random: r })
     const init = initiator({ ...opts, ephemeralSecret: eI.secretKey })
-    const valid = await resp.hello(init.hello())
+    const valid = await resp.hello(await init.hello())
     // most mutations hit the sealed part (cheap to reject); 1 in 20 touches the ephemeral key,
     // which costs an x25519 each
     let accepted = 0
@@ -115,7 +115,7 @@ describe(`fuzz: decoders (${RUNS} inputs per target, seed ${SEED})`, () => {
     const r = seededRandom(SEED + 3)
     const eR = ephemeral({ identity: R, networkKey: K, random: r })
     const init = initiator({ identity: I, networkKey: K, random: r })
-    const { reply, session } = await processHello({ identity: R, networkKey: K }, eR, init.hello())
+    const { reply, session } = await processHello({ identity: R, networkKey: K }, eR, await init.hello())
     const { auth: valid } = await init.reply(reply)
     let accepted = 0
     await run('handshake auth', RUNS, async () => {
