@@ -99,8 +99,8 @@ async function main (): Promise<void> {
   const started = Date.now()
   const relay: RelayProcess = await spawnRelay([
     '--host', '127.0.0.1', '--port', '0', '--data', ':memory:', '--log-level', 'warn',
-    // every client is 127.0.0.1: the relay's per-address cap (16 by default) is lifted
-    '--max-conns-per-ip', '0',
+    // every client is 127.0.0.1: the relay's per-address caps are lifted
+    '--max-conns-per-ip', '0', '--max-pending-handshakes-per-ip', '0',
     // every client keeps its link to the relay in the relay's active view
     '--max-peers', String(CLIENTS + 64)
   ])

@@ -5,7 +5,8 @@
  */
 import { parseArgs } from 'node:util'
 import { DEFAULTS, parseAddress } from '@hearsay/core'
-import type { LogLevel } from '@hearsay/core'
+import type { AbuseLimits, LogLevel } from '@hearsay/core'
+import { ABUSE_FLAGS, abuseUsage, parseAbuse } from './abuse-config.js'
 import { parseTurnUrl } from './turn.js'
 
 export interface RelayConfig {
@@ -22,7 +23,7 @@ export interface RelayConfig {
   maxPeers?: number
   /** Fewest active overlay peers the overlay tries to keep; unset: core's default. */
   minPeers?: number
-  /** Most connections from one IP (IPv6: one /64); 0 = no cap. @default RELAY_MAX_CONNS_PER_IP (16) */
+  /** Most connections from one IP (IPv6: one /64); 0 = no cap. @default RELAY_MAX_CONNS_PER_IP (256) */
   maxConnsPerIp?: number
   /**
    * LevelDB directory of the peer store (identity, known peers, stats). Unset or `:memory:`:
@@ -39,6 +40,8 @@ export interface RelayConfig {
   turnSecretFile?: string
   /** Lifetime of a TURN credential, seconds. @default DEFAULT_TURN_TTL (3600) */
   turnTtl?: number
+  /** Abuse limits set by flags or environment (abuse-config.ts); unset ones: `RELAY_ABUSE_DEFAULTS`, then core's. */
+  abuse?: Partial<AbuseLimits>
 }
 
 /** What the command line asks for. */
@@ -65,10 +68,13 @@ export const DEFAULT_TURN_TTL = 3600
 export const RELAY_MAX_PEERS = 64
 /**
  * The relay's per-address connection cap: a public relay is the one node every stranger can
- * reach, so one host should not take all of its slots; 16 leaves room for a household or an
- * office behind one NAT. Core's default is no cap (nodes on one machine share an address).
+ * reach, so one host should not take all of its connections. It was 16, and nodes 17–20 of an
+ * office behind one NAT never joined (issue 18). 256 lets a large office or a CGNAT block in;
+ * what one host could do with 256 authenticated connections is bounded per peer (each gets its
+ * fair share of frames and bytes, abuse-config.ts) and per handshake (`--max-pending-handshakes-per-ip`).
+ * Core's default is no cap (nodes on one machine share an address).
  */
-export const RELAY_MAX_CONNS_PER_IP = 16
+export const RELAY_MAX_CONNS_PER_IP = 256
 /** `--data :memory:` keeps the peer store (and so the identity) in memory. */
 export const MEMORY_DATA = ':memory:'
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error']
@@ -102,6 +108,7 @@ export const USAGE = [
   '',
   'Options (each also read from its environment variable; flags win):',
   ...Object.entries(FLAGS).map(([name, f]) => `  ${`--${name} ${f.arg}`.padEnd(32)}${f.env}\n      ${f.help}`),
+  ...abuseUsage((flag, env, help) => `  ${flag.padEnd(32)}${env}\n      ${help}`),
   '  -h, --help\n      print this help and exit',
   '',
   'Logs are JSON lines on stdout. SIGTERM or SIGINT stops the node and exits 0; a second signal exits 1.'
@@ -112,7 +119,7 @@ export const USAGE = [
  * unknown flag, a positional argument, or a bad value.
  */
 export function parseConfig (argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): Command {
-  let values: Partial<Record<Flag | 'help', string | boolean>>
+  let values: Partial<Record<string, string | boolean>>
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -120,6 +127,7 @@ export function parseConfig (argv: readonly string[], env: Readonly<Record<strin
       allowPositionals: false,
       options: {
         ...Object.fromEntries(Object.keys(FLAGS).map(name => [name, { type: 'string' as const }])),
+        ...Object.fromEntries(Object.keys(ABUSE_FLAGS).map(name => [name, { type: 'string' as const }])),
         help: { type: 'boolean', short: 'h' }
       }
     }))
@@ -179,6 +187,8 @@ export function parseConfig (argv: readonly string[], env: Readonly<Record<strin
     config.turnSecretFile = turnSecretFile.value
   }
   if (turnTtl !== undefined) config.turnTtl = parseInteger(turnTtl.value, turnTtl.source, 60, 7 * 24 * 3600)
+  const abuse = parseAbuse(values, env, parseInteger)
+  if (Object.keys(abuse).length > 0) config.abuse = abuse
   const min = config.minPeers ?? DEFAULTS.minPeers
   const max = config.maxPeers ?? RELAY_MAX_PEERS
   if (min > max) {

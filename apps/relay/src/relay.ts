@@ -23,6 +23,8 @@ import { readSecretFile } from './secret-file.js'
 import { startStunServer } from './stun.js'
 import type { StunServer } from './stun.js'
 import { parseTurnUrl, readTurnSecret, turnOffer } from './turn.js'
+import { RELAY_ABUSE_DEFAULTS } from './abuse-config.js'
+import { reclaimAfterFloods } from './reclaim.js'
 
 export interface RelayOptions {
   /** Where log lines go, one JSON object per call. @default console.log */
@@ -124,7 +126,7 @@ export async function startRelay (config: RelayConfig, options: RelayOptions = {
   if (networkKey !== undefined) nodeOptions.networkKey = networkKey
   nodeOptions.maxPeers = config.maxPeers ?? RELAY_MAX_PEERS
   if (config.minPeers !== undefined) nodeOptions.minPeers = config.minPeers
-  nodeOptions.abuse = { maxConnectionsPerAddress: config.maxConnsPerIp ?? RELAY_MAX_CONNS_PER_IP }
+  nodeOptions.abuse = { ...RELAY_ABUSE_DEFAULTS, maxConnectionsPerAddress: config.maxConnsPerIp ?? RELAY_MAX_CONNS_PER_IP, ...config.abuse }
   // ICE servers for the peers that join through this relay (`ice.servers`): its STUN port, and
   // TURN credentials for each peer (every peer here passed the secure handshake: its id is proven)
   let stun: StunServer | undefined
@@ -164,6 +166,8 @@ export async function startRelay (config: RelayConfig, options: RelayOptions = {
   started.at = Date.now()
   started.clock = node.clock.now()
   phase = 'running'
+  // a flood (of connections, or of frames over a peer's share) leaves garbage an idle relay never collects (reclaim.ts)
+  const stopReclaim = reclaimAfterFloods({ count: () => node.metrics.get('connections.inbound') + node.metrics.get('drops.rate-limit'), logger })
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
   const url = `http://${host}:${port}`
   jsonLogger({ level: 'debug', write }).info('relay ready', { id: node.id, addresses: node.addresses, http: url, data: location, stun: stun?.port ?? null, turn: config.turnUrl ?? null })
@@ -179,6 +183,7 @@ export async function startRelay (config: RelayConfig, options: RelayOptions = {
     stop: async () => {
       stopped ??= (async () => {
         phase = 'stopping'
+        stopReclaim()
         try {
           await node.stop()
         } finally {

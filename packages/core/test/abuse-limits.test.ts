@@ -10,7 +10,7 @@ import { DEFAULT_ABUSE_LIMITS } from '../src/util/limits.js'
 import type { AbuseLimits } from '../src/util/limits.js'
 import { MemoryNetwork } from '../src/link/memory-transport.js'
 import { Metrics } from '../src/util/metrics.js'
-import { LinkMeter, TokenBucket } from '../src/link/rate-limiter.js'
+import { LinkMeter, PeerThrottle, TokenBucket } from '../src/link/rate-limiter.js'
 import type { Connection } from '../src/link/transport.js'
 
 /** A clock that moves only when the test says so. */
@@ -67,6 +67,37 @@ describe('LinkMeter', () => {
     expect(m.admit(600, 0)).toBe(true)
     expect(m.admit(600, 0)).toBe(false)
     expect(m.admit(600, 200)).toBe(true) // 400 + 200 refilled
+  })
+})
+
+describe('PeerThrottle', () => {
+  it('drops what is over the rate, and cuts off only a peer that stays over it for throttleMs', () => {
+    const clock = manualClock()
+    const t = new PeerThrottle({ framesPerSecond: 100, bytesPerSecond: 0, throttleMs: 3000 }, clock)
+    // a burst of twice the rate: throttled (the excess dropped), not cut off
+    const first = Array.from({ length: 200 }, () => t.check(10))
+    expect(first.filter(v => v === 'pass')).toHaveLength(100)
+    expect(first.filter(v => v === 'drop')).toHaveLength(100)
+    expect(t.throttled).toBe(true)
+    // quiet for a second: no longer throttled, and the next burst starts a new episode
+    clock.t = 2000
+    expect(t.throttled).toBe(false)
+    for (let i = 0; i < 150; i++) t.check(10)
+    // a flood: over the rate without a second's pause, for throttleMs
+    let verdict = 'pass'
+    for (; clock.t < 2000 + 3000 && verdict !== 'cut-off'; clock.t += 10) {
+      for (let i = 0; i < 5; i++) verdict = t.check(10)
+    }
+    expect(verdict).toBe('drop')
+    clock.t += 10
+    for (let i = 0; i < 5; i++) verdict = t.check(10)
+    expect(verdict).toBe('cut-off')
+  })
+
+  it('an honest peer under its rate is never dropped', () => {
+    const clock = manualClock()
+    const t = new PeerThrottle({ framesPerSecond: 100, bytesPerSecond: 10_000, throttleMs: 0 }, clock)
+    for (; clock.t < 60_000; clock.t += 20) expect(t.check(100)).toBe('pass')
   })
 })
 
@@ -129,17 +160,70 @@ function fakeConn (remoteAddress: string): Connection & { closed: boolean } {
 }
 
 describe('AbuseGuard', () => {
-  it('caps handshakes in progress; a settled one frees its slot', () => {
+  it('caps handshakes in progress: a full cap cuts the oldest one in progress, not the newcomer', () => {
     const { guard, metrics } = guardWith({ maxPendingHandshakes: 2 })
-    const [a, b, c] = [fakeConn('ws://1.1.1.1:1'), fakeConn('ws://1.1.1.2:1'), fakeConn('ws://1.1.1.3:1')]
+    const [a, b, c, d] = [fakeConn('ws://1.1.1.1:1'), fakeConn('ws://1.1.1.2:1'), fakeConn('ws://1.1.1.3:1'), fakeConn('ws://1.1.1.4:1')]
     expect(guard.admit(a)).toBe(true)
     expect(guard.admit(b)).toBe(true)
-    expect(guard.admit(c)).toBe(false)
-    expect(metrics.get('refused.handshakes')).toBe(1)
-    guard.settled(a)
-    guard.settled(a) // twice is harmless
-    expect(guard.pendingHandshakes).toBe(1)
     expect(guard.admit(c)).toBe(true)
+    expect(a.closed).toBe(true)
+    expect(metrics.get('refused.handshake-evicted')).toBe(1)
+    expect(guard.pendingHandshakes).toBe(2)
+    guard.settled(a) // the cut one settles as a close: nothing happens
+    guard.settled(b)
+    guard.settled(b) // twice is harmless
+    expect(guard.pendingHandshakes).toBe(1)
+    expect(guard.admit(d)).toBe(true)
+    expect(c.closed || d.closed).toBe(false)
+  })
+
+  it('a handshake whose hello proved the network key is spared: the oldest unproven one is cut instead', () => {
+    const { guard } = guardWith({ maxPendingHandshakes: 2 })
+    const [honest, halfOpen, next, last] = [fakeConn('ws://1.1.1.1:1'), fakeConn('ws://1.1.1.2:1'), fakeConn('ws://1.1.1.3:1'), fakeConn('ws://1.1.1.4:1')]
+    expect(guard.admit(honest)).toBe(true)
+    guard.proven(honest)
+    expect(guard.admit(halfOpen)).toBe(true)
+    expect(guard.admit(next)).toBe(true)
+    expect(honest.closed).toBe(false)
+    expect(halfOpen.closed).toBe(true)
+    // all proven: the oldest goes
+    guard.proven(next)
+    expect(guard.admit(last)).toBe(true)
+    expect(honest.closed).toBe(true)
+    expect(next.closed).toBe(false)
+  })
+
+  it('half-open handshakes from many addresses: under load the timeout shortens and stale ones are cut, so a newcomer gets in', () => {
+    // issue 18: 200 half-open handshakes from 200 addresses filled the 128 slots for the whole
+    // 10 s handshake timeout and refused every new join
+    const { guard, clock, metrics } = guardWith({ maxPendingHandshakes: 128, handshakeTimeoutUnderLoadMs: 2000 })
+    expect(guard.handshakeTimeout(10_000)).toBe(10_000)
+    const attackers = Array.from({ length: 200 }, (_, i) => fakeConn(`tcp://127.0.1.${i % 250}:${1000 + i}`))
+    for (const [i, c] of attackers.entries()) { clock.t = i; expect(guard.admit(c)).toBe(true) }
+    expect(guard.pendingHandshakes).toBe(128)
+    expect(guard.underLoad).toBe(true)
+    expect(guard.handshakeTimeout(10_000)).toBe(2000)
+    const honest = fakeConn('tcp://127.0.0.1:5555')
+    expect(guard.admit(honest)).toBe(true)
+    expect(honest.closed).toBe(false)
+    // past the short timeout, a newcomer's admission cuts every stale handshake at once
+    clock.t = 2500
+    expect(guard.admit(fakeConn('tcp://127.0.0.2:1'))).toBe(true)
+    expect(metrics.get('refused.handshake-timeout-under-load')).toBeGreaterThan(100)
+    expect(guard.underLoad).toBe(false)
+    expect(guard.handshakeTimeout(10_000)).toBe(10_000)
+  })
+
+  it('caps handshakes in progress per address (IPv6 by /64) and refuses past it', () => {
+    const { guard, metrics } = guardWith({ maxPendingHandshakesPerAddress: 2 })
+    const a = fakeConn('tcp://[2001:db8:1:2::1]:1')
+    expect(guard.admit(a)).toBe(true)
+    expect(guard.admit(fakeConn('tcp://[2001:db8:1:2::ffff]:2'))).toBe(true)
+    expect(guard.admit(fakeConn('tcp://[2001:db8:1:2:3::9]:3'))).toBe(false)
+    expect(metrics.get('refused.pending-per-address')).toBe(1)
+    expect(guard.admit(fakeConn('tcp://[2001:db8:1:3::1]:1'))).toBe(true) // another /64
+    guard.settled(a)
+    expect(guard.admit(fakeConn('tcp://[2001:db8:1:2::7]:4'))).toBe(true)
   })
 
   it('caps open connections per address until they close', () => {
@@ -158,8 +242,8 @@ describe('AbuseGuard', () => {
     expect(guard.admit(conns[2]!)).toBe(true)
   })
 
-  it('bans an address after maxHandshakeFailures bad handshakes in the window; timeouts do not count', () => {
-    const { guard, clock, metrics, bans } = guardWith({ maxHandshakeFailures: 3, offenceWindowMs: 1000, banMs: 5000 })
+  it('penalises an address after maxHandshakeFailures bad handshakes in the window, briefly and one handshake at a time; timeouts do not count', () => {
+    const { guard, clock, metrics, bans } = guardWith({ maxHandshakeFailures: 3, offenceWindowMs: 1000, addressBanMs: 5000 })
     const attempt = (err: unknown): void => { const c = fakeConn('tcp://6.6.6.6:1'); expect(guard.admit(c)).toBe(true); guard.settled(c, err) }
     for (let i = 0; i < 5; i++) attempt(new TimeoutError())
     attempt(new HandshakeError('bad hello'))
@@ -172,39 +256,49 @@ describe('AbuseGuard', () => {
     attempt(new HandshakeError('bad hello'))
     expect(bans).toEqual([{ address: '6.6.6.6', reason: 'handshake', ms: 5000 }])
     expect(metrics.get('bans.handshake')).toBe(1)
-    expect(guard.admit(fakeConn('ws://6.6.6.6:2'))).toBe(false)
+    // issue 18: ten wrong-key handshakes from one IP refused every honest peer behind it for
+    // 10 min. Now the address still gets one handshake at a time (one that completes is in)
+    const first = fakeConn('ws://6.6.6.6:2')
+    expect(guard.admit(first)).toBe(true)
+    expect(guard.admit(fakeConn('ws://6.6.6.6:3'))).toBe(false)
     expect(metrics.get('refused.banned')).toBe(1)
+    guard.settled(first)
+    expect(guard.admit(fakeConn('ws://6.6.6.6:4'))).toBe(true)
     expect(guard.banned(undefined, 'tcp://6.6.6.6:9')).toBe('handshake')
+    // the id of a peer from there is not banned
+    expect(guard.banned('honest-peer', undefined)).toBeUndefined()
     clock.t = 1000 + 5001
-    expect(guard.admit(fakeConn('ws://6.6.6.6:2'))).toBe(true)
+    expect(guard.banned(undefined, 'tcp://6.6.6.6:9')).toBeUndefined()
   })
 
-  it('bans a peer id and its address after maxInvalidFrames', () => {
+  it('bans a peer id, never its address, after maxInvalidFrames', () => {
     const { guard, bans } = guardWith({ maxInvalidFrames: 2 })
-    expect(guard.invalidFrame('peerA', 'memory:h1')).toBe(false)
-    expect(guard.invalidFrame('peerA', 'memory:h1')).toBe(true)
-    expect(bans).toEqual([{ id: 'peerA', address: 'memory:h1', reason: 'invalid-frame', ms: DEFAULT_ABUSE_LIMITS.banMs }])
+    expect(guard.invalidFrame('peerA')).toBe(false)
+    expect(guard.invalidFrame('peerA')).toBe(true)
+    expect(bans).toEqual([{ id: 'peerA', reason: 'invalid-frame', ms: DEFAULT_ABUSE_LIMITS.banMs }])
     expect(guard.banned('peerA', undefined)).toBe('invalid-frame')
-    expect(guard.banned('someone-else', 'memory:h1')).toBe('invalid-frame')
-    expect(guard.banned('someone-else', 'memory:h2')).toBeUndefined()
-    expect(guard.banList()).toEqual(['peerA', 'memory:h1'])
+    // others behind the same address (a NAT) are not affected
+    expect(guard.banned('someone-else', 'memory:h1')).toBeUndefined()
+    expect(guard.admit(fakeConn('memory:h1'))).toBe(true)
+    expect(guard.banList()).toEqual(['peerA'])
   })
 
   it('meters links on the injected clock', () => {
-    const { guard, clock } = guardWith({ peerFramesPerSecond: 10, peerBytesPerSecond: 0 })
+    const { guard, clock } = guardWith({ peerFramesPerSecond: 10, peerBytesPerSecond: 0, peerThrottleMs: 0 })
     const m = guard.meter()
-    for (let i = 0; i < 10; i++) expect(m.admit(1_000_000)).toBe(true)
-    expect(m.admit(1)).toBe(false)
+    for (let i = 0; i < 10; i++) expect(m.check(1_000_000)).toBe('pass')
+    expect(m.check(1)).toBe('cut-off')
     clock.t = 100
-    expect(m.admit(1)).toBe(true)
+    expect(m.check(1)).toBe('pass')
   })
 
   it('0 disables a limit; bad values are refused', () => {
     const { guard } = guardWith({ maxPendingHandshakes: 0, maxInvalidFrames: 0 })
     for (let i = 0; i < 1000; i++) expect(guard.admit(fakeConn('ws://1.2.3.4:1'))).toBe(true)
-    for (let i = 0; i < 100; i++) expect(guard.invalidFrame('p', 'ws://1.2.3.4:1')).toBe(false)
+    for (let i = 0; i < 100; i++) expect(guard.invalidFrame('p')).toBe(false)
     expect(() => guardWith({ banMs: -1 })).toThrow(TypeError)
     expect(() => guardWith({ banMs: 0 })).toThrow(TypeError)
+    expect(() => guardWith({ addressBanMs: 0 })).toThrow(TypeError)
     expect(() => guardWith({ peerFramesPerSecond: Number.NaN })).toThrow(TypeError)
   })
 })

@@ -28,12 +28,13 @@ const fast: NodeOptions = { shuffleInterval: 200, heartbeatInterval: 50, rejoinD
 
 
 describe('abuse limits on the memory testnet', () => {
-  it('one spamming peer among ten is cut off and banned by every peer it floods; the other nine get 100 % of each other\'s broadcasts', async () => {
+  it('one spamming peer among ten is throttled, then cut off and banned by id by every peer it floods; the other nine get 100 % of each other\'s broadcasts', async () => {
     // the rate limit scaled down (the default, 1M frames/s, sits above a saturated link) so that
     // the test floods in milliseconds; the honest traffic below stays far under it
     // 1,000 (not 2,000): on a loaded 2-core machine the spammer's own loop reached only ~2,000
     // frames/s per victim, so a victim sometimes never saw a full second over the rate
-    const abuse = { peerFramesPerSecond: 1000 }
+    // peerThrottleMs scaled down too: a flood is cut off after 300 ms over the rate, not 10 s
+    const abuse = { peerFramesPerSecond: 1000, peerThrottleMs: 300 }
     const t = await testnet(10, {
       topology: 'none',
       node: (i) => ({ ...fast, minPeers: 3, maxPeers: 5, seeds: i === 0 ? [] : ['memory:node-0'], abuse })
@@ -68,11 +69,11 @@ describe('abuse limits on the memory testnet', () => {
     await eventually(() => honest.every(n => got.get(n.id)!.size === 8 * rounds), 20_000, 'every honest broadcast delivered to every honest node')
 
     for (const v of victims) {
-      expect(bans.some(b => b.by === v && b.id === spammer.id && b.reason === 'rate-limit' && b.address === 'memory:node-9')).toBe(true)
+      expect(bans.some(b => b.by === v && b.id === spammer.id && b.reason === 'rate-limit')).toBe(true)
       expect(t.nodes.find(n => n.id === v)!.metrics.get('drops.rate-limit')).toBeGreaterThanOrEqual(1)
     }
-    // no honest peer was mistaken for a flood
-    expect(bans.every(b => b.id === spammer.id)).toBe(true)
+    // no honest peer was mistaken for a flood, and no address was banned for what a peer did
+    expect(bans.every(b => b.id === spammer.id && b.address === undefined)).toBe(true)
     for (const n of honest) expect(n.metrics.get('bans.invalid-frame') + n.metrics.get('bans.handshake')).toBe(0)
     // a victim refuses the spammer at accept and at dial for the ban's length
     const victim = t.nodes.find(n => n.id === victims[0])!
@@ -80,7 +81,7 @@ describe('abuse limits on the memory testnet', () => {
     expect(victim.metrics.get('refused.banned')).toBeGreaterThanOrEqual(1)
   })
 
-  it('a peer that keeps sending garbage frames is banned by id and by address, and refused at accept and at dial', async () => {
+  it('a peer that keeps sending garbage frames is banned by id (not by address: others behind it are let in), and refused after its handshake and at dial', async () => {
     const identity = generateIdentity()
     const network = new MemoryNetwork()
     const options = (): NodeOptions => ({ channel: plainChannel(), overlay: false, abuse: { maxInvalidFrames: 3 } })
@@ -96,12 +97,14 @@ describe('abuse limits on the memory testnet', () => {
       expect((reason as { code?: string } | undefined)?.code).toBe(i < 2 ? 'ERR_INVALID_FRAME' : 'ERR_BANNED')
       await eventually(() => bad.peers().length === 0, 5000, 'link closed on both ends')
     }
-    expect(await banned).toEqual({ id: bad.id, address: 'memory:node-1', reason: 'invalid-frame', ms: 600_000 })
+    expect(await banned).toEqual({ id: bad.id, reason: 'invalid-frame', ms: 600_000 })
     expect(hub.metrics.get('drops.invalid-frame')).toBe(3)
     expect(hub.metrics.get('bans.invalid-frame')).toBe(1)
 
-    // refused at accept by address, before any handshake
-    await expect(bad.dial('memory:node-0')).rejects.toBeDefined()
+    // refused once it proves its id
+    const badGone = next(bad, 'peer:disconnect')
+    await bad.dial('memory:node-0').catch(() => undefined)
+    expect((await badGone).peer.link.byeReason).toBe('banned')
     expect(hub.metrics.get('refused.banned')).toBe(1)
     // the same identity from another address: cut off once it proves its id (its own handshake
     // completes first, so it sees a link that closes at once with hs.bye 'banned')
@@ -113,20 +116,25 @@ describe('abuse limits on the memory testnet', () => {
     expect((await twinGone).peer.link.byeReason).toBe('banned')
     expect(hub.metrics.get('refused.banned')).toBe(2)
     expect(hub.peers()).toHaveLength(0)
-    // and the hub does not dial it either
+    // and the hub does not link to it when it dials either (the id is checked after the handshake)
     await expect(hub.dial('memory:node-1')).rejects.toMatchObject({ code: 'ERR_BANNED', reason: 'invalid-frame' })
     await expect(hub.dial('memory:elsewhere')).rejects.toMatchObject({ code: 'ERR_BANNED' })
     expect(hub.metrics.get('refused.banned')).toBe(4)
-    // an honest peer from another address is not affected
+    // an honest peer from another address is not affected, nor one behind the same address
+    // (issue 18: a ban by address locked out everyone behind a NAT)
     const honest = createNode({ channel: plainChannel(), overlay: false, transports: [network.transport('honest')] })
     cleanups.push(async () => { await honest.stop() })
     await honest.start()
     expect((await honest.dial('memory:node-0')).id).toBe(hub.id)
+    const neighbour = createNode({ channel: plainChannel(), overlay: false, transports: [network.transport('node-1')] })
+    cleanups.push(async () => { await neighbour.stop() })
+    await neighbour.start()
+    expect((await neighbour.dial('memory:node-0')).id).toBe(hub.id)
   })
 
-  it('an address that keeps failing the secure handshake with garbage is banned; timeouts are not offences', async () => {
+  it('an address that keeps failing the secure handshake with garbage is penalised (one handshake at a time, addressBanMs); timeouts are not offences', async () => {
     const network = new MemoryNetwork()
-    const t = await testnet(1, { network, node: () => ({ overlay: false, abuse: { maxHandshakeFailures: 3, banMs: 60_000 } }) })
+    const t = await testnet(1, { network, node: () => ({ overlay: false, abuse: { maxHandshakeFailures: 3 } }) })
     const hub = t.nodes[0]!
     const bans: BanEvent[] = []
     hub.on('peer:ban', (e) => { bans.push(e) })
@@ -140,13 +148,24 @@ describe('abuse limits on the memory testnet', () => {
     }
     expect(bans).toEqual([{ address: 'memory:probe', reason: 'handshake', ms: 60_000 }])
     expect(hub.metrics.get('bans.handshake')).toBe(1)
+    // one handshake at a time from the address: a second one while it is open is refused
+    const held = await probe.dial('memory:node-0')
+    const heldClosed = watch(held)
     const raw = await probe.dial('memory:node-0')
     await watch(raw)
     expect(hub.metrics.get('refused.banned')).toBe(1)
-    expect(hub.metrics.get('handshake.failures')).toBe(3)
+    held.close()
+    await heldClosed
+    await eventually(() => hub.metrics.get('handshake.failures') === 4, 5000, 'the held one ended (a close: no offence)')
+    // an honest peer behind the same address completes its handshake and is in
+    const honest = createNode({ overlay: false, transports: [network.transport('probe')] })
+    cleanups.push(async () => { await honest.stop() })
+    await honest.start()
+    expect((await honest.dial('memory:node-0')).id).toBe(hub.id)
+    expect(hub.metrics.get('bans.handshake')).toBe(1)
   })
 
-  it('caps handshakes in progress; a handshake that never finishes is cut at handshakeTimeout and frees its slot', async () => {
+  it('caps handshakes in progress: a newcomer cuts the oldest half-open one; a handshake that never finishes is cut at handshakeTimeout', async () => {
     const network = new MemoryNetwork()
     const t = await testnet(2, { network, topology: 'none', node: (i) => ({ overlay: false, abuse: { maxPendingHandshakes: 2 }, handshakeTimeout: i === 0 ? 400 : 10_000 }) })
     const [hub, honest] = t.nodes as [HearsayNode, HearsayNode]
@@ -154,16 +173,15 @@ describe('abuse limits on the memory testnet', () => {
     // two connections that never say hello hold both slots
     const stuck = [await probe.dial('memory:node-0'), await probe.dial('memory:node-0')]
     const stuckClosed = stuck.map(watch)
-    const third = await probe.dial('memory:node-0')
-    await watch(third)
-    expect(hub.metrics.get('refused.handshakes')).toBe(1)
-    // an honest dialer is refused too while the slots are held (what the cap trades for bounded work)
-    await expect(honest.dial('memory:node-0')).rejects.toBeDefined()
-    expect(hub.metrics.get('refused.handshakes')).toBe(2)
-    // the hub gives up on them at handshakeTimeout
-    await Promise.all(stuckClosed)
-    await eventually(() => hub.metrics.get('handshake.failures') === 2, 5000, 'timeouts counted')
+    // issue 18: half-open connections holding every slot refused every honest join. Now a
+    // newcomer cuts the oldest one in progress
     expect((await honest.dial('memory:node-0')).id).toBe(hub.id)
+    await stuckClosed[0]
+    expect(hub.metrics.get('refused.handshake-evicted')).toBe(1)
+    expect(hub.metrics.get('refused.handshakes')).toBe(0)
+    // the hub gives up on the other at handshakeTimeout
+    await stuckClosed[1]
+    await eventually(() => hub.metrics.get('handshake.failures') === 2, 5000, 'the cut and the timed-out handshake counted')
     // timeouts are not offences: nobody was banned
     expect(hub.metrics.get('bans.handshake')).toBe(0)
   })
@@ -171,7 +189,7 @@ describe('abuse limits on the memory testnet', () => {
   it('a JOIN storm is bounded: duplicates dropped and counted, forwarding does not grow with it, and a flood over the rate is banned', async () => {
     const t = await testnet(6, {
       topology: 'none',
-      node: (i) => ({ channel: plainChannel(), ...fast, minPeers: 2, maxPeers: 4, seeds: i === 0 ? [] : ['memory:node-0'], abuse: { peerFramesPerSecond: 3000 } })
+      node: (i) => ({ channel: plainChannel(), ...fast, minPeers: 2, maxPeers: 4, seeds: i === 0 ? [] : ['memory:node-0'], abuse: { peerFramesPerSecond: 3000, peerThrottleMs: 0 } })
     })
     await eventually(() => overlayConnected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 2), 20_000, 'overlay')
     const storm = t.nodes[5]!

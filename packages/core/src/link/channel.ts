@@ -25,6 +25,12 @@ export interface UpgradeOptions extends AbortOptions {
   random: Random
   /** Largest plaintext frame the upgraded connection carries. */
   maxFrameBytes: number
+  /**
+   * Responder: called once the initiator's first message proved it holds the network key (the
+   * secure channel's hello MAC), before the responder answers. The abuse guard spares such
+   * handshakes when it must cut one to make room.
+   */
+  onProven?: () => void
 }
 
 /**

@@ -287,11 +287,13 @@ export class LinkManager {
     o.channel.upgrade(raw, {
       role: 'responder',
       identity: o.identity(),
-      timeoutMs: o.handshakeTimeout,
+      // shorter under a handshake flood: half-open connections give their slots back sooner
+      timeoutMs: o.guard.handshakeTimeout(o.handshakeTimeout),
       clock: o.clock,
       random: o.random,
       maxFrameBytes: o.limits.maxFrameBytes,
-      signal: ac.signal
+      signal: ac.signal,
+      onProven: () => { o.guard.proven(raw) }
     }).then(
       (up) => {
         offStop()
@@ -366,13 +368,17 @@ export class LinkManager {
   }
 
   #attach (peer: Peer, link: Link): void {
-    const meter = this.#o.guard.meter()
+    const throttle = this.#o.guard.meter()
     link.conn.setHandlers({
       onMessage: (frame) => {
-        if (meter.admit(frame.length)) { this.#onFrame(peer, link, frame); return }
-        // over its rate for a whole second's burst: not a fast peer but a flood
+        const verdict = throttle.check(frame.length)
+        if (verdict === 'pass') { this.#onFrame(peer, link, frame); return }
+        // over its fair share: the excess is dropped (counted), the peer keeps its link
         this.#o.metrics.drop('rate-limit')
-        this.#o.guard.ban(peer.id, link.address, 'rate-limit')
+        if (verdict === 'drop' || link.conn.closed) return
+        // over it for abuse.peerThrottleMs: not a fast peer but a flood. The id is banned, not
+        // the address: honest peers may share it behind a NAT (counted as bans.rate-limit)
+        this.#o.guard.ban(peer.id, undefined, 'rate-limit')
         this.#cutOff(link.conn, 'rate-limit')
       },
       onClose: (reason) => { this.#onLinkClosed(peer, link, reason) }
@@ -391,8 +397,8 @@ export class LinkManager {
       // a peer that sends undecodable frames after authenticating is broken or hostile
       o.metrics.drop('invalid-frame')
       o.logger.warn('invalid frame; closing the link', { peer: peer.id, err })
-      // one closes the link; `abuse.maxInvalidFrames` of them in the window also ban the sender
-      if (o.guard.invalidFrame(peer.id, link.address)) { this.#cutOff(link.conn, 'invalid-frame'); return }
+      // one closes the link; `abuse.maxInvalidFrames` of them in the window also ban the sender's id
+      if (o.guard.invalidFrame(peer.id)) { this.#cutOff(link.conn, 'invalid-frame'); return }
       link.conn.close(err instanceof HearsayError ? err : new InvalidFrameError('invalid frame', { cause: err }))
       return
     }

@@ -68,3 +68,42 @@ export class LinkMeter {
     return this.#frames.take(1, now) && this.#bytes.take(size, now)
   }
 }
+
+/** What a `PeerThrottle` says of one received frame. */
+export type ThrottleVerdict = 'pass' | 'drop' | 'cut-off'
+
+/** A peer counts as "still over its rate" while its dropped frames are less than this apart, ms. */
+export const THROTTLE_GAP_MS = 1_000
+
+/**
+ * A peer's fair share of the node's inbound work: a `LinkMeter`, and what to do past it. A
+ * frame within the rates passes; one over them is dropped (the peer is throttled: it gets its
+ * share and no more, and honest links are untouched); a peer that stays over its rate for
+ * `throttleMs` (drops never more than `THROTTLE_GAP_MS` apart) is a flood, and is cut off.
+ * `throttleMs` 0 cuts off at the first frame over the rate.
+ */
+export class PeerThrottle {
+  readonly #meter: LinkMeter
+  #overSince = -1
+  #lastDrop = -Infinity
+
+  constructor (limits: { framesPerSecond: number, bytesPerSecond: number, throttleMs: number }, private readonly clock: Pick<Clock, 'now'>) {
+    if (!(limits.throttleMs >= 0)) throw new TypeError('throttleMs must be a non-negative number')
+    this.throttleMs = limits.throttleMs
+    this.#meter = new LinkMeter(limits, clock.now(), clock)
+  }
+
+  readonly throttleMs: number
+
+  /** True while the peer is over its rate (it dropped a frame within the last `THROTTLE_GAP_MS`). */
+  get throttled (): boolean { return this.clock.now() - this.#lastDrop < THROTTLE_GAP_MS }
+
+  /** Accounts one received frame of `size` bytes. */
+  check (size: number): ThrottleVerdict {
+    const now = this.clock.now()
+    if (this.#meter.admit(size, now)) return 'pass'
+    if (now - this.#lastDrop >= THROTTLE_GAP_MS) this.#overSince = now
+    this.#lastDrop = now
+    return now - this.#overSince >= this.throttleMs ? 'cut-off' : 'drop'
+  }
+}

@@ -57,7 +57,9 @@ export function secureChannel (opts: SecureChannelOptions = {}): Channel {
         } else {
           const networkKey = await (key ??= toNetworkKeyAsync(opts.networkKey))
           const hs = responder({ identity: o.identity, networkKey, random: o.random })
-          conn.send(await hs.hello(await pump.next(deadline)))
+          const reply = await hs.hello(await pump.next(deadline))
+          o.onProven?.()
+          conn.send(reply)
           result = await hs.auth(await pump.next(deadline))
         }
       } catch (err) {

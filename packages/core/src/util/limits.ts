@@ -36,22 +36,30 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
  * their traffic should set lower rates.
  */
 export interface AbuseLimits {
-  /** Frames one peer may send per second, sustained (burst: one second's worth). Over it the link is cut off and the peer banned. @default 1000000 */
+  /** Frames one peer may send per second, sustained (burst: one second's worth). Over it the peer's frames are dropped (`drops.rate-limit`); over it for `peerThrottleMs` the link is cut off and the peer id banned. @default 1000000 */
   peerFramesPerSecond: number
   /** Bytes one peer may send per second, sustained (burst: one second's worth). @default 1073741824 (1 GiB) */
   peerBytesPerSecond: number
-  /** Invalid frames (each closes its link) from one peer id or one address within `offenceWindowMs` that get it banned. @default 3 */
+  /** How long a peer may stay over its rates (throttled: its excess frames dropped, drops less than 1 s apart) before its link is cut off and its id banned, ms. 0 = at the first frame over. @default 10000 */
+  peerThrottleMs: number
+  /** Invalid frames (each closes its link) from one peer id within `offenceWindowMs` that get the id banned (never its address: it proved an id). @default 3 */
   maxInvalidFrames: number
   /** Inbound handshakes failed on bad bytes (wrong network key, garbage) from one address within `offenceWindowMs` that get the address banned. Timeouts and closes do not count. @default 10 */
   maxHandshakeFailures: number
   /** Window in which offences are counted, ms. @default 60000 */
   offenceWindowMs: number
-  /** How long a ban lasts, ms. @default 600000 (10 min) */
+  /** How long a ban of a peer id lasts, ms. @default 600000 (10 min) */
   banMs: number
+  /** How long an address that failed `maxHandshakeFailures` handshakes on bad bytes stays penalised: one handshake at a time from it, refused at dial, ms. Never longer than a ban of an id: many honest peers may share the address. @default 60000 */
+  addressBanMs: number
   /** Most bans (peer ids and addresses) remembered; the oldest is forgotten first. @default 10000 */
   maxBans: number
-  /** Inbound handshakes in progress at once; further connections are closed at once. @default 128 */
+  /** Inbound handshakes in progress at once. When full, a new connection cuts the oldest handshake in progress (`refused.handshake-evicted`), so half-open connections cannot keep honest ones out. 0 = no cap. @default 128 */
   maxPendingHandshakes: number
+  /** Inbound handshakes in progress at once from one address (IP; IPv6 by /64). 0 = no cap, the default (nodes on one machine share an address); relays set it. @default 0 */
+  maxPendingHandshakesPerAddress: number
+  /** Handshake timeout while the node is under a handshake flood (half of `maxPendingHandshakes` in progress), ms: new handshakes get it, and older ones past it are cut to make room. @default 2000 */
+  handshakeTimeoutUnderLoadMs: number
   /** Open inbound connections from one remote address (IP; IPv6 by /64), handshaking or linked. 0 = no cap, the default: peers behind one NAT, and every test node on loopback, share an address. Relays set it. @default 0 */
   maxConnectionsPerAddress: number
 }
@@ -59,11 +67,15 @@ export interface AbuseLimits {
 export const DEFAULT_ABUSE_LIMITS: Readonly<AbuseLimits> = Object.freeze({
   peerFramesPerSecond: 1_000_000,
   peerBytesPerSecond: 1024 * 1024 * 1024,
+  peerThrottleMs: 10_000,
   maxInvalidFrames: 3,
   maxHandshakeFailures: 10,
   offenceWindowMs: 60_000,
   banMs: 600_000,
+  addressBanMs: 60_000,
   maxBans: 10_000,
   maxPendingHandshakes: 128,
+  maxPendingHandshakesPerAddress: 0,
+  handshakeTimeoutUnderLoadMs: 2_000,
   maxConnectionsPerAddress: 0
 })
