@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Prepares a checkout: pnpm 9.15.9, `pnpm install`, `pnpm build`; with --browsers also Debian's
-// chromium (Playwright never downloads a browser). Node built-ins only: nothing is installed yet.
+// chromium (Playwright never downloads a browser), iptables and coturn (the NAT tests). Node built-ins only: nothing is installed yet.
 // Runs as `prestart` and `pretest`. Install and build are skipped when up to date (see below),
 // except with CI=true or --force. Fails fast with a non-zero exit on any error.
 import { spawnSync } from 'node:child_process'
@@ -82,10 +82,15 @@ function writeStamp (stamp) {
   writeFileSync(STAMP, JSON.stringify(stamp, null, 2))
 }
 
+/** The NAT tests' tools (packages/transport-webrtc/test/nat): iptables for the routers, coturn for TURN. */
+const NAT_TOOLS = [['iptables', 'iptables'], ['turnserver', 'coturn']]
+
 function ensureChromium () {
-  if (existsSync(CHROMIUM)) { log(`chromium present at ${CHROMIUM}`); return }
-  const what = 'Debian package `chromium` (apt-get install -y --no-install-recommends chromium), providing /usr/bin/chromium'
-  if (!has('apt-get')) fail(`${CHROMIUM} is missing and apt-get is not available; install the ${what}`)
+  const missing = NAT_TOOLS.filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg)
+  if (existsSync(CHROMIUM) && missing.length === 0) { log(`chromium present at ${CHROMIUM}; iptables and coturn present`); return }
+  const packages = [...(existsSync(CHROMIUM) ? [] : ['chromium']), ...missing]
+  const what = `Debian packages ${packages.join(', ')} (apt-get install -y --no-install-recommends ${packages.join(' ')}): chromium for the e2e tests, iptables and coturn for the NAT tests`
+  if (!has('apt-get')) fail(`${packages.join(', ')} missing and apt-get is not available; install the ${what}`)
   let prefix
   if (typeof process.getuid === 'function' && process.getuid() === 0) prefix = []
   else if (has('sudo')) prefix = ['sudo', '-n']
@@ -97,11 +102,12 @@ function ensureChromium () {
       fail(`${err.message}; install the ${what}${prefix.length ? ' (sudo -n needs password-less sudo)' : ''}`)
     }
   }
-  log('chromium missing: apt-get update')
+  log(`${packages.join(', ')} missing: apt-get update`)
   apt('update')
-  log('apt-get install chromium')
-  apt('install', '-y', '--no-install-recommends', 'chromium')
+  log(`apt-get install ${packages.join(' ')}`)
+  apt('install', '-y', '--no-install-recommends', ...packages)
   if (!existsSync(CHROMIUM)) fail(`apt-get installed chromium but ${CHROMIUM} does not exist`)
+  for (const [cmd, pkg] of NAT_TOOLS) if (!has(cmd)) fail(`apt-get installed ${pkg} but ${cmd} is not on the PATH`)
 }
 
 try {

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util'
 import { DEFAULTS, parseAddress } from '@hearsay/core'
 import type { AbuseLimits, LogLevel } from '@hearsay/core'
 import { ABUSE_FLAGS, abuseUsage, parseAbuse } from './abuse-config.js'
+import { parseTurnUrl } from './turn.js'
 
 export interface RelayConfig {
   /** Interface both listeners bind. */
@@ -31,6 +32,14 @@ export interface RelayConfig {
   data?: string
   /** Directory of the chat demo's build that `/` serves; unset: apps/chat/dist/web next to this app. */
   chatDir?: string
+  /** UDP port of the STUN server; unset: the WebSocket port's number (with `port` 0, a free UDP port); `false`: no STUN server. */
+  stunPort?: number | false
+  /** coturn's URL as peers reach it, e.g. `turn:relay.example:3478?transport=udp`; unset: no TURN. Needs `turnSecretFile`. */
+  turnUrl?: string
+  /** File whose trimmed contents are coturn's `static-auth-secret`. */
+  turnSecretFile?: string
+  /** Lifetime of a TURN credential, seconds. @default DEFAULT_TURN_TTL (3600) */
+  turnTtl?: number
   /** Abuse limits set by flags or environment (abuse-config.ts); unset ones: `RELAY_ABUSE_DEFAULTS`, then core's. */
   abuse?: Partial<AbuseLimits>
 }
@@ -49,6 +58,8 @@ export const DEFAULT_PORT = 8080
 export const DEFAULT_HOST = '127.0.0.1'
 export const DEFAULT_LOG_LEVEL: LogLevel = 'info'
 export const DEFAULT_DATA = './data'
+/** Lifetime of a TURN credential the relay issues, seconds; it renews them at half that. */
+export const DEFAULT_TURN_TTL = 3600
 /**
  * The relay's default active view: browsers have no listen address, so until they link to each
  * other (WebRTC) each one needs a slot in a relay's active view; with core's 12, a 13th page
@@ -80,7 +91,11 @@ const FLAGS = {
   'log-level': { env: 'HEARSAY_LOG_LEVEL', arg: '<level>', help: `debug, info, warn or error (default ${DEFAULT_LOG_LEVEL})` },
   'max-peers': { env: 'HEARSAY_MAX_PEERS', arg: '<n>', help: `most active overlay peers; browsers each take one (default ${RELAY_MAX_PEERS})` },
   'min-peers': { env: 'HEARSAY_MIN_PEERS', arg: '<n>', help: `fewest active overlay peers the overlay tries to keep (default ${DEFAULTS.minPeers})` },
-  'max-conns-per-ip': { env: 'HEARSAY_MAX_CONNS_PER_IP', arg: '<n>', help: `most connections from one IP address (an IPv6 /64); 0 = no cap (default ${RELAY_MAX_CONNS_PER_IP})` }
+  'max-conns-per-ip': { env: 'HEARSAY_MAX_CONNS_PER_IP', arg: '<n>', help: `most connections from one IP address (an IPv6 /64); 0 = no cap (default ${RELAY_MAX_CONNS_PER_IP})` },
+  'stun-port': { env: 'HEARSAY_STUN_PORT', arg: '<n|off>', help: 'UDP port of the STUN server offered to peers; off: none (default: the WebSocket port number, UDP)' },
+  'turn-url': { env: 'HEARSAY_TURN_URL', arg: '<url>', help: 'coturn on this host as peers reach it, e.g. turn:relay.example:3478?transport=udp; needs --turn-secret-file (default: no TURN)' },
+  'turn-secret-file': { env: 'HEARSAY_TURN_SECRET_FILE', arg: '<path>', help: "file holding coturn's static-auth-secret, trimmed" },
+  'turn-ttl': { env: 'HEARSAY_TURN_TTL', arg: '<s>', help: `lifetime of a TURN credential in seconds, renewed at half (default ${DEFAULT_TURN_TTL})` }
 } as const
 
 type Flag = keyof typeof FLAGS
@@ -140,6 +155,10 @@ export function parseConfig (argv: readonly string[], env: Readonly<Record<strin
   const connsPerIp = raw('max-conns-per-ip')
   const data = raw('data')
   const chatDir = raw('chat-dir')
+  const stunPort = raw('stun-port')
+  const turnUrl = raw('turn-url')
+  const turnSecretFile = raw('turn-secret-file')
+  const turnTtl = raw('turn-ttl')
 
   const config: RelayConfig = {
     host: host === undefined ? DEFAULT_HOST : parseHost(host.value, host.source),
@@ -156,6 +175,18 @@ export function parseConfig (argv: readonly string[], env: Readonly<Record<strin
   if (maxPeers !== undefined) config.maxPeers = parseInteger(maxPeers.value, maxPeers.source, 1, 10_000)
   if (minPeers !== undefined) config.minPeers = parseInteger(minPeers.value, minPeers.source, 1, 10_000)
   if (connsPerIp !== undefined) config.maxConnsPerIp = parseInteger(connsPerIp.value, connsPerIp.source, 0, 1_000_000)
+  if (stunPort !== undefined) config.stunPort = stunPort.value.trim().toLowerCase() === 'off' ? false : parseInteger(stunPort.value, stunPort.source, 1, 65535)
+  if (turnUrl !== undefined) {
+    try { parseTurnUrl(turnUrl.value) } catch (err) { throw new ConfigError(`${turnUrl.source}: ${(err as Error).message}`) }
+    if (turnSecretFile === undefined) throw new ConfigError(`${turnUrl.source} needs --turn-secret-file (coturn's static-auth-secret)`)
+    config.turnUrl = turnUrl.value.trim()
+  }
+  if (turnSecretFile !== undefined) {
+    if (turnUrl === undefined) throw new ConfigError(`${turnSecretFile.source} needs --turn-url`)
+    if (turnSecretFile.value.trim() === '') throw new ConfigError(`${turnSecretFile.source} must be a file path`)
+    config.turnSecretFile = turnSecretFile.value
+  }
+  if (turnTtl !== undefined) config.turnTtl = parseInteger(turnTtl.value, turnTtl.source, 60, 7 * 24 * 3600)
   const abuse = parseAbuse(values, env, parseInteger)
   if (Object.keys(abuse).length > 0) config.abuse = abuse
   const min = config.minPeers ?? DEFAULTS.minPeers

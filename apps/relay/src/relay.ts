@@ -5,20 +5,24 @@
  * it to argv, the environment and signals; tests start it in-process.
  */
 import { existsSync } from 'node:fs'
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createNode, jsonLogger, memoryStore } from '@hearsay/core'
-import type { HearsayNode, Logger, NodeOptions, PeerStore } from '@hearsay/core'
+import type { HearsayNode, IceServerOffer, Logger, NodeOptions, PeerStore } from '@hearsay/core'
 import { levelStore } from '@hearsay/store-level'
 import { tcp } from '@hearsay/transport-tcp'
 import { webSockets } from '@hearsay/transport-ws'
 import type { RelayConfig } from './config.js'
-import { listenAddresses, MEMORY_DATA, RELAY_MAX_CONNS_PER_IP, RELAY_MAX_PEERS } from './config.js'
+import { DEFAULT_TURN_TTL, listenAddresses, MEMORY_DATA, RELAY_MAX_CONNS_PER_IP, RELAY_MAX_PEERS } from './config.js'
 import { createRoutes } from './http-routes.js'
+import { readSecretFile } from './secret-file.js'
+import { startStunServer } from './stun.js'
+import type { StunServer } from './stun.js'
+import { parseTurnUrl, readTurnSecret, turnOffer } from './turn.js'
 import { RELAY_ABUSE_DEFAULTS } from './abuse-config.js'
 import { reclaimAfterFloods } from './reclaim.js'
 
@@ -34,6 +38,8 @@ export interface Relay {
   readonly logger: Logger
   /** The HTTP base URL of the WebSocket port, e.g. `http://127.0.0.1:8080` (chat at `/`, `/status`, `/healthz`, `/metrics`). */
   readonly url: string
+  /** The UDP port of the STUN server; undefined with `stunPort: false`. */
+  readonly stunPort: number | undefined
   /**
    * Stops the relay: `/healthz` turns 503, the node says goodbye to every peer, closes its links
    * and listeners, writes its pending stats and closes the store; then the HTTP server closes.
@@ -56,15 +62,7 @@ export const DEFAULT_CHAT_DIR = [
 
 /** The closed-network passphrase in `path`: its contents, trimmed; an empty file is an error. */
 export async function readNetworkKey (path: string): Promise<string> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    throw new Error(`cannot read the network key file ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
-  }
-  const key = text.trim()
-  if (key === '') throw new Error(`the network key file ${path} is empty`)
-  return key
+  return await readSecretFile(path, 'network key')
 }
 
 /** The peer store `data` names: LevelDB in that directory (created if missing), or memory. */
@@ -108,6 +106,9 @@ export async function startRelay (config: RelayConfig, options: RelayOptions = {
   const write = options.write ?? ((line: string) => { console.log(line) })
   const logger = jsonLogger({ level: config.logLevel, write })
   const networkKey = config.networkKeyFile === undefined ? undefined : await readNetworkKey(config.networkKeyFile)
+  const turnUrl = config.turnUrl === undefined ? undefined : parseTurnUrl(config.turnUrl)
+  const turnSecret = config.turnSecretFile === undefined ? undefined : await readTurnSecret(config.turnSecretFile)
+  const turnTtl = config.turnTtl ?? DEFAULT_TURN_TTL
   const { store, location } = await openStore(config.data)
 
   let phase: 'starting' | 'running' | 'stopping' = 'starting'
@@ -126,6 +127,16 @@ export async function startRelay (config: RelayConfig, options: RelayOptions = {
   nodeOptions.maxPeers = config.maxPeers ?? RELAY_MAX_PEERS
   if (config.minPeers !== undefined) nodeOptions.minPeers = config.minPeers
   nodeOptions.abuse = { ...RELAY_ABUSE_DEFAULTS, maxConnectionsPerAddress: config.maxConnsPerIp ?? RELAY_MAX_CONNS_PER_IP, ...config.abuse }
+  // ICE servers for the peers that join through this relay (`ice.servers`): its STUN port, and
+  // TURN credentials for each peer (every peer here passed the secure handshake: its id is proven)
+  let stun: StunServer | undefined
+  nodeOptions.offerIceServers = (peer) => {
+    const offers: IceServerOffer[] = []
+    if (stun !== undefined) offers.push({ scheme: 'stun', port: stun.port })
+    if (turnUrl !== undefined && turnSecret !== undefined) offers.push(turnOffer(turnUrl, turnSecret, peer.id, Date.now(), turnTtl))
+    return offers
+  }
+  if (turnUrl !== undefined) nodeOptions.iceOfferRefresh = turnTtl * 1000 / 2
   const node = createNode(nodeOptions)
   node.on('error', (err) => { logger.error('node error', { err }) })
   // The relay consumes no application messages: it forwards broadcasts (chat lines) through the
@@ -145,8 +156,10 @@ export async function startRelay (config: RelayConfig, options: RelayOptions = {
   // the HTTP server listens first: the ws transport attaches to it (its port is the ws port)
   const port = await listen(server, config.host, config.port)
   try {
+    if (config.stunPort !== false) stun = await startStunServer({ host: config.host, port: config.stunPort ?? (config.port === 0 ? 0 : port), metrics: node.metrics, logger })
     await node.start()
   } catch (err) {
+    await stun?.close()
     await closeServer(server)
     throw err
   }
@@ -157,7 +170,7 @@ export async function startRelay (config: RelayConfig, options: RelayOptions = {
   const stopReclaim = reclaimAfterFloods({ count: () => node.metrics.get('connections.inbound') + node.metrics.get('drops.rate-limit'), logger })
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
   const url = `http://${host}:${port}`
-  jsonLogger({ level: 'debug', write }).info('relay ready', { id: node.id, addresses: node.addresses, http: url, data: location })
+  jsonLogger({ level: 'debug', write }).info('relay ready', { id: node.id, addresses: node.addresses, http: url, data: location, stun: stun?.port ?? null, turn: config.turnUrl ?? null })
   if (existsSync(path.join(chatDir, 'index.html'))) logger.info('chat demo', { url: `${url}/`, dir: chatDir })
   else logger.info('chat demo not built; / says how to build it', { dir: chatDir })
 
@@ -166,6 +179,7 @@ export async function startRelay (config: RelayConfig, options: RelayOptions = {
     node,
     logger,
     url,
+    stunPort: stun?.port,
     stop: async () => {
       stopped ??= (async () => {
         phase = 'stopping'
@@ -173,6 +187,7 @@ export async function startRelay (config: RelayConfig, options: RelayOptions = {
         try {
           await node.stop()
         } finally {
+          await stun?.close()
           await closeServer(server)
         }
         logger.info('relay stopped')

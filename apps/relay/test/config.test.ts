@@ -201,3 +201,39 @@ describe('relay config: errors', () => {
     expect(run(['--min-peers', '1', '--max-peers', '1'])).toMatchObject({ minPeers: 1, maxPeers: 1 })
   })
 })
+
+describe('STUN and TURN flags', () => {
+  const run = (argv: string[], env = {}): RelayConfig => {
+    const c = parseConfig(argv, env)
+    if (c.action !== 'run') throw new Error('expected run')
+    return c.config
+  }
+  const fails = (argv: string[], env = {}): Error => {
+    try { parseConfig(argv, env) } catch (err) { expect(err).toBeInstanceOf(ConfigError); return err as Error }
+    throw new Error(`${argv.join(' ')} was accepted`)
+  }
+
+  it('--stun-port: a port, or off; unset leaves the default (the ws port number) to the relay', () => {
+    expect(run([]).stunPort).toBeUndefined()
+    expect(run(['--stun-port', '3478']).stunPort).toBe(3478)
+    expect(run(['--stun-port', 'off']).stunPort).toBe(false)
+    expect(run([], { HEARSAY_STUN_PORT: '19302' }).stunPort).toBe(19302)
+    fails(['--stun-port', '0'])
+    fails(['--stun-port', '70000'])
+  })
+
+  it('--turn-url needs --turn-secret-file and the other way round; --turn-ttl in seconds', () => {
+    expect(run(['--turn-url', 'turn:relay.example:3478?transport=udp', '--turn-secret-file', '/etc/hearsay/turn-secret']))
+      .toMatchObject({ turnUrl: 'turn:relay.example:3478?transport=udp', turnSecretFile: '/etc/hearsay/turn-secret' })
+    expect(run([], { HEARSAY_TURN_URL: 'turns:relay.example', HEARSAY_TURN_SECRET_FILE: 's', HEARSAY_TURN_TTL: '600' }))
+      .toMatchObject({ turnUrl: 'turns:relay.example', turnSecretFile: 's', turnTtl: 600 })
+    expect(fails(['--turn-url', 'turn:relay.example']).message).toContain('--turn-secret-file')
+    expect(fails(['--turn-secret-file', 's']).message).toContain('--turn-url')
+    expect(fails(['--turn-url', 'http://relay.example', '--turn-secret-file', 's']).message).toContain('--turn-url')
+    fails(['--turn-url', 'turn:relay.example', '--turn-secret-file', 's', '--turn-ttl', '10'])
+  })
+
+  it('the usage names the new flags and their variables', () => {
+    for (const word of ['--stun-port', '--turn-url', '--turn-secret-file', '--turn-ttl', 'HEARSAY_STUN_PORT', 'HEARSAY_TURN_URL', 'HEARSAY_TURN_SECRET_FILE', 'HEARSAY_TURN_TTL']) expect(USAGE).toContain(word)
+  })
+})

@@ -1,4 +1,4 @@
-import { allServices, checkLegacyOptions, flood, installJsCrypto, overlaySignalling } from '@hearsay/core'
+import { allServices, checkLegacyOptions, flood, iceExchange, installJsCrypto, overlaySignalling } from '@hearsay/core'
 import type { Transport } from '@hearsay/core'
 import type { WebRTCInit } from '@hearsay/transport-webrtc'
 import type { HearsayOptions as BaseOptions } from './options.js'
@@ -41,5 +41,5 @@ export function withWebRTC (options: HearsayOptions, base: () => Transport[], we
 export function withAllServices<O extends BaseOptions> (options: O): O {
   checkLegacyOptions(options)
   installJsCrypto()
-  return { ...options, broadcast: options.broadcast === 'flood' ? flood() : options.broadcast, services: options.services ?? allServices(), signalling: options.signalling ?? overlaySignalling() }
+  return { ...options, broadcast: options.broadcast === 'flood' ? flood() : options.broadcast, services: options.services ?? allServices(), signalling: options.signalling ?? overlaySignalling(), iceExchange: options.iceExchange ?? iceExchange() }
 }

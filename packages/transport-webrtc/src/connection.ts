@@ -2,6 +2,7 @@ import { AbstractConnection, ConnectionClosedError, InvalidFrameError } from '@h
 import type { AbortOptions, PeerId } from '@hearsay/core'
 import { closeMessage, Reassembler, splitFrame } from './chunking.js'
 import type { PeerLike } from './peer-types.js'
+import type { CandidatePair } from './rtc-types.js'
 
 /**
  * Bytes handed to the data channel at most; the rest waits in this connection's queue. Browsers
@@ -73,6 +74,14 @@ export class WebRTCConnection extends AbstractConnection {
       this._closed(new ConnectionClosedError('The WebRTC data channel closed without a close message'))
       this.dispose()
     })
+  }
+
+  /**
+   * The types of the ICE candidate pair this link runs over (`{ local: 'srflx', remote: 'srflx' }`
+   * through STUN, `relay` on a side that goes through TURN); undefined when the stats do not say.
+   */
+  async candidatePair (): Promise<CandidatePair | undefined> {
+    try { return await this.peer.candidatePair?.() } catch { return undefined }
   }
 
   get bufferedAmount (): number { return this.backlogBytes + this.channelBuffered() }

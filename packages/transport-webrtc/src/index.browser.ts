@@ -11,7 +11,7 @@ import type { RtcPeerConnectionConstructor } from './rtc-types.js'
 import { createWebRTC } from './transport.js'
 
 export type { WebRTCInit }
-export type { RtcConfiguration, RtcIceServer } from './rtc-types.js'
+export type { CandidatePair, RtcConfiguration, RtcIceServer } from './rtc-types.js'
 export { WEBRTC_DEFAULTS } from './options.js'
 
 /** The page's `RTCPeerConnection`; rejects with `UnsupportedError` where there is none. */

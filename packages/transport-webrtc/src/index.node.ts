@@ -9,11 +9,11 @@ import type { Transport } from '@hearsay/core'
 import type { WebRTCInit } from './options.js'
 import type { PeerConstructor } from './peer-types.js'
 import { rtcPeer } from './rtc-peer.js'
-import type { RtcPeerConnectionConstructor } from './rtc-types.js'
+import type { RtcConfiguration, RtcPeerConnectionConstructor } from './rtc-types.js'
 import { createWebRTC } from './transport.js'
 
 export type { WebRTCInit }
-export type { RtcConfiguration, RtcIceServer } from './rtc-types.js'
+export type { CandidatePair, RtcConfiguration, RtcIceServer } from './rtc-types.js'
 export { WEBRTC_DEFAULTS } from './options.js'
 
 /** The module that gives Node its `RTCPeerConnection` (an optional dependency: it is native). */
@@ -32,7 +32,27 @@ export async function loadPeer (): Promise<PeerConstructor> {
     throw e
   }
   if (typeof mod.RTCPeerConnection !== 'function') throw new UnsupportedError('WebRTC is not available in this Node.js: node-datachannel/polyfill has no RTCPeerConnection')
-  return rtcPeer(mod.RTCPeerConnection as RtcPeerConnectionConstructor)
+  const Base = mod.RTCPeerConnection as RtcPeerConnectionConstructor
+  // node-datachannel writes a TURN server's username and credential into a URL
+  // (`turn:user:pass@host`) unescaped, and libdatachannel reads the username up to the first
+  // `:`: a coturn REST username (`expiry:peerId`) or a base64 credential would be cut. Escaped,
+  // libdatachannel decodes them back.
+  return rtcPeer(class extends (Base as new (config?: RtcConfiguration) => InstanceType<RtcPeerConnectionConstructor>) {
+    constructor (config?: RtcConfiguration) { super(escapeCredentials(config)) }
+  } as RtcPeerConnectionConstructor)
+}
+
+/** `config` with each ICE server's username and credential percent-encoded (see `loadPeer`). */
+export function escapeCredentials (config: RtcConfiguration | undefined): RtcConfiguration | undefined {
+  if (config?.iceServers === undefined) return config
+  return {
+    ...config,
+    iceServers: config.iceServers.map(s => ({
+      ...s,
+      ...(s.username === undefined ? {} : { username: encodeURIComponent(s.username) }),
+      ...(s.credential === undefined ? {} : { credential: encodeURIComponent(s.credential) })
+    }))
+  }
 }
 
 /** A WebRTC transport: dial `webrtc:<peerId>`, listen on `webrtc:*`; signals through the node's overlay. */

@@ -4,8 +4,10 @@ import type { RtcConfiguration, RtcIceServer } from './rtc-types.js'
 
 export interface WebRTCInit {
   /**
-   * ICE servers (STUN/TURN) for peers behind NAT. None by default: hosts then find each other
-   * on their own interfaces only, and nothing is sent to a third party. @default []
+   * ICE servers (STUN/TURN) for peers behind NAT. Unset: the servers that the nodes this node
+   * dialled offered (a relay's STUN, and TURN credentials; `ice.servers` in docs/protocol.md),
+   * each on the host it was dialled at, so nothing is sent to a third party. Set (even to []),
+   * these are used instead. @default the offered servers (none when no peer offers any)
    */
   iceServers?: RtcIceServer[]
   /** More `RTCConfiguration` fields; `iceServers` above wins. @default {} */
@@ -24,6 +26,8 @@ export interface WebRTCInit {
 
 export interface ResolvedInit {
   rtcConfig: RtcConfiguration
+  /** The application chose its ICE servers (`iceServers` or `rtcConfig.iceServers`): offers are not used. */
+  fixedIceServers: boolean
   maxFrameBytes: number
   highWaterMark: number
   chunkBytes: number
@@ -45,6 +49,7 @@ export function resolveInit (init: WebRTCInit): ResolvedInit {
   if (init.iceServers !== undefined && !Array.isArray(init.iceServers)) throw new TypeError('iceServers must be an array')
   return {
     rtcConfig: { ...init.rtcConfig, iceServers: init.iceServers ?? init.rtcConfig?.iceServers ?? [] },
+    fixedIceServers: init.iceServers !== undefined || init.rtcConfig?.iceServers !== undefined,
     maxFrameBytes: positiveInteger(init.maxFrameBytes, WEBRTC_DEFAULTS.maxFrameBytes, 'maxFrameBytes'),
     highWaterMark: positiveInteger(init.highWaterMark, WEBRTC_DEFAULTS.highWaterMark, 'highWaterMark'),
     chunkBytes,

@@ -1,4 +1,4 @@
-import type { RtcConfiguration } from './rtc-types.js'
+import type { CandidatePair, RtcConfiguration } from './rtc-types.js'
 
 /** How a peer is made: the dialler (`initiator`) opens the data channel and sends the offer. */
 export interface PeerOptions {
@@ -17,6 +17,8 @@ export interface PeerLike {
   /** The data channel's `bufferedAmount`. */
   readonly bufferSize: number
   readonly destroyed: boolean
+  /** The selected ICE candidate pair's types, from the connection's stats; undefined before one is selected or without stats. */
+  candidatePair?: () => Promise<CandidatePair | undefined>
   /**
    * `signal`: a signal for the other side; `connect`: the data channel opened; `data`: a message;
    * `drain`: the channel's buffer fell below its low-water mark; `error`, then `close`: the peer

@@ -1,5 +1,5 @@
 import type { PeerConstructor, PeerLike, PeerOptions } from './peer-types.js'
-import type { RtcCandidate, RtcDataChannelLike, RtcDescription, RtcPeerConnectionConstructor, RtcPeerConnectionLike } from './rtc-types.js'
+import type { CandidatePair, RtcCandidate, RtcDataChannelLike, RtcDescription, RtcPeerConnectionConstructor, RtcPeerConnectionLike } from './rtc-types.js'
 
 /** The channel's `bufferedAmountLowThreshold`: below it the peer emits `drain`. */
 export const LOW_WATER_BYTES = 64 * 1024
@@ -84,6 +84,11 @@ export function rtcPeer (RTCPeerConnection: RtcPeerConnectionConstructor): PeerC
           else this.pending.push(candidate)
         })
       }
+    }
+
+    async candidatePair (): Promise<CandidatePair | undefined> {
+      if (this.destroyed || this.pc.getStats === undefined) return undefined
+      return selectedPair(await this.pc.getStats())
     }
 
     send (chunk: Uint8Array): void {
@@ -173,4 +178,25 @@ export function rtcPeer (RTCPeerConnection: RtcPeerConnectionConstructor): PeerC
       for (const fn of [...this.listeners.get(event) ?? []]) fn(...args)
     }
   }
+}
+
+/**
+ * The selected candidate pair in a W3C stats report: the transport's `selectedCandidatePairId`
+ * (Chromium, node-datachannel), else a nominated pair in state `succeeded` (Firefox).
+ */
+export function selectedPair (report: { forEach: (fn: (stat: Record<string, unknown>) => void) => void }): CandidatePair | undefined {
+  const byId = new Map<string, Record<string, unknown>>()
+  report.forEach((stat) => { if (typeof stat.id === 'string') byId.set(stat.id, stat) })
+  let pair: Record<string, unknown> | undefined
+  for (const stat of byId.values()) {
+    if (stat.type === 'transport' && typeof stat.selectedCandidatePairId === 'string') pair = byId.get(stat.selectedCandidatePairId)
+  }
+  if (pair === undefined) {
+    for (const stat of byId.values()) if (stat.type === 'candidate-pair' && stat.nominated === true && stat.state === 'succeeded') pair = stat
+  }
+  if (pair === undefined) return undefined
+  const local = byId.get(String(pair.localCandidateId))?.candidateType
+  const remote = byId.get(String(pair.remoteCandidateId))?.candidateType
+  if (typeof local !== 'string' || typeof remote !== 'string') return undefined
+  return { local, remote }
 }

@@ -60,7 +60,15 @@ export interface RtcPeerConnectionLike {
   setLocalDescription: (description: RtcDescription) => Promise<void>
   setRemoteDescription: (description: RtcDescription) => Promise<void>
   addIceCandidate: (candidate: RtcCandidate) => Promise<void>
+  /** W3C stats: an `RTCStatsReport` (a map of stats objects by id). */
+  getStats?: () => Promise<{ forEach: (fn: (stat: Record<string, unknown>) => void) => void }>
   close: () => void
+}
+
+/** The types of the two candidates of a link's selected pair: `host`, `srflx`, `prflx` or `relay` (TURN). */
+export interface CandidatePair {
+  local: string
+  remote: string
 }
 
 /** `RTCPeerConnection`: the browser's global, or node-datachannel's polyfill in Node. */

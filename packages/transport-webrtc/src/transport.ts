@@ -11,6 +11,7 @@ import { WebRTCConnection } from './connection.js'
 import { positiveInteger, resolveInit } from './options.js'
 import type { ResolvedInit, WebRTCInit } from './options.js'
 import type { PeerConstructor, PeerLike, PeerLoader } from './peer-types.js'
+import type { RtcConfiguration } from './rtc-types.js'
 import { CandidateGate, sanitizeSignal } from './signal-data.js'
 import type { RtcSignal } from './signal-data.js'
 
@@ -77,7 +78,7 @@ class WebRTCTransport implements Transport {
     const { context, Peer } = this.ready()
     if (remote === context.peerId) throw new DialError('A node cannot open a WebRTC connection to itself')
     const id = toHex(systemRandom.bytes(16))
-    const peer = new Peer({ initiator: true, config: this.init.rtcConfig, channelConfig: { ordered: true } })
+    const peer = new Peer({ initiator: true, config: this.rtcConfig(context), channelConfig: { ordered: true } })
     return await new Promise<Connection>((resolve, reject) => {
       const onAbort = (): void => { session.settle(toAbortError(signal?.reason)) }
       const session = this.open(id, remote, 'outbound', peer, maxFrameBytes, (result) => {
@@ -115,6 +116,12 @@ class WebRTCTransport implements Transport {
     }
     // open connections close in-band and linger briefly so the far end reads what was sent
     await Promise.all([...this.disposals])
+  }
+
+  /** The configuration of a new peer: the application's ICE servers, else those offered to the node now. */
+  private rtcConfig (context: TransportContext): RtcConfiguration {
+    if (this.init.fixedIceServers || context.iceServers === undefined) return this.init.rtcConfig
+    return { ...this.init.rtcConfig, iceServers: context.iceServers().map(s => ({ ...s, urls: [...s.urls] })) }
   }
 
   private ready (): { context: TransportContext, Peer: PeerConstructor } {
@@ -222,7 +229,7 @@ class WebRTCTransport implements Transport {
     let connecting = 0
     for (const s of this.sessions.values()) if (s.direction === 'inbound' && s.conn === undefined) connecting++
     if (connecting >= this.init.maxPendingSessions) { context.signals.fail(from, id, 'busy'); return }
-    const peer = new this.Peer!({ initiator: false, config: this.init.rtcConfig, channelConfig: { ordered: true } })
+    const peer = new this.Peer!({ initiator: false, config: this.rtcConfig(context), channelConfig: { ordered: true } })
     this.open(id, from, 'inbound', peer, listener.maxFrameBytes, (result) => {
       if (!(result instanceof WebRTCConnection)) {
         context.logger.debug('inbound WebRTC session failed', { from, err: result })

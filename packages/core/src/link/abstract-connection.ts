@@ -52,7 +52,9 @@ export abstract class AbstractConnection implements Connection {
     this.pending = []
     this.pendingBytes = 0
     for (const frame of pending) {
-      if (this.closeReported || this.isClosed) return
+      // closed before the handlers came (frames, then the close, during an async handshake):
+      // the close must still be reported, or the link stays up with nobody on the other side
+      if (this.closeReported || this.isClosed) break
       this.dispatch(frame)
     }
     if (this.isClosed) this.reportClose()

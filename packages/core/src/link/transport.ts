@@ -101,6 +101,19 @@ export interface TransportContext {
   /** Signalling through the overlay (WebRTC offers, answers and candidates). */
   readonly signals: SignalRouter
   readonly logger: Logger
+  /**
+   * The STUN/TURN servers that the peers this node dialled offered (`ice.servers`,
+   * docs/protocol.md), each on the host the node reached that peer at; [] when none did. Read it
+   * at each dial: offers come after the handshake and TURN credentials are renewed.
+   */
+  readonly iceServers?: () => IceServer[]
+}
+
+/** A STUN or TURN server, in the shape of WebRTC's `RTCIceServer`. */
+export interface IceServer {
+  urls: string[]
+  username?: string
+  credential?: string
 }
 
 /** Why a signalling session failed (`rtc.error` on the wire, docs/protocol.md). */

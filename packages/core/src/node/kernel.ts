@@ -14,7 +14,7 @@ import type { Identity } from '../wire/identity.js'
 import { claimedIdentity, generateIdentityAsync, identityFromSecretKeyAsync } from '../wire/identity.js'
 import { AbuseGuard } from '../link/abuse-guard.js'
 import type { Channel } from '../link/channel.js'
-import type { SignalRouter } from '../link/transport.js'
+import type { SignalRouter, TransportContext } from '../link/transport.js'
 import { LinkManager } from '../link/link-manager.js'
 import type { Peer } from '../link/peer.js'
 import { secureChannel } from '../link/secure-channel.js'
@@ -37,6 +37,7 @@ import { DEFAULTS } from './options.js'
 import { Lifecycle } from './lifecycle.js'
 import { notEnabled, ServiceHost } from './service-host.js'
 import { startOverlay } from './start-overlay.js'
+import type { IceServerExchange } from './ice-servers.js'
 
 /**
  * The inside of a node: it makes the layers (platform, store, links, reach, messaging,
@@ -62,6 +63,8 @@ export class Kernel {
   /** The overlay's signal router (`signalling` option); `undefined` without it. */
   readonly signals: SignalRouter | undefined
   readonly defaultProtocol: string
+  /** ICE servers offered to peers and learned from them (`ice.servers`); `undefined` without the `iceExchange` option. */
+  readonly ice: IceServerExchange | undefined
   identity: Identity | undefined
   /** The identity came as secret-key bytes: start() checks that their halves agree. */
   #checkIdentity = false
@@ -150,6 +153,8 @@ export class Kernel {
       })
     }
     this.signals = opts.signalling?.(this.ctx)
+    if (opts.iceExchange === undefined && opts.offerIceServers !== undefined) throw new TypeError('offerIceServers needs the iceExchange option (iceExchange(); on by default with createNode)')
+    this.ice = opts.iceExchange?.(this.ctx, opts)
   }
 
   /**
@@ -211,6 +216,13 @@ export class Kernel {
     }
   }
 
+  /** What transports get in `start()`: the node's id, signalling and, with the exchange, the ICE servers it learned. */
+  #transportContext (): TransportContext {
+    const base = { peerId: this.loaded().id, signals: this.signals ?? NO_SIGNALS, logger: this.logger }
+    const ice = this.ice
+    return ice === undefined ? base : { ...base, iceServers: () => ice.servers() }
+  }
+
   loaded (): Identity {
     if (this.identity === undefined) throw new NotStartedError('The identity is loaded by start()')
     return this.identity
@@ -235,8 +247,9 @@ export class Kernel {
       this.stats.reopen()
       await this.#loadIdentity(options)
       await this.host.start(options)
+      this.ice?.start()
       // transports that need the node (WebRTC signals through the overlay) get it before listening
-      await this.links.listen(this.opts.listen ?? [], { peerId: this.loaded().id, signals: this.signals ?? NO_SIGNALS, logger: this.logger }, options)
+      await this.links.listen(this.opts.listen ?? [], this.#transportContext(), options)
     } catch (err) {
       await this.teardown()
       throw err

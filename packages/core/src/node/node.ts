@@ -23,6 +23,7 @@ import type { EventBus } from '../services/events/event-bus.js'
 import type { BroadcastStream, BroadcastStreamOptions, BroadcastStreams } from '../services/broadcast-stream.js'
 import { allServices } from '../services/registry.js'
 import { overlaySignalling } from '../overlay/signalling.js'
+import { iceExchange } from './ice-servers.js'
 import { flood } from '../overlay/flood.js'
 import { installJsCrypto } from '../wire/js-crypto.js'
 import type { InboundHandler, Middleware } from './middleware.js'
@@ -244,11 +245,12 @@ type AllServices = ReturnType<typeof allServices>
 /**
  * Creates a node with every built-in service (`services` defaults to `allServices()`), or with
  * the services listed, built-in or the application's own; `node.services` is typed with them.
- * Signalling through the overlay is on (`signalling` defaults to `overlaySignalling()`).
+ * Signalling through the overlay is on (`signalling` defaults to `overlaySignalling()`), and so is
+ * the exchange of ICE servers (`iceExchange` defaults to `iceExchange()`).
  * Nothing happens on the network until `start()`.
  */
 export function createNode<const S extends readonly Service[] = AllServices> (options: NodeOptions & { services?: S } = {}): HearsayNode<ServiceMap<S>> {
   checkLegacyOptions(options)
   installJsCrypto()
-  return new HearsayNode<ServiceMap<S>>({ ...options, broadcast: options.broadcast === 'flood' ? flood() : options.broadcast, services: options.services ?? allServices(), signalling: options.signalling ?? overlaySignalling() })
+  return new HearsayNode<ServiceMap<S>>({ ...options, broadcast: options.broadcast === 'flood' ? flood() : options.broadcast, services: options.services ?? allServices(), signalling: options.signalling ?? overlaySignalling(), iceExchange: options.iceExchange ?? iceExchange() })
 }

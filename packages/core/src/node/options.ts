@@ -10,6 +10,7 @@ import type { EventBusOptions, StateOptions } from '../services/state/options.js
 import type { Service } from '../services/context.js'
 import type { JoinQueueLimits } from '../overlay/join-queue.js'
 import type { FloodBroadcast } from '../overlay/broadcast.js'
+import type { IceExchangeFactory, IceServerOfferer } from './ice-servers.js'
 
 /** Every option of `createNode()`. Defaults live in `DEFAULTS` below and in docs/api.md. */
 export interface NodeOptions {
@@ -133,6 +134,23 @@ export interface NodeOptions {
    * @default overlaySignalling() with `@hearsay/core`'s and `hearsay`'s `createNode()`; none with `hearsay/lite`'s and with `new HearsayNode()`
    */
   signalling?: (ctx: OverlayContext) => SignalRouter
+  /**
+   * The STUN/TURN servers this node offers to each peer that connects (`ice.servers`,
+   * docs/protocol.md), e.g. a relay's STUN port and short-lived TURN credentials. An offer
+   * names no host: each receiver uses the host it dialled this node at, and ignores offers
+   * from peers it did not dial by host (so a peer can only offer servers on its own host).
+   * Every node keeps what its dialled peers offer and gives it to its transports (WebRTC
+   * uses it unless the application set `iceServers`). @default undefined (offers nothing)
+   */
+  offerIceServers?: IceServerOfferer
+  /**
+   * The exchange of ICE servers (`ice.servers`): offers `offerIceServers` and keeps what dialled
+   * peers offer, for the transports. `offerIceServers` without it is a `TypeError`.
+   * @default iceExchange() with @hearsay/core's and hearsay's createNode; none with hearsay/lite's and with `new HearsayNode()` (offers from peers are then dropped as `unknown-type`)
+   */
+  iceExchange?: IceExchangeFactory
+  /** Period at which the offer is sent again to every peer (renews TURN credentials), ms; 0: only at connect. @default 0 */
+  iceOfferRefresh?: number
 }
 
 export const DEFAULTS = Object.freeze({

@@ -18,7 +18,7 @@ export interface Envelope {
  * `hs.` link, `hv.` membership, `pt.`/`fl.` broadcast, `rr.` replies, `kv.` state, `ev.` events,
  * `rtc.` WebRTC signalling, `st.` streams.
  */
-export const RESERVED_TYPE_PREFIXES = ['hs.', 'hv.', 'pt.', 'fl.', 'rr.', 'kv.', 'ev.', 'rtc.', 'st.'] as const
+export const RESERVED_TYPE_PREFIXES = ['hs.', 'hv.', 'pt.', 'fl.', 'rr.', 'kv.', 'ev.', 'rtc.', 'st.', 'ice.'] as const
 
 export function isReservedType (type: string): boolean {
   return RESERVED_TYPE_PREFIXES.some(p => type.startsWith(p))

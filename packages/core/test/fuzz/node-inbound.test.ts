@@ -33,7 +33,7 @@ const COMMON = [
   'hs.ping', 'hs.pong', 'hs.hb', 'hs.bye',
   'hv.join', 'hv.fjoin', 'hv.nbr', 'hv.nbr-reply', 'hv.disc', 'hv.shuffle', 'hv.shuffle-reply',
   'rr.reply', 'fl.relay', 'st.open', 'st.data', 'st.credit', 'st.end', 'st.reset', 'st.bc',
-  'kv.syn', 'kv.ack', 'kv.delta', 'ev.replay', 'rtc.signal', 'rtc.error', 'chat'
+  'kv.syn', 'kv.ack', 'kv.delta', 'ev.replay', 'rtc.signal', 'rtc.error', 'ice.servers', 'chat'
 ]
 const BY_MODE: Record<Mode, string[]> = {
   flood: [...COMMON, 'fl.gossip', 'ev.fl.gossip'],
@@ -92,6 +92,7 @@ function fallbacks (rig: Rig, stream: number): Record<string, unknown[]> {
     'kv.delta': [{ g: [] }],
     'rtc.signal': [{ from: A, to: rig.victim.id, sid: 's1', n: 0, hops: 1, data: { type: 'offer', sdp: 'v=0' } }, { from: A, to: B, sid: 's2', n: 1, hops: 1, data: {} }],
     'rtc.error': [{ from: A, to: rig.victim.id, sid: 's1', hops: 1, code: 'unreachable', peer: B }, { from: A, to: B, sid: 's2', hops: 1, code: 'busy', peer: A }],
+    'ice.servers': [{ servers: [{ scheme: 'stun', port: 3478 }] }, { servers: [{ scheme: 'turn', port: 3478, transport: 'udp', username: '1:x', credential: 'c' }] }],
     chat: [{ text: 'hi' }]
   }
 }

@@ -1,0 +1,87 @@
+// One hearsay node in a namespace of the NAT tests (nat.test.ts), driven by JSON lines on stdin;
+// answers and events are JSON lines on stdout. Runs on the built packages (dist/).
+//   argv[2]: JSON { seeds: string[], iceServers?: RtcIceServer[] }
+// commands: { op: 'dial', id, to, timeout } → { id, ok, ms, pair, error }
+//           { op: 'broadcast', id, count } → { id, ok }
+//           { op: 'received', id, count, timeout } → { id, count } (once count arrived, or at the timeout)
+//           { op: 'hangup', id, to } → { id, ok }
+//           { op: 'gone', id, peer, timeout } → { id, ok } (once no link to peer is left)
+import { createInterface } from 'node:readline'
+import { createNode } from '@hearsay/core'
+import { webSockets } from '@hearsay/transport-ws'
+import { webRTC } from '../../dist/index.node.js'
+
+const options = JSON.parse(process.argv[2])
+if (process.env.NAT_DEBUG) (await import('node-datachannel')).initLogger(process.env.NAT_DEBUG, (level, msg) => { process.stderr.write(`${level} ${msg}\n`) })
+const out = (msg) => { process.stdout.write(`${JSON.stringify(msg)}\n`) }
+const init = options.iceServers === undefined ? {} : { iceServers: options.iceServers }
+const node = createNode({
+  transports: [webSockets(), webRTC({ ...init, connectTimeout: options.connectTimeout ?? 20_000 })],
+  listen: ['webrtc:*'],
+  seeds: options.seeds,
+  // without the overlay a node dials no one by itself: the only WebRTC links are the test's
+  // (signals still go through the relay, a common neighbour). The nodes that test the fallback
+  // take part in the overlay: their broadcasts go through the relay.
+  overlay: options.overlay === true,
+  minPeers: 1
+})
+let received = 0
+const waiters = new Set()
+node.route('nat-test', () => { received++; for (const w of waiters) w() })
+node.on('error', (err) => { process.stderr.write(`error event: ${err?.message}\n`) })
+node.on('peer:connect', (p) => { process.stderr.write(`${Math.round(performance.now())} connect ${p.id.slice(0, 8)} ${p.address.slice(0, 20)}\n`) })
+node.on('peer:disconnect', ({ peer: p, reason }) => { process.stderr.write(`${Math.round(performance.now())} disconnect ${p.id.slice(0, 8)} ${p.address.slice(0, 20)} ${reason?.message ?? ''}\n`) })
+await node.start()
+const relayUp = () => node.peers().some(p => p.address.startsWith('ws:'))
+// ready once the relay's ICE servers are in (nodes with their own iceServers do not wait for them)
+const ready = () => relayUp() && (options.iceServers !== undefined || node.metrics.get('ice.offers-received') > 0)
+if (!ready()) {
+  await new Promise(resolve => {
+    const check = () => { if (ready()) { clearInterval(timer); resolve() } }
+    const timer = setInterval(check, 20)
+  })
+}
+out({ ready: true, peerId: node.id })
+
+createInterface({ input: process.stdin }).on('line', async (line) => {
+  const cmd = JSON.parse(line)
+  try {
+    if (cmd.op === 'dial') {
+      const started = performance.now()
+      const peer = await node.dial(`webrtc:${cmd.to}`, { signal: AbortSignal.timeout(cmd.timeout) })
+      const ms = performance.now() - started
+      process.stderr.write(`dial ${cmd.id}: linked after ${Math.round(ms)} ms\n`)
+      // the WebRTC connection under the secure channel (internal fields: this is a test)
+      const conn = peer.link.conn.raw ?? peer.link.conn
+      const pair = await conn.candidatePair()
+      out({ id: cmd.id, ok: true, ms, pair })
+    } else if (cmd.op === 'broadcast') {
+      for (let i = 0; i < cmd.count; i++) node.broadcast('nat-test', { i })
+      out({ id: cmd.id, ok: true })
+    } else if (cmd.op === 'received') {
+      // answers once `count` messages have arrived, or with what arrived after `timeout` ms
+      if (received < cmd.count) {
+        await new Promise(resolve => {
+          const timer = setTimeout(resolve, cmd.timeout)
+          waiters.add(() => { if (received >= cmd.count) { clearTimeout(timer); resolve() } })
+        })
+      }
+      out({ id: cmd.id, count: received })
+    } else if (cmd.op === 'hangup') {
+      out({ id: cmd.id, ok: await node.hangUp(cmd.to) })
+    } else if (cmd.op === 'gone') {
+      // answers once this node has no link to `peer` (it hung up on us), or false after `timeout`
+      const gone = () => node.getPeer(cmd.peer) === undefined
+      if (!gone()) {
+        await new Promise(resolve => {
+          const timer = setTimeout(() => { off(); resolve() }, cmd.timeout)
+          const off = node.on('peer:disconnect', () => { if (gone()) { clearTimeout(timer); off(); resolve() } })
+        })
+      }
+      out({ id: cmd.id, ok: gone() })
+    }
+  } catch (err) {
+    out({ id: cmd.id, ok: false, error: `${err?.name}: ${err?.message}` })
+  }
+})
+process.stdin.on('end', async () => { await node.stop(); process.exit(0) })
