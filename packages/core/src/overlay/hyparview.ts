@@ -102,6 +102,14 @@ export interface HyParViewOptions {
    * no node lost a peer (halves that formed apart), which failure-driven healing never sees.
    */
   component?: () => string | undefined
+  /**
+   * Whether a link to a peer that is not linked yet can be opened now (the node: a `webrtc:`-only
+   * peer needs a signalling route). Passive peers that cannot be dialled are not asked to be
+   * neighbours (they stay passive), walks that end at a node that cannot dial the newcomer are
+   * passed on or counted (`fjoin-undialable`), and SHUFFLE replies it cannot carry are dropped
+   * (`shuffle-undialable`). @default every peer can be dialled
+   */
+  canDial?: (id: PeerId, addrs: string[]) => boolean
 }
 
 interface Pending {
@@ -137,6 +145,7 @@ export class HyParView {
   readonly #maxForwardJoins: number
   readonly #validPeerId: (id: string) => boolean
   readonly #component: () => string | undefined
+  readonly #canDial: (id: PeerId, addrs: string[]) => boolean
 
   readonly #active = new Map<PeerId, string[]>()
   /**
@@ -183,6 +192,7 @@ export class HyParView {
     this.#maxForwardJoins = int('maxForwardJoins', opts.maxForwardJoins ?? 12, 0)
     this.#validPeerId = opts.validPeerId ?? (() => true)
     this.#component = opts.component ?? (() => undefined)
+    this.#canDial = opts.canDial ?? (() => true)
   }
 
   /** A copy of the active view: peer → addresses. */
@@ -380,6 +390,7 @@ export class HyParView {
       : pick(this.#random, [...this.#active.keys()].filter((p) => p !== from && p !== newId))
     if (next === undefined) {
       if (this.#active.has(newId) || this.#pending.has(newId)) return
+      if (!this.#dialable(newId, newAddrs)) { countDrop(this.drops, 'fjoin-undialable'); return }
       // the walk ends here: the newcomer accepts high priority NEIGHBORs unconditionally
       this.#open(newId, newAddrs, 'neighbor', { t: 'hv.nbr', priority: 'high', addrs: this.#selfAddrs }, 0)
       return
@@ -468,6 +479,7 @@ export class HyParView {
     const reply = sample(this.#random, this.#passive, peers.length).map(([id, addrs]) => ({ id, addrs: unpackAddrs(addrs) }))
     const replyMsg: HyParViewMsg = { t: 'hv.shuffle-reply', peers: reply }
     if (this.#links.has(origin)) this.#send(origin, replyMsg)
+    else if (!this.#dialable(origin, originAddrs)) countDrop(this.drops, 'shuffle-undialable')
     else if (!this.#pending.has(origin)) this.#open(origin, originAddrs, 'shuffle-reply', replyMsg, 0)
     // what we hand out is what we drop first: the two views trade entries rather than copy
     const sent = new Set(reply.map((e) => e.id))
@@ -559,12 +571,17 @@ export class HyParView {
   #fill (want: number): void {
     const target = Math.min(want, this.maxActive)
     while (this.#active.size + this.#pendingNeighbors() < target) {
-      const peer = pick(this.#random, [...this.#passive.keys()].filter((p) => !this.#pending.has(p) && !this.#refusedBy.has(p)))
+      const peer = pick(this.#random, [...this.#passive].filter(([p, a]) => !this.#pending.has(p) && !this.#refusedBy.has(p) && this.#dialable(p, unpackAddrs(a))).map(([p]) => p))
       if (peer === undefined) return
       // high priority only when isolated, so that full nodes are not forced to evict
       const priority = this.#active.size === 0 ? 'high' : 'low'
       this.#open(peer, unpackAddrs(this.#passive.get(peer)!), 'neighbor', { t: 'hv.nbr', priority, addrs: this.#selfAddrs }, target)
     }
+  }
+
+  /** A peer already linked can always be asked; another one only if the node can dial it. */
+  #dialable (id: PeerId, addrs: string[]): boolean {
+    return this.#links.has(id) || this.#canDial(id, addrs)
   }
 
   #pendingNeighbors (): number {

@@ -38,6 +38,25 @@ export interface MembershipOptions {
   announceAddresses?: string[]
   /** The root of the broadcast tree this node follows (Plumtree), which names its overlay component. */
   component?: () => PeerId | undefined
+  /** The node's overlay signalling, if it has it: routes to learn from the walks, and which `webrtc:` peers can be dialled. */
+  routes?: SignalRoutes
+}
+
+/** What membership needs of overlay signalling (`SignalService`). */
+export interface SignalRoutes {
+  learnRoute: (target: PeerId, via: PeerId, replace?: boolean) => void
+  canSignal: (target: PeerId) => boolean
+}
+
+/** `signals` as `SignalRoutes` if it is overlay signalling (checked by shape: lite nodes do not bundle it). */
+export function signalRoutes (signals: unknown): SignalRoutes | undefined {
+  const r = signals as Partial<SignalRoutes> | undefined
+  return typeof r?.learnRoute === 'function' && typeof r.canSignal === 'function' ? r as SignalRoutes : undefined
+}
+
+/** A peer reachable only over WebRTC (every address `webrtc:`): dialling it needs signals. */
+function onlyWebrtc (addrs: string[]): boolean {
+  return addrs.length > 0 && addrs.every(a => a.startsWith('webrtc:'))
 }
 
 export interface MembershipEvents {
@@ -83,7 +102,9 @@ export class Membership {
       passiveSize: opts.passiveSize,
       validPeerId: isPeerId,
       // the Plumtree root names the component: two roots, two overlays (undefined in flood mode)
-      component: () => opts.component?.()
+      component: () => opts.component?.(),
+      // a `webrtc:`-only peer is dialled only when a signal can reach it (a route is known)
+      canDial: (id, addrs) => !onlyWebrtc(addrs) || (opts.routes?.canSignal(id) ?? true)
     })
     watchDrops(this.hv.drops, (reason) => { ctx.metrics.drop(`hv-${reason}`) })
     // one heartbeat interval of acceptable pause: a single lost or late beat (10 % loss in the
@@ -93,6 +114,7 @@ export class Membership {
     for (const t of ['hv.join', 'hv.fjoin', 'hv.nbr', 'hv.nbr-reply', 'hv.disc', 'hv.shuffle', 'hv.shuffle-reply']) {
       this.#offs.push(ctx.handle(t, (peer, data) => {
         this.#overlayLinks.add(peer.id)
+        if (opts.routes !== undefined) learnRoutes(opts.routes, peer.id, t, data)
         this.run(this.hv.onMessage(peer.id, withType(data, t)))
         this.#countExchange(peer, t, data, 'rx')
       }))
@@ -370,5 +392,25 @@ export class Membership {
       })
     }
     tryAddr(0)
+  }
+}
+
+/**
+ * Signalling routes a membership message shows (before HyParView checks it: a route is only a
+ * next hop to try, and the route table is bounded): the newcomer of a FORWARD_JOIN and the
+ * origin of a SHUFFLE are reachable back along the walk, through `from` (which replaces an older
+ * route: the walk is fresh); the peers a SHUFFLE, its reply or a refusal lists are `from`'s
+ * neighbours or known to it (kept only where no route is known).
+ */
+function learnRoutes (routes: SignalRoutes, from: PeerId, t: string, data: unknown): void {
+  if (typeof data !== 'object' || data === null) return
+  const d = data as Record<string, unknown>
+  if (t === 'hv.fjoin' && isPeerId(d.newId)) routes.learnRoute(d.newId, from, true)
+  if (t === 'hv.shuffle' && isPeerId(d.origin)) routes.learnRoute(d.origin, from, true)
+  if ((t === 'hv.shuffle' || t === 'hv.shuffle-reply' || t === 'hv.nbr-reply') && Array.isArray(d.peers)) {
+    for (const e of d.peers.slice(0, 64) as unknown[]) {
+      const id = (e as { id?: unknown } | null)?.id
+      if (isPeerId(id)) routes.learnRoute(id, from)
+    }
   }
 }

@@ -258,6 +258,25 @@ describe('HyParView: failures and repair', () => {
     expect(hv.passiveView().get('a')).toEqual(['mem:a'])
   })
 
+  it('canDial: passive peers it cannot dial stay passive, walks and shuffles to them are counted, not dialled', () => {
+    const dialable = new Set(['q'])
+    const hv = mk('me', { canDial: (id) => dialable.has(id) })
+    withActive(hv, ['a', 'b'])
+    hv.addPassive([{ id: 'p', addrs: ['mem:p'] }, { id: 'q', addrs: ['mem:q'] }])
+    const out = hv.onLinkDown('a')
+    expect(connects(out).map(c => c.peer)).toEqual(['q'])
+    expect(hv.passiveView().has('p')).toBe(true)
+    // a walk that ends here, at a newcomer it cannot dial
+    expect(connects(hv.onMessage('b', { t: 'hv.fjoin', newId: 'n', newAddrs: ['mem:n'], ttl: 0 }))).toEqual([])
+    expect(hv.drops['fjoin-undialable']).toBe(1)
+    // a shuffle that ends here, from an origin it cannot dial: no reply link
+    expect(connects(hv.onMessage('b', { t: 'hv.shuffle', origin: 'o', originAddrs: ['mem:o'], ttl: 1, peers: [] }))).toEqual([])
+    expect(hv.drops['shuffle-undialable']).toBe(1)
+    // once it can, the same walk is answered
+    dialable.add('n')
+    expect(connects(hv.onMessage('b', { t: 'hv.fjoin', newId: 'n', newAddrs: ['mem:n'], ttl: 0 })).map(c => c.peer)).toEqual(['n'])
+  })
+
   it('a lost link is replaced from passive, with high priority when isolated', () => {
     const hv = mk()
     withActive(hv, ['a', 'b'])
