@@ -20,7 +20,9 @@ export interface OverlayHooks {
 export function startOverlay (ctx: OverlayContext, o: NodeOptions, hooks: OverlayHooks, signals?: unknown): { membership: Membership, announcer: AnnounceService } {
   const announcer = new AnnounceService(ctx, {
     mode: o.broadcast ?? DEFAULTS.broadcast,
-    plumtree: o.plumtree,
+    // a node that listens on something other than WebRTC (a relay, a server) is long-lived: it
+    // is preferred as Plumtree root; one that listens on nothing else (a page) claims last
+    plumtree: { ...o.plumtree, rootClass: ctx.addresses.some(a => !a.startsWith('webrtc:')) ? 'stable' : 'transient' },
     defaultLimit: o.announceLimit ?? DEFAULTS.announceLimit,
     broadcastLimit: o.broadcastLimit ?? DEFAULTS.broadcastLimit,
     defaultTimeout: o.announceTimeout ?? DEFAULTS.announceTimeout,
@@ -32,6 +34,7 @@ export function startOverlay (ctx: OverlayContext, o: NodeOptions, hooks: Overla
     minPeers: o.minPeers ?? DEFAULTS.minPeers,
     maxPeers: o.maxPeers ?? DEFAULTS.maxPeers,
     passiveSize: o.passiveSize,
+    stepBackAbove: o.stepBackAbove,
     shuffleInterval: o.shuffleInterval ?? DEFAULTS.shuffleInterval,
     heartbeatInterval: o.heartbeatInterval ?? DEFAULTS.heartbeatInterval,
     phiThreshold: o.phiThreshold ?? DEFAULTS.phiThreshold,

@@ -30,6 +30,11 @@ export type HyParViewMsg =
   | { t: 'hv.nbr-reply', accepted: boolean, peers?: PeerEntry[], c?: string }
   /** "You are no longer in my active view"; the sender closes the link after it. */
   | { t: 'hv.disc' }
+  /**
+   * Step back: a node with a crowded view (a relay) asks a neighbour to leave it if the
+   * neighbour has `minActive` other neighbours; it then leaves with DISCONNECT, else ignores it.
+   */
+  | { t: 'hv.sb' }
   /** Random walk carrying a sample of the origin's views; the last node answers it. */
   | { t: 'hv.shuffle', origin: PeerId, originAddrs: string[], ttl: number, peers: PeerEntry[] }
   | { t: 'hv.shuffle-reply', peers: PeerEntry[] }
@@ -110,6 +115,15 @@ export interface HyParViewOptions {
    * (`shuffle-undialable`). @default every peer can be dialled
    */
   canDial?: (id: PeerId, addrs: string[]) => boolean
+  /**
+   * A relay's view settles at this many active peers: every tick, while the active view is
+   * larger, it asks the longest-linked of the peers `shed` selects to step back (`hv.sb`); each
+   * leaves if it has `minActive` other neighbours. A full view evicts such a peer first (the
+   * longest-linked), not a random member. 0 = off. @default 0
+   */
+  stepBackAbove?: number
+  /** The active peers `stepBackAbove` may shed (the node: `webrtc:`-only pages). @default every peer */
+  shed?: (id: PeerId, addrs: string[]) => boolean
 }
 
 interface Pending {
@@ -146,6 +160,8 @@ export class HyParView {
   readonly #validPeerId: (id: string) => boolean
   readonly #component: () => string | undefined
   readonly #canDial: (id: PeerId, addrs: string[]) => boolean
+  readonly #stepBackAbove: number
+  readonly #shed: (id: PeerId, addrs: string[]) => boolean
 
   readonly #active = new Map<PeerId, string[]>()
   /**
@@ -193,6 +209,8 @@ export class HyParView {
     this.#validPeerId = opts.validPeerId ?? (() => true)
     this.#component = opts.component ?? (() => undefined)
     this.#canDial = opts.canDial ?? (() => true)
+    this.#stepBackAbove = int('stepBackAbove', opts.stepBackAbove ?? 0, 0)
+    this.#shed = opts.shed ?? (() => true)
   }
 
   /** A copy of the active view: peer → addresses. */
@@ -332,6 +350,7 @@ export class HyParView {
       }
       this.#startShuffle()
       this.#fill(this.minActive)
+      this.#askStepBack()
     })
   }
 
@@ -347,6 +366,7 @@ export class HyParView {
         case 'hv.nbr': return this.#onNeighbor(from, msg)
         case 'hv.nbr-reply': return this.#onNeighborReply(from, msg)
         case 'hv.disc': return this.#onDisconnect(from)
+        case 'hv.sb': return this.#onStepBack(from)
         case 'hv.shuffle': return this.#onShuffle(from, msg)
         case 'hv.shuffle-reply': return this.#onShuffleReply(msg)
         default: countDrop(this.drops, 'unknown-type')
@@ -461,6 +481,30 @@ export class HyParView {
     if (this.#active.size < this.minActive) this.#fill(this.minActive)
   }
 
+  #onStepBack (from: PeerId): void {
+    if (!this.#active.has(from)) { countDrop(this.drops, 'not-active'); return }
+    // too few other neighbours: stay (the asker asks again next tick while it is crowded)
+    if (this.#active.size - 1 < this.minActive) { countDrop(this.drops, 'step-back-declined'); return }
+    this.#dropActive(from, true)
+    // not asked back before the next tick
+    this.#refusedBy.add(from)
+  }
+
+  /** The peers `stepBackAbove` may shed, longest-linked first (deterministic: link tick, then id). */
+  #sheddable (): PeerId[] {
+    const out: Array<[PeerId, number]> = []
+    for (const [id, addrs] of this.#active) if (this.#shed(id, addrs)) out.push([id, this.#links.get(id) ?? this.#ticks])
+    return out.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([id]) => id)
+  }
+
+  #askStepBack (): void {
+    const excess = this.#stepBackAbove > 0 ? this.#active.size - this.#stepBackAbove : 0
+    if (excess <= 0) return
+    // only peers linked for a full period: a newcomer has had no time to find other neighbours
+    const ready = this.#sheddable().filter(id => this.#ticks - (this.#links.get(id) ?? this.#ticks) >= 2)
+    for (const id of ready.slice(0, excess)) this.#send(id, { t: 'hv.sb' })
+  }
+
   #onShuffle (from: PeerId, msg: Record<string, unknown>): void {
     const originAddrs = this.#parseAddrs(msg.originAddrs)
     const peers = this.#parseEntries(msg.peers)
@@ -526,7 +570,8 @@ export class HyParView {
       return
     }
     while (this.#active.size >= this.maxActive) {
-      const victim = pick(this.#random, [...this.#active.keys()])
+      // a relay evicts the page linked longest (most likely to have other links); others at random
+      const victim = this.#stepBackAbove > 0 ? (this.#sheddable()[0] ?? pick(this.#random, [...this.#active.keys()])) : pick(this.#random, [...this.#active.keys()])
       if (victim === undefined) break
       this.#dropActive(victim, true)
     }

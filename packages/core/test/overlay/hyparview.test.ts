@@ -277,6 +277,40 @@ describe('HyParView: failures and repair', () => {
     expect(connects(hv.onMessage('b', { t: 'hv.fjoin', newId: 'n', newAddrs: ['mem:n'], ttl: 0 })).map(c => c.peer)).toEqual(['n'])
   })
 
+  it('stepBackAbove: a crowded relay asks its longest-linked pages to step back; a page leaves only with minActive other neighbours', () => {
+    const page = (id: string): string => `webrtc:${id}`
+    const relay = new HyParView({ self: 'r', selfAddrs: ['mem:r'], random: seededRandom(1), maxActive: 6, stepBackAbove: 2, shed: (_id, addrs) => addrs.every(a => a.startsWith('webrtc:')) })
+    const join = (id: string, addrs: string[]): void => { relay.onLinkUp(id, [], 'remote'); relay.onMessage(id, { t: 'hv.join', addrs }) }
+    join('p1', [page('p1')])
+    join('p2', [page('p2')])
+    join('other-relay', ['mem:x'])
+    // newcomers get a tick to find other neighbours before they are asked
+    expect(sends(relay.tick(), 'hv.sb')).toEqual([])
+    join('p3', [page('p3')])
+    join('p4', [page('p4')])
+    // 5 active, 2 wanted: the pages linked a full period are asked (never the listener)
+    expect(sends(relay.tick(), 'hv.sb').map(s => s.to)).toEqual(['p1', 'p2'])
+    // full: a JOIN evicts the longest-linked page, not a random member
+    join('p5', [page('p5')])
+    const out = relay.onMessage('p6', { t: 'hv.join', addrs: [page('p6')] })
+    expect(out).toEqual([])
+    relay.onLinkUp('p6', [], 'remote')
+    expect(changes(relay.onMessage('p6', { t: 'hv.join', addrs: [page('p6')] }))).toEqual(['-p1', '+p6'])
+
+    // the page's side: with minActive (3) other neighbours it leaves; with fewer it stays, counted
+    const p = mk('p', { minActive: 3 })
+    withActive(p, ['r', 'a', 'b'])
+    expect(disconnects(p.onMessage('r', { t: 'hv.sb' }))).toEqual([])
+    expect(p.drops['step-back-declined']).toBe(1)
+    withActive(p, ['c'])
+    const left = p.onMessage('r', { t: 'hv.sb' })
+    expect(changes(left)).toEqual(['-r'])
+    expect(disconnects(left)).toEqual([{ type: 'disconnect', peer: 'r', msg: { t: 'hv.disc' } }])
+    expect(p.passiveView().has('r')).toBe(true)
+    // not asked back at once
+    expect(connects(p.onLinkDown('a')).map(c => c.peer)).not.toContain('r')
+  })
+
   it('a lost link is replaced from passive, with high priority when isolated', () => {
     const hv = mk()
     withActive(hv, ['a', 'b'])
