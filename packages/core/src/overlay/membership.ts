@@ -403,15 +403,16 @@ export class Membership {
 /**
  * Signalling routes a membership message shows (before HyParView checks it: a route is only a
  * next hop to try, and the route table is bounded): the newcomer of a FORWARD_JOIN and the
- * origin of a SHUFFLE are reachable back along the walk, through `from` (which replaces an older
- * route: the walk is fresh); the peers a SHUFFLE, its reply or a refusal lists are `from`'s
- * neighbours or known to it (kept only where no route is known).
+ * origin of a SHUFFLE are reachable back along the walk, through `from`; the peers a SHUFFLE,
+ * its reply or a refusal lists are `from`'s neighbours or known to it. A live route is never
+ * replaced: a walk can pass a node twice, and the second visit's `from` would point the route
+ * into a loop; the first visit's points back toward an earlier node of the walk.
  */
 function learnRoutes (routes: SignalRoutes, from: PeerId, t: string, data: unknown): void {
   if (typeof data !== 'object' || data === null) return
   const d = data as Record<string, unknown>
-  if (t === 'hv.fjoin' && isPeerId(d.newId)) routes.learnRoute(d.newId, from, true)
-  if (t === 'hv.shuffle' && isPeerId(d.origin)) routes.learnRoute(d.origin, from, true)
+  if (t === 'hv.fjoin' && isPeerId(d.newId)) routes.learnRoute(d.newId, from)
+  if (t === 'hv.shuffle' && isPeerId(d.origin)) routes.learnRoute(d.origin, from)
   if ((t === 'hv.shuffle' || t === 'hv.shuffle-reply' || t === 'hv.nbr-reply') && Array.isArray(d.peers)) {
     for (const e of d.peers.slice(0, 64) as unknown[]) {
       const id = (e as { id?: unknown } | null)?.id

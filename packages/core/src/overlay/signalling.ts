@@ -255,8 +255,11 @@ export class SignalService implements SignalRouter {
   #forward (link: Peer, type: 'rtc.signal' | 'rtc.error', f: SignalFrame | SignalErrorFrame): void {
     if (f.from === this.ctx.id) { this.ctx.metrics.drop('rtc-loop'); return }
     if (f.hops >= SIGNAL_HOPS && f.from !== link.id) { this.ctx.metrics.drop('rtc-spoofed'); return }
-    this.#learn(f.from, link, false)
-    const next = f.hops < 1 ? undefined : this.#nextHop(f.to, link.id)
+    // the way this frame came is the proven way back for the answer: it replaces an older route
+    this.#learn(f.from, link)
+    let next = f.hops < 1 ? undefined : this.#nextHop(f.to, link.id)
+    // the sender itself is no way on: it would only drop its own frame
+    if (next?.id === f.from) next = undefined
     if (next === undefined) {
       this.ctx.metrics.drop(f.hops < 1 ? 'rtc-hops' : 'rtc-no-route')
       // the sender hears at once, back the way the signal came
@@ -272,15 +275,9 @@ export class SignalService implements SignalRouter {
     }
   }
 
-  /**
-   * A frame from `from` came through `link`: that is the way back, and the way for waiting
-   * signals. A forwarder (`replace` false) keeps a live route it had.
-   */
-  #learn (from: PeerId, link: Peer, replace = true): void {
-    if (link.id !== from) {
-      if (replace) this.#routes.set(from, link.id, this.ctx.clock.now())
-      else this.learnRoute(from, link.id)
-    }
+  /** A frame from `from` came through `link`: that is the way back, and the way for waiting signals. */
+  #learn (from: PeerId, link: Peer): void {
+    if (link.id !== from) this.#routes.set(from, link.id, this.ctx.clock.now())
     const p = this.#pending.get(from)
     if (p === undefined) return
     this.#pending.delete(from)
