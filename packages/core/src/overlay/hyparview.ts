@@ -490,11 +490,14 @@ export class HyParView {
     this.#refusedBy.add(from)
   }
 
-  /** The peers `stepBackAbove` may shed, longest-linked first (deterministic: link tick, then id). */
+  /** The peers `stepBackAbove` may shed, longest-linked first (`#links` keeps the order links came up in). */
   #sheddable (): PeerId[] {
-    const out: Array<[PeerId, number]> = []
-    for (const [id, addrs] of this.#active) if (this.#shed(id, addrs)) out.push([id, this.#links.get(id) ?? this.#ticks])
-    return out.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([id]) => id)
+    const out: PeerId[] = []
+    for (const id of this.#links.keys()) {
+      const addrs = this.#active.get(id)
+      if (addrs !== undefined && this.#shed(id, addrs)) out.push(id)
+    }
+    return out
   }
 
   #askStepBack (): void {
