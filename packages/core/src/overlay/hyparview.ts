@@ -424,7 +424,10 @@ export class HyParView {
     if ((msg.priority !== 'high' && msg.priority !== 'low') || addrs === undefined) { countDrop(this.drops, 'malformed'); return }
     this.#learn(from, addrs)
     const crossing = this.#pending.get(from)?.reason === 'neighbor'
-    if (this.#active.has(from) || msg.priority === 'high' || this.#active.size < this.maxActive || crossing) {
+    // a relay that steps back keeps its room above `stepBackAbove` for newcomers (JOIN) and
+    // isolated pages (high priority): a page with neighbours is refused and offered some of them
+    const room = this.#stepBackAbove > 0 && this.#shed(from, addrs) ? Math.min(this.#stepBackAbove, this.maxActive) : this.maxActive
+    if (this.#active.has(from) || msg.priority === 'high' || this.#active.size < room || crossing) {
       this.#addActive(from, addrs)
       this.#send(from, { t: 'hv.nbr-reply', accepted: true })
       return
