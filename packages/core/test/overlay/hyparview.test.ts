@@ -297,6 +297,19 @@ describe('HyParView: failures and repair', () => {
     relay.onLinkUp('p6', [], 'remote')
     expect(changes(relay.onMessage('p6', { t: 'hv.join', addrs: [page('p6')] }))).toEqual(['-p1', '+p6'])
 
+    // at stepBackAbove a page with neighbours (low priority) is refused and offered some of ours;
+    // a listener, an isolated page (high priority) and a newcomer (JOIN) are taken
+    const small = new HyParView({ self: 'r', selfAddrs: ['mem:r'], random: seededRandom(1), maxActive: 6, stepBackAbove: 2, shed: (_id, addrs) => addrs.every(a => a.startsWith('webrtc:')) })
+    for (const id of ['q1', 'q2']) { small.onLinkUp(id, [], 'remote'); small.onMessage(id, { t: 'hv.join', addrs: [page(id)] }) }
+    small.onLinkUp('q3', [], 'remote')
+    const refused = small.onMessage('q3', { t: 'hv.nbr', priority: 'low', addrs: [page('q3')] })
+    expect(disconnects(refused)[0]?.msg).toMatchObject({ t: 'hv.nbr-reply', accepted: false })
+    expect(changes(refused)).toEqual([])
+    small.onLinkUp('q4', [], 'remote')
+    expect(changes(small.onMessage('q4', { t: 'hv.nbr', priority: 'high', addrs: [page('q4')] }))).toEqual(['+q4'])
+    small.onLinkUp('x', [], 'remote')
+    expect(changes(small.onMessage('x', { t: 'hv.nbr', priority: 'low', addrs: ['mem:x'] }))).toEqual(['+x'])
+
     // the page's side: with minActive (3) other neighbours it leaves; with fewer it stays, counted
     const p = mk('p', { minActive: 3 })
     withActive(p, ['r', 'a', 'b'])
