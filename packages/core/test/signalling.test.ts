@@ -183,9 +183,11 @@ describe('overlay signalling', () => {
     const { nodes, probes } = await net(5, 'chain') // 0 - 1 - 2 - 3 - 4
     const svc = (i: number): SignalService => probes[i]!.context.signals as unknown as SignalService
     const id = (i: number): string => nodes[i]!.id
-    // what membership learns from a walk: 4 was heard of through 2 at 1, through 3 at 2
-    svc(1).learnRoute(id(4), id(2))
-    svc(2).learnRoute(id(4), id(3))
+    // what membership messages show: 1 got a FORWARD_JOIN for 4 from 2, 2 a SHUFFLE of 4's from 3
+    svc(1).observe(id(2), 'hv.fjoin', { newId: id(4), newAddrs: [`webrtc:${id(4)}`], ttl: 3 })
+    svc(2).observe(id(3), 'hv.shuffle', { origin: id(4), originAddrs: [], ttl: 2, peers: [] })
+    // a live route is kept: a later walk through another neighbour does not replace it
+    svc(2).observe(id(1), 'hv.shuffle', { origin: id(4), originAddrs: [], ttl: 2, peers: [] })
     expect(svc(1).canSignal(id(4))).toBe(true)
     expect(svc(0).canSignal(id(4))).toBe(false)
     for (let i = 0; i < 3; i++) svc(0).send(id(4), 'far', { i })

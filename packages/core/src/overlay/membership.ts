@@ -46,14 +46,15 @@ export interface MembershipOptions {
 
 /** What membership needs of overlay signalling (`SignalService`). */
 export interface SignalRoutes {
-  learnRoute: (target: PeerId, via: PeerId, replace?: boolean) => void
+  /** A membership message of type `t` came from neighbour `from`: the routes it shows. */
+  observe: (from: PeerId, t: string, data: unknown) => void
   canSignal: (target: PeerId) => boolean
 }
 
 /** `signals` as `SignalRoutes` if it is overlay signalling (checked by shape: lite nodes do not bundle it). */
 export function signalRoutes (signals: unknown): SignalRoutes | undefined {
   const r = signals as Partial<SignalRoutes> | undefined
-  return typeof r?.learnRoute === 'function' && typeof r.canSignal === 'function' ? r as SignalRoutes : undefined
+  return typeof r?.observe === 'function' && typeof r.canSignal === 'function' ? r as SignalRoutes : undefined
 }
 
 /** A peer reachable only over WebRTC (every address `webrtc:`): dialling it needs signals. */
@@ -119,7 +120,7 @@ export class Membership {
     for (const t of ['hv.join', 'hv.fjoin', 'hv.nbr', 'hv.nbr-reply', 'hv.disc', 'hv.sb', 'hv.shuffle', 'hv.shuffle-reply']) {
       this.#offs.push(ctx.handle(t, (peer, data) => {
         this.#overlayLinks.add(peer.id)
-        if (opts.routes !== undefined) learnRoutes(opts.routes, peer.id, t, data)
+        opts.routes?.observe(peer.id, t, data)
         this.run(this.hv.onMessage(peer.id, withType(data, t)))
         this.#countExchange(peer, t, data, 'rx')
       }))
@@ -397,26 +398,5 @@ export class Membership {
       })
     }
     tryAddr(0)
-  }
-}
-
-/**
- * Signalling routes a membership message shows (before HyParView checks it: a route is only a
- * next hop to try, and the route table is bounded): the newcomer of a FORWARD_JOIN and the
- * origin of a SHUFFLE are reachable back along the walk, through `from`; the peers a SHUFFLE,
- * its reply or a refusal lists are `from`'s neighbours or known to it. A live route is never
- * replaced: a walk can pass a node twice, and the second visit's `from` would point the route
- * into a loop; the first visit's points back toward an earlier node of the walk.
- */
-function learnRoutes (routes: SignalRoutes, from: PeerId, t: string, data: unknown): void {
-  if (typeof data !== 'object' || data === null) return
-  const d = data as Record<string, unknown>
-  if (t === 'hv.fjoin' && isPeerId(d.newId)) routes.learnRoute(d.newId, from)
-  if (t === 'hv.shuffle' && isPeerId(d.origin)) routes.learnRoute(d.origin, from)
-  if ((t === 'hv.shuffle' || t === 'hv.shuffle-reply' || t === 'hv.nbr-reply') && Array.isArray(d.peers)) {
-    for (const e of d.peers.slice(0, 64) as unknown[]) {
-      const id = (e as { id?: unknown } | null)?.id
-      if (isPeerId(id)) routes.learnRoute(id, from)
-    }
   }
 }
