@@ -90,16 +90,14 @@ export class SignalService implements SignalRouter {
 
   /**
    * The overlay heard of `target` from neighbour `via` (a walk or peer list it sent): signals for
-   * `target` may go through `via`. `replace` overrides a route already known (a fresh walk); else
-   * only a missing or dead one is set, so that routes proven by signals are kept.
+   * `target` may go through `via`. Only a missing or dead route is set, so that routes proven by
+   * signals are kept and a walk's first visit wins (see `observe`).
    */
-  learnRoute (target: PeerId, via: PeerId, replace = false): void {
+  learnRoute (target: PeerId, via: PeerId): void {
     if (target === via || target === this.ctx.id || via === this.ctx.id || this.ctx.getPeer(via) === undefined) return
     const now = this.ctx.clock.now()
-    if (!replace) {
-      const known = this.#routes.get(target, now)
-      if (known !== undefined && this.ctx.getPeer(known) !== undefined) return
-    }
+    const known = this.#routes.get(target, now)
+    if (known !== undefined && this.ctx.getPeer(known) !== undefined) return
     this.#routes.set(target, via, now)
   }
 
