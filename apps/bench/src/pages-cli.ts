@@ -7,6 +7,7 @@ export const PAGES_FLAGS = {
   variant: { type: 'string' },
   'join-rate': { type: 'string' },
   'relay-max-peers': { type: 'string' },
+  'relay-step-back': { type: 'string' },
   'gather-ms': { type: 'string' },
   'connect-ms': { type: 'string' },
   candidates: { type: 'string' },
@@ -23,6 +24,7 @@ export const PAGES_HELP = `
   --variant           label of the core build measured, e.g. before / after (default current)
   --join-rate         pages started per virtual second in the join wave (default 100)
   --relay-max-peers   the relays' maxPeers (default 64, apps/relay's default)
+  --relay-step-back   the relays' stepBackAbove: page links a relay settles at (default 16; 0 = off)
   --gather-ms         ICE gathering: offer/answer to candidates, ms (default 50)
   --connect-ms        ICE checks + DTLS + SCTP after the answer, ms (default 150)
   --candidates        trickled candidates per side, one signal each (default 2)
@@ -51,6 +53,7 @@ export async function runPagesCli (values: Values, out: string, log: (line: stri
   const set = <K extends keyof PagesOptions['config']>(k: K, v: PagesOptions['config'][K] | undefined): void => { if (v !== undefined) config[k] = v }
   set('joinRate', num('join-rate', values['join-rate'], 1))
   set('relayMaxPeers', num('relay-max-peers', values['relay-max-peers'], 1))
+  set('relayStepBack', num('relay-step-back', values['relay-step-back'], 0))
   set('gatherMs', num('gather-ms', values['gather-ms']))
   set('connectMs', num('connect-ms', values['connect-ms']))
   set('candidates', num('candidates', values.candidates))

@@ -20,6 +20,8 @@ export interface PagesConfig {
   mode: Mode
   /** The relays' `maxPeers` (apps/relay's RELAY_MAX_PEERS). @default 64 */
   relayMaxPeers: number
+  /** The relays' `stepBackAbove`: the page links a relay settles at (0 = off, every relay link kept). @default 16 */
+  relayStepBack: number
   /** Relays each page has as seeds (drawn at random per page). @default all of them */
   seedsPerPage: number
   /** Pages started per virtual second during the join wave. @default 100 */
@@ -32,7 +34,7 @@ export interface PagesConfig {
   log: (line: string) => void
 }
 
-export const PAGES_DEFAULTS = { relayMaxPeers: 64, joinRate: 100, ...pick(SIM_RTC_DEFAULTS, 'gatherMs', 'connectMs', 'candidates') }
+export const PAGES_DEFAULTS = { relayMaxPeers: 64, relayStepBack: 16, joinRate: 100, ...pick(SIM_RTC_DEFAULTS, 'gatherMs', 'connectMs', 'candidates') }
 
 export interface PageInfo {
   sn: SimNode
@@ -80,7 +82,7 @@ export class PagesSim {
     const counter = new FrameCounter()
     const host = `n${i}`
     const transport = countingTransport(countingTransport(this.sim.network.transport(host), this.sim.counter), counter)
-    const sn = this.#add(host, [transport], [`memory:${host}`], seeds, { maxPeers: this.cfg.relayMaxPeers }, true)
+    const sn = this.#add(host, [transport], [`memory:${host}`], seeds, { maxPeers: this.cfg.relayMaxPeers, stepBackAbove: this.cfg.relayStepBack }, true)
     this.relays.push(sn)
     this.relayCounters.set(sn, counter)
     return sn
@@ -129,7 +131,7 @@ export class PagesSim {
 
   /** Every page's WebRTC session counters, summed. */
   rtcStats (): RtcStats {
-    const sum: RtcStats = { dials: 0, opened: 0, failed: {}, accepted: 0, refused: 0 }
+    const sum: RtcStats = { dials: 0, opened: 0, failed: {}, timeouts: {}, accepted: 0, refused: 0 }
     for (const p of this.pages.values()) {
       const s = p.rtc?.stats
       if (s === undefined) continue
@@ -138,6 +140,7 @@ export class PagesSim {
       sum.accepted += s.accepted
       sum.refused += s.refused
       for (const [k, v] of Object.entries(s.failed)) sum.failed[k] = (sum.failed[k] ?? 0) + v
+      for (const [k, v] of Object.entries(s.timeouts)) sum.timeouts[k] = (sum.timeouts[k] ?? 0) + v
     }
     return sum
   }

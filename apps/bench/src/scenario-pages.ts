@@ -71,7 +71,7 @@ async function runOverlay (o: PagesOptions, relays: number): Promise<PagesRow[]>
   const wallStart = performance.now()
   const base = (phase: string): PagesRow => ({
     scenario: 'pages', phase, pages: o.pages, relays, seed: o.seed, mode: o.mode, variant: o.variant,
-    joinRate: ps.cfg.joinRate, relayMaxPeers: ps.cfg.relayMaxPeers, seedsPerPage: ps.cfg.seedsPerPage,
+    joinRate: ps.cfg.joinRate, relayMaxPeers: ps.cfg.relayMaxPeers, relayStepBack: ps.cfg.relayStepBack, seedsPerPage: ps.cfg.seedsPerPage,
     gatherMs: ps.cfg.gatherMs, connectMs: ps.cfg.connectMs, candidates: ps.cfg.candidates, loss: o.loss, hopLimit: o.limit
   })
   const rows: PagesRow[] = []
@@ -259,6 +259,7 @@ function delta (a: Counters, b: Counters): Record<string, unknown> {
     dialTargets: diff(a.dialTargets, b.dialTargets),
     rtcLinksMade: opened,
     rtcDialFailures: failed,
+    rtcTimeouts: diff(a.rtc.timeouts, b.rtc.timeouts),
     signalsPerLinkMade: opened === 0 ? null : round(signalsOut / opened, 2),
     rtcDrops: Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith('drops.rtc-'))),
     broadcastDrops: Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith('drops.broadcast-'))),

@@ -49,6 +49,8 @@ export interface RtcStats {
   opened: number
   /** Dials that failed, by cause (`unreachable`, `busy`, `refused`, `cancelled`, `timeout`, `aborted`). */
   failed: Record<string, number>
+  /** Sessions that timed out, by side and what had arrived (`out-no-answer`, `out-no-candidate`, `out-connecting`, `in`). */
+  timeouts: Record<string, number>
   /** Offers this page accepted / refused as the answerer. */
   accepted: number
   refused: number
@@ -72,7 +74,7 @@ export class SimWebRTC implements Transport {
   readonly name = 'webrtc'
   readonly protocols = ['webrtc'] as const
   readonly supports = { listen: true }
-  readonly stats: RtcStats = { dials: 0, opened: 0, failed: {}, accepted: 0, refused: 0 }
+  readonly stats: RtcStats = { dials: 0, opened: 0, failed: {}, timeouts: {}, accepted: 0, refused: 0 }
   #context: TransportContext | undefined
   #removeHandlers: (() => void) | undefined
   #onConnection: ((conn: Connection) => void) | undefined
@@ -161,6 +163,8 @@ export class SimWebRTC implements Transport {
     const clock = this.#opts.clock
     let settled = false
     const timer = clock.setTimeout(() => {
+      const kind = direction === 'inbound' ? 'in' : !session.answered ? 'out-no-answer' : session.remoteName === undefined ? 'out-no-candidate' : 'out-connecting'
+      this.stats.timeouts[kind] = (this.stats.timeouts[kind] ?? 0) + 1
       session.settle(new TimeoutError(`No WebRTC connection to ${remote} within ${this.#opts.connectTimeout} ms`))
     }, this.#opts.connectTimeout)
     const session: Session = {

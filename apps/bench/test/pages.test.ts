@@ -33,4 +33,33 @@ describe('pages scenario (smoke)', () => {
     expect(steady.deliveryRatio).toBe(1)
     expect(await run(1)).toEqual(rows)
   }, 60_000)
+
+  it('issue 19 targets in small: signals reach far pages, the relay steps back to 16 page links, a relay is the one root', async () => {
+    const rows = await pagesScenario({
+      ...PAGES_SCENARIO_DEFAULTS,
+      pages: 80,
+      seed: 2,
+      relays: [1],
+      limit: 32,
+      broadcasts: 5,
+      // long enough for the relay's step-back rounds (a page is asked after two shuffle periods)
+      drainMs: 30_000,
+      phases: ['steady'],
+      config: {},
+      log: () => {}
+    })
+    const wave = rows.find((r) => r.phase === 'wave')!
+    const steady = rows.find((r) => r.phase === 'steady')!
+    expect(wave.oneComponentSinceAfterWaveMs as number).toBeLessThanOrEqual(15_000)
+    expect(steady.deliveryRatio).toBe(1)
+    expect((steady.relayActive as number[])[0]).toBeLessThanOrEqual(16)
+    expect(steady.components).toBe(1)
+    expect(steady.roots).toBe(1)
+    expect(steady.rootIsRelay).toBe(true)
+    // signals went farther than one forward, and few found no way
+    const rtc = wave.rtcCounters as Record<string, number>
+    expect(rtc['rtc.forwarded-routed']).toBeGreaterThan(0)
+    const drops = wave.rtcDrops as Record<string, number>
+    expect(drops['drops.rtc-no-route'] ?? 0).toBeLessThan(rtc['rtc.signals.out']! / 4)
+  }, 60_000)
 })

@@ -23,6 +23,8 @@ export interface RelayConfig {
   maxPeers?: number
   /** Fewest active overlay peers the overlay tries to keep; unset: core's default. */
   minPeers?: number
+  /** Page links above which pages with links of their own are asked to leave; 0 = never. @default RELAY_STEP_BACK_ABOVE (16) */
+  stepBackAbove?: number
   /** Most connections from one IP (IPv6: one /64); 0 = no cap. @default RELAY_MAX_CONNS_PER_IP (256) */
   maxConnsPerIp?: number
   /**
@@ -67,6 +69,13 @@ export const DEFAULT_TURN_TTL = 3600
  */
 export const RELAY_MAX_PEERS = 64
 /**
+ * Page links the relay keeps at steady state (`stepBackAbove`): above it, pages that have
+ * `minPeers` direct links of their own are asked to leave, so that the relay keeps room for
+ * newcomers instead of evicting a member for each one (issue 19; 16 in the pages simulator:
+ * one component, 100 % delivery, relay bytes per page-message falling with N).
+ */
+export const RELAY_STEP_BACK_ABOVE = 16
+/**
  * The relay's per-address connection cap: a public relay is the one node every stranger can
  * reach, so one host should not take all of its connections. It was 16, and nodes 17–20 of an
  * office behind one NAT never joined (issue 18). 256 lets a large office or a CGNAT block in;
@@ -90,6 +99,7 @@ const FLAGS = {
   'chat-dir': { env: 'HEARSAY_CHAT_DIR', arg: '<dir>', help: 'directory of the chat demo build served at / (default: apps/chat/dist/web of this checkout)' },
   'log-level': { env: 'HEARSAY_LOG_LEVEL', arg: '<level>', help: `debug, info, warn or error (default ${DEFAULT_LOG_LEVEL})` },
   'max-peers': { env: 'HEARSAY_MAX_PEERS', arg: '<n>', help: `most active overlay peers; browsers each take one (default ${RELAY_MAX_PEERS})` },
+  'step-back-above': { env: 'HEARSAY_STEP_BACK_ABOVE', arg: '<n>', help: `page links above which pages with direct links of their own are asked to leave; 0 = never (default ${RELAY_STEP_BACK_ABOVE})` },
   'min-peers': { env: 'HEARSAY_MIN_PEERS', arg: '<n>', help: `fewest active overlay peers the overlay tries to keep (default ${DEFAULTS.minPeers})` },
   'max-conns-per-ip': { env: 'HEARSAY_MAX_CONNS_PER_IP', arg: '<n>', help: `most connections from one IP address (an IPv6 /64); 0 = no cap (default ${RELAY_MAX_CONNS_PER_IP})` },
   'stun-port': { env: 'HEARSAY_STUN_PORT', arg: '<n|off>', help: 'UDP port of the STUN server offered to peers; off: none (default: the WebSocket port number, UDP)' },
@@ -152,6 +162,7 @@ export function parseConfig (argv: readonly string[], env: Readonly<Record<strin
   const level = raw('log-level')
   const maxPeers = raw('max-peers')
   const minPeers = raw('min-peers')
+  const stepBack = raw('step-back-above')
   const connsPerIp = raw('max-conns-per-ip')
   const data = raw('data')
   const chatDir = raw('chat-dir')
@@ -174,6 +185,7 @@ export function parseConfig (argv: readonly string[], env: Readonly<Record<strin
   }
   if (maxPeers !== undefined) config.maxPeers = parseInteger(maxPeers.value, maxPeers.source, 1, 10_000)
   if (minPeers !== undefined) config.minPeers = parseInteger(minPeers.value, minPeers.source, 1, 10_000)
+  if (stepBack !== undefined) config.stepBackAbove = parseInteger(stepBack.value, stepBack.source, 0, 10_000)
   if (connsPerIp !== undefined) config.maxConnsPerIp = parseInteger(connsPerIp.value, connsPerIp.source, 0, 1_000_000)
   if (stunPort !== undefined) config.stunPort = stunPort.value.trim().toLowerCase() === 'off' ? false : parseInteger(stunPort.value, stunPort.source, 1, 65535)
   if (turnUrl !== undefined) {

@@ -17,7 +17,7 @@ import { levelStore } from '@hearsay/store-level'
 import { tcp } from '@hearsay/transport-tcp'
 import { webSockets } from '@hearsay/transport-ws'
 import type { RelayConfig } from './config.js'
-import { DEFAULT_TURN_TTL, listenAddresses, MEMORY_DATA, RELAY_MAX_CONNS_PER_IP, RELAY_MAX_PEERS } from './config.js'
+import { DEFAULT_TURN_TTL, listenAddresses, MEMORY_DATA, RELAY_MAX_CONNS_PER_IP, RELAY_MAX_PEERS, RELAY_STEP_BACK_ABOVE } from './config.js'
 import { createRoutes } from './http-routes.js'
 import { readSecretFile } from './secret-file.js'
 import { startStunServer } from './stun.js'
@@ -126,6 +126,7 @@ export async function startRelay (config: RelayConfig, options: RelayOptions = {
   if (networkKey !== undefined) nodeOptions.networkKey = networkKey
   nodeOptions.maxPeers = config.maxPeers ?? RELAY_MAX_PEERS
   if (config.minPeers !== undefined) nodeOptions.minPeers = config.minPeers
+  nodeOptions.stepBackAbove = config.stepBackAbove ?? RELAY_STEP_BACK_ABOVE
   nodeOptions.abuse = { ...RELAY_ABUSE_DEFAULTS, maxConnectionsPerAddress: config.maxConnsPerIp ?? RELAY_MAX_CONNS_PER_IP, ...config.abuse }
   // ICE servers for the peers that join through this relay (`ice.servers`): its STUN port, and
   // TURN credentials for each peer (every peer here passed the secure handshake: its id is proven)

@@ -30,6 +30,7 @@ describe('relay config: defaults', () => {
     expect(c.networkKeyFile).toBeUndefined()
     expect(c.maxPeers).toBeUndefined()
     expect(c.minPeers).toBeUndefined()
+    expect(c.stepBackAbove).toBeUndefined()
     expect(c.chatDir).toBeUndefined()
   })
 
@@ -45,7 +46,7 @@ describe('relay config: flags', () => {
     expect(run([
       '--port', '9000', '--host', '0.0.0.0', '--seeds', 'tcp://10.0.0.2:8081,ws://10.0.0.3:8080',
       '--network-key-file', '/run/secrets/key', '--log-level', 'debug', '--max-peers', '20', '--min-peers', '4',
-      '--data', '/var/lib/hearsay', '--chat-dir', '/srv/chat', '--max-conns-per-ip', '0'
+      '--step-back-above', '8', '--data', '/var/lib/hearsay', '--chat-dir', '/srv/chat', '--max-conns-per-ip', '0'
     ])).toEqual({
       data: '/var/lib/hearsay',
       chatDir: '/srv/chat',
@@ -56,6 +57,7 @@ describe('relay config: flags', () => {
       logLevel: 'debug',
       maxPeers: 20,
       minPeers: 4,
+      stepBackAbove: 8,
       maxConnsPerIp: 0
     })
   })

@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createNode, createTestnet, MemoryNetwork, UnsupportedError } from '../src/index.js'
 import type { Clock, HearsayNode, Signal, SignalFailure, Testnet, Transport, TransportContext } from '../src/index.js'
 import { eventually } from '../src/testing/compliance/assert.js'
+import { MAX_SIGNAL_HOPS, SIGNAL_HOPS } from '../src/overlay/signal-frames.js'
+import type { SignalService } from '../src/overlay/signalling.js'
 
 /** A transport that only signals: it keeps the context the node gives it and logs what arrives. */
 class SignalProbe implements Transport {
@@ -167,14 +169,66 @@ describe('overlay signalling', () => {
     const { nodes } = await net(3)
     const [hub, a, b] = nodes as [HearsayNode, HearsayNode, HearsayNode]
     const toHub = a.getPeer(hub.id)!
-    // `from` is not the sender: the hub drops it instead of forwarding
-    a.sendProtocol(toHub, 'rtc.signal', { from: OTHER, to: b.id, sid: 'x', n: 0, hops: 1, data: 1 })
+    // fresh from its sender (all hops left) but `from` is not the sender: dropped, not forwarded
+    a.sendProtocol(toHub, 'rtc.signal', { from: OTHER, to: b.id, sid: 'x', n: 0, hops: SIGNAL_HOPS, data: 1 })
     a.sendProtocol(toHub, 'rtc.signal', { from: a.id, to: b.id, sid: '', n: 0, hops: 1, data: 1 })
-    a.sendProtocol(toHub, 'rtc.signal', { from: a.id, to: b.id, sid: 'x', n: 0, hops: 9, data: 1 })
+    a.sendProtocol(toHub, 'rtc.signal', { from: a.id, to: b.id, sid: 'x', n: 0, hops: MAX_SIGNAL_HOPS + 1, data: 1 })
+    // a signal of the hub's own that came back to it
+    a.sendProtocol(toHub, 'rtc.signal', { from: hub.id, to: b.id, sid: 'x', n: 0, hops: 1, data: 1 })
     a.sendProtocol(toHub, 'rtc.error', { from: a.id, to: b.id, sid: 'x', hops: 1, code: 'nope', peer: a.id })
     a.sendProtocol(toHub, 'rtc.signal', { from: a.id, to: b.id, sid: 'x', n: 0, hops: 0, data: 1 })
-    await eventually(() => hub.metrics.get('drops.rtc-invalid') === 3 && hub.metrics.get('drops.rtc-spoofed') === 1 && hub.metrics.get('drops.rtc-hops') === 1)
+    await eventually(() => hub.metrics.get('drops.rtc-invalid') === 3 && hub.metrics.get('drops.rtc-spoofed') === 1 && hub.metrics.get('drops.rtc-hops') === 1 && hub.metrics.get('drops.rtc-loop') === 1)
     expect(hub.metrics.get('rtc.forwarded')).toBe(0)
+  })
+
+  it('multi-hop: forwarders follow learned next hops to a far target, and the answer comes back the way the signal went', async () => {
+    const { nodes, probes } = await net(5, 'chain') // 0 - 1 - 2 - 3 - 4
+    const svc = (i: number): SignalService => probes[i]!.context.signals as unknown as SignalService
+    const id = (i: number): string => nodes[i]!.id
+    // what membership messages show: 1 got a FORWARD_JOIN for 4 from 2, 2 a SHUFFLE of 4's from 3
+    svc(1).observe(id(2), 'hv.fjoin', { newId: id(4), newAddrs: [`webrtc:${id(4)}`], ttl: 3 })
+    svc(2).observe(id(3), 'hv.shuffle', { origin: id(4), originAddrs: [], ttl: 2, peers: [] })
+    // a live route is kept: a later walk through another neighbour does not replace it
+    svc(2).observe(id(1), 'hv.shuffle', { origin: id(4), originAddrs: [], ttl: 2, peers: [] })
+    expect(svc(1).canSignal(id(4))).toBe(true)
+    expect(svc(0).canSignal(id(4))).toBe(false)
+    for (let i = 0; i < 3; i++) svc(0).send(id(4), 'far', { i })
+    await eventually(() => probes[4]!.signals.length === 1)
+    expect(probes[4]!.signals[0]).toMatchObject({ from: id(0), session: 'far', data: { i: 0 } })
+    // the way back was learned on the way: no route was given for 0 anywhere
+    svc(4).send(id(0), 'far', { answer: true })
+    await eventually(() => probes[0]!.signals.length === 1 && probes[4]!.signals.length === 3)
+    expect(probes[4]!.signals.map(s => (s.data as { i: number }).i)).toEqual([0, 1, 2])
+    // 1 and 2 routed the three signals out, 2 and 3 the answer back (1 and 3 have an end as neighbour)
+    expect(nodes[1]!.metrics.get('rtc.forwarded-routed')).toBe(3)
+    expect(nodes[2]!.metrics.get('rtc.forwarded-routed')).toBe(4)
+    expect(nodes[3]!.metrics.get('rtc.forwarded-routed')).toBe(1)
+    expect(nodes[3]!.metrics.get('rtc.forwarded')).toBe(4)
+    expect(svc(0).canSignal(id(4))).toBe(true)
+    expect(probes[0]!.failures).toEqual([])
+  })
+
+  it('multi-hop: a forwarder with no way on answers unreachable back along the path, and SIGNAL_HOPS bounds the walk', async () => {
+    const n = SIGNAL_HOPS + 3
+    const { nodes, probes } = await net(n, 'chain')
+    const svc = (i: number): SignalService => probes[i]!.context.signals as unknown as SignalService
+    const id = (i: number): string => nodes[i]!.id
+    // a dead end: 1 → 2 → 3, and 3 knows nothing of the target
+    svc(1).learnRoute(OTHER as never, id(2))
+    svc(2).learnRoute(OTHER as never, id(3))
+    svc(0).send(OTHER as never, 'dead', 1)
+    await eventually(() => probes[0]!.failures.length === 1)
+    expect(probes[0]!.failures[0]).toEqual({ from: OTHER, session: 'dead', code: 'unreachable' })
+    expect(nodes[3]!.metrics.get('drops.rtc-no-route')).toBe(1)
+    // a route as long as the chain: the signal stops after SIGNAL_HOPS forwards, counted, and the
+    // sender hears unreachable
+    const last = n - 1
+    for (let i = 1; i < last - 1; i++) svc(i).learnRoute(id(last), id(i + 1))
+    svc(0).send(id(last), 'long', 1)
+    await eventually(() => probes[0]!.failures.length === 2)
+    expect(probes[0]!.failures[1]).toEqual({ from: id(last), session: 'long', code: 'unreachable' })
+    expect(nodes[SIGNAL_HOPS + 1]!.metrics.get('drops.rtc-hops')).toBe(1)
+    expect(probes[last]!.signals).toEqual([])
   })
 
   it('too many waiting signals for one target fail the newest session as busy', async () => {

@@ -273,7 +273,7 @@ export class Kernel {
         broadcast: (b) => { this.messaging.deliverBroadcast(b) },
         neighbour: (peer, up) => { this.reach.neighbourChanged(peer, up) },
         event: (e, p) => { this.events.emit(e, p) }
-      })
+      }, this.signals)
       this.announcer = run.announcer
       this.host.afterStart()
       this.membership = run.membership

@@ -66,6 +66,13 @@ export interface NodeOptions {
   minPeers?: number
   /** Most active peers (open overlay links). @default 12 */
   maxPeers?: number
+  /**
+   * For a relay: above this many active peers, ask `webrtc:`-only neighbours (pages) that have
+   * `minPeers` other neighbours to leave the view (`hv.sb`), longest-linked first, once per
+   * `shuffleInterval`; a full view evicts such a page first. Keeps room for newcomers instead of
+   * churning a full view. 0 = off. @default 0
+   */
+  stepBackAbove?: number
   /** Known-but-unconnected peers kept (HyParView's passive view). @default 6 × maxPeers */
   passiveSize?: number
   /** Period of the membership shuffle and repair, ms. @default 10000 */

@@ -2,7 +2,7 @@ import type { PeerId } from '../wire/identity.js'
 import type { OverlayContext } from '../overlay/context.js'
 import { AnnounceService } from '../overlay/announce.js'
 import type { BroadcastArrival, Request } from '../overlay/announce.js'
-import { Membership } from '../overlay/membership.js'
+import { Membership, signalRoutes } from '../overlay/membership.js'
 import type { MembershipEvents } from '../overlay/membership.js'
 import { Plumtree } from '../overlay/plumtree.js'
 import type { NodeOptions } from './options.js'
@@ -16,11 +16,13 @@ export interface OverlayHooks {
   event: <K extends keyof MembershipEvents>(e: K, p: MembershipEvents[K]) => void
 }
 
-/** Makes one run of the overlay (the node then calls `membership.start()`): announce/broadcast (Plumtree or flood) and HyParView membership, from the node's options. */
-export function startOverlay (ctx: OverlayContext, o: NodeOptions, hooks: OverlayHooks): { membership: Membership, announcer: AnnounceService } {
+/** Makes one run of the overlay (the node then calls `membership.start()`): announce/broadcast (Plumtree or flood) and HyParView membership, from the node's options (`signals`: the node's signal router, if any). */
+export function startOverlay (ctx: OverlayContext, o: NodeOptions, hooks: OverlayHooks, signals?: unknown): { membership: Membership, announcer: AnnounceService } {
   const announcer = new AnnounceService(ctx, {
     flood: ctx.floodBroadcast,
-    plumtree: o.plumtree,
+    // a node that listens on something other than WebRTC (a relay, a server) is long-lived: it
+    // is preferred as Plumtree root; one that listens on nothing else (a page) claims last
+    plumtree: { ...o.plumtree, rootClass: ctx.addresses.some(a => !a.startsWith('webrtc:')) ? 'stable' : 'transient' },
     defaultLimit: o.announceLimit ?? DEFAULTS.announceLimit,
     broadcastLimit: o.broadcastLimit ?? DEFAULTS.broadcastLimit,
     defaultTimeout: o.announceTimeout ?? DEFAULTS.announceTimeout,
@@ -32,6 +34,7 @@ export function startOverlay (ctx: OverlayContext, o: NodeOptions, hooks: Overla
     minPeers: o.minPeers ?? DEFAULTS.minPeers,
     maxPeers: o.maxPeers ?? DEFAULTS.maxPeers,
     passiveSize: o.passiveSize,
+    stepBackAbove: o.stepBackAbove,
     shuffleInterval: o.shuffleInterval ?? DEFAULTS.shuffleInterval,
     heartbeatInterval: o.heartbeatInterval ?? DEFAULTS.heartbeatInterval,
     phiThreshold: o.phiThreshold ?? DEFAULTS.phiThreshold,
@@ -40,7 +43,9 @@ export function startOverlay (ctx: OverlayContext, o: NodeOptions, hooks: Overla
     healInterval: o.healInterval ?? DEFAULTS.healInterval,
     announceAddresses: o.announceAddresses,
     // the Plumtree root names the overlay component (undefined in flood mode)
-    component: () => b instanceof Plumtree ? b.rootPeer(ctx.clock.now()) : undefined
+    component: () => b instanceof Plumtree ? b.rootPeer(ctx.clock.now()) : undefined,
+    // overlay signalling learns routes from the walks and says which webrtc: peers can be dialled
+    routes: signalRoutes(signals)
   }, o.seeds ?? [], (peer, up) => {
     announcer.neighbor(peer, up)
     hooks.neighbour(peer, up)

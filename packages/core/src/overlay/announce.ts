@@ -54,7 +54,7 @@ export interface AnnounceServiceOptions {
   /** Flood mode's broadcaster; Plumtree without it. */
   flood: FloodBroadcast | undefined
   /** Passed to the Plumtree state machine (tuning for experiments). */
-  plumtree?: Pick<PlumtreeOptions, 'lazyDelayMs' | 'graftTimeoutMs' | 'optimizeThreshold' | 'originTreeAfter' | 'maxOriginTrees' | 'rootIntervalMs' | 'storeMaxEntries' | 'storeMaxBytes' | 'storeMaxAgeMs' | 'catchUpMs'>
+  plumtree?: Pick<PlumtreeOptions, 'lazyDelayMs' | 'graftTimeoutMs' | 'optimizeThreshold' | 'originTreeAfter' | 'maxOriginTrees' | 'rootIntervalMs' | 'storeMaxEntries' | 'storeMaxBytes' | 'storeMaxAgeMs' | 'catchUpMs' | 'rootClass'>
   defaultLimit: number
   /** Default hop limit of a broadcast without replies (`node.broadcast`, broadcast streams). */
   broadcastLimit: number

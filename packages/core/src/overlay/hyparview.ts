@@ -30,6 +30,11 @@ export type HyParViewMsg =
   | { t: 'hv.nbr-reply', accepted: boolean, peers?: PeerEntry[], c?: string }
   /** "You are no longer in my active view"; the sender closes the link after it. */
   | { t: 'hv.disc' }
+  /**
+   * Step back: a node with a crowded view (a relay) asks a neighbour to leave it if the
+   * neighbour has `minActive` other neighbours; it then leaves with DISCONNECT, else ignores it.
+   */
+  | { t: 'hv.sb' }
   /** Random walk carrying a sample of the origin's views; the last node answers it. */
   | { t: 'hv.shuffle', origin: PeerId, originAddrs: string[], ttl: number, peers: PeerEntry[] }
   | { t: 'hv.shuffle-reply', peers: PeerEntry[] }
@@ -102,6 +107,23 @@ export interface HyParViewOptions {
    * no node lost a peer (halves that formed apart), which failure-driven healing never sees.
    */
   component?: () => string | undefined
+  /**
+   * Whether a link to a peer that is not linked yet can be opened now (the node: a `webrtc:`-only
+   * peer needs a signalling route). Passive peers that cannot be dialled are not asked to be
+   * neighbours (they stay passive), walks that end at a node that cannot dial the newcomer are
+   * passed on or counted (`fjoin-undialable`), and SHUFFLE replies it cannot carry are dropped
+   * (`shuffle-undialable`). @default every peer can be dialled
+   */
+  canDial?: (id: PeerId, addrs: string[]) => boolean
+  /**
+   * A relay's view settles at this many active peers: every tick, while the active view is
+   * larger, it asks the longest-linked of the peers `shed` selects to step back (`hv.sb`); each
+   * leaves if it has `minActive` other neighbours. A full view evicts such a peer first (the
+   * longest-linked), not a random member. 0 = off. @default 0
+   */
+  stepBackAbove?: number
+  /** The active peers `stepBackAbove` may shed (the node: `webrtc:`-only pages). @default every peer */
+  shed?: (id: PeerId, addrs: string[]) => boolean
 }
 
 interface Pending {
@@ -137,6 +159,9 @@ export class HyParView {
   readonly #maxForwardJoins: number
   readonly #validPeerId: (id: string) => boolean
   readonly #component: () => string | undefined
+  readonly #canDial: (id: PeerId, addrs: string[]) => boolean
+  readonly #stepBackAbove: number
+  readonly #shed: (id: PeerId, addrs: string[]) => boolean
 
   readonly #active = new Map<PeerId, string[]>()
   /**
@@ -183,6 +208,9 @@ export class HyParView {
     this.#maxForwardJoins = int('maxForwardJoins', opts.maxForwardJoins ?? 12, 0)
     this.#validPeerId = opts.validPeerId ?? (() => true)
     this.#component = opts.component ?? (() => undefined)
+    this.#canDial = opts.canDial ?? (() => true)
+    this.#stepBackAbove = int('stepBackAbove', opts.stepBackAbove ?? 0, 0)
+    this.#shed = opts.shed ?? (() => true)
   }
 
   /** A copy of the active view: peer → addresses. */
@@ -322,6 +350,7 @@ export class HyParView {
       }
       this.#startShuffle()
       this.#fill(this.minActive)
+      this.#askStepBack()
     })
   }
 
@@ -337,6 +366,7 @@ export class HyParView {
         case 'hv.nbr': return this.#onNeighbor(from, msg)
         case 'hv.nbr-reply': return this.#onNeighborReply(from, msg)
         case 'hv.disc': return this.#onDisconnect(from)
+        case 'hv.sb': return this.#onStepBack(from)
         case 'hv.shuffle': return this.#onShuffle(from, msg)
         case 'hv.shuffle-reply': return this.#onShuffleReply(msg)
         default: countDrop(this.drops, 'unknown-type')
@@ -380,6 +410,7 @@ export class HyParView {
       : pick(this.#random, [...this.#active.keys()].filter((p) => p !== from && p !== newId))
     if (next === undefined) {
       if (this.#active.has(newId) || this.#pending.has(newId)) return
+      if (!this.#dialable(newId, newAddrs)) { countDrop(this.drops, 'fjoin-undialable'); return }
       // the walk ends here: the newcomer accepts high priority NEIGHBORs unconditionally
       this.#open(newId, newAddrs, 'neighbor', { t: 'hv.nbr', priority: 'high', addrs: this.#selfAddrs }, 0)
       return
@@ -393,7 +424,10 @@ export class HyParView {
     if ((msg.priority !== 'high' && msg.priority !== 'low') || addrs === undefined) { countDrop(this.drops, 'malformed'); return }
     this.#learn(from, addrs)
     const crossing = this.#pending.get(from)?.reason === 'neighbor'
-    if (this.#active.has(from) || msg.priority === 'high' || this.#active.size < this.maxActive || crossing) {
+    // a relay that steps back keeps its room above `stepBackAbove` for newcomers (JOIN) and
+    // isolated pages (high priority): a page with neighbours is refused and offered some of them
+    const room = this.#stepBackAbove > 0 && this.#shed(from, addrs) ? Math.min(this.#stepBackAbove, this.maxActive) : this.maxActive
+    if (this.#active.has(from) || msg.priority === 'high' || this.#active.size < room || crossing) {
       this.#addActive(from, addrs)
       this.#send(from, { t: 'hv.nbr-reply', accepted: true })
       return
@@ -450,6 +484,33 @@ export class HyParView {
     if (this.#active.size < this.minActive) this.#fill(this.minActive)
   }
 
+  #onStepBack (from: PeerId): void {
+    if (!this.#active.has(from)) { countDrop(this.drops, 'not-active'); return }
+    // too few other neighbours: stay (the asker asks again next tick while it is crowded)
+    if (this.#active.size - 1 < this.minActive) { countDrop(this.drops, 'step-back-declined'); return }
+    this.#dropActive(from, true)
+    // not asked back before the next tick
+    this.#refusedBy.add(from)
+  }
+
+  /** The peers `stepBackAbove` may shed, longest-linked first (`#links` keeps the order links came up in). */
+  #sheddable (): PeerId[] {
+    const out: PeerId[] = []
+    for (const id of this.#links.keys()) {
+      const addrs = this.#active.get(id)
+      if (addrs !== undefined && this.#shed(id, addrs)) out.push(id)
+    }
+    return out
+  }
+
+  #askStepBack (): void {
+    const excess = this.#stepBackAbove > 0 ? this.#active.size - this.#stepBackAbove : 0
+    if (excess <= 0) return
+    // only peers linked for a full period: a newcomer has had no time to find other neighbours
+    const ready = this.#sheddable().filter(id => this.#ticks - (this.#links.get(id) ?? this.#ticks) >= 2)
+    for (const id of ready.slice(0, excess)) this.#send(id, { t: 'hv.sb' })
+  }
+
   #onShuffle (from: PeerId, msg: Record<string, unknown>): void {
     const originAddrs = this.#parseAddrs(msg.originAddrs)
     const peers = this.#parseEntries(msg.peers)
@@ -468,6 +529,7 @@ export class HyParView {
     const reply = sample(this.#random, this.#passive, peers.length).map(([id, addrs]) => ({ id, addrs: unpackAddrs(addrs) }))
     const replyMsg: HyParViewMsg = { t: 'hv.shuffle-reply', peers: reply }
     if (this.#links.has(origin)) this.#send(origin, replyMsg)
+    else if (!this.#dialable(origin, originAddrs)) countDrop(this.drops, 'shuffle-undialable')
     else if (!this.#pending.has(origin)) this.#open(origin, originAddrs, 'shuffle-reply', replyMsg, 0)
     // what we hand out is what we drop first: the two views trade entries rather than copy
     const sent = new Set(reply.map((e) => e.id))
@@ -514,7 +576,8 @@ export class HyParView {
       return
     }
     while (this.#active.size >= this.maxActive) {
-      const victim = pick(this.#random, [...this.#active.keys()])
+      // a relay evicts the page linked longest (most likely to have other links); others at random
+      const victim = this.#stepBackAbove > 0 ? (this.#sheddable()[0] ?? pick(this.#random, [...this.#active.keys()])) : pick(this.#random, [...this.#active.keys()])
       if (victim === undefined) break
       this.#dropActive(victim, true)
     }
@@ -559,12 +622,17 @@ export class HyParView {
   #fill (want: number): void {
     const target = Math.min(want, this.maxActive)
     while (this.#active.size + this.#pendingNeighbors() < target) {
-      const peer = pick(this.#random, [...this.#passive.keys()].filter((p) => !this.#pending.has(p) && !this.#refusedBy.has(p)))
+      const peer = pick(this.#random, [...this.#passive].filter(([p, a]) => !this.#pending.has(p) && !this.#refusedBy.has(p) && this.#dialable(p, unpackAddrs(a))).map(([p]) => p))
       if (peer === undefined) return
       // high priority only when isolated, so that full nodes are not forced to evict
       const priority = this.#active.size === 0 ? 'high' : 'low'
       this.#open(peer, unpackAddrs(this.#passive.get(peer)!), 'neighbor', { t: 'hv.nbr', priority, addrs: this.#selfAddrs }, target)
     }
+  }
+
+  /** A peer already linked can always be asked; another one only if the node can dial it. */
+  #dialable (id: PeerId, addrs: string[]): boolean {
+    return this.#links.has(id) || this.#canDial(id, addrs)
   }
 
   #pendingNeighbors (): number {

@@ -38,6 +38,28 @@ export interface MembershipOptions {
   announceAddresses?: string[]
   /** The root of the broadcast tree this node follows (Plumtree), which names its overlay component. */
   component?: () => PeerId | undefined
+  /** Above this many active peers, ask `webrtc:`-only neighbours with `minPeers` other links to step back (a relay). 0 = off. @default 0 */
+  stepBackAbove?: number
+  /** The node's overlay signalling, if it has it: routes to learn from the walks, and which `webrtc:` peers can be dialled. */
+  routes?: SignalRoutes
+}
+
+/** What membership needs of overlay signalling (`SignalService`). */
+export interface SignalRoutes {
+  /** A membership message of type `t` came from neighbour `from`: the routes it shows. */
+  observe: (from: PeerId, t: string, data: unknown) => void
+  canSignal: (target: PeerId) => boolean
+}
+
+/** `signals` as `SignalRoutes` if it is overlay signalling (checked by shape: lite nodes do not bundle it). */
+export function signalRoutes (signals: unknown): SignalRoutes | undefined {
+  const r = signals as Partial<SignalRoutes> | undefined
+  return typeof r?.observe === 'function' && typeof r.canSignal === 'function' ? r as SignalRoutes : undefined
+}
+
+/** A peer reachable only over WebRTC (every address `webrtc:`): dialling it needs signals. */
+function onlyWebrtc (addrs: string[]): boolean {
+  return addrs.length > 0 && addrs.every(a => a.startsWith('webrtc:'))
 }
 
 export interface MembershipEvents {
@@ -83,16 +105,22 @@ export class Membership {
       passiveSize: opts.passiveSize,
       validPeerId: isPeerId,
       // the Plumtree root names the component: two roots, two overlays (undefined in flood mode)
-      component: () => opts.component?.()
+      component: () => opts.component?.(),
+      // a `webrtc:`-only peer is dialled only when a signal can reach it (a route is known)
+      canDial: (id, addrs) => !onlyWebrtc(addrs) || (opts.routes?.canSignal(id) ?? true),
+      stepBackAbove: opts.stepBackAbove,
+      // a relay sheds pages (webrtc: only), never the listeners that link relays together
+      shed: (_id, addrs) => onlyWebrtc(addrs)
     })
     watchDrops(this.hv.drops, (reason) => { ctx.metrics.drop(`hv-${reason}`) })
     // one heartbeat interval of acceptable pause: a single lost or late beat (10 % loss in the
     // simulator) must not close a healthy link; detection stays within a few intervals
     this.fd = new FailureDetector({ threshold: opts.phiThreshold, firstHeartbeatEstimateMs: opts.heartbeatInterval, acceptableHeartbeatPauseMs: opts.heartbeatInterval })
     this.#bootstrap = new StoreBootstrap(ctx, { backoffBase: opts.rejoinDelay, backoffMax: opts.rejoinMaxDelay })
-    for (const t of ['hv.join', 'hv.fjoin', 'hv.nbr', 'hv.nbr-reply', 'hv.disc', 'hv.shuffle', 'hv.shuffle-reply']) {
+    for (const t of ['hv.join', 'hv.fjoin', 'hv.nbr', 'hv.nbr-reply', 'hv.disc', 'hv.sb', 'hv.shuffle', 'hv.shuffle-reply']) {
       this.#offs.push(ctx.handle(t, (peer, data) => {
         this.#overlayLinks.add(peer.id)
+        opts.routes?.observe(peer.id, t, data)
         this.run(this.hv.onMessage(peer.id, withType(data, t)))
         this.#countExchange(peer, t, data, 'rx')
       }))

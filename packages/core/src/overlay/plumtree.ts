@@ -124,6 +124,15 @@ export interface PlumtreeOptions extends BroadcastLimits {
    * @default 10000
    */
   rootIntervalMs?: number
+  /**
+   * How this node ranks as a root. `'stable'` (a long-lived node, e.g. a relay): its beacon
+   * count starts at `STABLE_ROOT_ROUNDS`, so it outranks every other root, and it claims after
+   * one to two periods. `'transient'` (a browser page, gone on reload): it claims only after 3.5
+   * to 4.5 periods with no root, so that a root is usually a stable node and pages that start
+   * or reload together do not start rival roots. `'any'`: counts from 1, claims after one to two
+   * periods. @default 'any'
+   */
+  rootClass?: 'stable' | 'any' | 'transient'
   /** A source of random numbers in [0, 1) for claim jitter and beacon ids. @default Math.random */
   random?: () => number
 }
@@ -154,6 +163,7 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
   readonly originTreeAfter: number
   readonly maxOriginTrees: number
   readonly rootIntervalMs: number
+  readonly #rootClass: 'stable' | 'any' | 'transient'
   readonly #random: () => number
 
   readonly #eager = new Set<PeerId>()
@@ -209,6 +219,8 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
     this.originTreeAfter = count('originTreeAfter', opts.originTreeAfter ?? 3)
     this.maxOriginTrees = count('maxOriginTrees', opts.maxOriginTrees ?? 64)
     this.rootIntervalMs = positive('rootIntervalMs', opts.rootIntervalMs ?? 10_000)
+    this.#rootClass = opts.rootClass ?? 'any'
+    if (!['stable', 'any', 'transient'].includes(this.#rootClass)) throw new TypeError('rootClass must be stable, any or transient')
     this.#random = opts.random ?? Math.random
     this.#seen = new DedupCache({ maxEntries: this.#limits.seenMaxEntries, maxAgeMs: this.#limits.seenMaxAgeMs })
   }
@@ -387,14 +399,16 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
     if (this.#rootFresh(now)) { this.#claimAt = undefined; return }
     if (this.#claimAt === undefined) {
       // wait one to two periods: long enough to hear a live root, and spread out so that when a
-      // root dies only the first few claimants beacon before the others hear them
-      this.#claimAt = now + this.rootIntervalMs * (1 + this.#random())
+      // root dies only the first few claimants beacon before the others hear them; a transient
+      // node waits as long as a root is trusted to be alive, so a stable one usually claims first
+      const wait = this.#rootClass === 'transient' ? ROOT_TIMEOUT_PERIODS : 1
+      this.#claimAt = now + this.rootIntervalMs * (wait + this.#random())
       return
     }
     if (now < this.#claimAt) return
     this.#claimAt = undefined
     this.#root = this.self
-    this.#beaconSeq = 0
+    this.#beaconSeq = this.#rootClass === 'stable' ? STABLE_ROOT_ROUNDS : 0
     this.#sendBeacon(out, now)
   }
 
@@ -655,6 +669,11 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
 const MAX_AGE_MS = 2 ** 31 - 1
 /** Periods without a beacon after which a root is considered gone. */
 const ROOT_TIMEOUT_PERIODS = 3.5
+/**
+ * The beacon count a stable root starts from (`rootClass: 'stable'`): roots rank by count, so a
+ * stable root outranks any other (another class would need 2^30 periods, 340 years at 10 s).
+ */
+export const STABLE_ROOT_ROUNDS = 2 ** 30
 
 function gossip (id: string, hops: number, limit: number, payload: unknown, origin: PeerId | undefined, beacon = false): PlumtreeMsg {
   const msg: PlumtreeMsg = origin === undefined ? { t: 'pt.gossip', id, hops, limit, payload } : { t: 'pt.gossip', id, hops, limit, payload, o: origin }

@@ -30,10 +30,13 @@ export interface SignalErrorFrame {
   peer: PeerId
 }
 
-/** Forwards a signal may take: one, through a neighbour of both ends (the relay or a common peer). */
-export const SIGNAL_HOPS = 1
+/**
+ * Forwards a signal may take: enough to follow a FORWARD_JOIN walk back to the newcomer (the walk
+ * ends up to `arwl` + 1 = 7 forwards from it, counting the contact).
+ */
+export const SIGNAL_HOPS = 7
 /** Larger hop counts are refused as malformed. */
-export const MAX_SIGNAL_HOPS = 4
+export const MAX_SIGNAL_HOPS = 7
 export const MAX_SESSION_ID_LENGTH = 64
 
 export const SIGNAL_FAILURE_CODES: readonly SignalFailureCode[] = ['unreachable', 'refused', 'busy', 'cancelled']

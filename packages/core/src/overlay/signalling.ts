@@ -46,10 +46,12 @@ interface Pending {
 
 /**
  * Routes `rtc.signal` / `rtc.error` frames (docs/protocol.md, "WebRTC signalling") for the
- * transports that need them. A signal goes straight to a neighbour, else through the neighbour
- * that the target's own signals came through, else it probes: the first signal goes to several
- * neighbours, each forwards it if the target is its neighbour or answers `unreachable`, and the
- * later signals wait until the target's answer shows the route. Forwarders keep no state.
+ * transports that need them. A signal goes straight to a neighbour, else through a learned next
+ * hop (the neighbour the target's own signals came through, or the one the overlay heard of it
+ * from: `learnRoute`), else it probes: the first signal goes to several neighbours, and the later
+ * signals wait until the target's answer shows the route. Every node forwards a frame that is not
+ * for it the same way (neighbour, else learned next hop), up to `SIGNAL_HOPS` forwards, or
+ * answers `unreachable`; its only state is the bounded route table.
  */
 export class SignalService implements SignalRouter {
   #handlers: SignalHandlers | undefined
@@ -86,6 +88,46 @@ export class SignalService implements SignalRouter {
     this.#enqueue(to, frame)
   }
 
+  /**
+   * The overlay heard of `target` from neighbour `via` (a walk or peer list it sent): signals for
+   * `target` may go through `via`. Only a missing or dead route is set, so that routes proven by
+   * signals are kept and a walk's first visit wins (see `observe`).
+   */
+  learnRoute (target: PeerId, via: PeerId): void {
+    if (target === via || target === this.ctx.id || via === this.ctx.id || this.ctx.getPeer(via) === undefined) return
+    const now = this.ctx.clock.now()
+    const known = this.#routes.get(target, now)
+    if (known !== undefined && this.ctx.getPeer(known) !== undefined) return
+    this.#routes.set(target, via, now)
+  }
+
+  /**
+   * Routes a membership message (`hv.*`, type `t`) from neighbour `from` shows, learned before
+   * HyParView checks it (a route is only a next hop to try, and the table is bounded): the
+   * newcomer of a FORWARD_JOIN and the origin of a SHUFFLE are reachable back along the walk,
+   * through `from`; the peers a SHUFFLE, its reply or a refusal lists are `from`'s neighbours or
+   * known to it. A live route is never replaced: a walk can pass a node twice, and the second
+   * visit's `from` would point the route into a loop; the first visit's points back toward an
+   * earlier node of the walk.
+   */
+  observe (from: PeerId, t: string, data: unknown): void {
+    if (typeof data !== 'object' || data === null) return
+    const d = data as Record<string, unknown>
+    if (t === 'hv.fjoin' && isPeerId(d.newId)) this.learnRoute(d.newId, from)
+    if (t === 'hv.shuffle' && isPeerId(d.origin)) this.learnRoute(d.origin, from)
+    if ((t === 'hv.shuffle' || t === 'hv.shuffle-reply' || t === 'hv.nbr-reply') && Array.isArray(d.peers)) {
+      for (const e of d.peers.slice(0, 64) as unknown[]) {
+        const id = (e as { id?: unknown } | null)?.id
+        if (isPeerId(id)) this.learnRoute(id, from)
+      }
+    }
+  }
+
+  /** Whether a signal for `target` has a way to go now: a link to it, or a learned next hop. */
+  canSignal (target: PeerId): boolean {
+    return this.#nextHop(target) !== undefined
+  }
+
   fail (to: PeerId, session: string, code: SignalFailureCode): void {
     const self = this.ctx.id
     this.#check(to, session)
@@ -111,12 +153,12 @@ export class SignalService implements SignalRouter {
     if (!isSessionId(session)) throw new TypeError('a session id is a string of 1 to 64 characters')
   }
 
-  /** The neighbour a message to `to` leaves through: `to` itself, or the learned route. */
-  #nextHop (to: PeerId): Peer | undefined {
+  /** The neighbour a message to `to` leaves through: `to` itself, or the learned route (never `not`, the link it came on). */
+  #nextHop (to: PeerId, not?: PeerId): Peer | undefined {
     const direct = this.ctx.getPeer(to)
     if (direct !== undefined) return direct
     const via = this.#routes.get(to, this.ctx.clock.now())
-    if (via === undefined) return undefined
+    if (via === undefined || via === not) return undefined
     const peer = this.ctx.getPeer(via)
     if (peer === undefined) this.#routes.delete(to)
     return peer
@@ -205,6 +247,7 @@ export class SignalService implements SignalRouter {
     const f = parseSignalErrorFrame(data)
     if (f === undefined) { this.ctx.metrics.drop('rtc-invalid'); return }
     if (f.to !== this.ctx.id) { this.#forward(link, 'rtc.error', f); return }
+    if (f.from === this.ctx.id) { this.ctx.metrics.drop('rtc-invalid'); return }
     this.ctx.metrics.inc('rtc.errors.in')
     if (f.from === f.peer) {
       // the far end itself gave the session up
@@ -212,8 +255,7 @@ export class SignalService implements SignalRouter {
       this.#deliver({ from: f.from, session: f.sid, code: f.code })
       return
     }
-    // a neighbour reports that it cannot reach `peer`
-    if (f.from !== link.id) { this.ctx.metrics.drop('rtc-spoofed'); return }
+    // a forwarder on the way reports that it cannot reach `peer`: the probe through `link` failed
     const p = this.#pending.get(f.peer)
     if (p !== undefined) {
       if (p.probes.delete(link.id) && p.probes.size === 0) this.#failPending(f.peer, f.code)
@@ -224,23 +266,33 @@ export class SignalService implements SignalRouter {
   }
 
   /**
-   * Forwards a frame one hop, to a neighbour that is its target. Only a frame its sender
-   * originated is forwarded, so `from` is always the authenticated id of the link it came on:
-   * a neighbour cannot speak for another peer.
+   * Forwards a frame one hop closer to its target: to the target if it is a neighbour, else to
+   * the learned next hop (not back where it came from), with one hop less. The way back to
+   * `from` is learned on the way. A frame fresh from its sender (all its hops left) must come on
+   * that sender's own link: a neighbour cannot start a signal in another peer's name. Farther on,
+   * `from` is as good as the forwarders; the WebRTC link's own handshake proves the ids.
    */
   #forward (link: Peer, type: 'rtc.signal' | 'rtc.error', f: SignalFrame | SignalErrorFrame): void {
-    if (f.from !== link.id) { this.ctx.metrics.drop('rtc-spoofed'); return }
-    if (f.hops < 1) { this.ctx.metrics.drop('rtc-hops'); return }
-    const target = this.ctx.getPeer(f.to)
-    if (target === undefined) {
-      this.ctx.metrics.drop('rtc-no-route')
+    if (f.from === this.ctx.id) { this.ctx.metrics.drop('rtc-loop'); return }
+    if (f.hops >= SIGNAL_HOPS && f.from !== link.id) { this.ctx.metrics.drop('rtc-spoofed'); return }
+    // the way this frame came is the proven way back for the answer: it replaces an older route
+    this.#learn(f.from, link)
+    let next = f.hops < 1 ? undefined : this.#nextHop(f.to, link.id)
+    // the sender itself is no way on: it would only drop its own frame
+    if (next?.id === f.from) next = undefined
+    if (next === undefined) {
+      this.ctx.metrics.drop(f.hops < 1 ? 'rtc-hops' : 'rtc-no-route')
+      // the sender hears at once, back the way the signal came
       if (type === 'rtc.signal') {
-        const reply: SignalErrorFrame = { from: this.ctx.id, to: f.from, sid: f.sid, hops: 0, code: 'unreachable', peer: f.to }
+        const reply: SignalErrorFrame = { from: this.ctx.id, to: f.from, sid: f.sid, hops: SIGNAL_HOPS, code: 'unreachable', peer: f.to }
         this.ctx.send(link, 'rtc.error', reply)
       }
       return
     }
-    if (this.ctx.send(target, type, { ...f, hops: f.hops - 1 })) this.ctx.metrics.inc('rtc.forwarded')
+    if (this.ctx.send(next, type, { ...f, hops: f.hops - 1 })) {
+      this.ctx.metrics.inc('rtc.forwarded')
+      if (next.id !== f.to) this.ctx.metrics.inc('rtc.forwarded-routed')
+    }
   }
 
   /** A frame from `from` came through `link`: that is the way back, and the way for waiting signals. */

@@ -258,6 +258,72 @@ describe('HyParView: failures and repair', () => {
     expect(hv.passiveView().get('a')).toEqual(['mem:a'])
   })
 
+  it('canDial: passive peers it cannot dial stay passive, walks and shuffles to them are counted, not dialled', () => {
+    const dialable = new Set(['q'])
+    const hv = mk('me', { canDial: (id) => dialable.has(id) })
+    withActive(hv, ['a', 'b'])
+    hv.addPassive([{ id: 'p', addrs: ['mem:p'] }, { id: 'q', addrs: ['mem:q'] }])
+    const out = hv.onLinkDown('a')
+    expect(connects(out).map(c => c.peer)).toEqual(['q'])
+    expect(hv.passiveView().has('p')).toBe(true)
+    // a walk that ends here, at a newcomer it cannot dial
+    expect(connects(hv.onMessage('b', { t: 'hv.fjoin', newId: 'n', newAddrs: ['mem:n'], ttl: 0 }))).toEqual([])
+    expect(hv.drops['fjoin-undialable']).toBe(1)
+    // a shuffle that ends here, from an origin it cannot dial: no reply link
+    expect(connects(hv.onMessage('b', { t: 'hv.shuffle', origin: 'o', originAddrs: ['mem:o'], ttl: 1, peers: [] }))).toEqual([])
+    expect(hv.drops['shuffle-undialable']).toBe(1)
+    // once it can, the same walk is answered
+    dialable.add('n')
+    expect(connects(hv.onMessage('b', { t: 'hv.fjoin', newId: 'n', newAddrs: ['mem:n'], ttl: 0 })).map(c => c.peer)).toEqual(['n'])
+  })
+
+  it('stepBackAbove: a crowded relay asks its longest-linked pages to step back; a page leaves only with minActive other neighbours', () => {
+    const page = (id: string): string => `webrtc:${id}`
+    const relay = new HyParView({ self: 'r', selfAddrs: ['mem:r'], random: seededRandom(1), maxActive: 6, stepBackAbove: 2, shed: (_id, addrs) => addrs.every(a => a.startsWith('webrtc:')) })
+    const join = (id: string, addrs: string[]): void => { relay.onLinkUp(id, [], 'remote'); relay.onMessage(id, { t: 'hv.join', addrs }) }
+    join('p1', [page('p1')])
+    join('p2', [page('p2')])
+    join('other-relay', ['mem:x'])
+    // newcomers get a tick to find other neighbours before they are asked
+    expect(sends(relay.tick(), 'hv.sb')).toEqual([])
+    join('p3', [page('p3')])
+    join('p4', [page('p4')])
+    // 5 active, 2 wanted: the pages linked a full period are asked (never the listener)
+    expect(sends(relay.tick(), 'hv.sb').map(s => s.to)).toEqual(['p1', 'p2'])
+    // full: a JOIN evicts the longest-linked page, not a random member
+    join('p5', [page('p5')])
+    const out = relay.onMessage('p6', { t: 'hv.join', addrs: [page('p6')] })
+    expect(out).toEqual([])
+    relay.onLinkUp('p6', [], 'remote')
+    expect(changes(relay.onMessage('p6', { t: 'hv.join', addrs: [page('p6')] }))).toEqual(['-p1', '+p6'])
+
+    // at stepBackAbove a page with neighbours (low priority) is refused and offered some of ours;
+    // a listener, an isolated page (high priority) and a newcomer (JOIN) are taken
+    const small = new HyParView({ self: 'r', selfAddrs: ['mem:r'], random: seededRandom(1), maxActive: 6, stepBackAbove: 2, shed: (_id, addrs) => addrs.every(a => a.startsWith('webrtc:')) })
+    for (const id of ['q1', 'q2']) { small.onLinkUp(id, [], 'remote'); small.onMessage(id, { t: 'hv.join', addrs: [page(id)] }) }
+    small.onLinkUp('q3', [], 'remote')
+    const refused = small.onMessage('q3', { t: 'hv.nbr', priority: 'low', addrs: [page('q3')] })
+    expect(disconnects(refused)[0]?.msg).toMatchObject({ t: 'hv.nbr-reply', accepted: false })
+    expect(changes(refused)).toEqual([])
+    small.onLinkUp('q4', [], 'remote')
+    expect(changes(small.onMessage('q4', { t: 'hv.nbr', priority: 'high', addrs: [page('q4')] }))).toEqual(['+q4'])
+    small.onLinkUp('x', [], 'remote')
+    expect(changes(small.onMessage('x', { t: 'hv.nbr', priority: 'low', addrs: ['mem:x'] }))).toEqual(['+x'])
+
+    // the page's side: with minActive (3) other neighbours it leaves; with fewer it stays, counted
+    const p = mk('p', { minActive: 3 })
+    withActive(p, ['r', 'a', 'b'])
+    expect(disconnects(p.onMessage('r', { t: 'hv.sb' }))).toEqual([])
+    expect(p.drops['step-back-declined']).toBe(1)
+    withActive(p, ['c'])
+    const left = p.onMessage('r', { t: 'hv.sb' })
+    expect(changes(left)).toEqual(['-r'])
+    expect(disconnects(left)).toEqual([{ type: 'disconnect', peer: 'r', msg: { t: 'hv.disc' } }])
+    expect(p.passiveView().has('r')).toBe(true)
+    // not asked back at once
+    expect(connects(p.onLinkDown('a')).map(c => c.peer)).not.toContain('r')
+  })
+
   it('a lost link is replaced from passive, with high priority when isolated', () => {
     const hv = mk()
     withActive(hv, ['a', 'b'])

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { seededRandom } from '../../src/util/clock.js'
 import type { PlumtreeMsg, PlumtreeOptions } from '../../src/overlay/index.js'
 import { Plumtree } from '../../src/overlay/index.js'
+import { STABLE_ROOT_ROUNDS } from '../../src/overlay/plumtree.js'
 import { pick } from '../../src/overlay/sample.js'
 import { encodeEnvelope } from '../../src/wire/envelope.js'
 import { toHex } from '../../src/util/bytes.js'
@@ -82,6 +83,27 @@ describe('Plumtree root beacons: election', () => {
     expect(pt.rootPeer(2800)).toBe('aa')
     expect(sent(pt.onMessage('b', beacon('~5', 'old', 40), 2900), 'pt.gossip')).toHaveLength(2)
     expect(pt.rootPeer(2900)).toBe('old')
+  })
+
+  it('rootClass: a stable node (a relay) outranks an established transient root at once; a transient node (a page) claims only after 3.5 periods', () => {
+    const page = mk({ rootClass: 'transient' })
+    page.tick(0) // claim time: 0 + T × (3.5 + 0.5)
+    expect(page.nextTickAt()).toBe(4000)
+    expect(sent(page.tick(3999), 'pt.gossip')).toEqual([])
+    expect(sent(page.tick(4000), 'pt.gossip')[0]!.msg).toMatchObject({ o: 'me', payload: 1, b: 1 })
+
+    const relay = mk({ self: 'relay', rootClass: 'stable' })
+    relay.tick(0)
+    const [b] = sent(relay.tick(1500), 'pt.gossip')
+    expect(b!.msg).toMatchObject({ o: 'relay', payload: STABLE_ROOT_ROUNDS + 1, b: 1 })
+    // a page that follows a page root with many rounds switches to the relay's first beacon
+    const follower = mk({ rootClass: 'transient' })
+    follower.onMessage('a', beacon('~1', 'oldpage', 500), 100)
+    expect(sent(follower.onMessage('b', beacon('~2', 'relay', STABLE_ROOT_ROUNDS + 1), 200), 'pt.gossip')).toHaveLength(2)
+    expect(follower.rootPeer(200)).toBe('relay')
+    // and the old page root's next beacon is outranked
+    expect(sent(follower.onMessage('a', beacon('~3', 'oldpage', 501), 1200), 'pt.gossip')).toEqual([])
+    expect(() => mk({ rootClass: 'x' as never })).toThrow(TypeError)
   })
 
   it('a root beaconing faster than half a period is not forwarded; a late copy of an earlier round still is', () => {
