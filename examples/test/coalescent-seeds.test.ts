@@ -82,7 +82,8 @@ describe('coalescent README programs on @hearsay/compat/coalescent', () => {
     c.listen(0, '127.0.0.1')
     const toB = await aLinked
     await cLinked
-    await child.line(/^peerConnected 127\.0\.0\.1$/)
+    // the program has both links once it checked their last handshake messages, a moment after a and c
+    await child.linesMatching(/^peerConnected 127\.0\.0\.1$/, 2)
 
     // router: "when we get a `ping` message, send 'pong'"
     toB.send!('ping', { time: Date.now() })

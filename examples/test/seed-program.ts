@@ -46,12 +46,15 @@ export class SeedProgram {
 
   /** The first stdout line (printed so far or later) that matches, or a rejection on timeout or exit. */
   async line (pattern: RegExp, ms = 15_000): Promise<RegExpMatchArray> {
+    return (await this.linesMatching(pattern, 1, ms))[0]!
+  }
+
+  /** The first `n` stdout lines (printed so far or later) that match, or a rejection on timeout or exit. */
+  async linesMatching (pattern: RegExp, n: number, ms = 15_000): Promise<RegExpMatchArray[]> {
     return await new Promise((resolve, reject) => {
       const check = (): void => {
-        for (const l of this.lines) {
-          const m = l.match(pattern)
-          if (m !== null) { done(); resolve(m); return }
-        }
+        const found = this.lines.map(l => l.match(pattern)).filter((m): m is RegExpMatchArray => m !== null)
+        if (found.length >= n) { done(); resolve(found.slice(0, n)); return }
         if (this.#exit !== undefined) { done(); reject(new Error(`${this.file} exited (${this.#exit.code ?? this.#exit.signal}) before printing ${String(pattern)}\n${this.output}`)) }
       }
       const timer = setTimeout(() => { done(); reject(new Error(`${this.file}: no line ${String(pattern)} within ${ms} ms\n${this.output}`)) }, ms)
