@@ -3,7 +3,7 @@
  * WebRTC: a probe transport takes the node's `TransportContext` and records what arrives.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createNode, createTestnet, MemoryNetwork, UnsupportedError } from '../src/index.js'
+import { ConnectionClosedError, createNode, createTestnet, MemoryNetwork, UnsupportedError } from '../src/index.js'
 import type { Clock, HearsayNode, Signal, SignalFailure, Testnet, Transport, TransportContext } from '../src/index.js'
 import { eventually } from '../src/testing/compliance/assert.js'
 import { MAX_SIGNAL_HOPS, SIGNAL_HOPS } from '../src/overlay/signal-frames.js'
@@ -179,6 +179,20 @@ describe('overlay signalling', () => {
     a.sendProtocol(toHub, 'rtc.signal', { from: a.id, to: b.id, sid: 'x', n: 0, hops: 0, data: 1 })
     await eventually(() => hub.metrics.get('drops.rtc-invalid') === 3 && hub.metrics.get('drops.rtc-spoofed') === 1 && hub.metrics.get('drops.rtc-hops') === 1 && hub.metrics.get('drops.rtc-loop') === 1)
     expect(hub.metrics.get('rtc.forwarded')).toBe(0)
+  })
+
+  it('a next hop whose link is closing (still listed) is no way on: the sender hears unreachable at once, not after its timeout', async () => {
+    const { nodes, probes } = await net(3, 'chain') // 0 - 1 - 2
+    // 1's link to 2 has closed; its close is not reported yet (a moment every close has)
+    const conn = nodes[1]!.getPeer(nodes[2]!.id)!.link.conn
+    Object.defineProperty(conn, 'closed', { get: () => true })
+    conn.send = () => { throw new ConnectionClosedError() }
+    const started = Date.now()
+    probes[0]!.context.signals.send(nodes[2]!.id, 'gone', 'offer')
+    await eventually(() => probes[0]!.failures.length === 1, 3000, 'the failure at the sender')
+    expect(probes[0]!.failures[0]).toEqual({ from: nodes[2]!.id, session: 'gone', code: 'unreachable' })
+    expect(Date.now() - started).toBeLessThan(3000)
+    expect(nodes[1]!.metrics.get('rtc.forwarded')).toBe(0)
   })
 
   it('multi-hop: forwarders follow learned next hops to a far target, and the answer comes back the way the signal went', async () => {

@@ -84,7 +84,7 @@ export class SignalService implements SignalRouter {
     encodeEnvelope({ type: 'rtc.signal', data: frame }, this.ctx.limits)
     this.ctx.metrics.inc('rtc.signals.out')
     const next = this.#nextHop(to)
-    if (next !== undefined) { this.ctx.send(next, 'rtc.signal', frame); return }
+    if (next !== undefined && this.ctx.send(next, 'rtc.signal', frame)) return
     this.#enqueue(to, frame)
   }
 
@@ -134,7 +134,7 @@ export class SignalService implements SignalRouter {
     const frame: SignalErrorFrame = { from: self, to, sid: session, hops: SIGNAL_HOPS, code, peer: self }
     this.ctx.metrics.inc('rtc.errors.out')
     const next = this.#nextHop(to)
-    if (next !== undefined) { this.ctx.send(next, 'rtc.error', frame); return }
+    if (next !== undefined && this.ctx.send(next, 'rtc.error', frame)) return
     const p = this.#pending.get(to)
     if (p === undefined) { this.ctx.metrics.drop('rtc-no-route'); return }
     // still probing: the session's waiting signals are void; its probe may have got through
@@ -154,14 +154,16 @@ export class SignalService implements SignalRouter {
   }
 
   /** The neighbour a message to `to` leaves through: `to` itself, or the learned route (never `not`, the link it came on). */
+  /** A link that is closing (still listed until its close is reported) is no way on: a frame sent on it is lost. */
   #nextHop (to: PeerId, not?: PeerId): Peer | undefined {
     const direct = this.ctx.getPeer(to)
-    if (direct !== undefined) return direct
+    if (direct?.connected === true) return direct
     const via = this.#routes.get(to, this.ctx.clock.now())
     if (via === undefined || via === not) return undefined
     const peer = this.ctx.getPeer(via)
-    if (peer === undefined) this.#routes.delete(to)
-    return peer
+    if (peer?.connected === true) return peer
+    this.#routes.delete(to)
+    return undefined
   }
 
   #enqueue (to: PeerId, frame: SignalFrame): void {
@@ -280,18 +282,17 @@ export class SignalService implements SignalRouter {
     let next = f.hops < 1 ? undefined : this.#nextHop(f.to, link.id)
     // the sender itself is no way on: it would only drop its own frame
     if (next?.id === f.from) next = undefined
-    if (next === undefined) {
-      this.ctx.metrics.drop(f.hops < 1 ? 'rtc-hops' : 'rtc-no-route')
-      // the sender hears at once, back the way the signal came
-      if (type === 'rtc.signal') {
-        const reply: SignalErrorFrame = { from: this.ctx.id, to: f.from, sid: f.sid, hops: SIGNAL_HOPS, code: 'unreachable', peer: f.to }
-        this.ctx.send(link, 'rtc.error', reply)
-      }
-      return
-    }
-    if (this.ctx.send(next, type, { ...f, hops: f.hops - 1 })) {
+    if (next !== undefined && this.ctx.send(next, type, { ...f, hops: f.hops - 1 })) {
       this.ctx.metrics.inc('rtc.forwarded')
       if (next.id !== f.to) this.ctx.metrics.inc('rtc.forwarded-routed')
+      return
+    }
+    // no way on, or the way on closed under the send (counted as send-closed): either way the
+    // sender hears at once, back the way the signal came, instead of waiting out its dial
+    if (next === undefined) this.ctx.metrics.drop(f.hops < 1 ? 'rtc-hops' : 'rtc-no-route')
+    if (type === 'rtc.signal') {
+      const reply: SignalErrorFrame = { from: this.ctx.id, to: f.from, sid: f.sid, hops: SIGNAL_HOPS, code: 'unreachable', peer: f.to }
+      this.ctx.send(link, 'rtc.error', reply)
     }
   }
 
