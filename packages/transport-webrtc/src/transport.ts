@@ -211,14 +211,17 @@ class WebRTCTransport implements Transport {
 
   private onSignal (s: Signal): void {
     const data = sanitizeSignal(s.data)
+    const drop = (reason: string): void => { this.context?.metrics?.drop(reason) }
+    if (data === undefined) { drop('rtc-signal-invalid'); return }
     const session = this.sessions.get(s.session)
     if (session !== undefined) {
       // a session id names one pair of peers: another sender cannot join it
-      if (session.remote !== s.from || data === undefined) return
+      if (session.remote !== s.from) { drop('rtc-signal-foreign-session'); return }
       session.deliver(data)
       return
     }
-    if (data?.type !== 'offer') return
+    // an answer or a candidate for a session that ended here (it timed out, or failed)
+    if (data.type !== 'offer') { drop('rtc-signal-unknown-session'); return }
     this.accept(s.from, s.session, data)
   }
 
@@ -244,7 +247,8 @@ class WebRTCTransport implements Transport {
 
   private onFailure (f: SignalFailure): void {
     const session = this.sessions.get(f.session)
-    if (session === undefined || session.remote !== f.from || session.conn !== undefined) return
+    // a failure for a session that ended, or that already has its connection, changes nothing
+    if (session === undefined || session.remote !== f.from || session.conn !== undefined) { this.context?.metrics?.drop('rtc-failure-unknown-session'); return }
     session.settle(new SessionFailure(failureError(f.from, f.code)))
   }
 }

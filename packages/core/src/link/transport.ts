@@ -101,6 +101,8 @@ export interface TransportContext {
   /** Signalling through the overlay (WebRTC offers, answers and candidates). */
   readonly signals: SignalRouter
   readonly logger: Logger
+  /** The node's counters: a transport counts what it drops (`drop('reason')` → `drops.<reason>`). Optional for hand-made contexts. */
+  readonly metrics?: { drop: (reason: string) => void }
   /**
    * The STUN/TURN servers that the peers this node dialled offered (`ice.servers`,
    * docs/protocol.md), each on the host the node reached that peer at; [] when none did. Read it

@@ -218,7 +218,7 @@ export class Kernel {
 
   /** What transports get in `start()`: the node's id, signalling and, with the exchange, the ICE servers it learned. */
   #transportContext (): TransportContext {
-    const base = { peerId: this.loaded().id, signals: this.signals ?? NO_SIGNALS, logger: this.logger }
+    const base = { peerId: this.loaded().id, signals: this.signals ?? NO_SIGNALS, logger: this.logger, metrics: this.metrics }
     const ice = this.ice
     return ice === undefined ? base : { ...base, iceServers: () => ice.servers() }
   }
