@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createNode, createTestnet, plainChannel, relay, smartRelay, TooLargeError } from '../src/index.js'
 import type { Clock, HearsayNode, InboundMessage, Middleware, NodeOptions, Peer, Testnet } from '../src/index.js'
 import { eventually } from '../src/testing/compliance/assert.js'
+import { overlayConnected } from '../src/testing/compliance/overlay.js'
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => { while (cleanups.length > 0) await cleanups.pop()!() })
@@ -36,7 +37,9 @@ async function ring (n: number): Promise<Testnet> {
 /** An overlay of n nodes joining through node 0. */
 async function overlay (n: number, extra: NodeOptions = {}): Promise<Testnet> {
   const t = await net(n, { topology: 'none', node: (i) => ({ ...fast, minPeers: 2, maxPeers: 4, seeds: i === 0 ? [] : ['memory:node-0'], ...extra }) })
-  await eventually(() => t.nodes.every(x => x.overlay!.active.length >= 2), 15_000, 'overlay')
+  // one component, not just neighbours everywhere: a broadcast made while the joins left two
+  // groups never reaches the other (gossip keeps no history across a split)
+  await eventually(() => t.nodes.every(x => x.overlay!.active.length >= 2) && overlayConnected(t.nodes), 15_000, 'overlay')
   return t
 }
 

@@ -41,9 +41,12 @@ export function secureChannel (opts: SecureChannelOptions = {}): Channel {
         if (o.role === 'initiator') {
           const networkKey = await (key ??= toNetworkKeyAsync(opts.networkKey))
           const hs = initiator({ identity: o.identity, networkKey, random: o.random, expectedPeer: o.expectedPeer })
-          conn.send(await hs.hello())
+          const hello = await hs.hello()
           let reply: Uint8Array
           try {
+            // the hello is hashed first (WebCrypto is async): a responder that refuses the
+            // connection at once (a per-address cap) may have closed it by then
+            conn.send(hello)
             reply = await pump.next(deadline)
           } catch (err) {
             // a responder closes without a word when our hello fails its check: the one way to
