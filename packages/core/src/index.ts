@@ -31,7 +31,7 @@ export type { Channel, UpgradeOptions, UpgradedConnection } from './link/channel
 export { secureChannel } from './link/secure-channel.js'
 export type { SecureChannelOptions } from './link/secure-channel.js'
 export { plainChannel } from './link/plain-channel.js'
-export { createNode, HearsayNode } from './node/node.js'
+export { createNode, HearsayNode, withFullSdk } from './node/node.js'
 export { checkLegacyOptions } from './node/legacy-options.js'
 export { installJsCrypto } from './wire/js-crypto.js'
 export type { NodeEvents, NodeStatus, ProtocolHandler } from './node/node.js'

@@ -1,4 +1,4 @@
-import { allServices, checkLegacyOptions, flood, iceExchange, installJsCrypto, overlaySignalling } from '@hearsay/core'
+import { withFullSdk } from '@hearsay/core'
 import type { Transport } from '@hearsay/core'
 import type { WebRTCInit } from '@hearsay/transport-webrtc'
 import type { HearsayOptions as BaseOptions } from './options.js'
@@ -33,13 +33,11 @@ export function withWebRTC (options: HearsayOptions, base: () => Transport[], we
 }
 
 /**
- * The main entry is the full SDK: every service unless `services` says otherwise, and
- * signalling through the overlay (WebRTC needs it; the node forwards signals for its
- * neighbours) unless `signalling` says otherwise. `hearsay/lite` has neither by default, so that
- * what an application does not use stays out of its bundle.
+ * The main entry is the full SDK: the same options as `@hearsay/core`'s `createNode`
+ * (`withFullSdk`: every service, overlay signalling, the ICE exchange, `'flood'`, the legacy-name
+ * advice and the JavaScript hashes). `hearsay/lite` has none of it by default, so that what an
+ * application does not use stays out of its bundle.
  */
 export function withAllServices<O extends BaseOptions> (options: O): O {
-  checkLegacyOptions(options)
-  installJsCrypto()
-  return { ...options, broadcast: options.broadcast === 'flood' ? flood() : options.broadcast, services: options.services ?? allServices(), signalling: options.signalling ?? overlaySignalling(), iceExchange: options.iceExchange ?? iceExchange() }
+  return withFullSdk(options)
 }

@@ -250,7 +250,18 @@ type AllServices = ReturnType<typeof allServices>
  * Nothing happens on the network until `start()`.
  */
 export function createNode<const S extends readonly Service[] = AllServices> (options: NodeOptions & { services?: S } = {}): HearsayNode<ServiceMap<S>> {
+  return new HearsayNode<ServiceMap<S>>(withFullSdk(options))
+}
+
+/**
+ * The options of the full SDK's `createNode` (`@hearsay/core`'s and `hearsay`'s): advice for
+ * the older packages' option names, the JavaScript hashes where WebCrypto is missing, `'flood'`
+ * as `flood()`, and by default every service, overlay signalling and the ICE server exchange.
+ * `hearsay/lite` takes none of it, so that what an application does not use stays out of its
+ * bundle.
+ */
+export function withFullSdk<O extends Pick<NodeOptions, 'broadcast' | 'services' | 'signalling' | 'iceExchange'>> (options: O): O {
   checkLegacyOptions(options)
   installJsCrypto()
-  return new HearsayNode<ServiceMap<S>>({ ...options, broadcast: options.broadcast === 'flood' ? flood() : options.broadcast, services: options.services ?? allServices(), signalling: options.signalling ?? overlaySignalling(), iceExchange: options.iceExchange ?? iceExchange() })
+  return { ...options, broadcast: options.broadcast === 'flood' ? flood() : options.broadcast, services: options.services ?? allServices(), signalling: options.signalling ?? overlaySignalling(), iceExchange: options.iceExchange ?? iceExchange() }
 }
