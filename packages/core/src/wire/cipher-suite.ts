@@ -83,7 +83,9 @@ export function aes256Gcm (api: NodeCipherApi): CipherSuite {
           d.setAuthTag(boxed.subarray(boxed.length - BOX_OVERHEAD))
           const plain = d.update(boxed.subarray(0, boxed.length - BOX_OVERHEAD))
           try { d.final() } catch { return null }
-          return plain
+          // a plain view, not node's Buffer: core hands out no Buffer, and every later subarray
+          // (a batch's entries, msgpack's bin values) is cheaper on a Uint8Array
+          return plain.constructor === Uint8Array ? plain : new Uint8Array(plain.buffer, plain.byteOffset, plain.byteLength)
         }
       }
     }
