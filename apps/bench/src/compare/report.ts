@@ -75,7 +75,7 @@ export function compareMarkdown (r: CompareResult): string {
 
   if (r.link !== null) {
     out.push('## Two nodes: the secure link against raw ws and raw net\n')
-    out.push(`One-way messages/s, sender paced by backpressure, ${r.link.durationMs} ms per measurement, best of ${r.link.repeats} (rows alternate), both ends in one process; ` +
+    out.push(`One-way messages/s, sender paced by backpressure, ${r.link.durationMs} ms per measurement, median of ${r.link.repeats} (rows alternate; ratios per repeat), both ends in one process; ` +
       'CPU µs / msg is the process CPU time (both ends) per message received, median of the repeats. ' +
       '"coalescing off" is the same link with `secureChannel({ coalesce: false })`: one secretbox and one transport frame per message, as before batches.\n')
     out.push(linkMarkdown(r.link))

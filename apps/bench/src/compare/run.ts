@@ -15,7 +15,7 @@ export interface CompareConfig {
   driver: DriverConfig
   /** Two-node link: window per measurement, ms (0 skips the link part). */
   linkMs: number
-  /** Two-node link: measurements of each row (best rate, median CPU kept). */
+  /** Two-node link: measurements of each row (median, min, max; ratios per repeat). */
   linkRepeats: number
   linkPayloads: number[]
 }
