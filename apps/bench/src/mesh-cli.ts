@@ -27,6 +27,8 @@ const { values } = parseArgs({
     'join-rate': { type: 'string', default: '50' },
     broadcasts: { type: 'string', default: '20' },
     'settle-timeout': { type: 'string', default: '120000' },
+    // the relay's steady state: its --step-back-above default (RELAY_STEP_BACK_ABOVE)
+    'relay-links': { type: 'string', default: '16' },
     'relay-args': { type: 'string', default: '' },
     'no-write': { type: 'boolean', default: false }
   }
@@ -63,16 +65,16 @@ function markdown (rows: Row[]): string {
     '(node-datachannel) and a ws client to the relay, plus Chromium pages (e2e/pages/mesh-peer.ts), inside a network',
     'namespace. Cells: median [min–max] over the runs. "peers" counts Node peers + pages.',
     '',
-    '| peers (pages) | runs | one component after the wave, s | first direct link p50 / p95, ms | delivery | complete broadcasts | relay links (active) | relay B per page-message (net of idle) |',
-    '|---|---|---|---|---|---|---|---|'
+    '| peers (pages) | runs | one component after the wave, s | settled after the wave, s | first direct link p50 / p95, ms | delivery | complete broadcasts | relay links (active) | relay B per page-message (net of idle) |',
+    '|---|---|---|---|---|---|---|---|---|'
   ]
   for (const n of sizes) {
     const rs = rows.filter(r => r.peers === n).map(r => r.result)
-    lines.push(`| ${n + rs[0]!.pages} (${rs[0]!.pages}) | ${rs.length} | ${mmm(rs.map(r => r.oneComponentAfterWaveMs === null ? null : r.oneComponentAfterWaveMs / 1000))} | ${mmm(rs.map(r => r.firstDirect.median))} / ${mmm(rs.map(r => r.firstDirect.p95))} | ${mmm(rs.map(r => r.broadcasts.delivery * 100), ' %')} | ${mmm(rs.map(r => r.broadcasts.complete))} of ${rs[0]!.broadcasts.sent} | ${mmm(rs.map(r => r.relay.links))} (${mmm(rs.map(r => r.relay.active))}) | ${mmm(rs.map(r => r.relay.bytesPerPageMessage))} (${mmm(rs.map(r => r.relay.bytesPerPageMessageNet))}) |`)
+    lines.push(`| ${n + rs[0]!.pages} (${rs[0]!.pages}) | ${rs.length} | ${mmm(rs.map(r => r.oneComponentAfterWaveMs === null ? null : r.oneComponentAfterWaveMs / 1000))} | ${mmm(rs.map(r => r.settledMs === null ? null : Math.max(0, r.settledMs - r.waveMs) / 1000))} | ${mmm(rs.map(r => r.firstDirect.median))} / ${mmm(rs.map(r => r.firstDirect.p95))} | ${mmm(rs.map(r => r.broadcasts.delivery * 100), ' %')} | ${mmm(rs.map(r => r.broadcasts.complete))} of ${rs[0]!.broadcasts.sent} | ${mmm(rs.map(r => r.relay.links))} (${mmm(rs.map(r => r.relay.active))}) | ${mmm(rs.map(r => r.relay.bytesPerPageMessage))} (${mmm(rs.map(r => r.relay.bytesPerPageMessageNet))}) |`)
   }
-  lines.push('', '## Components over time', '', 'Seconds since the first `start()` → components (peers started), per run.', '')
+  lines.push('', '## Components over time', '', 'Seconds since the first `start()` → components (peers started) relay links, per run.', '')
   for (const r of rows) {
-    const pts = r.result.components.filter((_, i, a) => i === a.length - 1 || i % 5 === 0).map(([t, c, s]) => `${(t / 1000).toFixed(0)} s: ${c} (${s})`)
+    const pts = r.result.components.filter((_, i, a) => i === a.length - 1 || i % 5 === 0).map(([t, c, s, l]) => `${(t / 1000).toFixed(0)} s: ${c} (${s}) ${l ?? '?'}`)
     lines.push(`- ${r.peers} peers, run ${r.run} (wave ${(r.result.waveMs / 1000).toFixed(1)} s, load ${r.load.map(x => x.toFixed(1)).join(' ')}): ${pts.join(', ')}`)
   }
   lines.push('', '## Counters', '', 'Summed over every peer and the relay (drops, HyParView drops, dials, signals), per run.', '')
@@ -103,6 +105,7 @@ try {
         joinRate: Number(values['join-rate']),
         broadcasts: Number(values.broadcasts),
         settleTimeoutMs: Number(values['settle-timeout']),
+        relayLinksAtMost: Number(values['relay-links']),
         extraRelayArgs: values['relay-args'] === '' ? [] : values['relay-args'].split(' '),
         log: (line) => { console.error(`  ${line}`) }
       })

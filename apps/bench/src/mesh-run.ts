@@ -48,6 +48,11 @@ export interface MeshOptions {
   spacingMs?: number
   /** Longest wait for one component with a direct link at every peer, ms. @default 120000 */
   settleTimeoutMs?: number
+  /**
+   * The settle wait also waits until the relay holds at most this many links (its steady state:
+   * `--step-back-above`, 16 by default). @default no wait on the relay
+   */
+  relayLinksAtMost?: number
   /** Longest wait for every broadcast to reach every peer, after the last was sent, ms. @default 15000 */
   deliveryTimeoutMs?: number
   /** More relay CLI flags. */
@@ -68,12 +73,14 @@ export interface MeshResult {
   pages: number
   /** From the first start() to the last peer started, ms. */
   waveMs: number
-  /** [ms since the first start(), components, peers started]. */
-  components: Array<[number, number, number]>
+  /** [ms since the first start(), components, peers started, links the relay holds]. */
+  components: Array<[number, number, number, number]>
   /** From the first start() to one component (every peer started), ms; null if never. */
   oneComponentMs: number | null
   /** From the last start() to one component, ms; null if never. */
   oneComponentAfterWaveMs: number | null
+  /** From the first start() to the end of the settle wait (one component, a direct link each, the relay at `relayLinksAtMost`), ms; null on timeout. */
+  settledMs: number | null
   /** From start() to the first webrtc: link, ms. */
   firstDirect: { median: number, p95: number, max: number, missing: number }
   broadcasts: {
@@ -100,12 +107,15 @@ export interface MeshResult {
   }
   /** Every `drops.*` and HyParView drop over all peers and the relay, plus dial and signal counters. */
   counters: Record<string, number>
-  pass: { oneComponent: boolean, delivery: boolean, firstDirect: boolean }
+  pass: { oneComponent: boolean, delivery: boolean, firstDirect: boolean, settled: boolean }
 }
 
 interface Worker { proc: ChildProcess, base: number, count: number }
 
 interface RelayStatus { peers: Array<{ id: string, active: boolean }>, counters: { bytesIn: number, bytesOut: number } }
+
+/** Per-address caps of the relay lifted: every peer of the run comes from 127.0.0.1. */
+export const MESH_RELAY_ARGS = ['--port', '0', '--data', ':memory:', '--max-conns-per-ip', '0', '--max-pending-handshakes-per-ip', '0']
 
 /** Components of the undirected graph of active views. */
 export function countComponents (nodes: Iterable<string>, edges: Iterable<[string, string]>): number {
@@ -157,7 +167,7 @@ export async function runMesh (opts: MeshOptions = {}): Promise<MeshResult> {
   const pages: MeshPageDriver[] = []
   const timers = new Set<ReturnType<typeof setTimeout>>()
   try {
-    relay = await spawnRelay(['--port', '0', '--data', ':memory:', '--max-conns-per-ip', '0', ...(opts.extraRelayArgs ?? [])])
+    relay = await spawnRelay([...MESH_RELAY_ARGS, ...(opts.extraRelayArgs ?? [])])
     const r = relay
     log(`relay ${r.ws} (${r.id.slice(0, 8)})`)
     const relayStatus = async (): Promise<RelayStatus> => {
@@ -237,6 +247,7 @@ export async function runMesh (opts: MeshOptions = {}): Promise<MeshResult> {
     }
 
     let relayActive: string[] = []
+    let relayLinks = 0
     const pollPages = async (): Promise<void> => {
       await Promise.all(pages.map(async (page, p) => {
         const s = await page.state()
@@ -253,18 +264,23 @@ export async function runMesh (opts: MeshOptions = {}): Promise<MeshResult> {
     const firstDirectAll = (): boolean => ids.size === total && [...ids.keys()].every(k => state.get(k)?.firstDirectMs != null)
 
     // settle: sample every sampleEveryMs (pages and the relay are polled, workers push) until
-    // every peer started, the overlay is one component and every peer has a direct link
-    const series: Array<[number, number, number]> = []
+    // every peer started, the overlay is one component, every peer has a direct link and the
+    // relay holds at most relayLinksAtMost links
+    const series: Array<[number, number, number, number]> = []
     let oneComponentMs: number | null = null
+    let settledMs: number | null = null
     const settleDeadline = performance.now() + settleTimeoutMs
+    const relayCap = opts.relayLinksAtMost ?? Number.POSITIVE_INFINITY
     for (;;) {
       await pollPages()
-      relayActive = (await relayStatus()).peers.filter(p => p.active).map(p => p.id)
+      const status = await relayStatus()
+      relayActive = status.peers.filter(p => p.active).map(p => p.id)
+      relayLinks = status.peers.length
       const c = components()
-      series.push([since(), c, ids.size])
-      log(`t=${(since() / 1000).toFixed(1)} s: ${ids.size}/${total} started, ${c} component(s), ${[...state.values()].filter(s => s.firstDirectMs !== null).length} with a direct link, relay active ${relayActive.length}`)
+      series.push([since(), c, ids.size, relayLinks])
+      log(`t=${(since() / 1000).toFixed(1)} s: ${ids.size}/${total} started, ${c} component(s), ${[...state.values()].filter(s => s.firstDirectMs !== null).length} with a direct link, relay links ${relayLinks} (active ${relayActive.length})`)
       if (c === 1 && ids.size === total && oneComponentMs === null) oneComponentMs = since()
-      if (c === 1 && ids.size === total && firstDirectAll()) break
+      if (c === 1 && ids.size === total && firstDirectAll() && relayLinks <= relayCap) { settledMs = since(); break }
       if (performance.now() > settleDeadline) { log('settle timeout'); break }
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => { timers.delete(t); changed = () => {}; resolve() }, sampleEveryMs)
@@ -356,6 +372,7 @@ export async function runMesh (opts: MeshOptions = {}): Promise<MeshResult> {
       components: series,
       oneComponentMs,
       oneComponentAfterWaveMs,
+      settledMs,
       firstDirect: { median: round(quantileOf(firsts, 0.5), 0), p95: round(quantileOf(firsts, 0.95), 0), max: round(firsts.at(-1) ?? Number.NaN, 0), missing: total - firsts.length },
       broadcasts: {
         sent: bids.length,
@@ -372,7 +389,7 @@ export async function runMesh (opts: MeshOptions = {}): Promise<MeshResult> {
         bytesPerPageMessageNet: round((bytes - quietBytesPerMs * bPhase) / pageMessages, 1)
       },
       counters,
-      pass: { oneComponent: oneComponentMs !== null, delivery: receipts === bids.length * (total - 1), firstDirect: firsts.length === total }
+      pass: { oneComponent: oneComponentMs !== null, delivery: receipts === bids.length * (total - 1), firstDirect: firsts.length === total, settled: settledMs !== null }
     }
     if (errors.length > 0) log(`errors: ${errors.slice(0, 5).join('; ')}`)
     return result

@@ -150,7 +150,7 @@ const periodic = setInterval(() => { for (let i = 0; i < hosted.length; i++) if 
 function metricsSum (): Record<string, number> {
   const sum: Record<string, number> = { ...diag }
   if (DIAG) {
-    const med = (xs: number[]): number => { const a = xs.filter(x => x !== undefined).sort((x, y) => x - y); return Math.round(a[Math.floor(a.length / 2)] ?? -1) }
+    const med = (xs: number[]): number => { const a = xs.filter(x => Number.isFinite(x)).sort((x, y) => x - y); return Math.round(a[Math.floor(a.length / 2)] ?? -1) }
     sum['diag.median ms to the first link'] = med(firstLink)
     sum['diag.median ms of a webrtc transport dial'] = med(dialMs)
     sum['diag.p90 ms of a webrtc transport dial'] = Math.round(dialMs.sort((a, b) => a - b)[Math.floor(dialMs.length * 0.9)] ?? -1)
