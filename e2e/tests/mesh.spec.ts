@@ -3,9 +3,10 @@
  * defaults but for the per-address caps, as every peer comes from 127.0.0.1), 100 page-like
  * Node peers in 4 worker processes (ws client + WebRTC through node-datachannel, no listen
  * address, signalled over the overlay) and 2 Chromium pages, all joining through the relay.
- * Waits (bounded) for one overlay component, a direct WebRTC link at every peer and the relay
- * down to its steady state (≤ 16 page links, `--step-back-above`), then asserts that every one
- * of 20 broadcasts (Node and page senders) reached every peer and page. The run is apps/bench/src/mesh-run.ts (its
+ * Waits (bounded) for one overlay component, a direct WebRTC link at every Chromium page and the
+ * relay down to its steady state (≤ 16 page links, `--step-back-above`: every other peer is then
+ * linked directly), then asserts that every one of 20 broadcasts (Node and page senders) reached
+ * every peer and page. The run is apps/bench/src/mesh-run.ts (its
  * built file: `pnpm build` first, as CI does); `pnpm bench:mesh` is the long version.
  *
  * Runs inside the network namespace scripts/test.mjs makes (WebRTC needs a non-loopback
@@ -42,6 +43,9 @@ test('100 WebRTC peers in 4 processes and 2 Chromium pages through one relay pro
     joinRate: 50,
     broadcasts: 20,
     relayLinksAtMost: RELAY_STEADY_LINKS,
+    // the pages must link directly; a Node peer off the relay is linked directly anyway once the
+    // overlay is one component, and the relay holds at most 16
+    everyPeerDirect: false,
     settleTimeoutMs: 90_000,
     deliveryTimeoutMs: 15_000,
     sampleEveryMs: 500,
@@ -51,9 +55,9 @@ test('100 WebRTC peers in 4 processes and 2 Chromium pages through one relay pro
   console.log(`mesh: one component ${r.oneComponentMs} ms after the first start (wave ${r.waveMs} ms), settled at ${r.settledMs} ms; first direct link median ${r.firstDirect.median} ms, p95 ${r.firstDirect.p95} ms; ` +
     `delivery ${r.broadcasts.delivery} in ${r.broadcasts.ms} ms; relay links ${r.relay.links} (active ${r.relay.active})`)
   console.log(`mesh counters: ${JSON.stringify(r.counters)}`)
-  const series = `[ms, components, started, relay links] over time: ${JSON.stringify(r.components)}`
+  const series = `[ms, components, started, relay links] over time: ${JSON.stringify(r.components)}; outside the largest component at the end: ${JSON.stringify(r.stragglers)}`
   expect(r.pass.oneComponent, series).toBe(true)
-  expect(r.firstDirect.missing, series).toBe(0)
+  expect(r.firstDirect.pagesWithout, series).toBe(0)
   expect(r.pass.settled, series).toBe(true)
   expect(r.relay.links).toBeLessThanOrEqual(RELAY_STEADY_LINKS)
   expect(r.broadcasts.fromPages).toBeGreaterThan(0)

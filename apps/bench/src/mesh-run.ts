@@ -53,6 +53,12 @@ export interface MeshOptions {
    * `--step-back-above`, 16 by default). @default no wait on the relay
    */
   relayLinksAtMost?: number
+  /**
+   * The settle wait waits for a direct link at every peer; false: at every Chromium page only
+   * (the Node peers off the relay have direct links anyway once the overlay is one component).
+   * @default true
+   */
+  everyPeerDirect?: boolean
   /** Longest wait for every broadcast to reach every peer, after the last was sent, ms. @default 15000 */
   deliveryTimeoutMs?: number
   /** More relay CLI flags. */
@@ -79,10 +85,10 @@ export interface MeshResult {
   oneComponentMs: number | null
   /** From the last start() to one component, ms; null if never. */
   oneComponentAfterWaveMs: number | null
-  /** From the first start() to the end of the settle wait (one component, a direct link each, the relay at `relayLinksAtMost`), ms; null on timeout. */
+  /** From the first start() to the end of the settle wait (one component, direct links per `everyPeerDirect`, the relay at `relayLinksAtMost`), ms; null on timeout. */
   settledMs: number | null
   /** From start() to the first webrtc: link, ms. */
-  firstDirect: { median: number, p95: number, max: number, missing: number }
+  firstDirect: { median: number, p95: number, max: number, missing: number, pagesWithout: number }
   broadcasts: {
     sent: number
     fromPages: number
@@ -105,6 +111,10 @@ export interface MeshResult {
     /** The same over a quiet window as long as the broadcast phase, subtracted. */
     bytesPerPageMessageNet: number
   }
+  /** The peers outside the largest component at the end of the settle wait: active view size (-1: no state yet), ever a direct link, in the relay's active view. */
+  stragglers: Array<{ key: string, active: number, direct: boolean, onRelay: boolean }>
+  /** Peers that missed broadcasts: how many, and their active views as last seen (`(one-sided)`: that neighbour does not list them). */
+  missed: Array<{ key: string, broadcasts: number, active: string[] }>
   /** Every `drops.*` and HyParView drop over all peers and the relay, plus dial and signal counters. */
   counters: Record<string, number>
   pass: { oneComponent: boolean, delivery: boolean, firstDirect: boolean, settled: boolean }
@@ -117,8 +127,8 @@ interface RelayStatus { peers: Array<{ id: string, active: boolean }>, counters:
 /** Per-address caps of the relay lifted: every peer of the run comes from 127.0.0.1. */
 export const MESH_RELAY_ARGS = ['--port', '0', '--data', ':memory:', '--max-conns-per-ip', '0', '--max-pending-handshakes-per-ip', '0']
 
-/** Components of the undirected graph of active views. */
-export function countComponents (nodes: Iterable<string>, edges: Iterable<[string, string]>): number {
+/** Components of the undirected graph of active views, largest first. */
+export function componentsOf (nodes: Iterable<string>, edges: Iterable<[string, string]>): string[][] {
   const parent = new Map<string, string>()
   for (const n of nodes) parent.set(n, n)
   const find = (x: string): string => {
@@ -134,9 +144,14 @@ export function countComponents (nodes: Iterable<string>, edges: Iterable<[strin
     const rb = find(b)
     if (ra !== rb) parent.set(ra, rb)
   }
-  let count = 0
-  for (const [k, v] of parent) if (k === v) count++
-  return count
+  const groups = new Map<string, string[]>()
+  for (const k of parent.keys()) {
+    const r = find(k)
+    let g = groups.get(r)
+    if (g === undefined) groups.set(r, g = [])
+    g.push(k)
+  }
+  return [...groups.values()].sort((a, b) => b.length - a.length)
 }
 
 const COUNTER_PREFIXES = ['drops.', 'overlay.', 'dials.', 'rtc.', 'handshake.', 'diag.']
@@ -212,6 +227,18 @@ export async function runMesh (opts: MeshOptions = {}): Promise<MeshResult> {
         changed()
       })
     }
+    /** One Node peer's status, links and counters, as JSON for the log. */
+    const inspect = async (key: string): Promise<string> => {
+      const g = Number(key.slice(1))
+      const w = workers.find(y => g >= y.base && g < y.base + y.count)
+      if (w === undefined) return 'no such peer'
+      const answer = new Promise<MeshWorkerEvent>((resolve) => {
+        const on = (e: MeshWorkerEvent): void => { if (e.ev === 'inspect' && e.i === g - w.base) { w.proc.off('message', on); resolve(e) } }
+        w.proc.on('message', on)
+      })
+      w.proc.send({ cmd: 'inspect', i: g - w.base } satisfies MeshWorkerCommand)
+      return await within(answer, 10_000, 'a worker to inspect a node').then(e => JSON.stringify(e), (err: unknown) => String(err))
+    }
     const got = (bid: string, key: string): void => {
       let s = receivedBy.get(bid)
       if (s === undefined) receivedBy.set(bid, s = new Set())
@@ -255,13 +282,36 @@ export async function runMesh (opts: MeshOptions = {}): Promise<MeshResult> {
         for (const bid of await page.takeReceived()) got(bid, `p${p}`)
       }))
     }
-    const components = (): number => {
+    const groups = (): string[][] => {
       const nodes = [r.id, ...ids.values()]
       const edges: Array<[string, string]> = relayActive.map(id => [r.id, id])
       for (const [key, s] of state) { const id = ids.get(key); if (id !== undefined) for (const a of s.active) edges.push([id, a]) }
-      return countComponents(nodes, edges)
+      return componentsOf(nodes, edges)
     }
-    const firstDirectAll = (): boolean => ids.size === total && [...ids.keys()].every(k => state.get(k)?.firstDirectMs != null)
+    // the peers outside the largest component, as the run ends its settle wait
+    const stragglersOf = (gs: string[][]): MeshResult['stragglers'] => {
+      const keyOf = new Map([...ids].map(([k, id]) => [id, k]))
+      return gs.slice(1).flat().map((id) => {
+        const key = keyOf.get(id) ?? (id === r.id ? 'relay' : id)
+        const s = state.get(key)
+        return { key, active: s?.active.length ?? -1, direct: s?.firstDirectMs != null, onRelay: relayActive.includes(id) }
+      })
+    }
+    let stragglers: MeshResult['stragglers'] = []
+    // views of every node by id (the relay's too), for one-sided entries: a lists b, b not a
+    const viewsById = (): Map<string, Set<string>> => {
+      const m = new Map<string, Set<string>>([[r.id, new Set(relayActive)]])
+      for (const [key, s] of state) { const id = ids.get(key); if (id !== undefined) m.set(id, new Set(s.active)) }
+      return m
+    }
+    const oneSided = (): Array<[string, string]> => {
+      const out: Array<[string, string]> = []
+      const views = viewsById()
+      for (const [a, v] of views) for (const b of v) if (views.get(b)?.has(a) === false) out.push([a, b])
+      return out
+    }
+    const mustBeDirect = (k: string): boolean => (opts.everyPeerDirect ?? true) || k.startsWith('p')
+    const firstDirectAll = (): boolean => ids.size === total && [...ids.keys()].every(k => !mustBeDirect(k) || state.get(k)?.firstDirectMs != null)
 
     // settle: sample every sampleEveryMs (pages and the relay are polled, workers push) until
     // every peer started, the overlay is one component, every peer has a direct link and the
@@ -276,18 +326,23 @@ export async function runMesh (opts: MeshOptions = {}): Promise<MeshResult> {
       const status = await relayStatus()
       relayActive = status.peers.filter(p => p.active).map(p => p.id)
       relayLinks = status.peers.length
-      const c = components()
+      const gs = groups()
+      const c = gs.length
+      stragglers = stragglersOf(gs)
       series.push([since(), c, ids.size, relayLinks])
-      log(`t=${(since() / 1000).toFixed(1)} s: ${ids.size}/${total} started, ${c} component(s), ${[...state.values()].filter(s => s.firstDirectMs !== null).length} with a direct link, relay links ${relayLinks} (active ${relayActive.length})`)
+      const lopsided = oneSided().length
+      log(`t=${(since() / 1000).toFixed(1)} s: ${ids.size}/${total} started, ${c} component(s), ${[...state.values()].filter(s => s.firstDirectMs !== null).length} with a direct link, relay links ${relayLinks} (active ${relayActive.length}), ${lopsided} one-sided view entries${c > 1 && stragglers.length <= 8 ? `; outside the largest: ${stragglers.map(x => `${x.key} (active ${x.active}${x.direct ? ', direct' : ''}${x.onRelay ? ', on the relay' : ''})`).join(', ')}` : ''}`)
       if (c === 1 && ids.size === total && oneComponentMs === null) oneComponentMs = since()
       if (c === 1 && ids.size === total && firstDirectAll() && relayLinks <= relayCap) { settledMs = since(); break }
-      if (performance.now() > settleDeadline) { log('settle timeout'); break }
+      if (performance.now() > settleDeadline) { log(`settle timeout; outside the largest component: ${JSON.stringify(stragglers)}`); break }
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => { timers.delete(t); changed = () => {}; resolve() }, sampleEveryMs)
         timers.add(t)
       })
     }
     await Promise.all(pageStarts)
+    // a Node peer still outside the largest component: its own counters, for the log
+    for (const x of stragglers.filter(x => x.key.startsWith('n')).slice(0, 3)) log(`${x.key}: ${await inspect(x.key)}`)
 
     // a quiet window as long as the broadcast phase will be, for the relay's idle traffic
     const phaseMs = broadcastCount * spacingMs
@@ -341,7 +396,21 @@ export async function runMesh (opts: MeshOptions = {}): Promise<MeshResult> {
     await pollPages()
     const bMs = Math.round(lastReceipt - bStart)
     const b1 = await relayStatus()
+    relayActive = b1.peers.filter(p => p.active).map(p => p.id)
     const reached = bids.map(b => receivedBy.get(b)?.size ?? 0)
+    // who missed what, with their views as the run saw them last
+    const keyOfId = new Map([...ids].map(([k, id]) => [id, k]))
+    const missed: MeshResult['missed'] = []
+    for (const key of ids.keys()) {
+      const n = bids.filter(b => receivedBy.get(b)?.has(key) !== true).length
+      if (n === 0) continue
+      const views = viewsById()
+      const id = ids.get(key)!
+      const active = [...(views.get(id) ?? [])].map(a => `${keyOfId.get(a) ?? (a === r.id ? 'relay' : a.slice(0, 8))}${views.get(a)?.has(id) === false ? '(one-sided)' : ''}`)
+      missed.push({ key, broadcasts: n, active })
+    }
+    for (const x of missed.filter(x => x.key.startsWith('n')).slice(0, 3)) log(`${x.key}: ${await inspect(x.key)}`)
+    if (missed.length > 0) log(`missed: ${JSON.stringify(missed.slice(0, 30))}; one-sided view entries ${JSON.stringify(oneSided().map(([a, b]) => [keyOfId.get(a) ?? 'relay', keyOfId.get(b) ?? 'relay']).slice(0, 30))}`)
     const receipts = reached.reduce((a, b) => a + b - 1, 0)
     const bytes = (b1.counters.bytesIn + b1.counters.bytesOut) - (b0.counters.bytesIn + b0.counters.bytesOut)
     const bPhase = performance.now() - bStart
@@ -373,7 +442,7 @@ export async function runMesh (opts: MeshOptions = {}): Promise<MeshResult> {
       oneComponentMs,
       oneComponentAfterWaveMs,
       settledMs,
-      firstDirect: { median: round(quantileOf(firsts, 0.5), 0), p95: round(quantileOf(firsts, 0.95), 0), max: round(firsts.at(-1) ?? Number.NaN, 0), missing: total - firsts.length },
+      firstDirect: { median: round(quantileOf(firsts, 0.5), 0), p95: round(quantileOf(firsts, 0.95), 0), max: round(firsts.at(-1) ?? Number.NaN, 0), missing: total - firsts.length, pagesWithout: pages.filter((_, p) => state.get(`p${p}`)?.firstDirectMs == null).length },
       broadcasts: {
         sent: bids.length,
         fromPages: senders.filter(s => s.startsWith('p')).length,
@@ -388,6 +457,8 @@ export async function runMesh (opts: MeshOptions = {}): Promise<MeshResult> {
         bytesPerPageMessage: round(bytes / pageMessages, 1),
         bytesPerPageMessageNet: round((bytes - quietBytesPerMs * bPhase) / pageMessages, 1)
       },
+      stragglers,
+      missed,
       counters,
       pass: { oneComponent: oneComponentMs !== null, delivery: receipts === bids.length * (total - 1), firstDirect: firsts.length === total, settled: settledMs !== null }
     }

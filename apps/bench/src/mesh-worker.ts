@@ -11,6 +11,7 @@
  *   parent → { cmd: 'broadcast', i, bid }  → worker → { ev: 'sent', bid }
  *   worker → { ev: 'received', bids: [[i, bid], …] }     (batched)
  *   parent → { cmd: 'metrics' } → worker → { ev: 'metrics', sum: { name: total } }
+ *   parent → { cmd: 'inspect', i } → worker → { ev: 'inspect', i, status, links, counters }  (one node)
  *   parent → { cmd: 'stop' } → the nodes stop, the process exits
  */
 import { createNode, memoryStore } from 'hearsay'
@@ -22,6 +23,7 @@ export type MeshWorkerCommand =
   | { cmd: 'start', at: number[] }
   | { cmd: 'broadcast', i: number, bid: string }
   | { cmd: 'metrics' }
+  | { cmd: 'inspect', i: number }
   | { cmd: 'stop' }
 
 export interface MeshPeerState {
@@ -40,6 +42,7 @@ export type MeshWorkerEvent =
   | { ev: 'sent', bid: string }
   | { ev: 'received', bids: Array<[number, string]> }
   | { ev: 'metrics', sum: Record<string, number> }
+  | { ev: 'inspect', i: number, status: string, links: string[], counters: Record<string, number> }
   | { ev: 'error', message: string }
 
 /** The application message type of the measured broadcasts. */
@@ -182,6 +185,12 @@ process.on('message', (m: MeshWorkerCommand) => {
     } catch (err) { send({ ev: 'error', message: `broadcast ${m.bid}: ${String(err)}` }) }
   } else if (m.cmd === 'metrics') {
     send({ ev: 'metrics', sum: metricsSum() })
+  } else if (m.cmd === 'inspect') {
+    const n = hosted[m.i]?.node
+    const counters: Record<string, number> = {}
+    for (const [k, v] of Object.entries(n?.metrics.snapshot() ?? {})) if (v !== 0) counters[k] = v
+    for (const [k, v] of Object.entries(n?.overlay?.drops ?? {})) counters[`overlay.${k}`] = v
+    send({ ev: 'inspect', i: m.i, status: n?.status ?? 'none', links: n === undefined ? [] : n.peers().map(p => p.address.slice(0, 24)), counters })
   } else if (m.cmd === 'stop') {
     void stopAll().finally(() => { process.exit(0) })
   }
