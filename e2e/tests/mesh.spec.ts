@@ -21,9 +21,9 @@ import { collectErrors, expect, test } from './fixtures.js'
 const inNetns = process.env.HEARSAY_NETNS === '1'
 /** The relay's steady state: its `--step-back-above` default. */
 const RELAY_STEADY_LINKS = RELAY_STEP_BACK_ABOVE
-test.skip(!inNetns, 'the mesh test runs inside a network namespace: node scripts/netns.mjs npx playwright test -c e2e/playwright.config.ts mesh')
+test.skip(!inNetns, 'the mesh test runs inside a network namespace: node scripts/netns.mjs npx playwright test -c e2e/playwright.config.ts tests/mesh.spec')
 
-test('100 WebRTC peers in 4 processes and 2 Chromium pages through one relay process: one overlay, a direct link each, every broadcast everywhere', async ({ browser, staticServer }) => {
+test('100 WebRTC peers in 4 processes and 2 Chromium pages through one relay process: one overlay, direct links, the relay at ≤ 16 page links, every broadcast at every peer', async ({ browser, staticServer }) => {
   test.setTimeout(150_000)
   await staticServer.bundle('mesh-peer')
   const pageErrors: string[][] = []
