@@ -176,6 +176,8 @@ export class HyParView {
   readonly #crossed = new Set<PeerId>()
   /** Peers that refused a NEIGHBOR since the last tick: not asked again before it. */
   readonly #refusedBy = new Set<PeerId>()
+  /** Pages asked to step back, with the tick they were last asked at (one still here declined). */
+  readonly #askedStepBack = new Map<PeerId, number>()
   #shuffleSent: Set<PeerId> | undefined
   #ticks = 0
   #out: HyParViewAction[] = []
@@ -504,11 +506,21 @@ export class HyParView {
   }
 
   #askStepBack (): void {
+    for (const id of this.#askedStepBack.keys()) if (!this.#active.has(id)) this.#askedStepBack.delete(id)
     const excess = this.#stepBackAbove > 0 ? this.#active.size - this.#stepBackAbove : 0
     if (excess <= 0) return
     // only peers linked for a full period: a newcomer has had no time to find other neighbours
     const ready = this.#sheddable().filter(id => this.#ticks - (this.#links.get(id) ?? this.#ticks) >= 2)
-    for (const id of ready.slice(0, excess)) this.#send(id, { t: 'hv.sb' })
+    // a page asked before and still here declined (too few other neighbours): the ones asked
+    // longest ago (never first) go first, longest-linked first among equals; asking the same
+    // longest-linked page every tick left a relay one page over stepBackAbove for good (the
+    // mesh e2e run: 17 page links for 60 s, `step-back-declined` 102)
+    const asked = (id: PeerId): number => this.#askedStepBack.get(id) ?? -1
+    const order = ready.map((id, i) => ({ id, i })).sort((a, b) => asked(a.id) - asked(b.id) || a.i - b.i)
+    for (const { id } of order.slice(0, excess)) {
+      this.#askedStepBack.set(id, this.#ticks)
+      this.#send(id, { t: 'hv.sb' })
+    }
   }
 
   #onShuffle (from: PeerId, msg: Record<string, unknown>): void {

@@ -324,6 +324,22 @@ describe('HyParView: failures and repair', () => {
     expect(connects(p.onLinkDown('a')).map(c => c.peer)).not.toContain('r')
   })
 
+  it('stepBackAbove: pages that declined are asked again only after the others, so one that cannot leave does not keep the relay over stepBackAbove', () => {
+    const page = (id: string): string => `webrtc:${id}`
+    const relay = new HyParView({ self: 'r', selfAddrs: ['mem:r'], random: seededRandom(1), maxActive: 6, stepBackAbove: 2, shed: (_id, addrs) => addrs.every(a => a.startsWith('webrtc:')) })
+    for (const id of ['p1', 'p2', 'p3']) { relay.onLinkUp(id, [], 'remote'); relay.onMessage(id, { t: 'hv.join', addrs: [page(id)] }) }
+    relay.tick()
+    // one over: p1 (longest-linked) is asked; it has too few other neighbours and stays, so the
+    // next tick asks p2, then p3, then p1 again
+    const asked = [relay.tick(), relay.tick(), relay.tick(), relay.tick()].map(a => sends(a, 'hv.sb').map(s => s.to))
+    expect(asked).toEqual([['p1'], ['p2'], ['p3'], ['p1']])
+    // p2 leaves: still one over (p4 came); the one asked longest ago goes first
+    relay.onLinkDown('p2')
+    relay.onLinkUp('p4', [], 'remote')
+    relay.onMessage('p4', { t: 'hv.join', addrs: [page('p4')] })
+    expect(sends(relay.tick(), 'hv.sb').map(s => s.to)).toEqual(['p3'])
+  })
+
   it('a lost link is replaced from passive, with high priority when isolated', () => {
     const hv = mk()
     withActive(hv, ['a', 'b'])
