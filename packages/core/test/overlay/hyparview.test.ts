@@ -340,6 +340,54 @@ describe('HyParView: failures and repair', () => {
     expect(sends(relay.tick(), 'hv.sb').map(s => s.to)).toEqual(['p3'])
   })
 
+  it('stepBackAbove: the request offers a few of the relay\'s other pages, and the page links to one before it leaves (hand-off), so a group of pages the relay bridged stays linked to the rest', () => {
+    const page = (id: string): string => `webrtc:${id}`
+    const relay = new HyParView({ self: 'r', selfAddrs: ['mem:r'], random: seededRandom(1), maxActive: 8, stepBackAbove: 2, shed: (_id, addrs) => addrs.every(a => a.startsWith('webrtc:')) })
+    for (const id of ['p1', 'p2', 'p3', 'p4']) { relay.onLinkUp(id, [], 'remote'); relay.onMessage(id, { t: 'hv.join', addrs: [page(id)] }) }
+    relay.onLinkUp('x', [], 'remote')
+    relay.onMessage('x', { t: 'hv.join', addrs: ['mem:x'] })
+    relay.tick()
+    const asked = sends(relay.tick(), 'hv.sb')
+    expect(asked.map(s => s.to)).toEqual(['p1', 'p2', 'p3'])
+    for (const { to, msg } of asked) {
+      const offered = (msg as Extract<HyParViewMsg, { t: 'hv.sb' }>).peers ?? []
+      // other pages only: never the asked page itself, never a listener
+      expect(offered.length).toBe(3)
+      expect(offered.map(e => e.id)).not.toContain(to)
+      expect(offered.map(e => e.id)).not.toContain('x')
+      expect(offered.every(e => e.addrs.every(a => a.startsWith('webrtc:')))).toBe(true)
+    }
+
+    // the page: linked to r and two pages of its own group; it links to q (offered) first
+    const p = mk('p', { minActive: 2 })
+    withActive(p, ['r', 'a', 'b'])
+    const asking = p.onMessage('r', { t: 'hv.sb', peers: [{ id: 'q', addrs: ['mem:q'] }, { id: 'a', addrs: ['mem:a'] }] })
+    expect(disconnects(asking)).toEqual([])
+    expect(connects(asking)).toEqual([{ type: 'connect', peer: 'q', addrs: ['mem:q'], msg: { t: 'hv.nbr', priority: 'high', addrs: ['mem:p'] } }])
+    // asked again meanwhile: still one hand-off
+    expect(connects(p.onMessage('r', { t: 'hv.sb', peers: [{ id: 's', addrs: ['mem:s'] }] }))).toEqual([])
+    expect(p.drops['step-back-busy']).toBe(1)
+    p.onLinkUp('q', ['mem:q'], 'self')
+    const done = p.onMessage('q', { t: 'hv.nbr-reply', accepted: true })
+    expect(changes(done)).toEqual(['+q', '-r'])
+    expect(disconnects(done)).toEqual([{ type: 'disconnect', peer: 'r', msg: { t: 'hv.disc' } }])
+    expect([...p.activeView().keys()].sort()).toEqual(['a', 'b', 'q'])
+
+    // a hand-off that fails keeps the relay: it asks again, with other pages to try
+    const f = mk('f', { minActive: 2 })
+    withActive(f, ['r', 'a', 'b'])
+    expect(connects(f.onMessage('r', { t: 'hv.sb', peers: [{ id: 'q', addrs: ['mem:q'] }] })).map(c => c.peer)).toEqual(['q'])
+    expect(disconnects(f.onConnectFailed('q'))).toEqual([])
+    f.tick()
+    f.tick()
+    expect(f.drops['step-back-handoff-failed']).toBe(1)
+    expect(f.activeView().has('r')).toBe(true)
+    expect(connects(f.onMessage('r', { t: 'hv.sb', peers: [{ id: 's', addrs: ['mem:s'] }] })).map(c => c.peer)).toEqual(['s'])
+    // malformed offers are dropped and counted, the page stays
+    expect(disconnects(f.onMessage('r', { t: 'hv.sb', peers: 'nope' }))).toEqual([])
+    expect(f.drops.malformed).toBe(1)
+  })
+
   it('a lost link is replaced from passive, with high priority when isolated', () => {
     const hv = mk()
     withActive(hv, ['a', 'b'])
