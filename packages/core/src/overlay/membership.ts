@@ -28,6 +28,14 @@ export interface MembershipOptions {
   heartbeatInterval: number
   /** Phi at which a silent peer is declared down. @default 8 */
   phiThreshold: number
+  /** Longest silence tolerated from a neighbour that announced it is paused (`hs.pause`), ms. @default 300000 */
+  pausedToleranceMs?: number
+  /**
+   * The wall clock, ms (`Date.now` on the system clock). A suspended machine's monotonic clock
+   * may stand still while the wall clock runs on: a jump in it is a wake from sleep.
+   * @default the node's clock
+   */
+  wallNow?: () => number
   /** First rejoin delay after losing every peer, ms; doubles up to `rejoinMaxDelay`, ±50 % jitter. @default 1000 */
   rejoinDelay: number
   /** @default 60000 */
@@ -67,6 +75,13 @@ export interface MembershipEvents {
   'peer:up': { id: PeerId }
 }
 
+
+/** `hs.pause` data: `{ paused: bool }`, or undefined when malformed. */
+export function pausedFlag (data: unknown): boolean | undefined {
+  const paused = (data as { paused?: unknown } | null)?.paused
+  return typeof paused === 'boolean' ? paused : undefined
+}
+
 /**
  * Glue between the pure HyParView state machine and the node: executes its actions on real
  * links, feeds it link events, runs the failure detector on heartbeats, and rejoins through
@@ -88,6 +103,18 @@ export class Membership {
   /** Removes this run's protocol handlers and node listeners (`dispose`). */
   readonly #offs: Array<() => void> = []
   #refilling = false
+  /** This node announced that it is paused (`setPaused`). */
+  #paused = false
+  /**
+   * On the wall clock: the previous heartbeat tick, the last frame heard (or that tick), and the
+   * longest silence between frames since that tick (`#heartbeats`).
+   */
+  #tickAt: number | undefined
+  #heardAt = 0
+  #quietest = 0
+  /** The next rejoin goes at once (a wake): the backoff was earned before the node slept. */
+  #rejoinNow = false
+  readonly #wallNow: () => number
 
   constructor (
     private readonly ctx: OverlayContext,
@@ -115,7 +142,8 @@ export class Membership {
     watchDrops(this.hv.drops, (reason) => { ctx.metrics.drop(`hv-${reason}`) })
     // one heartbeat interval of acceptable pause: a single lost or late beat (10 % loss in the
     // simulator) must not close a healthy link; detection stays within a few intervals
-    this.fd = new FailureDetector({ threshold: opts.phiThreshold, firstHeartbeatEstimateMs: opts.heartbeatInterval, acceptableHeartbeatPauseMs: opts.heartbeatInterval })
+    this.fd = new FailureDetector({ threshold: opts.phiThreshold, firstHeartbeatEstimateMs: opts.heartbeatInterval, acceptableHeartbeatPauseMs: opts.heartbeatInterval, pausedToleranceMs: opts.pausedToleranceMs })
+    this.#wallNow = opts.wallNow ?? ctx.clock.now
     this.#bootstrap = new StoreBootstrap(ctx, { backoffBase: opts.rejoinDelay, backoffMax: opts.rejoinMaxDelay })
     for (const t of ['hv.join', 'hv.fjoin', 'hv.nbr', 'hv.nbr-reply', 'hv.disc', 'hv.sb', 'hv.shuffle', 'hv.shuffle-reply']) {
       this.#offs.push(ctx.handle(t, (peer, data) => {
@@ -125,6 +153,11 @@ export class Membership {
         this.#countExchange(peer, t, data, 'rx')
       }))
     }
+    this.#offs.push(ctx.handle('hs.pause', (peer, data) => {
+      const paused = pausedFlag(data)
+      if (paused === undefined) { ctx.metrics.drop('pause-invalid'); return }
+      this.fd.setPaused(peer.id, paused, ctx.clock.now())
+    }))
   }
 
   /** The node stopped: this instance is done (the next start() makes a new one). */
@@ -210,7 +243,11 @@ export class Membership {
 
   /** Called by the node for every frame received from `peer`: a heartbeat. */
   observe (peer: Peer): void {
-    this.fd.heartbeat(peer.id, this.ctx.clock.now())
+    const now = this.ctx.clock.now()
+    const wall = this.#wallNow()
+    this.#quietest = Math.max(this.#quietest, wall - this.#heardAt)
+    this.#heardAt = wall
+    this.fd.heartbeat(peer.id, now)
     if (this.#downPeers.delete(peer.id)) this.emitEvent('peer:up', { id: peer.id })
   }
 
@@ -248,8 +285,62 @@ export class Membership {
     }))
   }
 
+  /** Whether this node announced that it is paused. */
+  get paused (): boolean { return this.#paused }
+
+  /**
+   * Tells every neighbour that this node is paused (a hidden or frozen page, a machine about to
+   * sleep: its timers may run late or not at all) or running again. A paused node's neighbours
+   * tolerate up to `pausedToleranceMs` of silence from it instead of phi's few intervals. Resuming
+   * also re-checks the links (`wake`).
+   */
+  setPaused (paused: boolean): void {
+    if (paused !== this.#paused) {
+      this.#paused = paused
+      for (const id of this.hv.activeView().keys()) this.#sendTo(id, 'hs.pause', { paused })
+    }
+    if (!paused) this.wake()
+  }
+
+  #sendTo (id: PeerId, t: string, data: unknown): void {
+    const peer = this.ctx.getPeer(id)
+    if (peer !== undefined && this.ctx.send(peer, t, data)) this.sent(id)
+  }
+
+  /**
+   * This node was not running for a while, or its network came back (a wake from sleep, a
+   * frozen page resumed, `online`): no neighbour is declared down for the silence this node
+   * could not hear (the failure detector starts afresh and declares the dead ones a few
+   * intervals on), every neighbour gets a heartbeat now, and a node below `minPeers` refills, a
+   * node alone rejoins, at once rather than after its backoff.
+   */
+  wake (): void {
+    if (!this.#started || this.ctx.status !== 'running') return
+    this.ctx.metrics.inc('membership.wakes')
+    this.fd.grace(this.ctx.clock.now())
+    for (const id of this.hv.activeView().keys()) this.#sendTo(id, 'hs.hb', null)
+    this.#rejoinAttempt = 0
+    this.#rejoinNow = true
+    if (this.hv.activeView().size === 0) {
+      this.#cancelRejoin?.()
+      this.#cancelRejoin = undefined
+      this.#scheduleRejoin()
+    } else if (this.hv.activeView().size < this.opts.minPeers) {
+      this.run(this.hv.tick())
+    }
+  }
+
   #heartbeats (): void {
     const now = this.ctx.clock.now()
+    // Was this node away since the last tick (asleep, frozen, stalled)? Then the tick comes late
+    // and no frame arrived for as long in between: peers beat every interval, and a node whose
+    // timers merely run late (a hidden page, throttled to once a minute) still hears them. On
+    // the wall clock: a suspended machine's monotonic clock may stand still.
+    const wall = this.#wallNow()
+    const late = 3 * this.opts.heartbeatInterval + 1_000
+    if (this.#tickAt !== undefined && wall - this.#tickAt > late && Math.max(this.#quietest, wall - this.#heardAt) > late) this.wake()
+    this.#tickAt = this.#heardAt = wall
+    this.#quietest = 0
     const active = this.hv.activeView()
     for (const id of active.keys()) {
       const peer = this.ctx.getPeer(id)
@@ -265,7 +356,7 @@ export class Membership {
     for (const id of down) {
       const addrs = active.get(id)
       if (addrs !== undefined && addrs.length > 0) this.#lost.set(id, addrs, now)
-      this.ctx.metrics.inc('peers.down')
+      this.ctx.metrics.inc(this.fd.isPaused(id) ? 'peers.down-paused' : 'peers.down')
       this.#downPeers.add(id)
       this.emitEvent('peer:down', { id })
       void this.ctx.hangUp(id)
@@ -319,7 +410,8 @@ export class Membership {
   #scheduleRejoin (): void {
     if (this.#cancelRejoin !== undefined) return
     const base = Math.min(this.opts.rejoinMaxDelay, this.opts.rejoinDelay * 2 ** this.#rejoinAttempt)
-    const delay = base * (0.5 + this.ctx.random.float())
+    const delay = this.#rejoinNow ? 0 : base * (0.5 + this.ctx.random.float())
+    this.#rejoinNow = false
     this.#rejoinAttempt++
     this.#cancelRejoin = this.ctx.timers.after(delay, () => {
       this.#cancelRejoin = undefined
@@ -354,8 +446,11 @@ export class Membership {
           break
         }
         case 'active':
-          if (a.up) this.fd.heartbeat(a.peer, this.ctx.clock.now())
-          else this.fd.remove(a.peer)
+          if (a.up) {
+            this.fd.heartbeat(a.peer, this.ctx.clock.now())
+            // a neighbour gained while paused must know it, or it would give up on this node
+            if (this.#paused) this.#sendTo(a.peer, 'hs.pause', { paused: true })
+          } else this.fd.remove(a.peer)
           this.onActive(a.peer, a.up)
           break
         case 'learned': {
