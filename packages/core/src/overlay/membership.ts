@@ -14,6 +14,12 @@ import { watchDrops, withType } from './validate.js'
 
 /** A healthy node probes a seed once in this many heal periods on average (30 s default: 1k nodes → ~2 probes/s at the seeds). */
 const HEALTHY_PROBE_ODDS = 16
+/**
+ * Dials of a relink (a neighbour lost to the failure detector or to a failed link, dialled again
+ * at once: over WebRTC a fresh session through the overlay's signalling, i.e. new ICE): the first
+ * at once, then after 2, 4 and 8 heartbeat intervals; then healing's slower retries take over.
+ */
+const RELINK_ATTEMPTS = 4
 
 export interface MembershipOptions {
   /** Active view size the node tries to keep at least. @default 3 */
@@ -96,6 +102,8 @@ export class Membership {
   readonly #downPeers = new Set<PeerId>()
   /** Peers the failure detector gave up on, retried by healing: if one answers, a split is over. */
   readonly #lost = new ExpiringMap<PeerId, string[]>(64, 10 * 60_000)
+  /** Neighbours being relinked (`#relink`): the pending attempt's cancel. */
+  readonly #relinks = new Map<PeerId, () => void>()
   #rejoinAttempt = 0
   #cancelRejoin: (() => void) | undefined
   readonly #bootstrap: StoreBootstrap
@@ -166,6 +174,8 @@ export class Membership {
     for (const off of this.#offs.splice(0)) off()
     this.#cancelRejoin?.()
     this.#cancelRejoin = undefined
+    for (const cancel of this.#relinks.values()) cancel()
+    this.#relinks.clear()
   }
 
   /**
@@ -182,7 +192,11 @@ export class Membership {
     this.#started = true
     const ctx = this.ctx
     this.#offs.push(ctx.on('peer:connect', (peer) => { this.run(this.hv.onLinkUp(peer.id, [], 'remote')) }))
-    this.#offs.push(ctx.on('peer:disconnect', ({ peer }) => {
+    this.#offs.push(ctx.on('peer:disconnect', ({ peer, reason }) => {
+      // a neighbour's link failed under it (no goodbye heard, not closed here: an ICE failure, a
+      // reset): dial it again at once
+      const addrs = this.hv.activeView().get(peer.id)
+      if (addrs !== undefined && reason !== undefined && peer.link.byeReason === undefined) this.#relink(peer.id, this.#dialable(peer.id, addrs))
       this.#overlayLinks.delete(peer.id)
       this.#lastSent.delete(peer.id)
       this.fd.remove(peer.id)
@@ -354,13 +368,47 @@ export class Membership {
     }
     const { down } = this.fd.check(now)
     for (const id of down) {
-      const addrs = active.get(id)
-      if (addrs !== undefined && addrs.length > 0) this.#lost.set(id, addrs, now)
+      const addrs = this.#dialable(id, active.get(id) ?? [])
+      if (addrs.length > 0) this.#lost.set(id, addrs, now)
       this.ctx.metrics.inc(this.fd.isPaused(id) ? 'peers.down-paused' : 'peers.down')
       this.#downPeers.add(id)
       this.emitEvent('peer:down', { id })
       void this.ctx.hangUp(id)
+      this.#relink(id, addrs)
     }
+  }
+
+  /** Where a neighbour can be dialled: the addresses the view has, else its link's if that names it (`webrtc:<id>`). */
+  #dialable (id: PeerId, addrs: string[]): string[] {
+    if (addrs.length > 0) return addrs
+    const address = this.ctx.getPeer(id)?.address
+    return address !== undefined && onlyWebrtc([address]) ? [address] : []
+  }
+
+  /**
+   * Dials a lost neighbour again at once, then after 2, 4 and 8 heartbeat intervals while it
+   * fails (a network outage, a NAT that forgot its mappings: a fresh WebRTC session through the
+   * overlay's signalling gathers new candidates and TURN allocations, which is what an ICE
+   * restart would do). If the new link comes before the old one has closed it takes the old
+   * one's place and the neighbour never leaves the view; else it rejoins it with a high-priority
+   * NEIGHBOR. After the last attempt healing retries it (`#retryLost`).
+   */
+  #relink (id: PeerId, addrs: string[], attempt = 0): void {
+    this.#relinks.get(id)?.()
+    this.#relinks.delete(id)
+    if (attempt >= RELINK_ATTEMPTS || addrs.length === 0 || !this.#started || this.ctx.status !== 'running') return
+    const delay = attempt === 0 ? 0 : this.opts.heartbeatInterval * 2 ** attempt
+    this.#relinks.set(id, this.ctx.timers.after(delay, () => {
+      this.#relinks.delete(id)
+      if (!this.#started || this.ctx.status !== 'running') return
+      this.ctx.metrics.inc('membership.relink-dials')
+      this.ctx.connect(addrs[0]!, { peerId: id }).then((peer) => {
+        this.#lost.delete(id)
+        if (!this.#started || this.ctx.status !== 'running') return
+        this.ctx.metrics.inc('membership.relinks')
+        if (!this.hv.activeView().has(peer.id)) this.run(this.hv.requestNeighbor(peer.id, addrs, 'high'))
+      }, () => { this.#relink(id, addrs, attempt + 1) })
+    }))
   }
 
   #heal (): void {

@@ -46,6 +46,14 @@ const TURN_PORT = 3478
  * node-datachannel#281); `NAT_TRIALS=20` for the connect-time numbers.
  */
 const TRIALS = Number(process.env.NAT_TRIALS ?? 1)
+/** Breaks per recovery case (`NAT_RECOVERY_RUNS=3` for the measurements). */
+const RECOVERY_RUNS = Number(process.env.NAT_RECOVERY_RUNS ?? 1)
+/**
+ * Longest recovery accepted, from the break, ms: the failure detector (about 3 s of silence at the
+ * default 1 s heartbeat), the relink's dials (at once, then 2, 4, 8 intervals on) and a WebRTC
+ * session. Without the relink a lost neighbour waited for healing (one lost peer retried per 30 s).
+ */
+const RECOVERY_BOUND_MS = 25_000
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
 const missing = inNetns ? missingTools() : []
 if (inNetns && missing.length > 0) console.error(`NAT tests: missing ${missing.join(', ')} (scripts/setup.mjs --browsers installs iptables and coturn)`)
@@ -141,14 +149,17 @@ describe.skipIf(!inNetns)('WebRTC across NAT routers (network namespaces)', () =
     const specs: Array<{ name: string, home: Home, options: object }> = [
       ...homes.map(home => ({ name: home.name, home, options: { seeds: home.kind === 'cone' ? stunSeeds : seeds } })),
       { name: 'cone1b', home: homes[0]!, options: { seeds: stunSeeds } },
-      ...homes.slice(2).map(home => ({ name: `${home.name}-noturn`, home, options: { seeds, overlay: true, iceServers: [{ urls: [`stun:${PUBLIC_IP}:${RELAY_PORT}`] }], connectTimeout: 5_000 } }))
+      ...homes.slice(2).map(home => ({ name: `${home.name}-noturn`, home, options: { seeds, overlay: true, iceServers: [{ urls: [`stun:${PUBLIC_IP}:${RELAY_PORT}`] }], connectTimeout: 5_000 } })),
+      // nodes in the overlay (as applications run them), for the recovery cases: their failure
+      // detector notices a broken link and the overlay relinks it
+      ...homes.map(home => ({ name: `${home.name}-ov`, home, options: { seeds: home.kind === 'cone' ? stunSeeds : seeds, overlay: true } }))
     ]
     peers.push(...await Promise.all(specs.map(async ({ name, home, options }) => {
       const child = new Child(net.spawn(home.host, [process.execPath, peerScript, JSON.stringify(options)]), name)
-      const ready = await child.next(l => l.ready === true, 15_000, 'ready')
+      const ready = await child.next(l => l.ready === true, 45_000, 'ready')
       return { child, id: String(ready.peerId), home, name }
     })))
-  }, 60_000)
+  }, 120_000)
 
   afterAll(async () => {
     // NAT_DEBUG=Info|Debug|Verbose (libdatachannel's log level): every process's log in NAT_LOG_DIR
@@ -256,6 +267,47 @@ describe.skipIf(!inNetns)('WebRTC across NAT routers (network namespaces)', () =
       expect(pair.local === 'relay' || pair.remote === 'relay', JSON.stringify(pair)).toBe(true)
     }
   }, 180_000)
+
+  /**
+   * Links `from` → `to`, breaks the path (`breakIt`), and measures the time from the break until a
+   * ping over a WebRTC link answers again; RECOVERY_RUNS runs (one in CI).
+   */
+  async function recoveries (from: string, to: string, kind: string, breakIt: () => Promise<void>): Promise<Array<{ ms: number, disconnects: number, relinks: number, pair: unknown }>> {
+    const runs: Array<{ ms: number, disconnects: number, relinks: number, pair: unknown }> = []
+    for (let i = 0; i < RECOVERY_RUNS; i++) {
+      // linked over WebRTC (the overlay may have linked them already)
+      const r = await peer(from).child.call({ op: 'dial', to: peer(to).id, timeout: 20_000, ifNeeded: true }, 60_000)
+      expect(r.ok, `${from} → ${to}: ${String(r.error)}`).toBe(true)
+      const up = await peer(from).child.call({ op: 'reachable', to: peer(to).id, timeout: 10_000 }, 15_000)
+      expect(up.ok).toBe(true)
+      const brokeAt = performance.now()
+      await breakIt()
+      const back = await peer(from).child.call({ op: 'reachable', to: peer(to).id, timeout: RECOVERY_BOUND_MS }, RECOVERY_BOUND_MS + 30_000)
+      const ms = performance.now() - brokeAt
+      expect(back.ok, `${from} → ${to} after ${kind}: no ping answered over WebRTC within ${RECOVERY_BOUND_MS} ms\n${peer(from).child.stderr.slice(-3000)}`).toBe(true)
+      runs.push({ ms, disconnects: (back.disconnects as number) - (up.disconnects as number), relinks: (back.relinks as number) - (up.relinks as number), pair: back.pair })
+    }
+    console.log(`recovery after ${kind} (${from} → ${to}): ${JSON.stringify(runs.map(r => ({ ...r, ms: Math.round(r.ms) })))}`)
+    return runs
+  }
+
+  const flush = (...names: string[]) => async (): Promise<void> => { for (const n of names) peer(n).home.router.run(['conntrack', '-F']) }
+  const outage = (ms: number, ...names: string[]) => async (): Promise<void> => {
+    for (const n of names) peer(n).home.router.run(['iptables', '-I', 'FORWARD', '1', '-j', 'DROP'])
+    // the outage itself lasts `ms`: the scenario, not a wait for an outcome
+    await new Promise(resolve => setTimeout(resolve, ms))
+    for (const n of names) peer(n).home.router.run(['iptables', '-D', 'FORWARD', '1'])
+  }
+
+  it('cone ↔ cone: the link survives a 5 s outage and a conntrack flush (NAT rebinding)', async () => {
+    await recoveries('cone1-ov', 'cone2-ov', 'a 5 s outage', outage(5_000, 'cone1', 'cone2'))
+    await recoveries('cone1-ov', 'cone2-ov', 'a conntrack flush', flush('cone1', 'cone2'))
+  }, 300_000)
+
+  it('symmetric ↔ symmetric (TURN): the link recovers after a 5 s outage and a conntrack flush (NAT rebinding)', async () => {
+    await recoveries('sym1-ov', 'sym2-ov', 'a 5 s outage', outage(5_000, 'sym1', 'sym2'))
+    await recoveries('sym1-ov', 'sym2-ov', 'a conntrack flush', flush('sym1', 'sym2'))
+  }, 300_000)
 
   it('symmetric ↔ symmetric without TURN: no direct link, and every message still arrives through the overlay', async () => {
     const r = await peer('sym1-noturn').child.call({ op: 'dial', to: peer('sym2-noturn').id, timeout: 10_000 }, 60_000)
