@@ -16,10 +16,13 @@ import { watchDrops, withType } from './validate.js'
 const HEALTHY_PROBE_ODDS = 16
 /**
  * Dials of a relink (a neighbour lost to the failure detector or to a failed link, dialled again
- * at once: over WebRTC a fresh session through the overlay's signalling, i.e. new ICE): the first
- * at once, then after 2, 4 and 8 heartbeat intervals; then healing's slower retries take over.
+ * at once: over WebRTC a fresh session through the overlay's signalling, i.e. new ICE), in
+ * heartbeat intervals after the previous one failed: the first at once; then healing's slower
+ * retries take over. Each dial gets at most RELINK_DIAL_MS (a WebRTC offer sent into a dead path
+ * would otherwise wait for the transport's 20 s).
  */
-const RELINK_ATTEMPTS = 4
+const RELINK_DELAYS = [0, 1, 2, 4, 8, 16]
+const RELINK_DIAL_MS = 5_000
 
 export interface MembershipOptions {
   /** Active view size the node tries to keep at least. @default 3 */
@@ -194,9 +197,11 @@ export class Membership {
     this.#offs.push(ctx.on('peer:connect', (peer) => { this.run(this.hv.onLinkUp(peer.id, [], 'remote')) }))
     this.#offs.push(ctx.on('peer:disconnect', ({ peer, reason }) => {
       // a neighbour's link failed under it (no goodbye heard, not closed here: an ICE failure, a
-      // reset): dial it again at once
+      // reset), or the far end retired it as a duplicate and the link it kept never came (it
+      // kept an old link that had died unnoticed: a NAT that forgot its mapping): dial it again
       const addrs = this.hv.activeView().get(peer.id)
-      if (addrs !== undefined && reason !== undefined && peer.link.byeReason === undefined) this.#relink(peer.id, this.#dialable(peer.id, addrs))
+      const bye = peer.link.byeReason
+      if (addrs !== undefined && ((reason !== undefined && bye === undefined) || bye === 'duplicate')) this.#relink(peer.id, this.#dialable(peer.id, addrs))
       this.#overlayLinks.delete(peer.id)
       this.#lastSent.delete(peer.id)
       this.fd.remove(peer.id)
@@ -386,7 +391,7 @@ export class Membership {
   }
 
   /**
-   * Dials a lost neighbour again at once, then after 2, 4 and 8 heartbeat intervals while it
+   * Dials a lost neighbour again at once, then after 1, 2, 4, 8 and 16 heartbeat intervals while it
    * fails (a network outage, a NAT that forgot its mappings: a fresh WebRTC session through the
    * overlay's signalling gathers new candidates and TURN allocations, which is what an ICE
    * restart would do). If the new link comes before the old one has closed it takes the old
@@ -396,13 +401,14 @@ export class Membership {
   #relink (id: PeerId, addrs: string[], attempt = 0): void {
     this.#relinks.get(id)?.()
     this.#relinks.delete(id)
-    if (attempt >= RELINK_ATTEMPTS || addrs.length === 0 || !this.#started || this.ctx.status !== 'running') return
-    const delay = attempt === 0 ? 0 : this.opts.heartbeatInterval * 2 ** attempt
+    const after = RELINK_DELAYS[attempt]
+    if (after === undefined || addrs.length === 0 || !this.#started || this.ctx.status !== 'running') return
+    const delay = after * this.opts.heartbeatInterval
     this.#relinks.set(id, this.ctx.timers.after(delay, () => {
       this.#relinks.delete(id)
       if (!this.#started || this.ctx.status !== 'running') return
       this.ctx.metrics.inc('membership.relink-dials')
-      this.ctx.connect(addrs[0]!, { peerId: id }).then((peer) => {
+      this.ctx.connect(addrs[0]!, { peerId: id, timeout: Math.max(RELINK_DIAL_MS, 4 * this.opts.heartbeatInterval) }).then((peer) => {
         this.#lost.delete(id)
         if (!this.#started || this.ctx.status !== 'running') return
         this.ctx.metrics.inc('membership.relinks')

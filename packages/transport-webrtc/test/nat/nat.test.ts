@@ -12,9 +12,13 @@
  *   - a Chromium page behind a cone router, created with nothing but `seeds: ['ws://relay']`,
  *     links to a node behind the other cone router (srflx/prflx);
  *   - with TURN off, symmetric ↔ symmetric cannot link, and every message still arrives through
- *     the overlay (the relay).
+ *     the overlay (the relay);
+ *   - overlay nodes (cone ↔ cone, symmetric ↔ symmetric through TURN) link again after a 5 s
+ *     outage (the routers drop everything) and after their routers' conntrack tables are
+ *     flushed (a NAT rebinding: a symmetric NAT gives every flow a new port), by the overlay's
+ *     relink (docs/protocol.md, "Relink"); recovery times are printed, `NAT_RECOVERY_RUNS=3`.
  *
- * Runs as root inside the unit run's namespace (scripts/netns.mjs); needs iptables and coturn
+ * Runs as root inside the unit run's namespace (scripts/netns.mjs); needs iptables, coturn and conntrack
  * (scripts/setup.mjs installs them). Connect times are printed: `NAT_TRIALS=20` for more.
  */
 import { execFileSync } from 'node:child_process'
@@ -56,7 +60,7 @@ const RECOVERY_RUNS = Number(process.env.NAT_RECOVERY_RUNS ?? 1)
 const RECOVERY_BOUND_MS = 25_000
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
 const missing = inNetns ? missingTools() : []
-if (inNetns && missing.length > 0) console.error(`NAT tests: missing ${missing.join(', ')} (scripts/setup.mjs --browsers installs iptables and coturn)`)
+if (inNetns && missing.length > 0) console.error(`NAT tests: missing ${missing.join(', ')} (scripts/setup.mjs --browsers installs iptables, coturn and conntrack)`)
 
 interface Line { [key: string]: unknown }
 
@@ -268,6 +272,21 @@ describe.skipIf(!inNetns)('WebRTC across NAT routers (network namespaces)', () =
     }
   }, 180_000)
 
+  it('symmetric ↔ symmetric without TURN: no direct link, and every message still arrives through the overlay', async () => {
+    const r = await peer('sym1-noturn').child.call({ op: 'dial', to: peer('sym2-noturn').id, timeout: 10_000 }, 60_000)
+    expect(r.ok, 'a direct link between two symmetric NATs with STUN only').toBe(false)
+    // given up by the transport's connectTimeout (5 s here), not refused
+    expect(String(r.error)).toMatch(/^TimeoutError/)
+    const before = (await peer('sym2-noturn').child.call({ op: 'received', count: 0, timeout: 0 })).count as number
+    const COUNT = 20
+    const sent = performance.now()
+    await peer('sym1-noturn').child.call({ op: 'broadcast', count: COUNT })
+    const got = await peer('sym2-noturn').child.call({ op: 'received', count: before + COUNT, timeout: 10_000 }, 15_000)
+    times.overlay!.push(performance.now() - sent)
+    expect(got.count).toBe(before + COUNT)
+  }, 60_000)
+
+  // the recovery cases come last: they break the homes' paths, which every node there shares
   /**
    * Links `from` → `to`, breaks the path (`breakIt`), and measures the time from the break until a
    * ping over a WebRTC link answers again; RECOVERY_RUNS runs (one in CI).
@@ -308,18 +327,4 @@ describe.skipIf(!inNetns)('WebRTC across NAT routers (network namespaces)', () =
     await recoveries('sym1-ov', 'sym2-ov', 'a 5 s outage', outage(5_000, 'sym1', 'sym2'))
     await recoveries('sym1-ov', 'sym2-ov', 'a conntrack flush', flush('sym1', 'sym2'))
   }, 300_000)
-
-  it('symmetric ↔ symmetric without TURN: no direct link, and every message still arrives through the overlay', async () => {
-    const r = await peer('sym1-noturn').child.call({ op: 'dial', to: peer('sym2-noturn').id, timeout: 10_000 }, 60_000)
-    expect(r.ok, 'a direct link between two symmetric NATs with STUN only').toBe(false)
-    // given up by the transport's connectTimeout (5 s here), not refused
-    expect(String(r.error)).toMatch(/^TimeoutError/)
-    const before = (await peer('sym2-noturn').child.call({ op: 'received', count: 0, timeout: 0 })).count as number
-    const COUNT = 20
-    const sent = performance.now()
-    await peer('sym1-noturn').child.call({ op: 'broadcast', count: COUNT })
-    const got = await peer('sym2-noturn').child.call({ op: 'received', count: before + COUNT, timeout: 10_000 }, 15_000)
-    times.overlay!.push(performance.now() - sent)
-    expect(got.count).toBe(before + COUNT)
-  }, 60_000)
 })
