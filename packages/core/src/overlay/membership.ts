@@ -14,14 +14,7 @@ import { watchDrops, withType } from './validate.js'
 
 /** A healthy node probes a seed once in this many heal periods on average (30 s default: 1k nodes → ~2 probes/s at the seeds). */
 const HEALTHY_PROBE_ODDS = 16
-/**
- * Dials of a relink (a neighbour lost to the failure detector or to a failed link, dialled again
- * at once: over WebRTC a fresh session through the overlay's signalling, i.e. new ICE), in
- * heartbeat intervals after the previous one failed: the first at once; then healing's slower
- * retries take over. Each dial gets at most RELINK_DIAL_MS (a WebRTC offer sent into a dead path
- * would otherwise wait for the transport's 20 s).
- */
-const RELINK_DELAYS = [0, 1, 2, 4, 8, 16]
+/** Longest wait for one dial of a relink (a WebRTC offer sent into a dead path would otherwise wait for the transport's 20 s), ms. */
 const RELINK_DIAL_MS = 5_000
 
 export interface MembershipOptions {
@@ -66,6 +59,8 @@ export interface SignalRoutes {
   /** A membership message of type `t` came from neighbour `from`: the routes it shows. */
   observe: (from: PeerId, t: string, data: unknown) => void
   canSignal: (target: PeerId) => boolean
+  /** Runs `dial` for lost neighbour `id` now and again while it fails (signalling.ts, `relink`). */
+  relink?: (id: PeerId, dial: () => Promise<unknown>, intervalMs: number) => void
 }
 
 /** `signals` as `SignalRoutes` if it is overlay signalling (checked by shape: lite nodes do not bundle it). */
@@ -105,8 +100,6 @@ export class Membership {
   readonly #downPeers = new Set<PeerId>()
   /** Peers the failure detector gave up on, retried by healing: if one answers, a split is over. */
   readonly #lost = new ExpiringMap<PeerId, string[]>(64, 10 * 60_000)
-  /** Neighbours being relinked (`#relink`): the pending attempt's cancel. */
-  readonly #relinks = new Map<PeerId, () => void>()
   #rejoinAttempt = 0
   #cancelRejoin: (() => void) | undefined
   readonly #bootstrap: StoreBootstrap
@@ -177,8 +170,6 @@ export class Membership {
     for (const off of this.#offs.splice(0)) off()
     this.#cancelRejoin?.()
     this.#cancelRejoin = undefined
-    for (const cancel of this.#relinks.values()) cancel()
-    this.#relinks.clear()
   }
 
   /**
@@ -391,30 +382,24 @@ export class Membership {
   }
 
   /**
-   * Dials a lost neighbour again at once, then after 1, 2, 4, 8 and 16 heartbeat intervals while it
+   * With overlay signalling (the full SDK; `hearsay/lite`, without WebRTC, relies on healing and
+   * rejoin): dials a lost neighbour again at once, then after 1, 2, 4, 8 and 16 heartbeat intervals while it
    * fails (a network outage, a NAT that forgot its mappings: a fresh WebRTC session through the
    * overlay's signalling gathers new candidates and TURN allocations, which is what an ICE
    * restart would do). If the new link comes before the old one has closed it takes the old
    * one's place and the neighbour never leaves the view; else it rejoins it with a high-priority
    * NEIGHBOR. After the last attempt healing retries it (`#retryLost`).
    */
-  #relink (id: PeerId, addrs: string[], attempt = 0): void {
-    this.#relinks.get(id)?.()
-    this.#relinks.delete(id)
-    const after = RELINK_DELAYS[attempt]
-    if (after === undefined || addrs.length === 0 || !this.#started || this.ctx.status !== 'running') return
-    const delay = after * this.opts.heartbeatInterval
-    this.#relinks.set(id, this.ctx.timers.after(delay, () => {
-      this.#relinks.delete(id)
-      if (!this.#started || this.ctx.status !== 'running') return
-      this.ctx.metrics.inc('membership.relink-dials')
-      this.ctx.connect(addrs[0]!, { peerId: id, timeout: Math.max(RELINK_DIAL_MS, 4 * this.opts.heartbeatInterval) }).then((peer) => {
-        this.#lost.delete(id)
-        if (!this.#started || this.ctx.status !== 'running') return
-        this.ctx.metrics.inc('membership.relinks')
-        if (!this.hv.activeView().has(peer.id)) this.run(this.hv.requestNeighbor(peer.id, addrs, 'high'))
-      }, () => { this.#relink(id, addrs, attempt + 1) })
-    }))
+  #relink (id: PeerId, addrs: string[]): void {
+    if (addrs.length > 0) this.opts.routes?.relink?.(id, async () => { if (this.#started) await this.#redial(id, addrs, 'membership.relinks', RELINK_DIAL_MS) }, this.opts.heartbeatInterval)
+  }
+
+  /** Dials a lost neighbour; if it answers and is not in the view, it is asked back with high priority (counted as `metric`). */
+  async #redial (id: PeerId, addrs: string[], metric: string, timeout?: number): Promise<void> {
+    const peer = await this.ctx.connect(addrs[0]!, { peerId: id, timeout })
+    this.#lost.delete(id)
+    this.ctx.metrics.inc(metric)
+    if (this.ctx.status === 'running' && !this.hv.activeView().has(peer.id)) this.run(this.hv.requestNeighbor(peer.id, addrs, 'high'))
   }
 
   #heal (): void {
@@ -437,13 +422,8 @@ export class Membership {
     if (id === undefined) return
     const addrs = this.#lost.get(id, now) ?? []
     if (this.hv.activeView().has(id) || addrs.length === 0) { this.#lost.delete(id); return }
-    this.ctx.connect(addrs[0]!, { peerId: id }).then((peer) => {
-      this.#lost.delete(id)
-      if (this.ctx.status !== 'running' || this.hv.activeView().has(peer.id)) return
-      // it was unreachable and answers again: the partition is over, force one bridge
-      this.ctx.metrics.inc('membership.heals')
-      this.run(this.hv.requestNeighbor(peer.id, addrs, 'high'))
-    }, () => {})
+    // if it answers, the partition is over: one forced bridge
+    this.#redial(id, addrs, 'membership.heals').catch(() => {})
   }
 
   #probeSeed (): void {
