@@ -168,6 +168,7 @@ test('pagehide says goodbye: the neighbour sees the link close at once, not afte
   console.log(`link closed ${before.ms} ms after pagehide without the lifecycle (declared down ${before.declaredDown}), ${after.ms} ms with it (declared down ${after.declaredDown}); heartbeat ${HB} ms`)
   expect(before.declaredDown).toBe(1)
   expect(after.declaredDown).toBe(0)
-  // a goodbye, not a failure detector's verdict (which takes a few heartbeats: `before.ms`)
-  expect(after.ms).toBeLessThan(2 * HB)
+  // a goodbye, not a failure detector's verdict (not declared down; and sooner than one, which
+  // takes a few heartbeats: `before.ms`; 15 ms idle, 190 ms at a load average of 30)
+  expect(after.ms).toBeLessThan(before.ms)
 })
