@@ -289,12 +289,13 @@ describe.skipIf(!inNetns)('WebRTC across NAT routers (network namespaces)', () =
   }, 60_000)
 
   // The recovery cases come last: they break the homes' paths, which every node there shares.
-  // Run with NAT_RECOVERY=1 (apps/bench/results/nat.md): on this 2-core machine at load 25–30
-  // they failed 2 runs in 7 (a cone pair whose new links closed as soon as they opened, a
-  // symmetric pair not back within 25 s once), so they are not in CI until that is understood.
+  // Run with NAT_RECOVERY=1 (apps/bench/results/nat.md): on this 2-core machine at load 26–30
+  // each failed once in a full run of the suite (a cone pair whose new links closed as soon as
+  // they opened; a symmetric pair not back within 25 s of a flush), so they are not in CI until
+  // that is understood.
   /**
    * Links `from` → `to`, breaks the path (`breakIt`), and measures the time from the break until a
-   * ping over a WebRTC link answers again; RECOVERY_RUNS runs (one in CI).
+   * ping over a WebRTC link answers again; RECOVERY_RUNS runs.
    */
   async function recoveries (from: string, to: string, kind: string, breakIt: () => Promise<void>): Promise<Array<{ ms: number, disconnects: number, relinks: number, pair: unknown }>> {
     const runs: Array<{ ms: number, disconnects: number, relinks: number, pair: unknown }> = []
