@@ -168,17 +168,22 @@ describe.skipIf(!inNetns)('WebRTC across NAT routers (network namespaces)', () =
   }, 120_000)
 
   afterAll(async () => {
-    // NAT_DEBUG=Info|Debug|Verbose (libdatachannel's log level): every process's log in NAT_LOG_DIR
-    if (process.env.NAT_LOG_DIR !== undefined) {
-      for (const p of peers) writeFileSync(path.join(process.env.NAT_LOG_DIR, `${p.name}.log`), p.child.stderr)
-      if (coturn !== undefined) writeFileSync(path.join(process.env.NAT_LOG_DIR, 'coturn.log'), coturn.text.join('\n'))
-      for (const port of [RELAY_PORT, STUN_RELAY_PORT]) {
-        const metrics = net.pub.run([process.execPath, '-e', `fetch('http://${PUBLIC_IP}:${port}/metrics').then(r => r.text()).then(t => process.stdout.write(t))`])
-        writeFileSync(path.join(process.env.NAT_LOG_DIR, `relay-${port}-metrics.txt`), metrics)
+    try {
+      // NAT_DEBUG=Info|Debug|Verbose (libdatachannel's log level): every process's log in NAT_LOG_DIR
+      if (process.env.NAT_LOG_DIR !== undefined) {
+        mkdirSync(process.env.NAT_LOG_DIR, { recursive: true })
+        for (const p of peers) writeFileSync(path.join(process.env.NAT_LOG_DIR, `${p.name}.log`), p.child.stderr)
+        if (coturn !== undefined) writeFileSync(path.join(process.env.NAT_LOG_DIR, 'coturn.log'), coturn.text.join('\n'))
+        for (const port of [RELAY_PORT, STUN_RELAY_PORT]) {
+          const metrics = net.pub.run([process.execPath, '-e', `fetch('http://${PUBLIC_IP}:${port}/metrics').then(r => r.text()).then(t => process.stdout.write(t))`])
+          writeFileSync(path.join(process.env.NAT_LOG_DIR, `relay-${port}-metrics.txt`), metrics)
+        }
       }
+    } finally {
+      // whatever the logs did: a failed write once left coturn and both relays running
+      await net?.close()
+      if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true })
     }
-    await net?.close()
-    if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true })
   })
 
   const peer = (name: string): Peer => peers.find(p => p.name === name)!
