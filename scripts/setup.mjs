@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Prepares a checkout: pnpm 9.15.9, `pnpm install`, `pnpm build`; with --browsers also Debian's
-// chromium (Playwright never downloads a browser), iptables and coturn (the NAT tests). Node built-ins only: nothing is installed yet.
+// chromium (Playwright never downloads a browser), iptables, coturn and conntrack (the NAT tests). Node built-ins only: nothing is installed yet.
 // Runs as `prestart` and `pretest`. Install and build are skipped when up to date (see below),
 // except with CI=true or --force. Fails fast with a non-zero exit on any error.
 import { spawnSync } from 'node:child_process'
@@ -82,14 +82,14 @@ function writeStamp (stamp) {
   writeFileSync(STAMP, JSON.stringify(stamp, null, 2))
 }
 
-/** The NAT tests' tools (packages/transport-webrtc/test/nat): iptables for the routers, coturn for TURN. */
-const NAT_TOOLS = [['iptables', 'iptables'], ['turnserver', 'coturn']]
+/** The NAT tests' tools (packages/transport-webrtc/test/nat): iptables for the routers, coturn for TURN, conntrack to flush a router's table (NAT rebinding). */
+const NAT_TOOLS = [['iptables', 'iptables'], ['turnserver', 'coturn'], ['conntrack', 'conntrack']]
 
 function ensureChromium () {
   const missing = NAT_TOOLS.filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg)
-  if (existsSync(CHROMIUM) && missing.length === 0) { log(`chromium present at ${CHROMIUM}; iptables and coturn present`); return }
+  if (existsSync(CHROMIUM) && missing.length === 0) { log(`chromium present at ${CHROMIUM}; iptables, coturn and conntrack present`); return }
   const packages = [...(existsSync(CHROMIUM) ? [] : ['chromium']), ...missing]
-  const what = `Debian packages ${packages.join(', ')} (apt-get install -y --no-install-recommends ${packages.join(' ')}): chromium for the e2e tests, iptables and coturn for the NAT tests`
+  const what = `Debian packages ${packages.join(', ')} (apt-get install -y --no-install-recommends ${packages.join(' ')}): chromium for the e2e tests, iptables, coturn and conntrack for the NAT tests`
   if (!has('apt-get')) fail(`${packages.join(', ')} missing and apt-get is not available; install the ${what}`)
   let prefix
   if (typeof process.getuid === 'function' && process.getuid() === 0) prefix = []

@@ -30,4 +30,25 @@ describe('duplicate links', () => {
     }
     expect(lost).toBe(0)
   })
+
+  it('a peer that dials again after losing its link unnoticed keeps the new link (the old one is probed, not kept by rank)', async () => {
+    // six rounds: by rank alone the old link wins half of them
+    for (let round = 0; round < 6; round++) {
+      const t = await createTestnet(2, { topology: 'none', node: () => ({ overlay: false }) })
+      nets.push(t)
+      const [a, b] = t.nodes as [HearsayNode, HearsayNode]
+      await a.dial('memory:node-1')
+      await eventually(() => b.getPeer(a.id) !== undefined, 2000, 'linked')
+      // a loses the link; across the partition b does not hear of it (a NAT that forgot the mapping)
+      t.network.partition(['node-0'], ['node-1'])
+      await a.hangUp(b.id)
+      t.network.heal()
+      await a.dial('memory:node-1')
+      await eventually(() => a.getPeer(b.id)?.link.linkId === b.getPeer(a.id)?.link.linkId, 5000, 'both ends on the new link')
+      const got = new Promise(resolve => { a.on('message', ({ data }) => { resolve(data) }) })
+      b.getPeer(a.id)!.send('x', round)
+      expect(await got).toBe(round)
+      expect(b.metrics.get('links.replaced-stale') + b.metrics.get('links.duplicate')).toBeGreaterThanOrEqual(1)
+    }
+  })
 })

@@ -18,6 +18,7 @@ const V = {
  'i2r': '5de18cba62fc1149243e4ceb4c00db043d5177f30b79c4b0902f608f9b3abd09',
  'r2i': '96e4a3859b565113782d381f4e848d064047b627e04a774f534c26001f7e3779',
  'env': '9301a46368617481a474657874a26869',
+ 'pause': '9301a868732e706175736581a6706175736564c3',
  'frame0': 'e63511e63c87e1e262e092854df4b635c979ba8c883593815093d3eeb4453f46',
  'pubK': '28cbcb209d06ebaff5e206eb122d70866cb6008e70735d302339d36ee5bd3f03'
 }
@@ -60,6 +61,7 @@ describe('handshake', () => {
     expect(toHex(rr.recvKey)).toBe(V.i2r)
     const env = encodeEnvelope({ type: 'chat', data: { text: 'hi' } })
     expect(toHex(env)).toBe(V.env)
+    expect(toHex(encodeEnvelope({ type: 'hs.pause', data: { paused: true } }))).toBe(V.pause)
     expect(toHex(new BoxStream(result.sendKey).seal(env))).toBe(V.frame0)
     expect([m1.length, m2.length, m3.length]).toEqual([HELLO_BYTES, REPLY_BYTES, AUTH_BYTES])
   })

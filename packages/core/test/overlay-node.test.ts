@@ -274,6 +274,21 @@ describe('overlay on the memory testnet', () => {
     expect(others.every(n => n.overlay!.active.length === 2)).toBe(true)
   })
 
+  it('relinks a neighbour lost to the failure detector at once, not at the next heal (a network outage)', async () => {
+    const network = new MemoryNetwork()
+    // healing and shuffles far off: only the relink can bring the lost neighbour back in time
+    const t = await overlay(4, { network, node: () => ({ minPeers: 2, maxPeers: 3, healInterval: 60_000, shuffleInterval: 60_000 }) })
+    await eventually(() => t.nodes.every(n => n.overlay!.active.length === 3), 10_000, 'full mesh')
+    const [a, , , b] = t.nodes as [HearsayNode, HearsayNode, HearsayNode, HearsayNode]
+    // the path between node-0 and node-3 breaks (each keeps two neighbours: neither needs a refill)
+    network.partition(['node-3'], ['node-0'])
+    await eventually(() => a.metrics.get('peers.down') === 1 && b.metrics.get('peers.down') === 1, 10_000, 'declared down')
+    // the outage ends: the relink's next dial (2 heartbeats on) goes through
+    network.heal()
+    await eventually(() => a.overlay!.active.includes(b.id) && b.overlay!.active.includes(a.id), 3_000, 'relinked')
+    expect(a.metrics.get('membership.relinks') + b.metrics.get('membership.relinks')).toBeGreaterThanOrEqual(1)
+  })
+
   it('rejoins through its seed after losing every peer, with backoff, and goes online again', async () => {
     const network = new MemoryNetwork()
     const t = await overlay(3, { network })

@@ -56,6 +56,8 @@ export interface LinkManagerOptions {
 
 /** Longest time a duplicate link stays open after this side retired it, ms. */
 const RETIRE_LINGER_MS = 1_000
+/** How long the earlier link of a peer that dialled again has to answer a ping before the new link replaces it, ms. */
+const STALE_PROBE_MS = 2_000
 
 /**
  * The node's links: it listens, dials and accepts, runs the handshake, keeps exactly one link
@@ -340,11 +342,31 @@ export class LinkManager {
     }
     // A second link to a known peer: both ends keep the lowest rank, so they agree without talking.
     o.metrics.inc('links.duplicate')
-    if (peer.link.rank <= link.rank && !peer.link.conn.closed) {
+    const old = peer.link
+    if (direction === 'inbound' && old.direction === 'inbound' && !old.conn.closed && old.rank < link.rank) {
+      // The peer dialled this node again while it holds the peer's earlier link: the peer may
+      // have lost that one without this end knowing (a NAT that forgot the mapping: the peer's
+      // side broke at once, this side's looks fine). Keeping the old by rank would retire the
+      // only live link; the old one is asked for a pong first, and kept only if it answers.
+      this.#attach(peer, link)
+      this.#pendingConns.add(link.conn)
+      const settle = (oldAnswered: boolean): void => {
+        this.#pendingConns.delete(link.conn)
+        if (link.conn.closed || peer.link !== old) return
+        // the old link closed meanwhile and the peer with it: the new one goes too (it relinks)
+        if (this.#peersById.get(peer.id) !== peer || o.status() !== 'running') { link.conn.close(); return }
+        if (oldAnswered) { this.#retire(link); return }
+        o.metrics.inc('links.replaced-stale')
+        peer.link = link
+        old.conn.close()
+      }
+      this.ping(peer, STALE_PROBE_MS).then(() => { settle(true) }, () => { settle(false) })
+      return peer
+    }
+    if (old.rank <= link.rank && !old.conn.closed) {
       this.#attach(peer, link)
       this.#retire(link)
     } else {
-      const old = peer.link
       peer.link = link
       this.#attach(peer, link)
       this.#graceTimers.get(peer.id)?.()

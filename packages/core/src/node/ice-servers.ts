@@ -103,10 +103,13 @@ export function offerHost (peer: Peer): string | undefined {
   }
 }
 
+/** How long the servers a peer offered outlive its link (it may come back at once: `start`), ms. */
+export const LEARNED_GRACE_MS = 60_000
+
 /**
  * Both sides of the exchange for one node: offers its servers to each peer that connects (when
  * `offer` is given) and again every `refreshMs`; keeps what its dialled peers offer while they
- * stay connected. Counters: `ice.offers-sent`, `ice.offers-received`; drops `ice-invalid`
+ * stay connected (and `LEARNED_GRACE_MS` after). Counters: `ice.offers-sent`, `ice.offers-received`; drops `ice-invalid`
  * (malformed) and `ice-unverified-host` (from a peer this node did not dial by host name).
  */
 export class IceExchange implements IceServerExchange {
@@ -119,7 +122,12 @@ export class IceExchange implements IceServerExchange {
     const { ctx } = this
     const offHandle = ctx.handle('ice.servers', (peer, data) => { this.#receive(peer, data) })
     const offConnect = ctx.on('peer:connect', (peer) => { this.#send(peer) })
-    const offDisconnect = ctx.on('peer:disconnect', ({ peer }) => { this.#learned.delete(peer.id) })
+    // kept a little after a disconnect: a node that lost its link to a relay and dialled it again
+    // before the relay noticed gets no new offer (the relay sees a second link to a known peer,
+    // no new peer), and without TURN a symmetric NAT's new sessions fail (NAT test, conntrack flush)
+    const offDisconnect = ctx.on('peer:disconnect', ({ peer }) => {
+      ctx.timers.after(LEARNED_GRACE_MS, () => { if (ctx.getPeer(peer.id) === undefined) this.#learned.delete(peer.id) })
+    })
     // renews what each peer holds (TURN credentials expire): timers stop with the node
     const cancelRefresh = this.offer !== undefined && this.refreshMs > 0
       ? ctx.timers.every(this.refreshMs, () => { for (const p of ctx.peers()) this.#send(p) })

@@ -37,6 +37,7 @@ import { DEFAULTS } from './options.js'
 import { Lifecycle } from './lifecycle.js'
 import { notEnabled, ServiceHost } from './service-host.js'
 import { startOverlay } from './start-overlay.js'
+import { currentPage, followPage } from './page-lifecycle.js'
 import type { IceServerExchange } from './ice-servers.js'
 
 /**
@@ -278,6 +279,10 @@ export class Kernel {
       this.host.afterStart()
       this.membership = run.membership
       run.membership.start().catch((err: unknown) => { this.logger.warn('overlay start failed', { err }) })
+      const page = o.pageLifecycle === false ? undefined : currentPage()
+      if (page !== undefined) {
+        this.life.whenStopping(followPage(page, run.membership, () => { for (const peer of this.links.peers()) void this.links.hangUp(peer) }))
+      }
     }
     this.events.emit('start', undefined)
   }

@@ -122,6 +122,33 @@ export class HearsayNode<Services extends object = Record<string, unknown>> exte
    */
   async hangUp (peer: Peer | PeerId | string): Promise<boolean> { return await this.#k.links.hangUp(peer) }
 
+  /**
+   * Tells the neighbours that this node is paused: its timers may run late or not at all (a
+   * hidden or frozen page does it by itself; an Electron app may call it on `powerMonitor`'s
+   * `suspend`). They then tolerate up to their `pausedToleranceMs` of silence from it before
+   * declaring it down. The node keeps working. Needs the overlay.
+   */
+  pause (): void { this.#membership().setPaused(true) }
+
+  /**
+   * Ends a `pause()` and re-checks every link at once: the failure detector starts afresh (no
+   * neighbour is declared down for a silence this node could not hear), and a node below
+   * `minPeers` refills, one alone rejoins, without waiting for its backoff. Call it on a wake
+   * from sleep (a node notices one by itself when its timers fire far too late) or when the
+   * network comes back.
+   */
+  resume (): void { this.#membership().setPaused(false) }
+
+  /** Whether `pause()` is in force (a hidden page is paused). */
+  get paused (): boolean { return this.#k.membership?.paused ?? false }
+
+  #membership (): Membership {
+    this.#k.life.assertRunning()
+    const m = this.#k.membership
+    if (m === undefined) throw new NotStartedError('pause and resume need the overlay')
+    return m
+  }
+
   /** Round-trip time to a connected peer in ms. Rejects with `TimeoutError` after `timeout` (default 3000). */
   async ping (peer: Peer | PeerId, options: AbortOptions & { timeout?: number } = {}): Promise<number> { return await this.#k.ping(peer, options) }
 

@@ -81,6 +81,20 @@ export interface NodeOptions {
   heartbeatInterval?: number
   /** Phi-accrual threshold at which a silent peer is declared down. @default 8 */
   phiThreshold?: number
+  /**
+   * Longest silence tolerated from a neighbour that announced it is paused (`hs.pause`: a hidden
+   * or frozen page, whose timers run about once a minute or not at all; a node the application
+   * paused with `node.pause()`), ms; past it the neighbour is declared down as any other.
+   * @default 300000
+   */
+  pausedToleranceMs?: number
+  /**
+   * In a page, follow its lifecycle: hidden or frozen → `node.pause()`, visible again →
+   * `node.resume()`; `pagehide` closes every link with a goodbye; `online` and a return from the
+   * back-forward cache re-check the links and rejoin at once. No effect outside pages.
+   * @default true
+   */
+  pageLifecycle?: boolean
   /** First delay before rejoining after losing every peer, ms (doubles, ±50 % jitter). @default 1000 */
   rejoinDelay?: number
   /** Longest rejoin delay, ms. @default 60000 */
@@ -178,6 +192,7 @@ export const DEFAULTS = Object.freeze({
   shuffleInterval: 10_000,
   heartbeatInterval: 1_000,
   phiThreshold: 8,
+  pausedToleranceMs: 300_000,
   rejoinDelay: 1_000,
   rejoinMaxDelay: 60_000,
   healInterval: 30_000,

@@ -7,6 +7,7 @@ import type { MembershipEvents } from '../overlay/membership.js'
 import { Plumtree } from '../overlay/plumtree.js'
 import type { NodeOptions } from './options.js'
 import { DEFAULTS } from './options.js'
+import { systemClock } from '../util/clock.js'
 
 export interface OverlayHooks {
   request: (req: Request) => void
@@ -38,6 +39,8 @@ export function startOverlay (ctx: OverlayContext, o: NodeOptions, hooks: Overla
     shuffleInterval: o.shuffleInterval ?? DEFAULTS.shuffleInterval,
     heartbeatInterval: o.heartbeatInterval ?? DEFAULTS.heartbeatInterval,
     phiThreshold: o.phiThreshold ?? DEFAULTS.phiThreshold,
+    pausedToleranceMs: o.pausedToleranceMs ?? DEFAULTS.pausedToleranceMs,
+    wallNow: ctx.clock === systemClock ? Date.now : undefined,
     rejoinDelay: o.rejoinDelay ?? DEFAULTS.rejoinDelay,
     rejoinMaxDelay: o.rejoinMaxDelay ?? DEFAULTS.rejoinMaxDelay,
     healInterval: o.healInterval ?? DEFAULTS.healInterval,

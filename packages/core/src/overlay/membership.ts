@@ -14,6 +14,8 @@ import { watchDrops, withType } from './validate.js'
 
 /** A healthy node probes a seed once in this many heal periods on average (30 s default: 1k nodes → ~2 probes/s at the seeds). */
 const HEALTHY_PROBE_ODDS = 16
+/** Longest wait for one dial of a relink (a WebRTC offer sent into a dead path would otherwise wait for the transport's 20 s), ms. */
+const RELINK_DIAL_MS = 5_000
 
 export interface MembershipOptions {
   /** Active view size the node tries to keep at least. @default 3 */
@@ -28,6 +30,14 @@ export interface MembershipOptions {
   heartbeatInterval: number
   /** Phi at which a silent peer is declared down. @default 8 */
   phiThreshold: number
+  /** Longest silence tolerated from a neighbour that announced it is paused (`hs.pause`), ms. @default 300000 */
+  pausedToleranceMs?: number
+  /**
+   * The wall clock, ms (`Date.now` on the system clock). A suspended machine's monotonic clock
+   * may stand still while the wall clock runs on: a jump in it is a wake from sleep.
+   * @default the node's clock
+   */
+  wallNow?: () => number
   /** First rejoin delay after losing every peer, ms; doubles up to `rejoinMaxDelay`, ±50 % jitter. @default 1000 */
   rejoinDelay: number
   /** @default 60000 */
@@ -49,6 +59,8 @@ export interface SignalRoutes {
   /** A membership message of type `t` came from neighbour `from`: the routes it shows. */
   observe: (from: PeerId, t: string, data: unknown) => void
   canSignal: (target: PeerId) => boolean
+  /** Runs `dial` for lost neighbour `id` now and again while it fails (signalling.ts, `relink`). */
+  relink?: (id: PeerId, dial: () => Promise<unknown>, intervalMs: number) => void
 }
 
 /** `signals` as `SignalRoutes` if it is overlay signalling (checked by shape: lite nodes do not bundle it). */
@@ -65,6 +77,13 @@ function onlyWebrtc (addrs: string[]): boolean {
 export interface MembershipEvents {
   'peer:down': { id: PeerId }
   'peer:up': { id: PeerId }
+}
+
+
+/** `hs.pause` data: `{ paused: bool }`, or undefined when malformed. */
+export function pausedFlag (data: unknown): boolean | undefined {
+  const paused = (data as { paused?: unknown } | null)?.paused
+  return typeof paused === 'boolean' ? paused : undefined
 }
 
 /**
@@ -88,6 +107,18 @@ export class Membership {
   /** Removes this run's protocol handlers and node listeners (`dispose`). */
   readonly #offs: Array<() => void> = []
   #refilling = false
+  /** This node announced that it is paused (`setPaused`). */
+  #paused = false
+  /**
+   * On the wall clock: the previous heartbeat tick, the last frame heard (or that tick), and the
+   * longest silence between frames since that tick (`#heartbeats`).
+   */
+  #tickAt: number | undefined
+  #heardAt = 0
+  #quietest = 0
+  /** The next rejoin goes at once (a wake): the backoff was earned before the node slept. */
+  #rejoinNow = false
+  readonly #wallNow: () => number
 
   constructor (
     private readonly ctx: OverlayContext,
@@ -115,7 +146,8 @@ export class Membership {
     watchDrops(this.hv.drops, (reason) => { ctx.metrics.drop(`hv-${reason}`) })
     // one heartbeat interval of acceptable pause: a single lost or late beat (10 % loss in the
     // simulator) must not close a healthy link; detection stays within a few intervals
-    this.fd = new FailureDetector({ threshold: opts.phiThreshold, firstHeartbeatEstimateMs: opts.heartbeatInterval, acceptableHeartbeatPauseMs: opts.heartbeatInterval })
+    this.fd = new FailureDetector({ threshold: opts.phiThreshold, firstHeartbeatEstimateMs: opts.heartbeatInterval, acceptableHeartbeatPauseMs: opts.heartbeatInterval, pausedToleranceMs: opts.pausedToleranceMs })
+    this.#wallNow = opts.wallNow ?? ctx.clock.now
     this.#bootstrap = new StoreBootstrap(ctx, { backoffBase: opts.rejoinDelay, backoffMax: opts.rejoinMaxDelay })
     for (const t of ['hv.join', 'hv.fjoin', 'hv.nbr', 'hv.nbr-reply', 'hv.disc', 'hv.sb', 'hv.shuffle', 'hv.shuffle-reply']) {
       this.#offs.push(ctx.handle(t, (peer, data) => {
@@ -125,6 +157,11 @@ export class Membership {
         this.#countExchange(peer, t, data, 'rx')
       }))
     }
+    this.#offs.push(ctx.handle('hs.pause', (peer, data) => {
+      const paused = pausedFlag(data)
+      if (paused === undefined) { ctx.metrics.drop('pause-invalid'); return }
+      this.fd.setPaused(peer.id, paused, ctx.clock.now())
+    }))
   }
 
   /** The node stopped: this instance is done (the next start() makes a new one). */
@@ -149,7 +186,13 @@ export class Membership {
     this.#started = true
     const ctx = this.ctx
     this.#offs.push(ctx.on('peer:connect', (peer) => { this.run(this.hv.onLinkUp(peer.id, [], 'remote')) }))
-    this.#offs.push(ctx.on('peer:disconnect', ({ peer }) => {
+    this.#offs.push(ctx.on('peer:disconnect', ({ peer, reason }) => {
+      // a neighbour's link failed under it (no goodbye heard, not closed here: an ICE failure, a
+      // reset), or the far end retired it as a duplicate and the link it kept never came (it
+      // kept an old link that had died unnoticed: a NAT that forgot its mapping): dial it again
+      const addrs = this.hv.activeView().get(peer.id)
+      const bye = peer.link.byeReason
+      if (addrs !== undefined && ((reason !== undefined && bye === undefined) || bye === 'duplicate')) this.#relink(peer.id, this.#dialable(peer.id, addrs))
       this.#overlayLinks.delete(peer.id)
       this.#lastSent.delete(peer.id)
       this.fd.remove(peer.id)
@@ -210,7 +253,11 @@ export class Membership {
 
   /** Called by the node for every frame received from `peer`: a heartbeat. */
   observe (peer: Peer): void {
-    this.fd.heartbeat(peer.id, this.ctx.clock.now())
+    const now = this.ctx.clock.now()
+    const wall = this.#wallNow()
+    this.#quietest = Math.max(this.#quietest, wall - this.#heardAt)
+    this.#heardAt = wall
+    this.fd.heartbeat(peer.id, now)
     if (this.#downPeers.delete(peer.id)) this.emitEvent('peer:up', { id: peer.id })
   }
 
@@ -248,8 +295,62 @@ export class Membership {
     }))
   }
 
+  /** Whether this node announced that it is paused. */
+  get paused (): boolean { return this.#paused }
+
+  /**
+   * Tells every neighbour that this node is paused (a hidden or frozen page, a machine about to
+   * sleep: its timers may run late or not at all) or running again. A paused node's neighbours
+   * tolerate up to `pausedToleranceMs` of silence from it instead of phi's few intervals. Resuming
+   * also re-checks the links (`wake`).
+   */
+  setPaused (paused: boolean): void {
+    if (paused !== this.#paused) {
+      this.#paused = paused
+      for (const id of this.hv.activeView().keys()) this.#sendTo(id, 'hs.pause', { paused })
+    }
+    if (!paused) this.wake()
+  }
+
+  #sendTo (id: PeerId, t: string, data: unknown): void {
+    const peer = this.ctx.getPeer(id)
+    if (peer !== undefined && this.ctx.send(peer, t, data)) this.sent(id)
+  }
+
+  /**
+   * This node was not running for a while, or its network came back (a wake from sleep, a
+   * frozen page resumed, `online`): no neighbour is declared down for the silence this node
+   * could not hear (the failure detector starts afresh and declares the dead ones a few
+   * intervals on), every neighbour gets a heartbeat now, and a node below `minPeers` refills, a
+   * node alone rejoins, at once rather than after its backoff.
+   */
+  wake (): void {
+    if (!this.#started || this.ctx.status !== 'running') return
+    this.ctx.metrics.inc('membership.wakes')
+    this.fd.grace(this.ctx.clock.now())
+    for (const id of this.hv.activeView().keys()) this.#sendTo(id, 'hs.hb', null)
+    this.#rejoinAttempt = 0
+    this.#rejoinNow = true
+    if (this.hv.activeView().size === 0) {
+      this.#cancelRejoin?.()
+      this.#cancelRejoin = undefined
+      this.#scheduleRejoin()
+    } else if (this.hv.activeView().size < this.opts.minPeers) {
+      this.run(this.hv.tick())
+    }
+  }
+
   #heartbeats (): void {
     const now = this.ctx.clock.now()
+    // Was this node away since the last tick (asleep, frozen, stalled)? Then the tick comes late
+    // and no frame arrived for as long in between: peers beat every interval, and a node whose
+    // timers merely run late (a hidden page, throttled to once a minute) still hears them. On
+    // the wall clock: a suspended machine's monotonic clock may stand still.
+    const wall = this.#wallNow()
+    const late = 3 * this.opts.heartbeatInterval + 1_000
+    if (this.#tickAt !== undefined && wall - this.#tickAt > late && Math.max(this.#quietest, wall - this.#heardAt) > late) this.wake()
+    this.#tickAt = this.#heardAt = wall
+    this.#quietest = 0
     const active = this.hv.activeView()
     for (const id of active.keys()) {
       const peer = this.ctx.getPeer(id)
@@ -263,13 +364,42 @@ export class Membership {
     }
     const { down } = this.fd.check(now)
     for (const id of down) {
-      const addrs = active.get(id)
-      if (addrs !== undefined && addrs.length > 0) this.#lost.set(id, addrs, now)
-      this.ctx.metrics.inc('peers.down')
+      const addrs = this.#dialable(id, active.get(id) ?? [])
+      if (addrs.length > 0) this.#lost.set(id, addrs, now)
+      this.ctx.metrics.inc(this.fd.isPaused(id) ? 'peers.down-paused' : 'peers.down')
       this.#downPeers.add(id)
       this.emitEvent('peer:down', { id })
       void this.ctx.hangUp(id)
+      this.#relink(id, addrs)
     }
+  }
+
+  /** Where a neighbour can be dialled: the addresses the view has, else its link's if that names it (`webrtc:<id>`). */
+  #dialable (id: PeerId, addrs: string[]): string[] {
+    if (addrs.length > 0) return addrs
+    const address = this.ctx.getPeer(id)?.address
+    return address !== undefined && onlyWebrtc([address]) ? [address] : []
+  }
+
+  /**
+   * With overlay signalling (the full SDK; `hearsay/lite`, without WebRTC, relies on healing and
+   * rejoin): dials a lost neighbour again at once, then after 1, 2, 4, 8 and 16 heartbeat intervals while it
+   * fails (a network outage, a NAT that forgot its mappings: a fresh WebRTC session through the
+   * overlay's signalling gathers new candidates and TURN allocations, which is what an ICE
+   * restart would do). If the new link comes before the old one has closed it takes the old
+   * one's place and the neighbour never leaves the view; else it rejoins it with a high-priority
+   * NEIGHBOR. After the last attempt healing retries it (`#retryLost`).
+   */
+  #relink (id: PeerId, addrs: string[]): void {
+    if (addrs.length > 0) this.opts.routes?.relink?.(id, async () => { if (this.#started) await this.#redial(id, addrs, 'membership.relinks', RELINK_DIAL_MS) }, this.opts.heartbeatInterval)
+  }
+
+  /** Dials a lost neighbour; if it answers and is not in the view, it is asked back with high priority (counted as `metric`). */
+  async #redial (id: PeerId, addrs: string[], metric: string, timeout?: number): Promise<void> {
+    const peer = await this.ctx.connect(addrs[0]!, { peerId: id, timeout })
+    this.#lost.delete(id)
+    this.ctx.metrics.inc(metric)
+    if (this.ctx.status === 'running' && !this.hv.activeView().has(peer.id)) this.run(this.hv.requestNeighbor(peer.id, addrs, 'high'))
   }
 
   #heal (): void {
@@ -292,13 +422,8 @@ export class Membership {
     if (id === undefined) return
     const addrs = this.#lost.get(id, now) ?? []
     if (this.hv.activeView().has(id) || addrs.length === 0) { this.#lost.delete(id); return }
-    this.ctx.connect(addrs[0]!, { peerId: id }).then((peer) => {
-      this.#lost.delete(id)
-      if (this.ctx.status !== 'running' || this.hv.activeView().has(peer.id)) return
-      // it was unreachable and answers again: the partition is over, force one bridge
-      this.ctx.metrics.inc('membership.heals')
-      this.run(this.hv.requestNeighbor(peer.id, addrs, 'high'))
-    }, () => {})
+    // if it answers, the partition is over: one forced bridge
+    this.#redial(id, addrs, 'membership.heals').catch(() => {})
   }
 
   #probeSeed (): void {
@@ -319,7 +444,8 @@ export class Membership {
   #scheduleRejoin (): void {
     if (this.#cancelRejoin !== undefined) return
     const base = Math.min(this.opts.rejoinMaxDelay, this.opts.rejoinDelay * 2 ** this.#rejoinAttempt)
-    const delay = base * (0.5 + this.ctx.random.float())
+    const delay = this.#rejoinNow ? 0 : base * (0.5 + this.ctx.random.float())
+    this.#rejoinNow = false
     this.#rejoinAttempt++
     this.#cancelRejoin = this.ctx.timers.after(delay, () => {
       this.#cancelRejoin = undefined
@@ -354,8 +480,11 @@ export class Membership {
           break
         }
         case 'active':
-          if (a.up) this.fd.heartbeat(a.peer, this.ctx.clock.now())
-          else this.fd.remove(a.peer)
+          if (a.up) {
+            this.fd.heartbeat(a.peer, this.ctx.clock.now())
+            // a neighbour gained while paused must know it, or it would give up on this node
+            if (this.#paused) this.#sendTo(a.peer, 'hs.pause', { paused: true })
+          } else this.fd.remove(a.peer)
           this.onActive(a.peer, a.up)
           break
         case 'learned': {

@@ -79,6 +79,9 @@ export class PhiAccrual {
     this.#last = now
   }
 
+  /** Time since the last heartbeat at `now` (0 before the first). */
+  silence (now: number): number { return this.#last === undefined ? 0 : Math.max(0, now - this.#last) }
+
   /** Suspicion at `now`: 0 before the first heartbeat, may be `Infinity` after a long silence. */
   phi (now: number): number {
     if (this.#last === undefined) return 0
@@ -131,6 +134,13 @@ export interface FailureDetectorOptions extends PhiAccrualOptions {
    * @default 8
    */
   threshold?: number
+  /**
+   * Longest silence tolerated from a peer that said it is paused (a hidden or frozen page, a
+   * machine going to sleep: `hs.pause`), ms. While paused, phi is not consulted; past this the
+   * peer is declared down as any other.
+   * @default 300000
+   */
+  pausedToleranceMs?: number
 }
 
 export interface FailureDetectorChanges {
@@ -144,11 +154,14 @@ export interface FailureDetectorChanges {
 export class FailureDetector {
   readonly threshold: number
   readonly #options: PhiAccrualOptions
-  readonly #peers = new Map<PeerId, { detector: PhiAccrual, state: 'up' | 'down' | 'returning' }>()
+  readonly pausedToleranceMs: number
+  readonly #peers = new Map<PeerId, { detector: PhiAccrual, state: 'up' | 'down' | 'returning', paused: boolean }>()
 
-  constructor ({ threshold = 8, ...options }: FailureDetectorOptions = {}) {
+  constructor ({ threshold = 8, pausedToleranceMs = 300_000, ...options }: FailureDetectorOptions = {}) {
     if (!(threshold > 0)) throw new TypeError('threshold must be positive')
+    if (!(pausedToleranceMs >= 0)) throw new TypeError('pausedToleranceMs must be >= 0')
     this.threshold = threshold
+    this.pausedToleranceMs = pausedToleranceMs
     this.#options = options
     // fail fast on bad options rather than at the first heartbeat
     void new PhiAccrual(options)
@@ -160,16 +173,44 @@ export class FailureDetector {
     if (entry === undefined) {
       const detector = new PhiAccrual(this.#options)
       detector.heartbeat(now)
-      this.#peers.set(peer, { detector, state: 'up' })
+      this.#peers.set(peer, { detector, state: 'up', paused: false })
       return
     }
-    if (entry.state === 'up') {
+    if (entry.paused) {
+      // a paused peer's beats come when its throttled timers allow: they are not its rhythm
+      entry.detector.heartbeat(now, false)
+      if (entry.state === 'down') entry.state = 'returning'
+    } else if (entry.state === 'up') {
       // a late heartbeat not yet noticed by `check` is still an outage, not a sample
       entry.detector.heartbeat(now, entry.detector.phi(now) < this.threshold)
     } else {
       entry.detector.heartbeat(now, false)
       entry.state = 'returning'
     }
+  }
+
+  /**
+   * `peer` said it is paused (`true`) or running again (`false`) at `now`. While paused it is
+   * declared down only after `pausedToleranceMs` of silence; the silence of the pause is never
+   * learned as an interval. Starts tracking an unknown peer.
+   */
+  setPaused (peer: PeerId, paused: boolean, now: number): void {
+    this.heartbeat(peer, now)
+    const entry = this.#peers.get(peer)!
+    // the first beat after a pause starts the rhythm afresh (heartbeat without a sample)
+    if (entry.paused !== paused) entry.detector.heartbeat(now, false)
+    entry.paused = paused
+  }
+
+  isPaused (peer: PeerId): boolean { return this.#peers.get(peer)?.paused ?? false }
+
+  /**
+   * This node could not hear for a while (it slept, was frozen, or its event loop stalled):
+   * every peer's silence restarts at `now`, without a sample, so that none is declared down for
+   * a silence that was this node's own. A peer that is really gone is found a few intervals on.
+   */
+  grace (now: number): void {
+    for (const entry of this.#peers.values()) if (entry.state === 'up') entry.detector.heartbeat(now, false)
   }
 
   /** Stops tracking `peer` (it left the view); no event is reported for it. */
@@ -188,7 +229,7 @@ export class FailureDetector {
         entry.state = 'up'
         up.push(peer)
       }
-      if (entry.state === 'up' && entry.detector.phi(now) >= this.threshold) {
+      if (entry.state === 'up' && (entry.paused ? entry.detector.silence(now) >= this.pausedToleranceMs : entry.detector.phi(now) >= this.threshold)) {
         entry.state = 'down'
         down.push(peer)
       }

@@ -53,6 +53,9 @@ interface Pending {
  * for it the same way (neighbour, else learned next hop), up to `SIGNAL_HOPS` forwards, or
  * answers `unreachable`; its only state is the bounded route table.
  */
+/** Relink dials, in heartbeat intervals after the previous one failed (`SignalService.relink`). */
+const RELINK_DELAYS = [0, 1, 2, 4, 8, 16]
+
 export class SignalService implements SignalRouter {
   #handlers: SignalHandlers | undefined
   readonly #routes: ExpiringMap<PeerId, PeerId>
@@ -60,6 +63,8 @@ export class SignalService implements SignalRouter {
   readonly #pending = new Map<PeerId, Pending>()
   #queued = 0
   #seq = 0
+  /** Lost neighbours being relinked (`relink`). */
+  readonly #relinking = new Set<PeerId>()
 
   constructor (private readonly ctx: OverlayContext, private readonly opts: SignalOptions = SIGNAL_DEFAULTS) {
     this.#routes = new ExpiringMap(opts.maxRoutes, opts.routeTtl)
@@ -68,6 +73,23 @@ export class SignalService implements SignalRouter {
     ctx.handle('rtc.error', (peer, data) => { this.#onErrorFrame(peer, data) })
     ctx.on('peer:disconnect', ({ peer }) => { this.#linkDown(peer.id) })
     ctx.on('peer:connect', (peer) => { this.#linkUp(peer) })
+  }
+
+  /**
+   * Membership lost neighbour `id` (its failure detector, or a link that failed): `dial` it at
+   * once, then RELINK_DELAYS heartbeat intervals after each failure, then leave it to healing.
+   * Here, with the signalling, because relinking matters most for WebRTC links (a new session
+   * through these signals stands in for an ICE restart) and keeps it out of `hearsay/lite`.
+   */
+  relink (id: PeerId, dial: () => Promise<unknown>, intervalMs: number, attempt = 0): void {
+    const after = RELINK_DELAYS[attempt]
+    if (attempt === 0 && this.#relinking.has(id)) return
+    if (after === undefined) { this.#relinking.delete(id); return }
+    this.#relinking.add(id)
+    // the node's timers stop with it
+    this.ctx.timers.after(after * intervalMs, () => {
+      dial().then(() => { this.#relinking.delete(id) }, () => { this.relink(id, dial, intervalMs, attempt + 1) })
+    })
   }
 
   setHandlers (handlers: SignalHandlers): () => void {

@@ -12,9 +12,14 @@
  *   - a Chromium page behind a cone router, created with nothing but `seeds: ['ws://relay']`,
  *     links to a node behind the other cone router (srflx/prflx);
  *   - with TURN off, symmetric ↔ symmetric cannot link, and every message still arrives through
- *     the overlay (the relay).
+ *     the overlay (the relay);
+ *   - overlay nodes (cone ↔ cone, symmetric ↔ symmetric through TURN) link again after a 5 s
+ *     outage (the routers drop everything) and after their routers' conntrack tables are
+ *     flushed (a NAT rebinding: a symmetric NAT gives every flow a new port), by the overlay's
+ *     relink (docs/protocol.md, "Relink"); recovery times are printed, `NAT_RECOVERY_RUNS=3`
+ *     (with NAT_RECOVERY=1: not in CI yet, see there).
  *
- * Runs as root inside the unit run's namespace (scripts/netns.mjs); needs iptables and coturn
+ * Runs as root inside the unit run's namespace (scripts/netns.mjs); needs iptables, coturn and conntrack
  * (scripts/setup.mjs installs them). Connect times are printed: `NAT_TRIALS=20` for more.
  */
 import { execFileSync } from 'node:child_process'
@@ -46,9 +51,18 @@ const TURN_PORT = 3478
  * node-datachannel#281); `NAT_TRIALS=20` for the connect-time numbers.
  */
 const TRIALS = Number(process.env.NAT_TRIALS ?? 1)
+/** The recovery cases run with NAT_RECOVERY=1 (see below); breaks per case: `NAT_RECOVERY_RUNS=3` for the measurements. */
+const RECOVERY = process.env.NAT_RECOVERY === '1'
+const RECOVERY_RUNS = Number(process.env.NAT_RECOVERY_RUNS ?? 1)
+/**
+ * Longest recovery accepted, from the break, ms: the failure detector (about 3 s of silence at the
+ * default 1 s heartbeat), the relink's dials (at once, then 2, 4, 8 intervals on) and a WebRTC
+ * session. Without the relink a lost neighbour waited for healing (one lost peer retried per 30 s).
+ */
+const RECOVERY_BOUND_MS = 25_000
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0
 const missing = inNetns ? missingTools() : []
-if (inNetns && missing.length > 0) console.error(`NAT tests: missing ${missing.join(', ')} (scripts/setup.mjs --browsers installs iptables and coturn)`)
+if (inNetns && missing.length > 0) console.error(`NAT tests: missing ${missing.join(', ')} (scripts/setup.mjs --browsers installs iptables, coturn and conntrack)`)
 
 interface Line { [key: string]: unknown }
 
@@ -141,27 +155,35 @@ describe.skipIf(!inNetns)('WebRTC across NAT routers (network namespaces)', () =
     const specs: Array<{ name: string, home: Home, options: object }> = [
       ...homes.map(home => ({ name: home.name, home, options: { seeds: home.kind === 'cone' ? stunSeeds : seeds } })),
       { name: 'cone1b', home: homes[0]!, options: { seeds: stunSeeds } },
-      ...homes.slice(2).map(home => ({ name: `${home.name}-noturn`, home, options: { seeds, overlay: true, iceServers: [{ urls: [`stun:${PUBLIC_IP}:${RELAY_PORT}`] }], connectTimeout: 5_000 } }))
+      ...homes.slice(2).map(home => ({ name: `${home.name}-noturn`, home, options: { seeds, overlay: true, iceServers: [{ urls: [`stun:${PUBLIC_IP}:${RELAY_PORT}`] }], connectTimeout: 5_000 } })),
+      // nodes in the overlay (as applications run them), for the recovery cases: their failure
+      // detector notices a broken link and the overlay relinks it
+      ...(RECOVERY ? homes : []).map(home => ({ name: `${home.name}-ov`, home, options: { seeds: home.kind === 'cone' ? stunSeeds : seeds, overlay: true } }))
     ]
     peers.push(...await Promise.all(specs.map(async ({ name, home, options }) => {
       const child = new Child(net.spawn(home.host, [process.execPath, peerScript, JSON.stringify(options)]), name)
-      const ready = await child.next(l => l.ready === true, 15_000, 'ready')
+      const ready = await child.next(l => l.ready === true, 45_000, 'ready')
       return { child, id: String(ready.peerId), home, name }
     })))
-  }, 60_000)
+  }, 120_000)
 
   afterAll(async () => {
-    // NAT_DEBUG=Info|Debug|Verbose (libdatachannel's log level): every process's log in NAT_LOG_DIR
-    if (process.env.NAT_LOG_DIR !== undefined) {
-      for (const p of peers) writeFileSync(path.join(process.env.NAT_LOG_DIR, `${p.name}.log`), p.child.stderr)
-      if (coturn !== undefined) writeFileSync(path.join(process.env.NAT_LOG_DIR, 'coturn.log'), coturn.text.join('\n'))
-      for (const port of [RELAY_PORT, STUN_RELAY_PORT]) {
-        const metrics = net.pub.run([process.execPath, '-e', `fetch('http://${PUBLIC_IP}:${port}/metrics').then(r => r.text()).then(t => process.stdout.write(t))`])
-        writeFileSync(path.join(process.env.NAT_LOG_DIR, `relay-${port}-metrics.txt`), metrics)
+    try {
+      // NAT_DEBUG=Info|Debug|Verbose (libdatachannel's log level): every process's log in NAT_LOG_DIR
+      if (process.env.NAT_LOG_DIR !== undefined) {
+        mkdirSync(process.env.NAT_LOG_DIR, { recursive: true })
+        for (const p of peers) writeFileSync(path.join(process.env.NAT_LOG_DIR, `${p.name}.log`), p.child.stderr)
+        if (coturn !== undefined) writeFileSync(path.join(process.env.NAT_LOG_DIR, 'coturn.log'), coturn.text.join('\n'))
+        for (const port of [RELAY_PORT, STUN_RELAY_PORT]) {
+          const metrics = net.pub.run([process.execPath, '-e', `fetch('http://${PUBLIC_IP}:${port}/metrics').then(r => r.text()).then(t => process.stdout.write(t))`])
+          writeFileSync(path.join(process.env.NAT_LOG_DIR, `relay-${port}-metrics.txt`), metrics)
+        }
       }
+    } finally {
+      // whatever the logs did: a failed write once left coturn and both relays running
+      await net?.close()
+      if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true })
     }
-    await net?.close()
-    if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true })
   })
 
   const peer = (name: string): Peer => peers.find(p => p.name === name)!
@@ -270,4 +292,50 @@ describe.skipIf(!inNetns)('WebRTC across NAT routers (network namespaces)', () =
     times.overlay!.push(performance.now() - sent)
     expect(got.count).toBe(before + COUNT)
   }, 60_000)
+
+  // The recovery cases come last: they break the homes' paths, which every node there shares.
+  // Run with NAT_RECOVERY=1 (apps/bench/results/nat.md): on this 2-core machine at load 26–30
+  // each failed once in a full run of the suite (a cone pair whose new links closed as soon as
+  // they opened; a symmetric pair not back within 25 s of a flush), so they are not in CI until
+  // that is understood.
+  /**
+   * Links `from` → `to`, breaks the path (`breakIt`), and measures the time from the break until a
+   * ping over a WebRTC link answers again; RECOVERY_RUNS runs.
+   */
+  async function recoveries (from: string, to: string, kind: string, breakIt: () => Promise<void>): Promise<Array<{ ms: number, disconnects: number, relinks: number, pair: unknown }>> {
+    const runs: Array<{ ms: number, disconnects: number, relinks: number, pair: unknown }> = []
+    for (let i = 0; i < RECOVERY_RUNS; i++) {
+      // linked over WebRTC (the overlay may have linked them already)
+      const r = await peer(from).child.call({ op: 'dial', to: peer(to).id, timeout: 20_000, ifNeeded: true }, 60_000)
+      expect(r.ok, `${from} → ${to}: ${String(r.error)}`).toBe(true)
+      const up = await peer(from).child.call({ op: 'reachable', to: peer(to).id, timeout: 10_000 }, 15_000)
+      expect(up.ok).toBe(true)
+      const brokeAt = performance.now()
+      await breakIt()
+      const back = await peer(from).child.call({ op: 'reachable', to: peer(to).id, timeout: RECOVERY_BOUND_MS }, RECOVERY_BOUND_MS + 30_000)
+      const ms = performance.now() - brokeAt
+      expect(back.ok, `${from} → ${to} after ${kind}: no ping answered over WebRTC within ${RECOVERY_BOUND_MS} ms\n${peer(from).child.stderr.slice(-3000)}`).toBe(true)
+      runs.push({ ms, disconnects: (back.disconnects as number) - (up.disconnects as number), relinks: (back.relinks as number) - (up.relinks as number), pair: back.pair })
+    }
+    console.log(`recovery after ${kind} (${from} → ${to}): ${JSON.stringify(runs.map(r => ({ ...r, ms: Math.round(r.ms) })))}`)
+    return runs
+  }
+
+  const flush = (...names: string[]) => async (): Promise<void> => { for (const n of names) peer(n).home.router.run(['conntrack', '-F']) }
+  const outage = (ms: number, ...names: string[]) => async (): Promise<void> => {
+    for (const n of names) peer(n).home.router.run(['iptables', '-I', 'FORWARD', '1', '-j', 'DROP'])
+    // the outage itself lasts `ms`: the scenario, not a wait for an outcome
+    await new Promise(resolve => setTimeout(resolve, ms))
+    for (const n of names) peer(n).home.router.run(['iptables', '-D', 'FORWARD', '1'])
+  }
+
+  it.runIf(RECOVERY)('cone ↔ cone: the link survives a 5 s outage and a conntrack flush (NAT rebinding)', async () => {
+    await recoveries('cone1-ov', 'cone2-ov', 'a 5 s outage', outage(5_000, 'cone1', 'cone2'))
+    await recoveries('cone1-ov', 'cone2-ov', 'a conntrack flush', flush('cone1', 'cone2'))
+  }, 300_000)
+
+  it.runIf(RECOVERY)('symmetric ↔ symmetric (TURN): the link recovers after a 5 s outage and a conntrack flush (NAT rebinding)', async () => {
+    await recoveries('sym1-ov', 'sym2-ov', 'a 5 s outage', outage(5_000, 'sym1', 'sym2'))
+    await recoveries('sym1-ov', 'sym2-ov', 'a conntrack flush', flush('sym1', 'sym2'))
+  }, 300_000)
 })

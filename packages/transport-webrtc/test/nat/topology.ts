@@ -35,9 +35,9 @@ export class Namespace {
   }
 }
 
-/** What the NAT tests need on the machine: root (or a user namespace), `ip`, `iptables`, `nsenter`, `turnserver`. */
+/** What the NAT tests need on the machine: root (or a user namespace), `ip`, `iptables`, `nsenter`, `turnserver`, `conntrack`. */
 export function missingTools (): string[] {
-  const missing = ['ip', 'iptables', 'nsenter', 'unshare', 'turnserver'].filter(cmd => spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0)
+  const missing = ['ip', 'iptables', 'nsenter', 'unshare', 'turnserver', 'conntrack'].filter(cmd => spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0)
   return missing
 }
 
