@@ -41,6 +41,32 @@ describe('without WebCrypto (a page that is not a secure context)', () => {
     expect(await handshake()).toEqual(withWebCrypto)
   })
 
+  it('a runtime whose WebCrypto has no X25519 (browsers before 2025): hearsay/lite fails the handshake with UnsupportedError, the full SDK falls back', async () => {
+    vi.resetModules()
+    const web = await import('../src/wire/web-crypto.js')
+    const real = globalThis.crypto
+    const subtle = real.subtle
+    const importKey = subtle.importKey.bind(subtle) as (...a: unknown[]) => Promise<CryptoKey>
+    vi.stubGlobal('crypto', {
+      getRandomValues: real.getRandomValues.bind(real),
+      subtle: new Proxy(subtle, {
+        get: (t, k) => k === 'importKey'
+          ? async (format: string, data: unknown, algorithm: { name?: string } | string, ...rest: unknown[]) => {
+            if ((typeof algorithm === 'string' ? algorithm : algorithm.name) === 'X25519') throw new DOMException('Unrecognized name.', 'NotSupportedError')
+            return await importKey(format, data, algorithm, ...rest)
+          }
+          : (t as unknown as Record<string | symbol, unknown>)[k] instanceof Function ? ((t as unknown as Record<string | symbol, (...a: unknown[]) => unknown>)[k]!).bind(t) : (t as unknown as Record<string | symbol, unknown>)[k]
+      })
+    })
+    await expect(web.dhKeyPairAsync(new Uint8Array(32).fill(3))).rejects.toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED', message: expect.stringContaining('no X25519') }))
+    // what installJsCrypto() installs (the full SDK): StableLib's X25519, the same bytes
+    const { scalarMult } = await import('@stablelib/x25519')
+    web.setJsFallback({ sha256: () => new Uint8Array(), sha512: () => new Uint8Array(), hmac: () => new Uint8Array(), hkdf: () => new Uint8Array(), x25519: scalarMult })
+    expect(toHex((await web.dhKeyPairAsync(new Uint8Array(32).fill(3))).publicKey)).toBe(toHex(scalarMult(new Uint8Array(32).fill(3), Uint8Array.of(9, ...new Uint8Array(31)))))
+    expect(await web.dhAsync(new Uint8Array(32).fill(3), new Uint8Array(32))).toBeNull()
+    vi.resetModules()
+  })
+
   it('the full SDK falls back to JavaScript hashes: the same bytes, and a node starts', async () => {
     const withWebCrypto = await handshake()
     installJsCrypto()
@@ -50,5 +76,29 @@ describe('without WebCrypto (a page that is not a secure context)', () => {
     await node.start()
     expect(node.id).toHaveLength(52)
     await node.stop()
+  })
+})
+
+describe('X25519 through WebCrypto', () => {
+  it('gives the bytes of RFC 7748 (its test vector), null for low-order public keys, and the same as the JavaScript fallback', async () => {
+    vi.resetModules()
+    const { dhAsync, dhKeyPairAsync } = await import('../src/wire/web-crypto.js')
+    const { scalarMult } = await import('@stablelib/x25519')
+    const fromHex = (h: string): Uint8Array => Uint8Array.from(h.match(/../g)!.map(b => parseInt(b, 16)))
+    // RFC 7748, section 6.1
+    const a = fromHex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a')
+    const b = fromHex('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb')
+    expect(toHex((await dhKeyPairAsync(a)).publicKey)).toBe('8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a')
+    const bPub = (await dhKeyPairAsync(b)).publicKey
+    expect(toHex((await dhAsync(a, bPub))!)).toBe('4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742')
+    // low-order points: the all-zero point and the point of order 8 (cofactor) give an all-zero secret
+    expect(await dhAsync(a, new Uint8Array(32))).toBeNull()
+    expect(await dhAsync(a, fromHex('e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800'))).toBeNull()
+    for (let i = 0; i < 20; i++) {
+      const sk = crypto.getRandomValues(new Uint8Array(32))
+      const pk = crypto.getRandomValues(new Uint8Array(32))
+      expect(toHex((await dhAsync(sk, pk))!)).toBe(toHex(scalarMult(sk, pk)))
+    }
+    await expect(dhAsync(new Uint8Array(31), bPub)).rejects.toThrow(TypeError)
   })
 })

@@ -4,16 +4,15 @@
  * RFC 7748 are deterministic; secretbox is NaCl's construction, tag first), so the test
  * vectors in docs/protocol.md pin them all:
  * - @noble/ed25519: signatures, ZIP-215 verification;
- * - StableLib (the modular successor of tweetnacl-js, by its author): x25519 and secretbox
+ * - StableLib (the modular successor of tweetnacl-js, by its author): secretbox
  *   (xsalsa20-poly1305, the per-frame hot path), and the hashes of the sync API (SHA-256,
- *   SHA-512, HMAC, HKDF) in `js-crypto.ts`. The async API (the handshake, the node's identity)
- *   hashes with WebCrypto (`web-crypto.ts`), so that a bundle without the sync API
- *   (hearsay/lite) carries no JavaScript hash.
+ *   SHA-512, HMAC, HKDF) and the X25519 fallback in `js-crypto.ts`. The async API (the
+ *   handshake, the node's identity) hashes and does X25519 with WebCrypto (`web-crypto.ts`), so
+ *   that a bundle without the sync API (hearsay/lite) carries no JavaScript hash or curve.
  * docs/decisions.md ("Crypto libraries") has the speed and bundle-size measurements.
  */
 import * as ed25519 from '@noble/ed25519'
 import { openSecretBox, secretBox } from '@stablelib/nacl'
-import { scalarMult, scalarMultBase } from '@stablelib/x25519'
 import { hkdfSync, hmacSync, sha256Sync, syncHash } from './js-crypto.js'
 import { asyncHash } from './web-crypto.js'
 import { UnsupportedError } from '../util/errors.js'
@@ -93,20 +92,6 @@ export async function verifyAsync (signature: Uint8Array, message: Uint8Array, p
 }
 
 export interface DhKeyPair { publicKey: Uint8Array, secretKey: Uint8Array }
-
-export function dhKeyPairFromSecret (secretKey: Uint8Array): DhKeyPair {
-  if (secretKey.length !== DH_BYTES) throw new TypeError(`x25519 secret must be ${DH_BYTES} bytes`)
-  return { publicKey: scalarMultBase(secretKey), secretKey }
-}
-
-/** x25519; returns null for a low-order public key (an all-zero shared secret). */
-export function dh (secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array | null {
-  if (secretKey.length !== DH_BYTES || publicKey.length !== DH_BYTES) throw new TypeError(`x25519 keys must be ${DH_BYTES} bytes`)
-  const shared = scalarMult(secretKey, publicKey)
-  let acc = 0
-  for (const b of shared) acc |= b
-  return acc === 0 ? null : shared
-}
 
 export function secretbox (plain: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array {
   return secretBox(key, nonce, plain)

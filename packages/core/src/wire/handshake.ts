@@ -16,9 +16,9 @@
 import { concat, fromHex, utf8 } from '../util/bytes.js'
 import {
   BOX_KEY_BYTES, BOX_NONCE_BYTES, BOX_OVERHEAD, DH_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES,
-  constantTimeEqual, dh, dhKeyPairFromSecret, hash, secretbox, secretboxOpen, signAsync, verifyAsync
+  constantTimeEqual, hash, secretbox, secretboxOpen, signAsync, verifyAsync
 } from './crypto.js'
-import { deriveKeysAsync, hashAsync, macAsync } from './web-crypto.js'
+import { deriveKeysAsync, dhAsync, dhKeyPairAsync, hashAsync, macAsync } from './web-crypto.js'
 import type { DhKeyPair } from './crypto.js'
 import { XSALSA20_POLY1305 } from './cipher-suite.js'
 import { HandshakeError, PeerIdMismatchError, SelfDialError } from '../util/errors.js'
@@ -157,8 +157,8 @@ const helloMac = async (networkKey: Uint8Array, eI: Uint8Array, listI: Uint8Arra
   await macAsync(networkKey, listI === undefined ? concat(HELLO_LABEL, eI) : concat(HELLO_LABEL, eI, listI))
 
 /** @internal */
-export function ephemeral (opts: HandshakeOptions): DhKeyPair {
-  return dhKeyPairFromSecret(opts.ephemeralSecret ?? (opts.random ?? systemRandom).bytes(DH_BYTES))
+export async function ephemeral (opts: HandshakeOptions): Promise<DhKeyPair> {
+  return await dhKeyPairAsync(opts.ephemeralSecret ?? (opts.random ?? systemRandom).bytes(DH_BYTES))
 }
 
 function checkRemote (local: Identity, remoteKey: Uint8Array): PeerId {
@@ -175,7 +175,7 @@ export async function processReply (opts: HandshakeOptions & { expectedPeer?: Pe
   // a hello with a list gets a reply with one: a reply without one is a downgrade (or an older peer that refused the hello)
   if ((listI === undefined) !== (listR === undefined)) throw new HandshakeError('handshake reply has the wrong length')
   const eR = msg2.slice(0, DH_BYTES)
-  const shared = dh(e.secretKey, eR)
+  const shared = await dhAsync(e.secretKey, eR)
   if (shared === null) throw new HandshakeError('handshake reply has a weak ephemeral key')
   const s = await session(shared, opts.networkKey, e.publicKey, eR, listI, listR)
   const inner = secretboxOpen(msg2.subarray(DH_BYTES, REPLY_BYTES), ZERO_NONCE, s.boxR)
@@ -199,7 +199,7 @@ export async function processHello (opts: HandshakeOptions, e: DhKeyPair, msg1: 
   if (!constantTimeEqual(msg1.subarray(DH_BYTES, HELLO_BYTES), await helloMac(opts.networkKey, eI, listI))) {
     throw new HandshakeError('handshake hello failed authentication (wrong network key?)')
   }
-  const shared = dh(e.secretKey, eI)
+  const shared = await dhAsync(e.secretKey, eI)
   if (shared === null) throw new HandshakeError('handshake hello has a weak ephemeral key')
   // an older peer's hello (no list) gets a reply without one
   const listR = listI === undefined ? undefined : encodeSuites(opts.suites ?? [XSALSA20_POLY1305])
@@ -230,20 +230,24 @@ export function initiator (opts: HandshakeOptions & { expectedPeer?: PeerId }): 
   hello: () => Promise<Uint8Array>
   reply: (msg2: Uint8Array) => Promise<{ auth: Uint8Array, result: HandshakeResult }>
 } {
+  // drawn now: a seeded random gives the same keys whenever hello() is called (a failure, e.g.
+  // no X25519 anywhere, surfaces at hello())
   const e = ephemeral(opts)
+  e.catch(() => {})
   let stage = 0
   return {
     async hello () {
       if (stage !== 0) throw new HandshakeError('hello already sent')
       stage = 1
+      const { publicKey } = await e
       const listI = opts.suites === undefined ? undefined : encodeSuites(opts.suites)
-      const mac = await helloMac(opts.networkKey, e.publicKey, listI)
-      return listI === undefined ? concat(e.publicKey, mac) : concat(e.publicKey, mac, listI)
+      const mac = await helloMac(opts.networkKey, publicKey, listI)
+      return listI === undefined ? concat(publicKey, mac) : concat(publicKey, mac, listI)
     },
     async reply (msg2) {
       if (stage !== 1) throw new HandshakeError('unexpected handshake reply')
       stage = 2
-      return await processReply(opts, e, msg2)
+      return await processReply(opts, await e, msg2)
     }
   }
 }
@@ -259,7 +263,7 @@ export function responder (opts: HandshakeOptions): {
     async hello (msg1) {
       if (stage !== 0) throw new HandshakeError('unexpected handshake hello')
       stage = 1
-      const r = await processHello(opts, ephemeral(opts), msg1)
+      const r = await processHello(opts, await ephemeral(opts), msg1)
       s = r.session
       return r.reply
     },

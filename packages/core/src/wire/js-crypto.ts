@@ -3,6 +3,7 @@ import { hash as sha256, SHA256 } from '@stablelib/sha256'
 import { hash as sha512 } from '@stablelib/sha512'
 import { hmac } from '@stablelib/hmac'
 import { HKDF } from '@stablelib/hkdf'
+import { scalarMult } from '@stablelib/x25519'
 import { setJsFallback } from './web-crypto.js'
 
 /**
@@ -30,5 +31,5 @@ export const hkdfSync = (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, le
  */
 export function installJsCrypto (): void {
   syncHash()
-  setJsFallback({ sha256: sha256Sync, sha512, hmac: hmacSync, hkdf: hkdfSync })
+  setJsFallback({ sha256: sha256Sync, sha512, hmac: hmacSync, hkdf: hkdfSync, x25519: scalarMult })
 }

@@ -2,16 +2,19 @@ import * as ed25519 from '@noble/ed25519'
 import { UnsupportedError } from '../util/errors.js'
 
 /**
- * The handshake's hashes (SHA-256, HMAC, HKDF, and SHA-512 for ed25519) through the platform's
- * WebCrypto, so that a browser bundle carries no JavaScript hash for them. Where WebCrypto is
- * missing (a page that is not a secure context), the JavaScript ones of `js-crypto.ts` stand in
- * once `installJsCrypto()` ran; without them the call fails with `UnsupportedError`.
+ * The handshake's hashes (SHA-256, HMAC, HKDF, and SHA-512 for ed25519) and its X25519 through
+ * the platform's WebCrypto, so that a browser bundle carries no JavaScript for them (and Node
+ * runs them natively). Where WebCrypto is missing (a page that is not a secure context) or has
+ * no X25519 (browsers before 2025), the JavaScript ones of `js-crypto.ts` stand in once
+ * `installJsCrypto()` ran; without them the call fails with `UnsupportedError`.
  */
 interface JsFallback {
   sha256: (data: Uint8Array) => Uint8Array
   sha512: (data: Uint8Array) => Uint8Array
   hmac: (key: Uint8Array, data: Uint8Array) => Uint8Array
   hkdf: (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number) => Uint8Array
+  /** RFC 7748 X25519, raw (the all-zero check is the caller's). */
+  x25519: (secretKey: Uint8Array, publicKey: Uint8Array) => Uint8Array
 }
 
 let fallback: JsFallback | undefined
@@ -23,9 +26,9 @@ const subtle = (): SubtleCrypto | undefined => globalThis.crypto?.subtle
 /** WebCrypto's types want an ArrayBuffer-backed view; ours always are. */
 const buf = (b: Uint8Array): Uint8Array<ArrayBuffer> => b as Uint8Array<ArrayBuffer>
 
-function js (): JsFallback {
+function js (what = 'WebCrypto (crypto.subtle) is missing: serve the page over https or from localhost'): JsFallback {
   if (fallback !== undefined) return fallback
-  throw new UnsupportedError('WebCrypto (crypto.subtle) is missing: serve the page over https or from localhost, or use createNode from \'hearsay\' (it falls back to JavaScript hashes)')
+  throw new UnsupportedError(`${what}, or use createNode from 'hearsay' (it falls back to JavaScript)`)
 }
 
 async function sha512Async (message: Uint8Array): Promise<Uint8Array> {
@@ -55,4 +58,42 @@ export async function deriveKeysAsync (ikm: Uint8Array, salt: Uint8Array, info: 
   if (s === undefined) return js().hkdf(ikm, salt, info, length)
   const k = await s.importKey('raw', buf(ikm), 'HKDF', false, ['deriveBits'])
   return new Uint8Array(await s.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: buf(salt), info: buf(info) }, k, length * 8))
+}
+
+/** RFC 8410's PKCS #8 wrapping of a raw X25519 private key: WebCrypto imports private keys in no raw form. */
+const X25519_PKCS8 = Uint8Array.of(0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20)
+/** The X25519 base point: the public key of a secret is its product with it. */
+const BASE_POINT = Uint8Array.of(9, ...new Uint8Array(31))
+/** The runtime's WebCrypto has no X25519 (found at the first try, not asked again). */
+let noX25519 = false
+
+/**
+ * X25519 (RFC 7748) of a 32-byte secret and a 32-byte public key; null when the result is all
+ * zero (a low-order public key), which WebCrypto reports as an error.
+ */
+export async function dhAsync (secretKey: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array | null> {
+  if (secretKey.length !== 32 || publicKey.length !== 32) throw new TypeError('x25519 keys must be 32 bytes')
+  const s = noX25519 ? undefined : subtle()
+  let priv: CryptoKey | undefined
+  if (s !== undefined) {
+    const pkcs8 = new Uint8Array(48)
+    pkcs8.set(X25519_PKCS8)
+    pkcs8.set(secretKey, 16)
+    try { priv = await s.importKey('pkcs8', pkcs8, { name: 'X25519' }, false, ['deriveBits']) } catch { noX25519 = true }
+  }
+  if (s === undefined || priv === undefined) {
+    const shared = js(noX25519 ? 'WebCrypto has no X25519 here' : undefined).x25519(secretKey, publicKey)
+    return shared.some(b => b !== 0) ? shared : null
+  }
+  try {
+    const pub = await s.importKey('raw', buf(publicKey), { name: 'X25519' }, false, [])
+    return new Uint8Array(await s.deriveBits({ name: 'X25519', public: pub }, priv, 256))
+  } catch {
+    return null
+  }
+}
+
+/** An X25519 key pair from a 32-byte secret. */
+export async function dhKeyPairAsync (secretKey: Uint8Array): Promise<{ publicKey: Uint8Array, secretKey: Uint8Array }> {
+  return { publicKey: (await dhAsync(secretKey, BASE_POINT))!, secretKey }
 }

@@ -11,16 +11,16 @@ import { ephemeral, initiator, processAuth, processHello, processReply, responde
 import { check, expectTyped, expectTypedAsync, mutate, report, RUNS, SEED, yieldToLoop } from './support.js'
 
 // x25519 is deterministic, so memoising it changes no outcome; it keeps the inputs per step
-// affordable (an x25519 costs ~0.4 ms here and most step-2 inputs would pay one)
-vi.mock('../../src/wire/crypto.js', async (importOriginal) => {
-  const orig = await importOriginal<typeof import('../../src/wire/crypto.js')>()
+// affordable (most step-2 inputs would pay one)
+vi.mock('../../src/wire/web-crypto.js', async (importOriginal) => {
+  const orig = await importOriginal<typeof import('../../src/wire/web-crypto.js')>()
   const memo = new Map<string, Uint8Array | null>()
   const hex = (b: Uint8Array): string => Array.from(b, x => x.toString(16).padStart(2, '0')).join('')
   return {
     ...orig,
-    dh: (sk: Uint8Array, pk: Uint8Array) => {
+    dhAsync: async (sk: Uint8Array, pk: Uint8Array) => {
       const k = hex(sk) + hex(pk)
-      if (!memo.has(k)) { if (memo.size > 50_000) memo.clear(); memo.set(k, orig.dh(sk, pk)) }
+      if (!memo.has(k)) { if (memo.size > 50_000) memo.clear(); memo.set(k, await orig.dhAsync(sk, pk)) }
       return memo.get(k)!
     }
   }
@@ -86,7 +86,7 @@ describe(`fuzz: decoders (${RUNS} inputs per target, seed ${SEED})`, () => {
     const r = seededRandom(SEED + 1)
     // with cipher suite lists (a mutation cut to 64 bytes reaches the older peers' format too)
     const valid = await initiator({ identity: I, networkKey: K, random: r, suites: [2, 1] }).hello()
-    const e = ephemeral({ identity: R, networkKey: K, random: r })
+    const e = await ephemeral({ identity: R, networkKey: K, random: r })
     let accepted = 0
     await run('handshake hello', RUNS, async () => {
       if (await expectTypedAsync(async () => await processHello({ identity: R, networkKey: K, suites: [2, 1] }, e, mutate(r, valid)), ['ERR_HANDSHAKE']) === 'ok') accepted++
@@ -97,7 +97,7 @@ describe(`fuzz: decoders (${RUNS} inputs per target, seed ${SEED})`, () => {
   it('handshake step 2 (initiator reads reply): only typed errors', async () => {
     const r = seededRandom(SEED + 2)
     const opts = { identity: I, networkKey: K, suites: [2, 1] }
-    const eI = ephemeral({ ...opts, random: r })
+    const eI = await ephemeral({ ...opts, random: r })
     const resp = responder({ identity: R, networkKey: K, random: r, suites: [1] })
     const init = initiator({ ...opts, ephemeralSecret: eI.secretKey })
     const valid = await resp.hello(await init.hello())
@@ -114,7 +114,7 @@ describe(`fuzz: decoders (${RUNS} inputs per target, seed ${SEED})`, () => {
 
   it('handshake step 3 (responder reads auth): only HandshakeError', async () => {
     const r = seededRandom(SEED + 3)
-    const eR = ephemeral({ identity: R, networkKey: K, random: r })
+    const eR = await ephemeral({ identity: R, networkKey: K, random: r })
     const init = initiator({ identity: I, networkKey: K, random: r })
     const { reply, session } = await processHello({ identity: R, networkKey: K }, eR, await init.hello())
     const { auth: valid } = await init.reply(reply)
