@@ -389,7 +389,11 @@ export class LinkManager {
           if (paused === undefined && conn.pause !== undefined && conn.resume !== undefined) {
             conn.pause()
             this.#o.metrics.inc('throttle.pauses')
-            paused = this.#o.timers.after(throttle.pauseMs(), () => { paused = undefined; conn.resume?.() })
+            paused = this.#o.timers.after(throttle.pause(), () => {
+              paused = undefined
+              throttle.resumed()
+              conn.resume?.()
+            })
           }
           return
         }
