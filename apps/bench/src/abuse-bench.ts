@@ -2,8 +2,9 @@
  * The abuse bench (issue 18): the relay CLI with a network key, honest nodes without listen
  * addresses (like pages) broadcasting through it, and attackers in another process
  * (abuse-attacker.ts) on 127.0.1.x addresses so that the relay's per-address limits apply:
- * half-open TCP floods, garbage and wrong-key hellos over ws, and one authenticated peer
- * broadcasting flat out. Three phases of equal length: before, during and after the attack. It
+ * half-open TCP floods, garbage and wrong-key hellos over ws, one authenticated peer
+ * broadcasting flat out, a JOIN/NEIGHBOR storm of fresh identities and WebRTC signal spam
+ * (abuse-attacker.ts). Three phases of equal length: before, during and after the attack. It
  * reports honest delivery, latency p50/p99 per phase (by send time), the time a new honest node
  * takes to join in each phase, `/healthz` response times, the relay's CPU and RSS, and the
  * relay's counters. `abuse-cli.ts` runs it from the command line; a short run is a CI test.
@@ -16,6 +17,7 @@ import { createNode } from '@hearsay/core'
 import type { HearsayNode } from '@hearsay/core'
 import { webSockets } from '@hearsay/transport-ws'
 import type { AttackerCommand, AttackerEvent, AttackPlan, AttackReport } from './abuse-attacker.js'
+import { emptyReport } from './abuse-attacker.js'
 import { forkChild, MiB, quantileOf, round, sleep, spawnRelay, within } from './procs.js'
 import type { MemorySample, RelayProcess } from './procs.js'
 
@@ -27,7 +29,7 @@ export interface AbuseBenchOptions {
   /** Broadcasts per second per honest node. */
   rate: number
   /** Which attacks run during the attack phase. */
-  attack: Omit<AttackPlan, 'relayWs' | 'relayTcp' | 'relayId' | 'networkKey'>
+  attack: Omit<AttackPlan, 'relayWs' | 'relayTcp' | 'relayId' | 'networkKey' | 'honestIds'>
   /** Extra relay flags (e.g. `--peer-frames-per-second 1000000` for the old defaults). */
   relayArgs?: string[]
   /** A new honest node that has not joined within this long counts as failed, ms. */
@@ -47,7 +49,9 @@ export interface PhaseResult {
   /** ms a new honest node took to link to the relay (null: not within joinTimeoutMs). */
   joinMs: number | null
   healthz: { probes: number, p50Ms: number, maxMs: number, over500ms: number, failed: number }
-  relay: { cpuPercent: number, rssMiB: number, peakRssMiB: number, heapUsedMiB: number }
+  relay: { cpuPercent: number, rssMiB: number, peakRssMiB: number, heapUsedMiB: number, loopDelayP99Ms: number, loopDelayMaxMs: number }
+  /** CPU of the bench process (the honest nodes, the probes) during the phase, % of one core. */
+  honestCpuPercent: number
 }
 
 export interface AbuseResult {
@@ -67,12 +71,27 @@ export interface AbuseResult {
     afterTimeline: Array<[number, number]>
     /** MiB reserved by each V8 heap space before the attack and after it (after GC): the ones that grew. */
     spaces: Record<string, { beforeMiB: number, afterGcMiB: number }>
+    /**
+     * What the RSS was made of at the end of the before and after phases (no forced collection):
+     * the V8 heap reserved (of it the young generation, new_space), Buffers outside it, and the
+     * rest (code, native memory such as sockets, the allocator's free lists).
+     */
+    split: Record<'before' | 'after', RssSplit>
   }
   /** Relay counters (GET /metrics) at the end, the abuse-related ones. */
   counters: Record<string, number>
+  /** What reached the honest nodes of the storm and the signal spam: their counters, summed, the abuse-related ones. */
+  honestCounters: Record<string, number>
 }
 
 const now = (): number => performance.timeOrigin + performance.now()
+
+export interface RssSplit { rssMiB: number, heapTotalMiB: number, newSpaceMiB: number, externalMiB: number, otherMiB: number }
+
+function rssSplit (m: MemorySample): RssSplit {
+  const newSpace = (m as MemorySample & { spaces?: Record<string, number> }).spaces?.new_space ?? 0
+  return { rssMiB: round(m.rss / MiB), heapTotalMiB: round(m.heapTotal / MiB), newSpaceMiB: round(newSpace / MiB), externalMiB: round(m.external / MiB), otherMiB: round((m.rss - m.heapTotal - m.external) / MiB) }
+}
 
 /** The V8 heap spaces (relay-probe.ts) that grew by more than 1 MiB between two samples. */
 function spaceGrowth (a: MemorySample, b: MemorySample): Record<string, { beforeMiB: number, afterGcMiB: number }> {
@@ -88,8 +107,18 @@ function spaceGrowth (a: MemorySample, b: MemorySample): Record<string, { before
 
 /** The relay's counters worth a look in an abuse report. */
 function abuseCounters (all: Record<string, number>): Record<string, number> {
-  const keep = /^(refused_|bans_|handshake_failures|connections_inbound|peers_connected|peers_disconnected|drops\.rate-limit|drops\.invalid-frame)/
+  const keep = /^(refused_|bans_|throttle_|handshake_failures|connections_inbound|peers_connected|peers_disconnected|rtc_|drops\.(rate-limit|invalid-frame|rtc-|hv-))/
   return Object.fromEntries(Object.entries(all).filter(([k, v]) => keep.test(k) && v !== 0))
+}
+
+/** The honest nodes' counters that show what the storm and the spam made them do, summed. */
+function honestSums (nodes: HearsayNode[]): Record<string, number> {
+  const keep = /^(rtc\.|drops\.(rtc-|hv-|rate-limit))/
+  const out: Record<string, number> = {}
+  for (const n of nodes) {
+    for (const [k, v] of Object.entries(n.metrics.snapshot())) if (keep.test(k) && v !== 0) out[k] = (out[k] ?? 0) + v
+  }
+  return out
 }
 
 async function askAttacker<E extends AttackerEvent['ev']> (child: ChildProcess, cmd: AttackerCommand, ev: E, timeoutMs: number): Promise<Extract<AttackerEvent, { ev: E }>> {
@@ -203,17 +232,18 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
       }
     }
 
-    const samples: Partial<Record<Phase, { start: MemorySample, end: MemorySample, joinMs: number | null, t0: number, t1: number }>> = {}
+    const samples: Partial<Record<Phase, { start: MemorySample, end: MemorySample, joinMs: number | null, t0: number, t1: number, cpu: NodeJS.CpuUsage }>> = {}
     // the heap after two full collections with the honest nodes linked, before any attack
     const baseline = await relay.memory(true)
     let attackReport: AttackReport | undefined
     for (const p of PHASES) {
       phase = p
       const t0 = performance.now()
-      const start = await relay.memory()
+      const start = await relay.memory(false, true)
+      const cpu0 = process.cpuUsage()
       if (p === 'during') {
         attacker = forkChild('abuse-attacker.js')
-        const plan: AttackPlan = { ...o.attack, relayWs: relay.ws, relayTcp: tcpAddress, relayId: relay.id, networkKey }
+        const plan: AttackPlan = { ...o.attack, relayWs: relay.ws, relayTcp: tcpAddress, relayId: relay.id, networkKey, honestIds: nodes.map(n => n.id) }
         await askAttacker(attacker, { cmd: 'start', plan }, 'started', 30_000)
         log(`attack started: ${JSON.stringify(o.attack)}`)
       }
@@ -226,8 +256,8 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
       await sleep(Math.max(0, t0 + o.phaseMs / 2 - performance.now()))
       const joinMs = await join()
       await sleep(Math.max(0, t0 + o.phaseMs - performance.now()))
-      const end = await relay.memory()
-      samples[p] = { start, end, joinMs, t0, t1: performance.now() }
+      const end = await relay.memory(false, true)
+      samples[p] = { start, end, joinMs, t0, t1: performance.now(), cpu: process.cpuUsage(cpu0) }
       log(`${p}: join ${String(joinMs)} ms, RSS ${round(end.rss / MiB)} MiB`)
     }
     clearInterval(talk)
@@ -238,6 +268,7 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
     await Promise.all([probeHealth, probeMemory])
     const afterGc = await relay.memory(true)
     const counters = abuseCounters(await relay.metrics())
+    const honestCounters = honestSums(nodes)
 
     const phases = {} as Record<Phase, PhaseResult>
     const receivers = o.honest - 1
@@ -255,7 +286,15 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
         latencyMs: { p50: round(quantileOf(lat, 0.5)), p99: round(quantileOf(lat, 0.99)), max: round(quantileOf(lat, 1)) },
         joinMs: s.joinMs,
         healthz: { probes: h.length, p50Ms: round(quantileOf(h, 0.5)), maxMs: round(quantileOf(h, 1)), over500ms: h.filter(x => x > 500).length, failed: healthFailed[p] },
-        relay: { cpuPercent: round(100 * cpu / seconds), rssMiB: round(s.end.rss / MiB), peakRssMiB: round(Math.max(peakRss[p], s.end.rss) / MiB), heapUsedMiB: round(s.end.heapUsed / MiB) }
+        relay: {
+          cpuPercent: round(100 * cpu / seconds),
+          rssMiB: round(s.end.rss / MiB),
+          peakRssMiB: round(Math.max(peakRss[p], s.end.rss) / MiB),
+          heapUsedMiB: round(s.end.heapUsed / MiB),
+          loopDelayP99Ms: round(s.end.loopDelayMs?.p99 ?? NaN),
+          loopDelayMaxMs: round(s.end.loopDelayMs?.max ?? NaN)
+        },
+        honestCpuPercent: round(100 * (s.cpu.user + s.cpu.system) / 1e6 / seconds)
       }
     }
     const beforeRss = samples.before!.end.rss
@@ -263,7 +302,7 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
     return {
       config: { phaseMs: o.phaseMs, honest: o.honest, rate: o.rate, attack: o.attack, relayArgs },
       phases,
-      attack: attackReport ?? { halfOpenConnects: 0, halfOpenCutByRelay: 0, garbageSent: 0, wrongKeySent: 0, floodSent: 0, floodCutOffMs: null, floodByeReason: null },
+      attack: attackReport ?? emptyReport(),
       memory: {
         beforeMiB: round(beforeRss / MiB),
         afterMiB: round(afterRss / MiB),
@@ -279,9 +318,11 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
           afterGcExternalMiB: round(afterGc.external / MiB)
         },
         spaces: spaceGrowth(baseline, afterGc),
+        split: { before: rssSplit(samples.before!.end), after: rssSplit(samples.after!.end) },
         afterTimeline: rssTimeline
       },
-      counters
+      counters,
+      honestCounters
     }
   } finally {
     stopping = true
@@ -298,7 +339,9 @@ export function abuseMarkdown (r: AbuseResult, title = 'Relay under attack'): st
     `# ${title}`,
     '',
     `${String(r.config.honest)} honest nodes (ws, no listen address) × ${String(r.config.rate)} broadcasts/s through the relay CLI (network key${r.config.relayArgs.length > 0 ? `, ${r.config.relayArgs.join(' ')}` : ', default limits'}); ` +
-    `phases of ${String(r.config.phaseMs / 1000)} s. Attack: ${String(a.halfOpen)} half-open TCP connections from as many 127.0.1.x addresses, ${String(a.garbagePerSecond)} garbage hellos/s, ${String(a.wrongKeyPerSecond)} wrong-key hellos/s${a.flood ? ', one authenticated peer broadcasting flat out' : ''}${a.spin === true ? ', a process burning one core (control)' : ''}.`,
+    `phases of ${String(r.config.phaseMs / 1000)} s. Attack: ${String(a.halfOpen)} half-open TCP connections from as many 127.0.1.x addresses, ${String(a.garbagePerSecond)} garbage hellos/s, ${String(a.wrongKeyPerSecond)} wrong-key hellos/s${a.flood ? ', one authenticated peer broadcasting flat out' : ''}` +
+    `${(a.joinsPerSecond ?? 0) > 0 ? `, a JOIN/NEIGHBOR storm of ${String(a.joinsPerSecond)} fresh identities/s` : ''}${(a.signalsPerSecond ?? 0) > 0 ? `, ${String(a.signalsPerSecond)} WebRTC signals/s of spam` : ''}` +
+    `${a.spin === true ? ', a process burning one core (control)' : ''}.`,
     '',
     '| | before | during | after |',
     '|---|---|---|---|',
@@ -307,13 +350,20 @@ export function abuseMarkdown (r: AbuseResult, title = 'Relay under attack'): st
     row('new node joins in', p => (p.joinMs === null ? 'never' : `${String(p.joinMs)} ms`)),
     row('/healthz p50 / max ms (> 500 ms, failed)', p => `${String(p.healthz.p50Ms)} / ${String(p.healthz.maxMs)} (${String(p.healthz.over500ms)}, ${String(p.healthz.failed)})`),
     row('relay CPU', p => `${String(p.relay.cpuPercent)} %`),
+    row('relay event-loop delay p99 / max ms', p => `${String(p.relay.loopDelayP99Ms)} / ${String(p.relay.loopDelayMaxMs)}`),
+    row('honest nodes\' process CPU', p => `${String(p.honestCpuPercent)} %`),
     row('relay RSS end (peak) MiB', p => `${String(p.relay.rssMiB)} (${String(p.relay.peakRssMiB)})`),
     '',
     `Attack: ${String(r.attack.halfOpenConnects)} half-open connects (${String(r.attack.halfOpenCutByRelay)} cut by the relay), ${String(r.attack.garbageSent)} garbage and ${String(r.attack.wrongKeySent)} wrong-key hellos, ${String(r.attack.floodSent)} flood broadcasts` +
-    (r.attack.floodCutOffMs === null ? ' (the flooder was not cut off)' : ` (cut off after ${String(r.attack.floodCutOffMs)} ms, bye "${String(r.attack.floodByeReason)}")`) + '.',
+    (r.attack.floodCutOffMs === null ? ' (the flooder was not cut off)' : ` (cut off after ${String(r.attack.floodCutOffMs)} ms, bye "${String(r.attack.floodByeReason)}")`) +
+    `; the attacker process used ${String(r.attack.cpuPercent)} % of a core; storm: ${String(r.attack.stormJoins)} identities (${String(r.attack.stormLinked)} linked), ${String(r.attack.stormFrames)} JOIN/NEIGHBOR frames; ${String(r.attack.signalsSent)} spam signals (${String(r.attack.signalErrors)} answered with rtc.error).`,
     `Relay RSS ${String(r.memory.beforeMiB)} MiB before → ${String(r.memory.afterMiB)} MiB after (×${String(r.memory.ratio)}); after GC ${String(r.memory.afterGcMiB)} MiB (×${String(r.memory.ratioAfterGc)}). ` +
     `V8 heap used ${String(r.memory.heap.beforeUsedMiB)} → ${String(r.memory.heap.afterGcUsedMiB)} MiB (reserved ${String(r.memory.heap.beforeTotalMiB)} → ${String(r.memory.heap.afterGcTotalMiB)} MiB: ${Object.entries(r.memory.spaces).map(([k, v]) => `${k} ${String(v.beforeMiB)} → ${String(v.afterGcMiB)}`).join(', ') || 'no space grew'}), external ${String(r.memory.heap.beforeExternalMiB)} → ${String(r.memory.heap.afterGcExternalMiB)} MiB (both after GC).`,
+    ...(r.memory.split === undefined
+      ? []
+      : [`RSS at the end of before → after (no forced GC), MiB: ${(['rssMiB', 'heapTotalMiB', 'newSpaceMiB', 'externalMiB', 'otherMiB'] as const).map(k => `${k.replace(/MiB$/, '')} ${String(r.memory.split.before[k])} → ${String(r.memory.split.after[k])}`).join(', ')} (other: RSS − V8 heap − external).`]),
     `Relay counters: ${Object.entries(r.counters).map(([k, v]) => `${k} ${String(v)}`).join(', ')}.`,
+    `Honest nodes' counters (summed): ${Object.entries(r.honestCounters ?? {}).map(([k, v]) => `${k} ${String(v)}`).join(', ') || 'none'}.`,
     ''
   ]
   return lines.join('\n')

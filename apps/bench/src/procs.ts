@@ -69,6 +69,8 @@ export interface MemorySample {
   arrayBuffers: number
   /** process.cpuUsage() of the relay, µs. */
   cpu: { user: number, system: number }
+  /** The relay's event-loop delay (p99, max), ms, since the last sample that marked (relay-probe.ts). */
+  loopDelayMs?: { p99: number, max: number }
 }
 
 export interface RelayProcess {
@@ -84,8 +86,8 @@ export interface RelayProcess {
   readonly warnings: unknown[]
   /** The relay's counters from `GET /metrics`: `frames.out`-style names (`hearsay_frames_out_total` → `frames_out`), drops as `drops.<reason>`. */
   metrics: () => Promise<Record<string, number>>
-  /** Memory and CPU of the relay process; `gc` runs two full collections first. */
-  memory: (gc?: boolean) => Promise<MemorySample>
+  /** Memory and CPU of the relay process; `gc` runs two full collections first; `mark` starts a new event-loop delay interval. */
+  memory: (gc?: boolean, mark?: boolean) => Promise<MemorySample>
   /** SIGTERM and wait for the exit. */
   stop: () => Promise<void>
   /** SIGKILL (kill -9) and wait for the exit. */
@@ -127,7 +129,7 @@ export async function spawnRelay (args: string[], opts: { readyTimeoutMs?: numbe
   const ws = info.addresses.find(a => a.startsWith('ws://'))
   if (ws === undefined) { child.kill('SIGKILL'); throw new Error(`the relay listens on no ws address: ${info.addresses.join(', ')}`) }
   let seq = 0
-  const memory = async (gc = false): Promise<MemorySample> => {
+  const memory = async (gc = false, mark = false): Promise<MemorySample> => {
     const n = ++seq
     const answer = new Promise<MemorySample>((resolve) => {
       const on = (m: { probe?: string, n?: number } & MemorySample): void => {
@@ -137,7 +139,7 @@ export async function spawnRelay (args: string[], opts: { readyTimeoutMs?: numbe
       }
       child.on('message', on)
     })
-    child.send({ probe: 'mem', n, gc })
+    child.send({ probe: 'mem', n, gc, mark })
     return await within(answer, 30_000, 'the relay memory probe')
   }
   return {
