@@ -32,6 +32,8 @@ export interface AbuseBenchOptions {
   attack: Omit<AttackPlan, 'relayWs' | 'relayTcp' | 'relayId' | 'networkKey' | 'honestIds'>
   /** Extra relay flags (e.g. `--peer-frames-per-second 1000000` for the old defaults). */
   relayArgs?: string[]
+  /** Node flags for the relay process (e.g. `--max-semi-space-size=4`). */
+  relayNodeArgs?: string[]
   /** A new honest node that has not joined within this long counts as failed, ms. */
   joinTimeoutMs?: number
   log?: (line: string) => void
@@ -55,7 +57,7 @@ export interface PhaseResult {
 }
 
 export interface AbuseResult {
-  config: { phaseMs: number, honest: number, rate: number, attack: AbuseBenchOptions['attack'], relayArgs: string[] }
+  config: { phaseMs: number, honest: number, rate: number, attack: AbuseBenchOptions['attack'], relayArgs: string[], relayNodeArgs?: string[] }
   phases: Record<Phase, PhaseResult>
   attack: AttackReport
   /** Relay RSS after the attack relative to before (1 = back to baseline); `afterGc` after two full collections. */
@@ -148,7 +150,7 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
   const relay: RelayProcess = await spawnRelay([
     '--host', '127.0.0.1', '--port', '0', '--data', ':memory:', '--log-level', 'error',
     '--network-key-file', path.join(dir, 'key'), ...relayArgs
-  ])
+  ], { nodeArgs: o.relayNodeArgs ?? [] })
   const nodes: HearsayNode[] = []
   let attacker: ChildProcess | undefined
   let phase: Phase = 'before'
@@ -300,7 +302,7 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
     const beforeRss = samples.before!.end.rss
     const afterRss = samples.after!.end.rss
     return {
-      config: { phaseMs: o.phaseMs, honest: o.honest, rate: o.rate, attack: o.attack, relayArgs },
+      config: { phaseMs: o.phaseMs, honest: o.honest, rate: o.rate, attack: o.attack, relayArgs, relayNodeArgs: o.relayNodeArgs ?? [] },
       phases,
       attack: attackReport ?? emptyReport(),
       memory: {
@@ -338,7 +340,7 @@ export function abuseMarkdown (r: AbuseResult, title = 'Relay under attack'): st
   const lines = [
     `# ${title}`,
     '',
-    `${String(r.config.honest)} honest nodes (ws, no listen address) × ${String(r.config.rate)} broadcasts/s through the relay CLI (network key${r.config.relayArgs.length > 0 ? `, ${r.config.relayArgs.join(' ')}` : ', default limits'}); ` +
+    `${String(r.config.honest)} honest nodes (ws, no listen address) × ${String(r.config.rate)} broadcasts/s through the relay CLI (network key${r.config.relayArgs.length > 0 ? `, ${r.config.relayArgs.join(' ')}` : ', default limits'}${(r.config.relayNodeArgs ?? []).length > 0 ? `; node ${r.config.relayNodeArgs!.join(' ')}` : ''}); ` +
     `phases of ${String(r.config.phaseMs / 1000)} s. Attack: ${String(a.halfOpen)} half-open TCP connections from as many 127.0.1.x addresses, ${String(a.garbagePerSecond)} garbage hellos/s, ${String(a.wrongKeyPerSecond)} wrong-key hellos/s${a.flood ? ', one authenticated peer broadcasting flat out' : ''}` +
     `${(a.joinsPerSecond ?? 0) > 0 ? `, a JOIN/NEIGHBOR storm of ${String(a.joinsPerSecond)} fresh identities/s` : ''}${(a.signalsPerSecond ?? 0) > 0 ? `, ${String(a.signalsPerSecond)} WebRTC signals/s of spam` : ''}` +
     `${a.spin === true ? ', a process burning one core (control)' : ''}.`,

@@ -3,7 +3,8 @@
  * relay; writes every run and the medians (with min and max) of the headline numbers to
  * results/<out>.{json,md}. Flags: --phase-s 10 --honest 3 --rate 10 --half-open 200 --garbage 20
  * --wrong-key 20 --flood true --join-storm 10 (fresh identities/s) --signal-spam 100 (rtc.signal/s)
- * --spin false (a control: burn a core, send nothing) --runs 3 --relay-args "<flags for the relay>" --out abuse.
+ * --spin false (a control: burn a core, send nothing) --runs 3 --relay-args "<flags for the relay>"
+ * --relay-node-args "<Node flags for the relay process>" --out abuse.
  * Exits 1 if a target of issue 18 was missed in the median: honest p99 during ≤ 2× before, a new
  * node joins during the attack within 2 s, /healthz within 500 ms, RSS after within 20 %.
  */
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     spin: { type: 'string', default: 'false' },
     runs: { type: 'string', default: '3' },
     'relay-args': { type: 'string', default: '' },
+    'relay-node-args': { type: 'string', default: '' },
     out: { type: 'string', default: 'abuse' }
   }
 })
@@ -41,6 +43,7 @@ for (let i = 0; i < Number(values.runs); i++) {
     rate: Number(values.rate),
     attack: { halfOpen: Number(values['half-open']), garbagePerSecond: Number(values.garbage), wrongKeyPerSecond: Number(values['wrong-key']), flood: values.flood !== 'false', joinsPerSecond: Number(values['join-storm']), signalsPerSecond: Number(values['signal-spam']), spin: values.spin === 'true' },
     relayArgs: values['relay-args'].split(/\s+/).filter(x => x !== ''),
+    relayNodeArgs: values['relay-node-args'].split(/\s+/).filter(x => x !== ''),
     log: (l) => { console.error(`abuse run ${String(i + 1)}: ${l}`) }
   })
   console.error(abuseMarkdown(r, `run ${String(i + 1)}`))

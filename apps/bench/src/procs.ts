@@ -96,10 +96,10 @@ export interface RelayProcess {
 
 /**
  * Spawns `hearsay-relay` (apps/relay/dist/cli.js, built by `tsc -b`) with `args`, the memory
- * probe preloaded and `--expose-gc`; resolves once its `relay ready` line is out.
+ * probe preloaded, `--expose-gc` and `opts.nodeArgs` (Node's own flags); resolves once its `relay ready` line is out.
  */
-export async function spawnRelay (args: string[], opts: { readyTimeoutMs?: number } = {}): Promise<RelayProcess> {
-  const child = track(spawn(process.execPath, ['--expose-gc', '--import', PROBE, RELAY_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', env: cleanEnv() }))
+export async function spawnRelay (args: string[], opts: { readyTimeoutMs?: number, nodeArgs?: string[] } = {}): Promise<RelayProcess> {
+  const child = track(spawn(process.execPath, [...(opts.nodeArgs ?? []), '--expose-gc', '--import', PROBE, RELAY_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', env: cleanEnv() }))
   const warnings: unknown[] = []
   let stderr = ''
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr = (stderr + d).slice(-4000) })
