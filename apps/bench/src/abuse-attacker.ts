@@ -14,6 +14,7 @@ import { createNode, generateIdentity, initiator, toNetworkKey } from '@hearsay/
 import type { HearsayNode } from '@hearsay/core'
 import { webSockets } from '@hearsay/transport-ws'
 import { WebSocket } from 'ws'
+import { emptyReport } from './abuse-report.js'
 
 export interface AttackPlan {
   relayWs: string
@@ -73,10 +74,6 @@ const attackers = new Set<HearsayNode>()
 const STORM_REPEATS = 20
 /** The hops a signal starts with (core's SIGNAL_HOPS, docs/protocol.md). */
 const SIGNAL_HOPS = 7
-
-export function emptyReport (): AttackReport {
-  return { halfOpenConnects: 0, halfOpenCutByRelay: 0, garbageSent: 0, wrongKeySent: 0, floodSent: 0, floodCutOffMs: null, floodByeReason: null, stormJoins: 0, stormLinked: 0, stormFrames: 0, signalsSent: 0, signalErrors: 0, cpuPercent: 0 }
-}
 
 /** An attacking node with the right network key, seeded with the relay; resolves once linked to it. */
 async function attackerNode (plan: AttackPlan, opts: { overlay: boolean }): Promise<HearsayNode> {

@@ -17,7 +17,7 @@ import { createNode } from '@hearsay/core'
 import type { HearsayNode } from '@hearsay/core'
 import { webSockets } from '@hearsay/transport-ws'
 import type { AttackerCommand, AttackerEvent, AttackPlan, AttackReport } from './abuse-attacker.js'
-import { emptyReport } from './abuse-attacker.js'
+import { emptyReport } from './abuse-report.js'
 import { forkChild, MiB, quantileOf, round, sleep, spawnRelay, within } from './procs.js'
 import type { MemorySample, RelayProcess } from './procs.js'
 
@@ -36,6 +36,10 @@ export interface AbuseBenchOptions {
   relayNodeArgs?: string[]
   /** A new honest node that has not joined within this long counts as failed, ms. */
   joinTimeoutMs?: number
+  /** A `/healthz` probe not answered within this long counts as failed, ms (default 3000). */
+  healthzTimeoutMs?: number
+  /** After the last phase, how long to wait for the honest broadcasts still in flight, ms (default 1500; it ends as soon as all have arrived). */
+  drainMs?: number
   log?: (line: string) => void
 }
 
@@ -143,6 +147,7 @@ async function askAttacker<E extends AttackerEvent['ev']> (child: ChildProcess, 
 export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult> {
   const log = o.log ?? (() => {})
   const joinTimeoutMs = o.joinTimeoutMs ?? 10_000
+  const healthzTimeoutMs = o.healthzTimeoutMs ?? 3000
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hearsay-abuse-'))
   const networkKey = 'abuse bench network key'
   writeFileSync(path.join(dir, 'key'), networkKey)
@@ -192,7 +197,7 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
         const p = phase
         const t0 = performance.now()
         try {
-          const res = await fetch(`${relay.http}/healthz`, { signal: AbortSignal.timeout(3000) })
+          const res = await fetch(`${relay.http}/healthz`, { signal: AbortSignal.timeout(healthzTimeoutMs) })
           await res.arrayBuffer()
           if (res.status !== 200) healthFailed[p]++
           health[p].push(performance.now() - t0)
@@ -264,8 +269,10 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
     }
     clearInterval(talk)
     phase = 'after'
-    // the last messages of the after phase still travel
-    await sleep(1500)
+    // the last messages of the after phase still travel: wait for them (not for those lost)
+    const allIn = (): boolean => PHASES.every(p => receipts[p] >= sent[p] * (o.honest - 1))
+    const drainUntil = performance.now() + (o.drainMs ?? 1500)
+    while (!allIn() && performance.now() < drainUntil) await sleep(20)
     stopping = true
     await Promise.all([probeHealth, probeMemory])
     const afterGc = await relay.memory(true)
