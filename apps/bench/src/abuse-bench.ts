@@ -58,6 +58,12 @@ export interface PhaseResult {
   relay: { cpuPercent: number, rssMiB: number, peakRssMiB: number, heapUsedMiB: number, loopDelayP99Ms: number, loopDelayMaxMs: number }
   /** CPU of the bench process (the honest nodes, the probes) during the phase, % of one core. */
   honestCpuPercent: number
+  /**
+   * The honest nodes' links to the relay lost during the phase, by cause: `suspected` (their own
+   * failure detector, `peer:down`: a loaded machine's stalls), else the relay's bye reason or the
+   * close error's code. What an honest node misses while away from its only neighbour is lost.
+   */
+  honestLinksLost: Record<string, number>
 }
 
 export interface AbuseResult {
@@ -171,12 +177,21 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
     const latencies: Record<Phase, number[]> = { before: [], during: [], after: [] }
     const receipts: Record<Phase, number> = { before: 0, during: 0, after: 0 }
     const sent: Record<Phase, number> = { before: 0, during: 0, after: 0 }
+    const linksLost: Record<Phase, Record<string, number>> = { before: {}, during: {}, after: {} }
+    const lost = (cause: string): void => { linksLost[phase][cause] = (linksLost[phase][cause] ?? 0) + 1 }
     for (let i = 0; i < o.honest; i++) {
       const n = newNode()
       n.route('honest', (msg) => {
         const d = msg.data as { t: number, p: Phase }
         receipts[d.p]++
         latencies[d.p].push(now() - d.t)
+      })
+      let suspected = false
+      n.on('peer:down', ({ id }) => { if (id === relay.id && !stopping) { suspected = true; lost('suspected') } })
+      n.on('peer:disconnect', ({ peer, reason }) => {
+        if (peer.id !== relay.id || stopping || n.status !== 'running') return
+        if (suspected) { suspected = false; return }
+        lost(peer.link.byeReason ?? (reason as { code?: string } | undefined)?.code ?? 'closed')
       })
       nodes.push(n)
     }
@@ -303,7 +318,8 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
           loopDelayP99Ms: round(s.end.loopDelayMs?.p99 ?? NaN),
           loopDelayMaxMs: round(s.end.loopDelayMs?.max ?? NaN)
         },
-        honestCpuPercent: round(100 * (s.cpu.user + s.cpu.system) / 1e6 / seconds)
+        honestCpuPercent: round(100 * (s.cpu.user + s.cpu.system) / 1e6 / seconds),
+        honestLinksLost: linksLost[p]
       }
     }
     const beforeRss = samples.before!.end.rss
@@ -362,9 +378,11 @@ export function abuseMarkdown (r: AbuseResult, title = 'Relay under attack'): st
     row('relay event-loop delay p99 / max ms', p => `${String(p.relay.loopDelayP99Ms)} / ${String(p.relay.loopDelayMaxMs)}`),
     row('honest nodes\' process CPU', p => `${String(p.honestCpuPercent)} %`),
     row('relay RSS end (peak) MiB', p => `${String(p.relay.rssMiB)} (${String(p.relay.peakRssMiB)})`),
+    row('honest links to the relay lost', p => Object.entries(p.honestLinksLost ?? {}).map(([k, v]) => `${k} ${String(v)}`).join(', ') || 'none'),
     '',
     `Attack: ${String(r.attack.halfOpenConnects)} half-open connects (${String(r.attack.halfOpenCutByRelay)} cut by the relay), ${String(r.attack.garbageSent)} garbage and ${String(r.attack.wrongKeySent)} wrong-key hellos, ${String(r.attack.floodSent)} flood broadcasts` +
     (r.attack.floodCutOffMs === null ? ' (the flooder was not cut off)' : ` (cut off after ${String(r.attack.floodCutOffMs)} ms, bye "${String(r.attack.floodByeReason)}")`) +
+    (Object.keys(r.attack.floodRelinks ?? {}).length > 0 ? `, its link lost and made again (${Object.entries(r.attack.floodRelinks).map(([k, v]) => `${k} ${String(v)}`).join(', ')})` : '') +
     `; the attacker process used ${String(r.attack.cpuPercent)} % of a core; storm: ${String(r.attack.stormJoins)} identities (${String(r.attack.stormLinked)} linked), ${String(r.attack.stormFrames)} JOIN/NEIGHBOR frames; ${String(r.attack.signalsSent)} spam signals (${String(r.attack.signalErrors)} answered with rtc.error).`,
     `Relay RSS ${String(r.memory.beforeMiB)} MiB before → ${String(r.memory.afterMiB)} MiB after (×${String(r.memory.ratio)}); after GC ${String(r.memory.afterGcMiB)} MiB (×${String(r.memory.ratioAfterGc)}). ` +
     `V8 heap used ${String(r.memory.heap.beforeUsedMiB)} → ${String(r.memory.heap.afterGcUsedMiB)} MiB (reserved ${String(r.memory.heap.beforeTotalMiB)} → ${String(r.memory.heap.afterGcTotalMiB)} MiB: ${Object.entries(r.memory.spaces).map(([k, v]) => `${k} ${String(v.beforeMiB)} → ${String(v.afterGcMiB)}`).join(', ') || 'no space grew'}), external ${String(r.memory.heap.beforeExternalMiB)} → ${String(r.memory.heap.afterGcExternalMiB)} MiB (both after GC).`,

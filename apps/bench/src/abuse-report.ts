@@ -6,5 +6,5 @@
 import type { AttackReport } from './abuse-attacker.js'
 
 export function emptyReport (): AttackReport {
-  return { halfOpenConnects: 0, halfOpenCutByRelay: 0, garbageSent: 0, wrongKeySent: 0, floodSent: 0, floodCutOffMs: null, floodByeReason: null, stormJoins: 0, stormLinked: 0, stormFrames: 0, signalsSent: 0, signalErrors: 0, cpuPercent: 0 }
+  return { halfOpenConnects: 0, halfOpenCutByRelay: 0, garbageSent: 0, wrongKeySent: 0, floodSent: 0, floodCutOffMs: null, floodByeReason: null, floodRelinks: {}, stormJoins: 0, stormLinked: 0, stormFrames: 0, signalsSent: 0, signalErrors: 0, cpuPercent: 0 }
 }
