@@ -6,7 +6,7 @@
  *
  *   node dist/compare-cli.js [--quick] [--out dir] [--sizes 10,20] [--systems a,b] [--seed 1]
  *                            [--payload 256] [--window 400] [--paced-ms 6000] [--saturated-ms 6000] [--link-ms 2000]
- *                            [--link-repeats 2]
+ *                            [--repeats 3] [--link-repeats 3] [--link-payloads 64,1024,65536]
  */
 import { fork } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -41,12 +41,14 @@ const { values } = parseArgs({
     'saturated-ms': { type: 'string' },
     'link-ms': { type: 'string' },
     'link-repeats': { type: 'string' },
+    'link-payloads': { type: 'string' },
+    repeats: { type: 'string' },
     help: { type: 'boolean', default: false }
   }
 })
 
 if (values.help === true) {
-  console.log('usage: pnpm bench [-- --quick] [--out dir] [--sizes 10,20] [--systems ' + Object.keys(SYSTEMS).join(',') + '] [--seed 1] [--payload 256] [--window 400] [--paced-ms ms] [--saturated-ms ms] [--link-ms ms] [--link-repeats n]')
+  console.log('usage: pnpm bench [-- --quick] [--out dir] [--sizes 10,20] [--systems ' + Object.keys(SYSTEMS).join(',') + '] [--seed 1] [--payload 256] [--window 400] [--paced-ms ms] [--saturated-ms ms] [--link-ms ms] [--repeats n] [--link-repeats n] [--link-payloads 64,1024,65536]')
   process.exit(0)
 }
 
@@ -71,7 +73,9 @@ const cfg: CompareConfig = {
     saturatedMs: positive('saturated-ms', values['saturated-ms'], base.driver.saturatedMs)
   },
   linkMs: positive('link-ms', values['link-ms'], base.linkMs),
-  linkRepeats: Math.max(1, positive('link-repeats', values['link-repeats'], base.linkRepeats))
+  repeats: Math.max(1, positive('repeats', values.repeats, base.repeats)),
+  linkRepeats: Math.max(1, positive('link-repeats', values['link-repeats'], base.linkRepeats)),
+  linkPayloads: values['link-payloads']?.split(',').map(s => positive('link-payloads', s, 64)) ?? base.linkPayloads
 }
 for (const s of cfg.systems) if (SYSTEMS[s] === undefined) throw new TypeError(`unknown system "${s}"`)
 

@@ -4,6 +4,7 @@
  * status page, `/healthz` and `/metrics` (http-routes.ts). No process globals: `cli.ts` wires
  * it to argv, the environment and signals; tests start it in-process.
  */
+import * as nodeCrypto from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { createServer } from 'node:http'
@@ -11,7 +12,7 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createNode, jsonLogger, memoryStore } from '@hearsay/core'
+import { aes256Gcm, createNode, installCipherSuite, jsonLogger, memoryStore } from '@hearsay/core'
 import type { HearsayNode, IceServerOffer, Logger, NodeOptions, PeerStore } from '@hearsay/core'
 import { levelStore } from '@hearsay/store-level'
 import { tcp } from '@hearsay/transport-tcp'
@@ -138,6 +139,8 @@ export async function startRelay (config: RelayConfig, options: RelayOptions = {
     return offers
   }
   if (turnUrl !== undefined) nodeOptions.iceOfferRefresh = turnTtl * 1000 / 2
+  // native AES-256-GCM for the links of peers that have it (hearsay's Node entries install it too)
+  installCipherSuite(aes256Gcm(nodeCrypto))
   const node = createNode(nodeOptions)
   node.on('error', (err) => { logger.error('node error', { err }) })
   // The relay consumes no application messages: it forwards broadcasts (chat lines) through the

@@ -1,6 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
+import * as nodeCrypto from 'node:crypto'
+import { resetCipherSuites } from '../src/wire/cipher-suite.js'
+import type { CipherSuite } from '../src/wire/cipher-suite.js'
 import {
+  aes256Gcm, installCipherSuite, xsalsa20Poly1305,
   createNode, encodeEnvelope, generateIdentity, InvalidFrameError, MemoryNetwork, secureChannel, systemClock, systemRandom
 } from '../src/index.js'
 import type { Connection, UpgradedConnection } from '../src/index.js'
@@ -89,7 +93,7 @@ describe('FrameCoalescer', () => {
 interface Pair { a: UpgradedConnection, b: UpgradedConnection, wireFrames: () => number }
 
 /** Two secure connections over the memory network; counts the sealed frames a → b. */
-async function securePair (opts: { coalesceA?: boolean, coalesceB?: boolean } = {}): Promise<Pair> {
+async function securePair (opts: { coalesceA?: boolean, coalesceB?: boolean, suitesA?: CipherSuite[], suitesB?: CipherSuite[] } = {}): Promise<Pair> {
   const network = new MemoryNetwork()
   const server = network.transport('b')
   let inbound: Connection | undefined
@@ -109,8 +113,8 @@ async function securePair (opts: { coalesceA?: boolean, coalesceB?: boolean } = 
   await eventually(() => inbound !== undefined)
   const common = { clock: systemClock, random: systemRandom, timeoutMs: 5000, maxFrameBytes: 256 * 1024 }
   const [a, b] = await Promise.all([
-    secureChannel({ coalesce: opts.coalesceA }).upgrade(counted, { ...common, role: 'initiator', identity: generateIdentity(systemRandom) }),
-    secureChannel({ coalesce: opts.coalesceB }).upgrade(inbound!, { ...common, role: 'responder', identity: generateIdentity(systemRandom) })
+    secureChannel({ coalesce: opts.coalesceA, cipherSuites: opts.suitesA }).upgrade(counted, { ...common, role: 'initiator', identity: generateIdentity(systemRandom) }),
+    secureChannel({ coalesce: opts.coalesceB, cipherSuites: opts.suitesB }).upgrade(inbound!, { ...common, role: 'responder', identity: generateIdentity(systemRandom) })
   ])
   cleanups.push(() => { a.conn.close(); b.conn.close() })
   const handshakeFrames = frames
@@ -179,6 +183,36 @@ describe('secure channel with coalescing', () => {
     await eventually(() => reason !== undefined)
     expect((reason as InvalidFrameError).code).toBe('ERR_INVALID_FRAME')
     expect(got).toEqual([])
+  })
+
+  it('the link seals with the suite the handshake chose: AES-256-GCM when both ends have it, else XSalsa20-Poly1305', async () => {
+    const aes = aes256Gcm(nodeCrypto)
+    const suiteOf = (u: UpgradedConnection): string | undefined => (u.conn as { cipherSuite?: string }).cipherSuite
+    for (const [suitesA, suitesB, expected] of [
+      [[aes, xsalsa20Poly1305], [aes, xsalsa20Poly1305], 'aes-256-gcm'],
+      [[aes, xsalsa20Poly1305], [xsalsa20Poly1305], 'xsalsa20-poly1305'],
+      [[xsalsa20Poly1305], [aes, xsalsa20Poly1305], 'xsalsa20-poly1305'],
+      [undefined, undefined, 'xsalsa20-poly1305']
+    ] as const) {
+      const { a, b } = await securePair({ suitesA: suitesA?.slice(), suitesB: suitesB?.slice() })
+      expect([suiteOf(a), suiteOf(b)]).toEqual([expected, expected])
+      const got: number[] = []
+      b.conn.setHandlers({ onMessage: (f) => { got.push(f[1]!) }, onClose: () => {} })
+      a.conn.setHandlers({ onMessage: () => {}, onClose: () => {} })
+      for (let i = 0; i < 50; i++) a.conn.send(bytes(0x93, i, 0, 0))
+      a.conn.send(new Uint8Array(MAX_BATCH_BYTES + 1).fill(0x93))
+      await eventually(() => got.length === 51)
+      expect(got.slice(0, 50)).toEqual([...Array(50).keys()])
+    }
+    expect(() => secureChannel({ cipherSuites: [] })).toThrow(TypeError)
+    expect(() => secureChannel({ cipherSuites: [aes, aes] })).toThrow(TypeError)
+  })
+
+  it('installCipherSuite makes the default channel offer the suite ahead of XSalsa20-Poly1305', async () => {
+    installCipherSuite(aes256Gcm(nodeCrypto))
+    cleanups.push(() => { resetCipherSuites() })
+    const { a, b } = await securePair()
+    expect([(a.conn as { cipherSuite?: string }).cipherSuite, (b.conn as { cipherSuite?: string }).cipherSuite]).toEqual(['aes-256-gcm', 'aes-256-gcm'])
   })
 
   it('nodes exchange bursts end to end (goodbye included) with the default channel', async () => {

@@ -1,6 +1,6 @@
 /**
- * `hearsay` for Node.js: `createNode()` with WebSocket and TCP transports and a LevelDB peer
- * store, plus everything `@hearsay/core` exports.
+ * `hearsay` for Node.js: `createNode()` with WebSocket and TCP transports, a LevelDB peer
+ * store and native AES-256-GCM for the links (node:crypto), plus everything `@hearsay/core` exports.
  */
 import { HearsayNode } from '@hearsay/core'
 import type { PeerStore, Service, ServiceMap } from '@hearsay/core'
@@ -9,6 +9,7 @@ import { webSockets } from '@hearsay/transport-ws'
 import { tcp } from '@hearsay/transport-tcp'
 import type { HearsayOptions } from './options.js'
 import { checkStoreName } from './options.js'
+import { installNodeCiphers } from './node-ciphers.js'
 
 export * from '@hearsay/core'
 export { levelStore, indexedDbStore, StoreLockedError, FORMAT_VERSION } from '@hearsay/store-level'
@@ -37,6 +38,7 @@ export const DEFAULT_STORE = './.hearsay'
 export function createNode<const S extends readonly Service[] = []> (options: HearsayOptions & { services?: S } = {}): HearsayNode<ServiceMap<S>> {
   const { store: storeOption, ...rest } = options
   checkStoreName(storeOption)
+  installNodeCiphers()
   const named = storeOption === undefined || typeof storeOption === 'string'
   const store: PeerStore = named ? levelStore({ location: storeOption ?? DEFAULT_STORE }) : storeOption
   return new HearsayNode<ServiceMap<S>>({

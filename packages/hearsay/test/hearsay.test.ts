@@ -116,6 +116,17 @@ describe('hearsay (Node entry)', () => {
     expect((await c.dial(wsAddr)).id).toBe(a.id)
   })
 
+  it('links between Node nodes seal their frames with native AES-256-GCM', async () => {
+    const a = node({ store: memoryStore(), listen: ['tcp://127.0.0.1:0'] })
+    const b = node({ store: memoryStore() })
+    await a.start(); await b.start()
+    const peer = await b.dial(a.addresses[0]!)
+    expect((peer.link.conn as { cipherSuite?: string }).cipherSuite).toBe('aes-256-gcm')
+    const got = new Promise(resolve => { a.once('message', (m) => { resolve(m.data) }) })
+    peer.send('x', 'over aes')
+    expect(await got).toBe('over aes')
+  })
+
   it('the README example runs as written', async () => {
     const work = dir()
     mkdirSync(work)

@@ -10,6 +10,16 @@ export const COPY_THRESHOLD = 16 * 1024
 /** After a graceful close, how long to wait for the peer's FIN before destroying the socket. */
 export const CLOSE_GRACE_MS = 5000
 
+/**
+ * The decoder fills every byte of a frame it copies, so the buffer need not be zeroed first
+ * (`new Uint8Array` memsets it: 2–3 % of the CPU of a 64 KiB secure link). A plain view, not a
+ * Buffer, for core.
+ */
+const allocateUnfilled = (size: number): Uint8Array => {
+  const b = Buffer.allocUnsafeSlow(size)
+  return new Uint8Array(b.buffer, b.byteOffset, size)
+}
+
 export interface TcpConnectionInit {
   socket: Socket
   remoteAddress: string
@@ -39,7 +49,7 @@ export class TcpConnection extends AbstractConnection {
   constructor (init: TcpConnectionInit) {
     super({ remoteAddress: init.remoteAddress, direction: init.direction, maxFrameBytes: init.maxFrameBytes })
     this.socket = init.socket
-    this.decoder = new FrameDecoder({ maxFrameBytes: init.maxFrameBytes })
+    this.decoder = new FrameDecoder({ maxFrameBytes: init.maxFrameBytes, allocate: allocateUnfilled })
     const socket = init.socket
     // every socket has an error handler for its whole life: a reset must never crash the process
     socket.on('error', err => { this.fail(new ConnectionClosedError(`TCP connection failed: ${err.message}`, { cause: err })) })

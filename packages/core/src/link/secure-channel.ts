@@ -12,6 +12,8 @@ import { checkNetworkKey, initiator, responder, toNetworkKeyAsync } from '../wir
 import type { HandshakeResult } from '../wire/handshake.js'
 import { SECURE_FRAME_OVERHEAD } from '../util/limits.js'
 import type { Connection } from './transport.js'
+import { defaultCipherSuites } from '../wire/cipher-suite.js'
+import type { CipherSuite } from '../wire/cipher-suite.js'
 
 export interface SecureChannelOptions {
   /** Shared secret of a closed network: 32 bytes, or a passphrase. Default: the public network. */
@@ -22,25 +24,38 @@ export interface SecureChannelOptions {
    * its own. @default true
    */
   coalesce?: boolean
+  /**
+   * Cipher suites for the frames, preferred first; the handshake takes the first of the
+   * dialler's that the other end also lists (docs/protocol.md, "Cipher suites"). @default the
+   * suites installed with `installCipherSuite` (AES-256-GCM by `hearsay`'s Node entries), then
+   * XSalsa20-Poly1305
+   */
+  cipherSuites?: readonly CipherSuite[]
 }
 
-/** The production channel: mutual ed25519 authentication, then secretbox on every frame (or batch of frames). */
+/** The production channel: mutual ed25519 authentication, then the negotiated AEAD (secretbox by default) on every frame (or batch of frames). */
 export function secureChannel (opts: SecureChannelOptions = {}): Channel {
   // checked now, hashed (a passphrase) once, at the first handshake: WebCrypto is async
   checkNetworkKey(opts.networkKey)
   let key: Promise<Uint8Array> | undefined
   const coalesce = opts.coalesce ?? true
+  const fixed = opts.cipherSuites
+  if (fixed !== undefined && (fixed.length === 0 || new Set(fixed.map(s => s.id)).size !== fixed.length)) {
+    throw new TypeError('cipherSuites must list at least one suite, each id once')
+  }
   return {
     name: 'secure',
     overhead: SECURE_FRAME_OVERHEAD,
     async upgrade (conn: Connection, o: UpgradeOptions): Promise<UpgradedConnection> {
       const pump = new FramePump(conn, o.maxFrameBytes + SECURE_FRAME_OVERHEAD)
       const deadline = { clock: o.clock, at: o.clock.now() + o.timeoutMs, signal: o.signal }
+      const suites = fixed ?? defaultCipherSuites()
+      const ids = suites.map(s => s.id)
       let result: HandshakeResult
       try {
         if (o.role === 'initiator') {
           const networkKey = await (key ??= toNetworkKeyAsync(opts.networkKey))
-          const hs = initiator({ identity: o.identity, networkKey, random: o.random, expectedPeer: o.expectedPeer })
+          const hs = initiator({ identity: o.identity, networkKey, random: o.random, expectedPeer: o.expectedPeer, suites: ids })
           const hello = await hs.hello()
           let reply: Uint8Array
           try {
@@ -59,7 +74,7 @@ export function secureChannel (opts: SecureChannelOptions = {}): Channel {
           result = r
         } else {
           const networkKey = await (key ??= toNetworkKeyAsync(opts.networkKey))
-          const hs = responder({ identity: o.identity, networkKey, random: o.random })
+          const hs = responder({ identity: o.identity, networkKey, random: o.random, suites: ids })
           const reply = await hs.hello(await pump.next(deadline))
           o.onProven?.()
           conn.send(reply)
@@ -75,7 +90,9 @@ export function secureChannel (opts: SecureChannelOptions = {}): Channel {
         conn.close(o.role === 'responder' ? undefined : e)
         throw e
       }
-      const secure = new SecureConnection(conn, result, o.maxFrameBytes, coalesce)
+      // the handshake chose from our own list
+      const suite = suites.find(s => s.id === result.suite)!
+      const secure = new SecureConnection(conn, result, suite, o.maxFrameBytes, coalesce)
       pump.takeover(secure.sink)
       return { remotePeer: result.remoteId, conn: secure, linkId: toHex(result.sessionId) }
     }
@@ -89,12 +106,15 @@ class SecureConnection extends AbstractConnection {
   readonly remotePublicKey: Uint8Array
   readonly pause: Connection['pause']
   readonly resume: Connection['resume']
+  /** The frames' cipher suite, as the handshake chose it. */
+  readonly cipherSuite: string
 
-  constructor (private readonly raw: Connection, r: HandshakeResult, maxFrameBytes: number, coalesce: boolean) {
+  constructor (private readonly raw: Connection, r: HandshakeResult, suite: CipherSuite, maxFrameBytes: number, coalesce: boolean) {
     super({ remoteAddress: raw.remoteAddress, direction: raw.direction, maxFrameBytes })
     ;({ pause: this.pause, resume: this.resume } = forwardPause(raw))
-    this.#tx = new BoxStream(r.sendKey)
-    this.#rx = new BoxStream(r.recvKey)
+    this.#tx = new BoxStream(r.sendKey, suite)
+    this.#rx = new BoxStream(r.recvKey, suite)
+    this.cipherSuite = suite.name
     this.remotePublicKey = r.remotePublicKey
     if (coalesce) {
       this.#out = new FrameCoalescer(Math.min(maxFrameBytes, MAX_BATCH_BYTES), (plain) => { this.raw.send(this.#tx.seal(plain)) }, (err) => {

@@ -3,12 +3,15 @@
  * by step, fuzzed, and checked against the vectors in docs/protocol.md.
  *
  * Three messages (SIGMA-I in the shape of Secure Scuttlebutt's secret handshake):
- *   1. I → R  e_I ‖ HMAC(K, "hearsay/1 hello" ‖ e_I)                       64 bytes
- *   2. R → I  e_R ‖ box(k_R, S_R ‖ sig_R(T))                               144 bytes
+ *   1. I → R  e_I ‖ HMAC(K, "hearsay/1 hello" ‖ e_I ‖ L_I) ‖ L_I           64 + 1 + n bytes
+ *   2. R → I  e_R ‖ box(k_R, S_R ‖ sig_R(T)) ‖ L_R                         144 + 1 + m bytes
  *   3. I → R  box(k_I, S_I ‖ sig_I(T ‖ S_R))                               112 bytes
  * K is the network key. Without it a responder sends nothing at all, so a stranger learns
- * nothing about the node. Both signatures cover the transcript T of both ephemeral keys and
- * K, so a recorded handshake cannot be replayed and a man in the middle cannot splice two.
+ * nothing about the node. Both signatures cover the transcript T of both ephemeral keys, K and
+ * both cipher suite lists L (count ‖ ids), so a recorded handshake cannot be replayed, a man in
+ * the middle cannot splice two, and one that edits a list (a downgrade) fails the handshake.
+ * A hello without a list (an older peer: 64 bytes) gets a reply without one (144 bytes), the
+ * transcript without lists, and XSalsa20-Poly1305.
  */
 import { concat, fromHex, utf8 } from '../util/bytes.js'
 import {
@@ -17,14 +20,18 @@ import {
 } from './crypto.js'
 import { deriveKeysAsync, hashAsync, macAsync } from './web-crypto.js'
 import type { DhKeyPair } from './crypto.js'
+import { XSALSA20_POLY1305 } from './cipher-suite.js'
 import { HandshakeError, PeerIdMismatchError, SelfDialError } from '../util/errors.js'
 import type { Identity, PeerId } from './identity.js'
 import { peerIdFromPublicKey } from './identity.js'
 import type { Random } from '../util/clock.js'
 import { systemRandom } from '../util/clock.js'
 
+/** Lengths of the hello and the reply without a cipher suite list (an older peer's); each list adds 1 + its count. */
 export const HELLO_BYTES = 64
 export const REPLY_BYTES = DH_BYTES + BOX_OVERHEAD + PUBLIC_KEY_BYTES + SIGNATURE_BYTES
+/** Most suites one list may name. */
+export const MAX_SUITES = 16
 export const AUTH_BYTES = BOX_OVERHEAD + PUBLIC_KEY_BYTES + SIGNATURE_BYTES
 
 const HELLO_LABEL = utf8('hearsay/1 hello')
@@ -80,6 +87,8 @@ export interface HandshakeResult {
   recvKey: Uint8Array
   /** Public, identical on both sides, unique per handshake: names the link. */
   sessionId: Uint8Array
+  /** The cipher suite id both ends chose for the frames (cipher-suite.ts). */
+  suite: number
 }
 
 export interface HandshakeOptions {
@@ -88,6 +97,12 @@ export interface HandshakeOptions {
   /** Only for test vectors: a fixed ephemeral secret. */
   ephemeralSecret?: Uint8Array
   random?: Random
+  /**
+   * Cipher suite ids this end supports, preferred first (1 to MAX_SUITES). An initiator without
+   * them sends an older peer's hello (no list: XSalsa20-Poly1305); a responder without them
+   * supports XSalsa20-Poly1305 alone.
+   */
+  suites?: readonly number[]
 }
 
 /** @internal */
@@ -97,18 +112,49 @@ export interface Session {
   i2r: Uint8Array
   r2i: Uint8Array
   transcript: Uint8Array
+  /** The chosen suite; undefined when the lists share none (the handshake then fails). */
+  suite: number | undefined
 }
 
-async function session (shared: Uint8Array, networkKey: Uint8Array, eI: Uint8Array, eR: Uint8Array): Promise<Session> {
+/** A suite list on the wire: count ‖ one byte per id. @internal */
+export function encodeSuites (suites: readonly number[]): Uint8Array {
+  if (suites.length < 1 || suites.length > MAX_SUITES) throw new TypeError(`a cipher suite list has 1 to ${MAX_SUITES} entries`)
+  for (const id of suites) if (!Number.isInteger(id) || id < 1 || id > 255) throw new TypeError('a cipher suite id is an integer from 1 to 255')
+  return Uint8Array.of(suites.length, ...suites)
+}
+
+/** The list that ends a hello or a reply whose fixed part is `fixed` bytes: none (an older peer) or a valid one. */
+function trailingSuites (msg: Uint8Array, fixed: number, what: string): Uint8Array | undefined {
+  if (msg.length === fixed) return undefined
+  const n = msg[fixed] ?? 0
+  if (n < 1 || n > MAX_SUITES || msg.length !== fixed + 1 + n) throw new HandshakeError(`handshake ${what} has the wrong length`)
+  return msg.slice(fixed)
+}
+
+/** The first suite of the initiator's list that the responder's holds; unknown ids are skipped. @internal */
+export function chooseSuite (listI: Uint8Array | undefined, listR: Uint8Array | undefined): number | undefined {
+  if (listI === undefined || listR === undefined) return XSALSA20_POLY1305
+  const theirs = listR.subarray(1)
+  return listI.subarray(1).find(id => theirs.includes(id))
+}
+
+async function session (shared: Uint8Array, networkKey: Uint8Array, eI: Uint8Array, eR: Uint8Array, listI: Uint8Array | undefined, listR: Uint8Array | undefined): Promise<Session> {
   const okm = await deriveKeysAsync(shared, networkKey, concat(KEYS_LABEL, eI, eR), BOX_KEY_BYTES * 4)
   return {
     boxR: okm.slice(0, 32),
     boxI: okm.slice(32, 64),
     i2r: okm.slice(64, 96),
     r2i: okm.slice(96, 128),
-    transcript: await hashAsync(concat(TRANSCRIPT_LABEL, networkKey, eI, eR))
+    // an older peer's transcript has no lists; a list is self-delimiting (count first)
+    transcript: await hashAsync(listI === undefined || listR === undefined
+      ? concat(TRANSCRIPT_LABEL, networkKey, eI, eR)
+      : concat(TRANSCRIPT_LABEL, networkKey, eI, eR, listI, listR)),
+    suite: chooseSuite(listI, listR)
   }
 }
+
+const helloMac = async (networkKey: Uint8Array, eI: Uint8Array, listI: Uint8Array | undefined): Promise<Uint8Array> =>
+  await macAsync(networkKey, listI === undefined ? concat(HELLO_LABEL, eI) : concat(HELLO_LABEL, eI, listI))
 
 /** @internal */
 export function ephemeral (opts: HandshakeOptions): DhKeyPair {
@@ -123,35 +169,45 @@ function checkRemote (local: Identity, remoteKey: Uint8Array): PeerId {
 
 /** Step 2 at the initiator, pure: checks msg2 and builds msg3. Exported for fuzzing. @internal */
 export async function processReply (opts: HandshakeOptions & { expectedPeer?: PeerId }, e: DhKeyPair, msg2: Uint8Array): Promise<{ auth: Uint8Array, result: HandshakeResult }> {
-  if (!(msg2 instanceof Uint8Array) || msg2.length !== REPLY_BYTES) throw new HandshakeError('handshake reply has the wrong length')
+  if (!(msg2 instanceof Uint8Array) || msg2.length < REPLY_BYTES) throw new HandshakeError('handshake reply has the wrong length')
+  const listI = opts.suites === undefined ? undefined : encodeSuites(opts.suites)
+  const listR = trailingSuites(msg2, REPLY_BYTES, 'reply')
+  // a hello with a list gets a reply with one: a reply without one is a downgrade (or an older peer that refused the hello)
+  if ((listI === undefined) !== (listR === undefined)) throw new HandshakeError('handshake reply has the wrong length')
   const eR = msg2.slice(0, DH_BYTES)
   const shared = dh(e.secretKey, eR)
   if (shared === null) throw new HandshakeError('handshake reply has a weak ephemeral key')
-  const s = await session(shared, opts.networkKey, e.publicKey, eR)
-  const inner = secretboxOpen(msg2.subarray(DH_BYTES), ZERO_NONCE, s.boxR)
+  const s = await session(shared, opts.networkKey, e.publicKey, eR, listI, listR)
+  const inner = secretboxOpen(msg2.subarray(DH_BYTES, REPLY_BYTES), ZERO_NONCE, s.boxR)
   if (inner === null) throw new HandshakeError('handshake reply failed authentication (wrong network key?)')
   const remoteKey = inner.slice(0, PUBLIC_KEY_BYTES)
   const sig = inner.subarray(PUBLIC_KEY_BYTES)
   if (!await verifyAsync(sig, concat(RESPONDER_LABEL, s.transcript), remoteKey)) throw new HandshakeError('responder signature is invalid')
   const remoteId = checkRemote(opts.identity, remoteKey)
   if (opts.expectedPeer !== undefined && opts.expectedPeer !== remoteId) throw new PeerIdMismatchError(opts.expectedPeer, remoteId)
+  if (s.suite === undefined) throw new HandshakeError(`no cipher suite in common (ours: ${String(opts.suites)}; theirs: ${String(listR?.subarray(1))})`)
   const sigI = await signAsync(concat(INITIATOR_LABEL, s.transcript, remoteKey), opts.identity.secretKey)
   const auth = secretbox(concat(opts.identity.publicKey, sigI), ZERO_NONCE, s.boxI)
-  return { auth, result: { remoteId, remotePublicKey: remoteKey, sendKey: s.i2r, recvKey: s.r2i, sessionId: await hashAsync(concat(SESSION_LABEL, s.transcript)) } }
+  return { auth, result: { remoteId, remotePublicKey: remoteKey, sendKey: s.i2r, recvKey: s.r2i, sessionId: await hashAsync(concat(SESSION_LABEL, s.transcript)), suite: s.suite } }
 }
 
 /** Step 1 at the responder, pure: checks msg1 and builds msg2. Exported for fuzzing. @internal */
 export async function processHello (opts: HandshakeOptions, e: DhKeyPair, msg1: Uint8Array): Promise<{ reply: Uint8Array, session: Session }> {
-  if (!(msg1 instanceof Uint8Array) || msg1.length !== HELLO_BYTES) throw new HandshakeError('handshake hello has the wrong length')
+  if (!(msg1 instanceof Uint8Array) || msg1.length < HELLO_BYTES) throw new HandshakeError('handshake hello has the wrong length')
+  const listI = trailingSuites(msg1, HELLO_BYTES, 'hello')
   const eI = msg1.slice(0, DH_BYTES)
-  if (!constantTimeEqual(msg1.subarray(DH_BYTES), await macAsync(opts.networkKey, concat(HELLO_LABEL, eI)))) {
+  if (!constantTimeEqual(msg1.subarray(DH_BYTES, HELLO_BYTES), await helloMac(opts.networkKey, eI, listI))) {
     throw new HandshakeError('handshake hello failed authentication (wrong network key?)')
   }
   const shared = dh(e.secretKey, eI)
   if (shared === null) throw new HandshakeError('handshake hello has a weak ephemeral key')
-  const s = await session(shared, opts.networkKey, eI, e.publicKey)
+  // an older peer's hello (no list) gets a reply without one
+  const listR = listI === undefined ? undefined : encodeSuites(opts.suites ?? [XSALSA20_POLY1305])
+  const s = await session(shared, opts.networkKey, eI, e.publicKey, listI, listR)
   const sigR = await signAsync(concat(RESPONDER_LABEL, s.transcript), opts.identity.secretKey)
-  return { reply: concat(e.publicKey, secretbox(concat(opts.identity.publicKey, sigR), ZERO_NONCE, s.boxR)), session: s }
+  const reply = concat(e.publicKey, secretbox(concat(opts.identity.publicKey, sigR), ZERO_NONCE, s.boxR))
+  // sent even when the lists share no suite: the initiator then fails with the reason
+  return { reply: listR === undefined ? reply : concat(reply, listR), session: s }
 }
 
 /** Step 3 at the responder, pure: checks msg3. Exported for fuzzing. @internal */
@@ -165,7 +221,8 @@ export async function processAuth (opts: HandshakeOptions, s: Session, msg3: Uin
     throw new HandshakeError('initiator signature is invalid')
   }
   const remoteId = checkRemote(opts.identity, remoteKey)
-  return { remoteId, remotePublicKey: remoteKey, sendKey: s.r2i, recvKey: s.i2r, sessionId: await hashAsync(concat(SESSION_LABEL, s.transcript)) }
+  if (s.suite === undefined) throw new HandshakeError('no cipher suite in common')
+  return { remoteId, remotePublicKey: remoteKey, sendKey: s.r2i, recvKey: s.i2r, sessionId: await hashAsync(concat(SESSION_LABEL, s.transcript)), suite: s.suite }
 }
 
 /** The dialling side. Call `hello()`, send it, then `reply(msg2)`, send `auth` (each step resolves: the hashes are WebCrypto's). */
@@ -179,7 +236,9 @@ export function initiator (opts: HandshakeOptions & { expectedPeer?: PeerId }): 
     async hello () {
       if (stage !== 0) throw new HandshakeError('hello already sent')
       stage = 1
-      return concat(e.publicKey, await macAsync(opts.networkKey, concat(HELLO_LABEL, e.publicKey)))
+      const listI = opts.suites === undefined ? undefined : encodeSuites(opts.suites)
+      const mac = await helloMac(opts.networkKey, e.publicKey, listI)
+      return listI === undefined ? concat(e.publicKey, mac) : concat(e.publicKey, mac, listI)
     },
     async reply (msg2) {
       if (stage !== 1) throw new HandshakeError('unexpected handshake reply')
