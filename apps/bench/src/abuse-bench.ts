@@ -165,6 +165,8 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
   const nodes: HearsayNode[] = []
   let attacker: ChildProcess | undefined
   let phase: Phase = 'before'
+  /** While the attack starts or stops, between two phases: nothing is measured. */
+  let between = false
   let stopping = false
   try {
     const status = await (await fetch(`${relay.http}/status.json`, { signal: AbortSignal.timeout(10_000) })).json() as { addresses?: string[] }
@@ -209,6 +211,7 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
     let stoppedAt = 0
     const probeHealth = (async () => {
       while (!stopping) {
+        if (between) { await sleep(50); continue }
         const p = phase
         const t0 = performance.now()
         try {
@@ -226,7 +229,7 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
     const probeMemory = (async () => {
       while (!stopping) {
         const m = await relay.memory().catch(() => undefined)
-        if (m !== undefined) peakRss[phase] = Math.max(peakRss[phase], m.rss)
+        if (m !== undefined && !between) peakRss[phase] = Math.max(peakRss[phase], m.rss)
         if (m !== undefined && (phase as Phase) === 'after' && stoppedAt > 0) rssTimeline.push([Math.round(performance.now() - stoppedAt), round(m.rss / MiB)])
         await sleep(500)
       }
@@ -235,7 +238,7 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
     // ---- the honest traffic: each node `rate` broadcasts per second, all through the relay ----
     const talk = setInterval(() => {
       for (const n of nodes) {
-        if (n.status !== 'running') continue
+        if (n.status !== 'running' || between) continue
         try { n.broadcast('honest', { t: now(), p: phase }); sent[phase]++ } catch { /* counted as not delivered */ }
       }
     }, 1000 / o.rate)
@@ -259,21 +262,28 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
     const baseline = await relay.memory(true)
     let attackReport: AttackReport | undefined
     for (const p of PHASES) {
-      phase = p
-      const t0 = performance.now()
-      const start = await relay.memory(false, true)
-      const cpu0 = process.cpuUsage()
+      // The attack starts (and stops) between two phases, and the clock of the phase after runs
+      // from there: on a loaded machine the attacker process took most of a 15 s phase to load
+      // and link its nodes, and the attack then ran for less than a second of "during". Nothing
+      // is measured meanwhile (no honest broadcasts, no probes).
       if (p === 'during') {
+        between = true
         attacker = forkChild('abuse-attacker.js')
         const plan: AttackPlan = { ...o.attack, relayWs: relay.ws, relayTcp: tcpAddress, relayId: relay.id, networkKey, honestIds: nodes.map(n => n.id) }
-        await askAttacker(attacker, { cmd: 'start', plan }, 'started', 30_000)
+        await askAttacker(attacker, { cmd: 'start', plan }, 'started', 60_000)
         log(`attack started: ${JSON.stringify(o.attack)}`)
       }
       if (p === 'after' && attacker !== undefined) {
-        attackReport = (await askAttacker(attacker, { cmd: 'stop' }, 'stopped', 30_000)).report
+        between = true
+        attackReport = (await askAttacker(attacker, { cmd: 'stop' }, 'stopped', 60_000)).report
         stoppedAt = performance.now()
         log(`attack stopped: ${JSON.stringify(attackReport)}`)
       }
+      phase = p
+      between = false
+      const t0 = performance.now()
+      const start = await relay.memory(false, true)
+      const cpu0 = process.cpuUsage()
       // a new honest node joins half way through the phase (the attack in full swing)
       await sleep(Math.max(0, t0 + o.phaseMs / 2 - performance.now()))
       const joinMs = await join()
