@@ -34,6 +34,12 @@ export interface AbuseBenchOptions {
   relayArgs?: string[]
   /** Node flags for the relay process (e.g. `--max-semi-space-size=4`). */
   relayNodeArgs?: string[]
+  /**
+   * The attacker process's niceness (0: the bench's own). An attacker is on another machine: at
+   * 19 its CPU weighs as little as the OS allows on the relay's cores (what it got done is in the
+   * report).
+   */
+  attackerNice?: number
   /** A new honest node that has not joined within this long counts as failed, ms. */
   joinTimeoutMs?: number
   /** A `/healthz` probe not answered within this long counts as failed, ms (default 3000). */
@@ -67,7 +73,7 @@ export interface PhaseResult {
 }
 
 export interface AbuseResult {
-  config: { phaseMs: number, honest: number, rate: number, attack: AbuseBenchOptions['attack'], relayArgs: string[], relayNodeArgs?: string[] }
+  config: { phaseMs: number, honest: number, rate: number, attack: AbuseBenchOptions['attack'], relayArgs: string[], relayNodeArgs?: string[], attackerNice?: number }
   phases: Record<Phase, PhaseResult>
   attack: AttackReport
   /** Relay RSS after the attack relative to before (1 = back to baseline); `afterGc` after two full collections. */
@@ -269,6 +275,7 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
       if (p === 'during') {
         between = true
         attacker = forkChild('abuse-attacker.js')
+        if ((o.attackerNice ?? 0) !== 0) os.setPriority(attacker.pid!, Math.min(19, os.getPriority() + o.attackerNice!))
         const plan: AttackPlan = { ...o.attack, relayWs: relay.ws, relayTcp: tcpAddress, relayId: relay.id, networkKey, honestIds: nodes.map(n => n.id) }
         await askAttacker(attacker, { cmd: 'start', plan }, 'started', 60_000)
         log(`attack started: ${JSON.stringify(o.attack)}`)
@@ -335,7 +342,7 @@ export async function runAbuseBench (o: AbuseBenchOptions): Promise<AbuseResult>
     const beforeRss = samples.before!.end.rss
     const afterRss = samples.after!.end.rss
     return {
-      config: { phaseMs: o.phaseMs, honest: o.honest, rate: o.rate, attack: o.attack, relayArgs, relayNodeArgs: o.relayNodeArgs ?? [] },
+      config: { phaseMs: o.phaseMs, honest: o.honest, rate: o.rate, attack: o.attack, relayArgs, relayNodeArgs: o.relayNodeArgs ?? [], attackerNice: o.attackerNice ?? 0 },
       phases,
       attack: attackReport ?? emptyReport(),
       memory: {
@@ -376,7 +383,7 @@ export function abuseMarkdown (r: AbuseResult, title = 'Relay under attack'): st
     `${String(r.config.honest)} honest nodes (ws, no listen address) × ${String(r.config.rate)} broadcasts/s through the relay CLI (network key${r.config.relayArgs.length > 0 ? `, ${r.config.relayArgs.join(' ')}` : ', default limits'}${(r.config.relayNodeArgs ?? []).length > 0 ? `; node ${r.config.relayNodeArgs!.join(' ')}` : ''}); ` +
     `phases of ${String(r.config.phaseMs / 1000)} s. Attack: ${String(a.halfOpen)} half-open TCP connections from as many 127.0.1.x addresses, ${String(a.garbagePerSecond)} garbage hellos/s, ${String(a.wrongKeyPerSecond)} wrong-key hellos/s${a.flood ? ', one authenticated peer broadcasting flat out' : ''}` +
     `${(a.joinsPerSecond ?? 0) > 0 ? `, a JOIN/NEIGHBOR storm of ${String(a.joinsPerSecond)} fresh identities/s` : ''}${(a.signalsPerSecond ?? 0) > 0 ? `, ${String(a.signalsPerSecond)} WebRTC signals/s of spam` : ''}` +
-    `${a.spin === true ? ', a process burning one core (control)' : ''}.`,
+    `${a.spin === true ? ', a process burning one core (control)' : ''}${(r.config.attackerNice ?? 0) !== 0 ? ` (the attacker process at nice +${String(r.config.attackerNice)})` : ''}.`,
     '',
     '| | before | during | after |',
     '|---|---|---|---|',
