@@ -15,6 +15,9 @@ import type { HearsayNode } from '@hearsay/core'
 import { webSockets } from '@hearsay/transport-ws'
 import { WebSocket } from 'ws'
 import { emptyReport } from './abuse-report.js'
+import type { AttackReport } from './abuse-report.js'
+
+export type { AttackReport }
 
 export interface AttackPlan {
   relayWs: string
@@ -41,27 +44,6 @@ export interface AttackPlan {
 
 export type AttackerCommand = { cmd: 'start', plan: AttackPlan } | { cmd: 'stop' }
 
-export interface AttackReport {
-  halfOpenConnects: number
-  halfOpenCutByRelay: number
-  garbageSent: number
-  wrongKeySent: number
-  floodSent: number
-  /** ms from the start of the flood to the relay cutting the flooder off, or null. */
-  floodCutOffMs: number | null
-  floodByeReason: string | null
-  /** The flooder's link to the relay lost for another reason than a ban (the overlay moved it, say), by cause; it linked again and went on. */
-  floodRelinks: Record<string, number>
-  /** Storm identities started / linked to the relay, and the JOIN and NEIGHBOR frames they sent. */
-  stormJoins: number
-  stormLinked: number
-  stormFrames: number
-  /** `rtc.signal` frames sent, and `rtc.error` answers that came back (unreachable, refused). */
-  signalsSent: number
-  signalErrors: number
-  /** CPU the attacker process used during the attack, % of one core. */
-  cpuPercent: number
-}
 
 export type AttackerEvent = { ev: 'started' } | { ev: 'stopped', report: AttackReport } | { ev: 'error', message: string }
 
