@@ -69,6 +69,8 @@ export interface MemorySample {
   arrayBuffers: number
   /** process.cpuUsage() of the relay, µs. */
   cpu: { user: number, system: number }
+  /** The relay's event-loop delay (p99, max), ms, since the last sample that marked (relay-probe.ts). */
+  loopDelayMs?: { p99: number, max: number }
 }
 
 export interface RelayProcess {
@@ -84,8 +86,8 @@ export interface RelayProcess {
   readonly warnings: unknown[]
   /** The relay's counters from `GET /metrics`: `frames.out`-style names (`hearsay_frames_out_total` → `frames_out`), drops as `drops.<reason>`. */
   metrics: () => Promise<Record<string, number>>
-  /** Memory and CPU of the relay process; `gc` runs two full collections first. */
-  memory: (gc?: boolean) => Promise<MemorySample>
+  /** Memory and CPU of the relay process; `gc` runs two full collections first; `mark` starts a new event-loop delay interval. */
+  memory: (gc?: boolean, mark?: boolean) => Promise<MemorySample>
   /** SIGTERM and wait for the exit. */
   stop: () => Promise<void>
   /** SIGKILL (kill -9) and wait for the exit. */
@@ -94,10 +96,10 @@ export interface RelayProcess {
 
 /**
  * Spawns `hearsay-relay` (apps/relay/dist/cli.js, built by `tsc -b`) with `args`, the memory
- * probe preloaded and `--expose-gc`; resolves once its `relay ready` line is out.
+ * probe preloaded, `--expose-gc` and `opts.nodeArgs` (Node's own flags); resolves once its `relay ready` line is out.
  */
-export async function spawnRelay (args: string[], opts: { readyTimeoutMs?: number } = {}): Promise<RelayProcess> {
-  const child = track(spawn(process.execPath, ['--expose-gc', '--import', PROBE, RELAY_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', env: cleanEnv() }))
+export async function spawnRelay (args: string[], opts: { readyTimeoutMs?: number, nodeArgs?: string[] } = {}): Promise<RelayProcess> {
+  const child = track(spawn(process.execPath, [...(opts.nodeArgs ?? []), '--expose-gc', '--import', PROBE, RELAY_CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'advanced', env: cleanEnv() }))
   const warnings: unknown[] = []
   let stderr = ''
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr = (stderr + d).slice(-4000) })
@@ -127,7 +129,7 @@ export async function spawnRelay (args: string[], opts: { readyTimeoutMs?: numbe
   const ws = info.addresses.find(a => a.startsWith('ws://'))
   if (ws === undefined) { child.kill('SIGKILL'); throw new Error(`the relay listens on no ws address: ${info.addresses.join(', ')}`) }
   let seq = 0
-  const memory = async (gc = false): Promise<MemorySample> => {
+  const memory = async (gc = false, mark = false): Promise<MemorySample> => {
     const n = ++seq
     const answer = new Promise<MemorySample>((resolve) => {
       const on = (m: { probe?: string, n?: number } & MemorySample): void => {
@@ -137,7 +139,7 @@ export async function spawnRelay (args: string[], opts: { readyTimeoutMs?: numbe
       }
       child.on('message', on)
     })
-    child.send({ probe: 'mem', n, gc })
+    child.send({ probe: 'mem', n, gc, mark })
     return await within(answer, 30_000, 'the relay memory probe')
   }
   return {

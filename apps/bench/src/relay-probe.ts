@@ -2,12 +2,17 @@
  * Preloaded into the relay process by the relay load and kill benches (`node --import`): answers
  * the bench's `{ probe: 'mem' }` messages over IPC with the process's memory and CPU, after two
  * full collections when asked (the relay runs with `--expose-gc` then), and the size of each V8
- * heap space. It changes nothing else
+ * heap space, and the event loop's delay since the last sample that asked to `mark`. It changes nothing else
  * and does not keep the relay alive.
  */
 import v8 from 'node:v8'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 
-interface Ask { probe?: string, n?: number, gc?: boolean }
+interface Ask { probe?: string, n?: number, gc?: boolean, mark?: boolean }
+
+/** The relay's event-loop delay since the last mark: how long work in the relay itself held it up. */
+const loop = monitorEventLoopDelay({ resolution: 10 })
+loop.enable()
 
 const send = process.send?.bind(process)
 if (send !== undefined) {
@@ -17,7 +22,9 @@ if (send !== undefined) {
     if (m.gc === true && gc !== undefined) { gc(); gc() }
     // the V8 heap's spaces (bytes reserved each): what a heap that does not shrink is made of
     const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map(s => [s.space_name, s.space_size]))
-    send({ probe: 'mem', n: m.n, ...process.memoryUsage(), cpu: process.cpuUsage(), spaces })
+    const loopDelayMs = { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 }
+    if (m.mark === true) loop.reset()
+    send({ probe: 'mem', n: m.n, ...process.memoryUsage(), cpu: process.cpuUsage(), spaces, loopDelayMs })
   })
   // the channel must not hold the relay open after its own shutdown
   process.channel?.unref()

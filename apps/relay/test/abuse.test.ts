@@ -2,6 +2,7 @@
  * The relay's abuse limits (issue 18): a flag and an environment variable for each, the relay's
  * own defaults, and the per-address cap that once locked an office behind one NAT out.
  */
+import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DEFAULT_ABUSE_LIMITS } from '@hearsay/core'
 import { ABUSE_FLAGS, RELAY_ABUSE_DEFAULTS } from '../src/abuse-config.js'
@@ -31,6 +32,27 @@ describe('relay abuse flags', () => {
     }
     expect(run([]).abuse).toBeUndefined()
     expect(run([], { HEARSAY_BAN_MS: '' }).abuse).toBeUndefined()
+  })
+
+  it('docs/api.md and the relay README list every limit with its flag, its variable and its default (issue 18)', () => {
+    const read = (rel: string): string => readFileSync(new URL(rel, import.meta.url), 'utf8')
+    const api = read('../../../docs/api.md')
+    const readme = read('../README.md')
+    const flags: Array<[string, string, keyof typeof DEFAULT_ABUSE_LIMITS]> = [
+      ...Object.entries(ABUSE_FLAGS).map(([name, f]): [string, string, keyof typeof DEFAULT_ABUSE_LIMITS] => [name, f.env, f.key]),
+      ['max-conns-per-ip', 'HEARSAY_MAX_CONNS_PER_IP', 'maxConnectionsPerAddress']
+    ]
+    for (const [name, env, key] of flags) {
+      const apiRow = api.split('\n').find(l => l.startsWith(`| \`abuse.${key}\` |`))
+      expect(apiRow, `docs/api.md: abuse.${key}`).toBeDefined()
+      expect(apiRow).toContain(`| \`${String(DEFAULT_ABUSE_LIMITS[key])}\``)
+      expect(apiRow).toContain(`\`--${name}\` (\`${env}\`)`)
+      const readmeRow = readme.split('\n').find(l => l.startsWith(`| \`--${name} `))
+      expect(readmeRow, `README: --${name}`).toBeDefined()
+      expect(readmeRow).toContain(`\`${env}\``)
+      const relayDefault = key === 'maxConnectionsPerAddress' ? RELAY_MAX_CONNS_PER_IP : RELAY_ABUSE_DEFAULTS[key] ?? DEFAULT_ABUSE_LIMITS[key]
+      expect(readmeRow).toContain(`| \`${String(relayDefault)}\``)
+    }
   })
 
   it('refuses values that are not integers in range, naming the flag or the variable', () => {

@@ -94,6 +94,28 @@ describe('PeerThrottle', () => {
     expect(verdict).toBe('cut-off')
   })
 
+  it('a peer over its rate is paused until a quarter of its bucket refilled; a pause, however late the resume, is no gap in the flood', () => {
+    const clock = manualClock()
+    const t = new PeerThrottle({ framesPerSecond: 100, bytesPerSecond: 0, throttleMs: 3000 }, clock)
+    for (let i = 0; i < 100; i++) expect(t.check(10)).toBe('pass')
+    expect(t.check(10)).toBe('drop')
+    // 25 of 100 frames refill in 250 ms
+    expect(t.pauseMs()).toBe(250)
+    expect(t.pause()).toBe(250)
+    expect(t.throttled).toBe(true)
+    // a node too busy to read the peer again for 2 s: the flood is not forgotten
+    clock.t = 2000
+    expect(t.throttled).toBe(true)
+    t.resumed()
+    for (let i = 0; i < 100; i++) t.check(10)
+    expect(t.check(10)).toBe('drop')
+    t.pause()
+    clock.t = 3100
+    t.resumed()
+    for (let i = 0; i < 110; i++) t.check(10)
+    expect(t.check(10)).toBe('cut-off')
+  })
+
   it('an honest peer under its rate is never dropped', () => {
     const clock = manualClock()
     const t = new PeerThrottle({ framesPerSecond: 100, bytesPerSecond: 10_000, throttleMs: 0 }, clock)

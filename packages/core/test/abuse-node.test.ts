@@ -38,14 +38,18 @@ describe('abuse limits on the memory testnet', () => {
     const t = await testnet(10, {
       topology: 'none',
       // the spam loop shares this process's event loop with every node: a failure detector on
-      // 50 ms heartbeats took a victim's link as dead (and closed it, unbanned) in the pauses
-      node: (i) => ({ ...fast, heartbeatInterval: 250, minPeers: 3, maxPeers: 5, seeds: i === 0 ? [] : ['memory:node-0'], abuse })
+      // 50 ms heartbeats took a victim's link as dead (and closed it, unbanned) in the pauses,
+      // and on 250 ms ones a loaded CI run lost honest links in them (a broadcast made across
+      // the cut is not repaired: the default period and a higher threshold, as nothing here
+      // tests the detector)
+      node: (i) => ({ ...fast, heartbeatInterval: 1000, phiThreshold: 12, minPeers: 3, maxPeers: 5, seeds: i === 0 ? [] : ['memory:node-0'], abuse })
     })
     const spammer = t.nodes[9]!
     // its overlay neighbours that hold it as theirs: other links (a dial in progress, a shuffle
     // reply) may close by themselves before the flood has lasted a second
     const mutual = (): string[] => spammer.overlay!.active.filter(id => t.nodes.find(n => n.id === id)!.overlay!.active.includes(spammer.id))
-    await eventually(() => overlayConnected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 3) && mutual().length >= 3, 20_000, 'overlay')
+    // waits on the overlay, not on a clock: a loaded machine takes longer to settle it
+    await eventually(() => overlayConnected(t.nodes) && t.nodes.every(n => n.overlay!.active.length >= 3) && mutual().length >= 2, 60_000, 'overlay')
     const honest = t.nodes.slice(0, 9)
     const bans: Array<BanEvent & { by: string }> = []
     for (const n of t.nodes) n.on('peer:ban', (e) => { bans.push({ ...e, by: n.id }) })
@@ -53,7 +57,7 @@ describe('abuse limits on the memory testnet', () => {
     for (const n of honest) n.route('news', (msg) => { if (msg.origin !== n.id) got.get(n.id)!.add(String(msg.data)) })
 
     const victims = mutual()
-    expect(victims.length).toBeGreaterThanOrEqual(3)
+    expect(victims.length).toBeGreaterThanOrEqual(2)
     const junk = new Uint8Array(100)
     const spam = (async () => {
       // flood every neighbour until none of the first ones keeps a link to the spammer
@@ -67,8 +71,10 @@ describe('abuse limits on the memory testnet', () => {
       for (const n of honest) n.broadcast('news', `${n.id}:${i}`)
       await yieldToIo()
     }
-    await within(spam, 20_000, 'spam loop')
-    await eventually(() => honest.every(n => got.get(n.id)!.size === 8 * rounds), 20_000, 'every honest broadcast delivered to every honest node')
+    await within(spam, 60_000, 'spam loop')
+    const missing = (): string => honest.map(n => `${n.id.slice(0, 6)} ${String(got.get(n.id)!.size)}/${String(8 * rounds)}`).join(', ')
+    await eventually(() => honest.every(n => got.get(n.id)!.size === 8 * rounds), 60_000, 'every honest broadcast delivered to every honest node')
+      .catch((err: unknown) => { throw new Error(`${String(err)} (received: ${missing()}; links: ${honest.map(n => String(n.peers().length)).join(' ')})`) })
 
     // A victim bans the spammer once it has been over its fair share for peerThrottleMs. The
     // overlay may close a link sooner (a full active view refuses the spammer, which lost its
@@ -84,7 +90,7 @@ describe('abuse limits on the memory testnet', () => {
     const victim = t.nodes.find(n => n.id === banned[0])!
     await expect(victim.dial('memory:node-9')).rejects.toMatchObject({ code: 'ERR_BANNED', reason: 'rate-limit' })
     expect(victim.metrics.get('refused.banned')).toBeGreaterThanOrEqual(1)
-  })
+  }, 180_000)
 
   it('a peer that keeps sending garbage frames is banned by id (not by address: others behind it are let in), and refused after its handshake and at dial', async () => {
     const identity = generateIdentity()

@@ -85,6 +85,18 @@ describe('handshake', () => {
     await expect(run({ kI: PUBLIC_NETWORK_KEY })).rejects.toThrow(code('ERR_HANDSHAKE'))
   })
 
+  it('a responder makes its ephemeral key only for a hello that proved the network key (issue 18: garbage cost a key generation each)', async () => {
+    let draws = 0
+    const counting = { float: () => 0.5, bytes: (n: number) => { draws++; return seededRandom(2).bytes(n) } }
+    const wrongKey = initiator({ identity: I, networkKey: toNetworkKey('other'), random: seededRandom(1) })
+    await expect(responder({ identity: R, networkKey: K, random: counting }).hello(await wrongKey.hello())).rejects.toThrow(code('ERR_HANDSHAKE'))
+    await expect(responder({ identity: R, networkKey: K, random: counting }).hello(new Uint8Array(HELLO_BYTES).fill(7))).rejects.toThrow(code('ERR_HANDSHAKE'))
+    expect(draws).toBe(0)
+    const right = initiator({ identity: I, networkKey: K, random: seededRandom(1) })
+    await responder({ identity: R, networkKey: K, random: counting }).hello(await right.hello())
+    expect(draws).toBe(1)
+  })
+
   it('rejects a forged identity: any change to the boxed identity or signature fails', async () => {
     const i = initiator({ identity: I, networkKey: K, random: seededRandom(1) })
     const r = responder({ identity: R, networkKey: K, random: seededRandom(2) })

@@ -65,6 +65,11 @@ export class TcpConnection extends AbstractConnection {
   /** Bytes queued in the socket and not yet handed to the kernel. */
   get bufferedAmount (): number { return this.socket.writableLength }
 
+  /** Stops reading the socket; frames of a chunk already read may still arrive. */
+  pause (): void { if (!this.closed) this.socket.pause() }
+
+  resume (): void { if (!this.closed) this.socket.resume() }
+
   /** Closes at once without flushing (used by `transport.close()`); reports no error. */
   destroy (): void {
     this.abortive = true
@@ -100,6 +105,8 @@ export class TcpConnection extends AbstractConnection {
     const socket = this.socket
     if (socket.destroyed) return
     if (this.abortive) { socket.destroy(); return }
+    // a paused socket would never read the far end's FIN: the grace timer would have to cut it
+    if (socket.isPaused()) socket.resume()
     socket.end()
     if (!socket.destroyed && this.graceTimer === undefined) {
       this.graceTimer = setTimeout(() => { socket.destroy() }, CLOSE_GRACE_MS)

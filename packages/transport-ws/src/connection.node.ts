@@ -28,12 +28,19 @@ export class NodeWsConnection extends AbstractConnection {
 
   get bufferedAmount (): number { return this.socket.bufferedAmount }
 
+  /** Stops reading the socket (ws pauses its net.Socket); what ws already read may still arrive. */
+  pause (): void { if (!this.closed) this.socket.pause() }
+
+  resume (): void { if (!this.closed) this.socket.resume() }
+
   protected _send (frame: Uint8Array): void {
     // the callback runs once the frame has left for the kernel (or failed to)
     this.socket.send(frame, { binary: true }, this.afterSend)
   }
 
   protected _close (reason?: Error): void {
+    // a paused socket would never read the far end's close frame: ws would wait 30 s for it
+    if (this.socket.isPaused) this.socket.resume()
     if (this.socket.readyState === this.socket.OPEN) this.socket.close(closeCodeFor(reason), closeText(reason))
   }
 

@@ -1,6 +1,7 @@
 /**
- * Abuse limits that depend on the real remote address: the per-address connection cap (what a
- * relay sets) and address bans, over WebSockets on 127.0.0.1, where every dialer shares one IP.
+ * Abuse limits that depend on the real remote address or a real socket: the per-address
+ * connection cap (what a relay sets), address bans, and a flooding peer whose socket is no
+ * longer read past its share, over WebSockets on 127.0.0.1, where every dialer shares one IP.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { createNode } from '@hearsay/core'
@@ -65,4 +66,36 @@ describe('abuse limits over ws on loopback', () => {
     // the relay refuses to dial the banned IP too
     await expect(relay.dial(honest.addresses[0]!)).rejects.toMatchObject({ code: 'ERR_BANNED', reason: 'handshake' })
   })
+
+  it('a peer flooding past its share is not read until its bucket refills: its own buffer fills, the victim reads a fraction of the flood, then cuts it off and bans its id', async () => {
+    // 5 s over its share before the cut-off: the flooder shares this process with the relay, and
+    // on a loaded machine (load average 35 on 2 cores) 1.5 s let it queue only 135 KB
+    const relay = await start({ abuse: { peerFramesPerSecond: 200, peerThrottleMs: 5000 } })
+    const bans: BanEvent[] = []
+    relay.on('peer:ban', (e) => { bans.push(e) })
+    const flooder = await start()
+    const p = await flooder.dial(relay.addresses[0]!)
+    const conn = p.link.conn
+    const junk = new Uint8Array(100)
+    let sent = 0
+    let maxBuffered = 0
+    // flat out, as long as the link lasts (at most 30 s); the flooder's own buffer is capped at 16 MiB
+    for (const until = Date.now() + 30_000; !conn.closed && Date.now() < until;) {
+      if (conn.bufferedAmount < 16 * 1024 * 1024) {
+        for (let i = 0; i < 200; i++) { try { p.send('spam', junk); sent++ } catch { break } }
+      }
+      maxBuffered = Math.max(maxBuffered, conn.bufferedAmount)
+      await new Promise(resolve => setImmediate(resolve))
+    }
+    await eventually(() => bans.length === 1, 5000, 'the ban')
+    expect(bans[0]).toMatchObject({ id: flooder.id, reason: 'rate-limit' })
+    expect(bans[0]!.address).toBeUndefined()
+    // what the relay read (admitted or dropped) is a fraction of what the flooder queued: the
+    // rest waited in the kernel's buffers and the flooder's own
+    const read = relay.metrics.get('drops.rate-limit') + relay.metrics.get('frames.in')
+    const seen = `sent ${String(sent)}, read ${String(read)}, the flooder's buffer at most ${String(maxBuffered)} B`
+    expect(read, seen).toBeLessThan(sent / 2)
+    expect(maxBuffered, seen).toBeGreaterThan(1024 * 1024)
+    expect(relay.metrics.get('throttle.pauses')).toBeGreaterThanOrEqual(1)
+  }, 40_000)
 })

@@ -140,3 +140,12 @@ export abstract class AbstractConnection implements Connection {
     this.handlers?.onClose(this.closeReason)
   }
 }
+
+/**
+ * The `pause`/`resume` pair (transport.ts) of a connection that wraps `raw` (a secure or plain
+ * channel's link): `raw`'s own, or neither when `raw` cannot stop reading.
+ */
+export function forwardPause (raw: Connection): Pick<Connection, 'pause' | 'resume'> {
+  if (raw.pause === undefined || raw.resume === undefined) return { pause: undefined, resume: undefined }
+  return { pause: () => { raw.pause!() }, resume: () => { raw.resume!() } }
+}

@@ -391,7 +391,10 @@ export class LinkManager {
 
   #attach (peer: Peer, link: Link): void {
     const throttle = this.#o.guard.meter()
-    link.conn.setHandlers({
+    const conn = link.conn
+    /** Cancels the pending resume while the peer's reads are paused. */
+    let paused: (() => void) | undefined
+    conn.setHandlers({
       onMessage: (frame) => {
         const verdict = throttle.check(frame.length)
         if (verdict === 'pass') { this.#onFrame(peer, link, frame); return }
@@ -400,13 +403,32 @@ export class LinkManager {
         // a flooder's link as dead before the throttle banned it, and the flooder would be back
         this.#o.metrics.drop('rate-limit')
         this.#o.observe(peer)
-        if (verdict === 'drop' || link.conn.closed) return
+        if (conn.closed) return
+        if (verdict === 'drop') {
+          // and it is not read until its bucket has refilled (where the transport can stop
+          // reading): the kernel's buffers push back on the sender, and reading, opening and
+          // dropping its flood costs this node nothing meanwhile (counted as throttle.pauses)
+          if (paused === undefined && conn.pause !== undefined && conn.resume !== undefined) {
+            conn.pause()
+            this.#o.metrics.inc('throttle.pauses')
+            paused = this.#o.timers.after(throttle.pause(), () => {
+              paused = undefined
+              throttle.resumed()
+              conn.resume?.()
+            })
+          }
+          return
+        }
         // over it for abuse.peerThrottleMs: not a fast peer but a flood. The id is banned, not
         // the address: honest peers may share it behind a NAT (counted as bans.rate-limit)
         this.#o.guard.ban(peer.id, undefined, 'rate-limit')
-        this.#cutOff(link.conn, 'rate-limit')
+        this.#cutOff(conn, 'rate-limit')
       },
-      onClose: (reason) => { this.#onLinkClosed(peer, link, reason) }
+      onClose: (reason) => {
+        paused?.()
+        paused = undefined
+        this.#onLinkClosed(peer, link, reason)
+      }
     })
   }
 

@@ -133,6 +133,9 @@ class MemoryConnection extends AbstractConnection {
   peer: MemoryConnection | undefined
   private inFlight = 0
   private lastArrival = 0
+  private paused = false
+  /** Frames that arrived while paused, with their senders. */
+  private held: Array<[Uint8Array, MemoryConnection]> | undefined
 
   constructor (
     private readonly net: MemoryNetwork,
@@ -163,19 +166,35 @@ class MemoryConnection extends AbstractConnection {
     // per-link FIFO even when latency changes
     const at = Math.max(now + net.latencyOf(this.localHost, this.remoteHost), this.lastArrival)
     this.lastArrival = at
-    const deliver = (): void => {
-      this.inFlight -= copy.length
-      this._maybeDrained()
-      peer.deliver(copy)
-    }
+    const deliver = (): void => { peer.deliver(copy, this) }
     if (at <= now) queueMicrotask(deliver)
     else net.clock.setTimeout(deliver, at - now)
   }
 
-  /** @internal */
-  deliver (frame: Uint8Array): void { this._receive(frame) }
+  /**
+   * @internal A frame from `from` reached this end: read now, or, while paused, held (and still
+   * counted in the sender's `bufferedAmount`, as a socket's buffers would be).
+   */
+  deliver (frame: Uint8Array, from: MemoryConnection): void {
+    if (this.paused && !this.closed) { (this.held ??= []).push([frame, from]); return }
+    from.inFlight -= frame.length
+    from._maybeDrained()
+    this._receive(frame)
+  }
+
+  pause (): void { if (!this.closed) this.paused = true }
+
+  resume (): void {
+    if (!this.paused) return
+    this.paused = false
+    const held = this.held
+    this.held = undefined
+    // a consumer that pauses again part way re-holds the rest, in order
+    for (const [frame, from] of held ?? []) this.deliver(frame, from)
+  }
 
   protected _close (reason?: Error): void {
+    this.held = undefined
     this.net.forget(this)
     const peer = this.peer
     this.peer = undefined

@@ -1,4 +1,4 @@
-import { AbstractConnection } from './abstract-connection.js'
+import { AbstractConnection, forwardPause } from './abstract-connection.js'
 import type { AbortOptions } from '../util/abort.js'
 import { fromUtf8, toHex, utf8 } from '../util/bytes.js'
 import type { Channel, UpgradeOptions, UpgradedConnection } from './channel.js'
@@ -39,8 +39,12 @@ export function plainChannel (): Channel {
 }
 
 class PassThrough extends AbstractConnection {
+  readonly pause: Connection['pause']
+  readonly resume: Connection['resume']
+
   constructor (private readonly raw: Connection, maxFrameBytes: number) {
     super({ remoteAddress: raw.remoteAddress, direction: raw.direction, maxFrameBytes })
+    ;({ pause: this.pause, resume: this.resume } = forwardPause(raw))
   }
 
   // the pump's sink: methods, not an object of closures per link (10k simulated nodes add up)

@@ -1,4 +1,4 @@
-import { AbstractConnection } from './abstract-connection.js'
+import { AbstractConnection, forwardPause } from './abstract-connection.js'
 import { toHex } from '../util/bytes.js'
 import type { AbortOptions } from '../util/abort.js'
 import { toAbortError } from '../util/abort.js'
@@ -104,11 +104,14 @@ class SecureConnection extends AbstractConnection {
   readonly #rx: BoxStream
   readonly #out: FrameCoalescer | undefined
   readonly remotePublicKey: Uint8Array
+  readonly pause: Connection['pause']
+  readonly resume: Connection['resume']
   /** The frames' cipher suite, as the handshake chose it. */
   readonly cipherSuite: string
 
   constructor (private readonly raw: Connection, r: HandshakeResult, suite: CipherSuite, maxFrameBytes: number, coalesce: boolean) {
     super({ remoteAddress: raw.remoteAddress, direction: raw.direction, maxFrameBytes })
+    ;({ pause: this.pause, resume: this.resume } = forwardPause(raw))
     this.#tx = new BoxStream(r.sendKey, suite)
     this.#rx = new BoxStream(r.recvKey, suite)
     this.cipherSuite = suite.name

@@ -40,6 +40,17 @@ export interface Connection {
   setHandlers: (handlers: ConnectionHandlers) => void
   /** Closes the link; idempotent. `reason` is reported to the local close handler. */
   close: (reason?: Error) => void
+  /**
+   * Optional, both or neither: stop reading from the far end until `resume()`. Frames already
+   * read may still arrive; nothing more is read, so the operating system's buffers fill and
+   * push back on the sender (its `bufferedAmount` grows, its `drained()` waits). The node
+   * pauses a peer that is over its share of inbound work (docs/api.md, "Abuse limits").
+   * Transports that read sockets implement them (ws and tcp in Node, memory); a WebRTC data
+   * channel cannot stop reading, and leaves them out. Both are idempotent and no-ops once
+   * closed; a remote close may only be noticed after `resume()`.
+   */
+  pause?: () => void
+  resume?: () => void
 }
 
 export interface ConnectionHandlers {

@@ -279,6 +279,36 @@ export function transportCompliance (h: TransportHarness): ComplianceCase[] {
       }
     },
     {
+      name: 'pause() stops reading: the sender\'s buffer fills and does not drain; resume() delivers every frame in order',
+      fn: async () => {
+        const p = await open()
+        try {
+          // optional in the contract (a WebRTC data channel cannot stop reading): both or neither
+          equal(p.b.pause === undefined, p.b.resume === undefined, 'pause and resume come together')
+          if (p.b.pause === undefined || p.b.resume === undefined) return
+          const gb = collect(p.b)
+          collect(p.a)
+          p.b.pause()
+          p.b.pause()
+          // 32 MiB: more than the kernel's socket buffers take while nobody reads them
+          const n = 512
+          for (let i = 0; i < n; i++) p.a.send(bytes(64 * 1024, i))
+          // the one place that waits for something not to happen: how long decides how sure the
+          // check is, never whether a transport that pauses passes (unread, it never drains)
+          let drained = false
+          const draining = p.a.drained().then(() => { drained = true })
+          await new Promise(resolve => setTimeout(resolve, 500))
+          ok(!drained, 'the sender drained while the receiver was paused: nothing pushed back')
+          ok(gb.frames.length < n / 2, `the paused receiver read ${gb.frames.length} of ${n} frames`)
+          p.b.resume()
+          await within(draining, 20_000, 'drained after resume')
+          await eventually(() => gb.frames.length === n, 20_000, 'every frame after resume')
+          for (let i = 0; i < n; i++) equal(gb.frames[i]![0], i & 0xff, `frame ${i} out of order`)
+          equal(p.b.closed, false)
+        } finally { await p.cleanup() }
+      }
+    },
+    {
       name: 'a peer cannot grow the pre-handler buffer without bound',
       fn: async () => {
         const p = await open({ listenMax: 64 * 1024, dialMax: 64 * 1024 })
