@@ -118,7 +118,7 @@ export interface NodeOptions {
   announceTimeout?: number
   /** Most announce reverse paths kept (requests whose replies this node can still relay back), each for 60 s. @default 10000 */
   announceRoutes?: number
-  /** Plumtree tuning: `lazyDelayMs` (100), `graftTimeoutMs` (500), `originTreeAfter` (3), `maxOriginTrees` (64), `optimizeThreshold` (1; 0 = off), `rootIntervalMs` (10000; 0 = no root), and the payloads kept to answer GRAFTs: `storeMaxEntries` (10000), `storeMaxBytes` (8 MiB), `storeMaxAgeMs` (10000); `catchUpMs` (3000; 0 = off): a new neighbour is told the ids of the messages of that last while. @default {} */
+  /** Plumtree tuning: `lazyDelayMs` (100), `graftTimeoutMs` (500), `originTreeAfter` (3), `maxOriginTrees` (64), `optimizeThreshold` (1; 0 = off), `rootIntervalMs` (10000; 0 = no root), and the payloads kept to answer GRAFTs: `storeMaxEntries` (10000), `storeMaxBytes` (8 MiB), `storeMaxAgeMs` (10000); `catchUpMs` (10000; 0 = off): a new neighbour is told the ids of the messages of that last while, and GRAFTs those said since it first had a neighbour. @default {} */
   plumtree?: { lazyDelayMs?: number, graftTimeoutMs?: number, originTreeAfter?: number, maxOriginTrees?: number, optimizeThreshold?: number, rootIntervalMs?: number, storeMaxEntries?: number, storeMaxBytes?: number, storeMaxAgeMs?: number, catchUpMs?: number }
   /** How raw connections are authenticated. @default secureChannel({ networkKey }) — `plainChannel()` is for simulation only */
   channel?: Channel

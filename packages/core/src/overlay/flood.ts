@@ -18,9 +18,10 @@ export interface FloodOptions extends BroadcastLimits {
   /**
    * A new neighbour gets the messages this node saw in the last `catchUpMs` (at most
    * `catchUpMaxMessages`, the newest), pushed again with their ages; it keeps those that came
-   * after it took the link in. The two ends of a link take it into their views a round trip
-   * apart, and a message sent in between would miss one of them (see Plumtree's `catchUpMs`).
-   * 0 turns it off.
+   * after it first had a neighbour. The two ends of a link take it into their views a round trip
+   * apart, and a message sent in between would miss one of them; a member that lost its only
+   * link gets what was said meanwhile (see Plumtree's `catchUpMs`). Shorter than Plumtree's:
+   * flood pushes the payloads themselves to every new neighbour. 0 turns it off.
    * @default 3000
    */
   catchUpMs?: number
@@ -51,7 +52,8 @@ export class Flood implements Broadcaster<FloodMsg> {
   /** New neighbours and the messages they are to get at the next tick. */
   readonly #catchUp = new Map<PeerId, Recent[]>()
   /** When each neighbour was taken in (ms): a catch-up older than that is not for this link. */
-  readonly #upAt = new Map<PeerId, number>()
+  /** When this node first had a neighbour (Plumtree's `catchUpMs`: the claim to a catch-up). */
+  #memberSince: number | undefined
   #lastNow = 0
 
   constructor (opts: FloodOptions) {
@@ -69,7 +71,7 @@ export class Flood implements Broadcaster<FloodMsg> {
     if (peer === this.self || this.#neighbors.has(peer)) return
     this.#neighbors.add(peer)
     this.#lastNow = now
-    this.#upAt.set(peer, now)
+    this.#memberSince ??= now
     this.#forget(now)
     // taken now: what comes later reaches the new neighbour by the usual push
     if (this.#recent.length > 0) this.#catchUp.set(peer, [...this.#recent])
@@ -78,7 +80,6 @@ export class Flood implements Broadcaster<FloodMsg> {
   neighborDown (peer: PeerId): void {
     this.#neighbors.delete(peer)
     this.#catchUp.delete(peer)
-    this.#upAt.delete(peer)
   }
 
   broadcast (id: string, payload: unknown, limit: number, now: number): BroadcastResult<FloodMsg> {
@@ -96,9 +97,9 @@ export class Flood implements Broadcaster<FloodMsg> {
     this.#lastNow = now
     if (msg.a !== undefined) {
       if (!isInt(msg.a, 0, 2 ** 31 - 1)) { countDrop(this.drops, 'malformed'); return { actions: [] } }
-      // seen by the sender before this side took the link in: news from before it was here
+      // seen by the sender before this node first had a neighbour: news from before it was here
       if (this.#seen.has(g.id, now)) { countDrop(this.drops, 'duplicate'); return { actions: [] } }
-      if (msg.a > now - (this.#upAt.get(from) ?? now)) { countDrop(this.drops, 'catch-up-before-link'); return { actions: [] } }
+      if (msg.a > now - (this.#memberSince ?? now)) { countDrop(this.drops, 'catch-up-before-join'); return { actions: [] } }
     }
     if (!this.#seen.add(g.id, now)) { countDrop(this.drops, 'duplicate'); return { actions: [], duplicate: { id: g.id, from } } }
     if (g.hops < g.limit) this.#remember({ id: g.id, hops: g.hops, limit: g.limit, payload: g.payload, at: now })

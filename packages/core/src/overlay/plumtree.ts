@@ -78,14 +78,16 @@ export interface PlumtreeOptions extends BroadcastLimits {
   /**
    * A new neighbour is told the ids of the messages this node saw in the last `catchUpMs`
    * (at most `maxBatchIds`, the newest), with their ages, and GRAFTs those it lacks that came
-   * after it took the link in. The two ends of a link take it into their views a round trip
-   * apart (the side that accepts a JOIN or NEIGHBOR at once, the side that asked on the
+   * after it first had a neighbour. The two ends of a link take it into their views a round
+   * trip apart (the side that accepts a JOIN or NEIGHBOR at once, the side that asked on the
    * reply), and a broadcast made in between reaches one end's view but not the other's:
    * without this, a node that had already taken its new neighbour in lost that neighbour's
-   * messages of that moment (the smokesignal chat, 1 run in 5 on a loaded machine). Messages
-   * older than the link are not caught up: a late joiner gets nothing said before it joined.
-   * 0 turns it off.
-   * @default 3000
+   * messages of that moment (the smokesignal chat, 1 run in 5 on a loaded machine). And a
+   * member that lost its only link (a page behind one relay whose link the failure detector
+   * closed, a Wi-Fi blip) links again seconds later: what was said in between comes with the
+   * new link's catch-up. Messages older than the node's first link are not caught up: a late
+   * joiner gets nothing said before it joined. 0 turns it off.
+   * @default 10000 (the payload store's age: nothing older can be GRAFTed)
    */
   catchUpMs?: number
   /** Most ids in one IHAVE or GRAFT, sent and accepted. @default 256 */
@@ -175,8 +177,9 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
   readonly #ihaveQueue = new Map<PeerId, Array<{ id: string, hops: number, at: number }>>()
   /** New neighbours and the ids of their catch-up IHAVE, which goes out at the next tick. */
   readonly #catchUp = new Map<PeerId, Array<{ id: string, hops: number, at: number }>>()
+  /** When this node first had a neighbour: it has a claim to what was said since (catch-up). */
+  #memberSince: number | undefined
   /** When each neighbour was taken in (ms), to tell a catch-up of this link from older news. */
-  readonly #upAt = new Map<PeerId, number>()
   readonly catchUpMs: number
   readonly #missing = new Map<string, Missing>()
   /** Per-origin trees, least recently used first. */
@@ -211,7 +214,7 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
     this.#storeMaxBytes = positive('storeMaxBytes', opts.storeMaxBytes ?? 8 * 1024 * 1024)
     this.#storeMaxAgeMs = positive('storeMaxAgeMs', opts.storeMaxAgeMs ?? 10_000)
     this.#maxBatchIds = count('maxBatchIds', opts.maxBatchIds ?? 256)
-    this.catchUpMs = positive('catchUpMs', opts.catchUpMs ?? 3000)
+    this.catchUpMs = positive('catchUpMs', opts.catchUpMs ?? 10_000)
     this.#maxMissing = count('maxMissing', opts.maxMissing ?? 10_000)
     const threshold = opts.optimizeThreshold ?? 1
     if (!isInt(threshold, 0, MAX_HOPS_CEILING)) throw new TypeError(`optimizeThreshold must be an integer in 0..${MAX_HOPS_CEILING}`)
@@ -234,7 +237,7 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
   neighborUp (peer: PeerId, now = this.#lastNow): void {
     if (peer === this.self || this.#isNeighbor(peer)) return
     this.#lastNow = now
-    this.#upAt.set(peer, now)
+    this.#memberSince ??= now
     // Without a root, new links start eager and the first broadcasts over them decide whether
     // they stay. With one, a node already on the tree takes a new link as lazy: an eager one
     // would close a cycle that only the next beacon prunes, doubling other origins' messages
@@ -256,7 +259,6 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
     this.#lazy.delete(peer)
     this.#ihaveQueue.delete(peer)
     this.#catchUp.delete(peer)
-    this.#upAt.delete(peer)
     for (const o of this.#origins.values()) o.delete(peer)
     for (const m of this.#missing.values()) {
       const i = m.announcers.indexOf(peer)
@@ -498,13 +500,14 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
       countDrop(this.drops, 'malformed'); return
     }
     if (!this.#isNeighbor(from)) { countDrop(this.drops, 'not-neighbor'); return }
-    // how long this side has had the link: a catch-up entry older than that is news from
-    // before it was here, which it has no claim to (a late joiner hears nothing said before)
-    const linkAge = now - (this.#upAt.get(from) ?? now)
+    // how long this node has been a member: a catch-up entry older than that is news from
+    // before it was here, which it has no claim to (a late joiner hears nothing said before);
+    // one said while it was away from every neighbour is its due
+    const claim = now - (this.#memberSince ?? now)
     for (const { id, hops, a } of ids as Array<{ id: string, hops: number, a?: number }>) {
       // a catch-up names messages that passed before the link: no eager copy is on its way
       if (this.#seen.has(id, now)) { if (!catchUp) this.#maybeOptimize(out, from, id, hops); continue }
-      if (catchUp && a! > linkAge) { countDrop(this.drops, 'catch-up-before-link'); continue }
+      if (catchUp && a! > claim) { countDrop(this.drops, 'catch-up-before-join'); continue }
       const m = this.#missing.get(id)
       if (m !== undefined) {
         if (!m.announcers.includes(from) && !m.asked.includes(from)) m.announcers.push(from)

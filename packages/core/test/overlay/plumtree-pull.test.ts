@@ -112,21 +112,37 @@ describe('Plumtree and flood: a new neighbour catches up on what passed just bef
     expect(ihaves(pt.tick(6000)).filter(([to]) => to === 'n')).toEqual([])
   })
 
-  it('the receiver GRAFTs at once what it lacks and its neighbour saw after the link, and is never re-parented by a catch-up', () => {
-    const pt = mk({}, ['a'])
-    pt.onMessage('a', gossip('seen', 5), 0)
+  it('the receiver GRAFTs at once what it lacks and its neighbour saw since it joined, and is never re-parented by a catch-up', () => {
+    // a late joiner: its first link comes at 1000
+    const pt = mk({}, [])
+    pt.neighborUp('a', 1000)
+    pt.onMessage('a', gossip('seen', 5), 1000)
     pt.neighborUp('b', 1000)
-    // 40 ms after this side took b in: b saw 'new' 30 ms ago, 'older' 500 ms ago (before the link)
+    // 40 ms after it joined: b saw 'new' 30 ms ago, 'older' 500 ms ago (before the node was here)
     const r = pt.onMessage('b', { t: 'pt.ihave', ids: [{ id: 'seen', hops: 1, a: 30 }, { id: 'new', hops: 1, a: 30 }, { id: 'older', hops: 1, a: 500 }], c: 1 }, 1040)
     expect(r.actions).toEqual([])
     expect(pt.nextTickAt()).toBe(1040)
     expect(grafts(pt.tick(1040))).toEqual([['b', ['new']]])
     expect(pt.drops.optimized).toBeUndefined()
-    expect(pt.drops['catch-up-before-link']).toBe(1)
+    expect(pt.drops['catch-up-before-join']).toBe(1)
     // a catch-up without ages, or a malformed marker, is refused
     pt.onMessage('b', { t: 'pt.ihave', ids: [{ id: 'x', hops: 1 }], c: 1 }, 1050)
     pt.onMessage('b', { t: 'pt.ihave', ids: [], c: 2 } as unknown as PlumtreeMsg, 1050)
     expect(pt.drops.malformed).toBe(2)
+  })
+
+  it('a member that lost its only link gets, from the next one, what was said while it was alone (a page behind one relay after a failure-detector verdict)', () => {
+    const pt = mk({}, [])
+    pt.neighborUp('relay', 0)
+    pt.onMessage('relay', gossip('before', 1), 1000)
+    pt.neighborDown('relay')
+    // alone from 4000 to 8000; the relay (linked again) saw 'gap' at 5000 and 'before' long ago
+    pt.neighborUp('relay', 8000)
+    pt.onMessage('relay', { t: 'pt.ihave', ids: [{ id: 'before', hops: 1, a: 7000 }, { id: 'gap', hops: 1, a: 3000 }], c: 1 }, 8000)
+    expect(grafts(pt.tick(8000))).toEqual([['relay', ['gap']]])
+    expect(pt.drops['catch-up-before-join']).toBeUndefined()
+    // the default window covers such a gap: the payload store's age (10 s)
+    expect(mk().catchUpMs).toBe(10_000)
   })
 
   it('catchUpMs 0 turns it off; a neighbour that leaves before the tick gets nothing', () => {
@@ -158,16 +174,20 @@ describe('Plumtree and flood: a new neighbour catches up on what passed just bef
   })
 })
 
-describe('flood: a catch-up push is kept only when it is news since the link', () => {
-  it('delivers what the neighbour saw after this side took the link in, and skips older news', () => {
+describe('flood: a catch-up push is kept only when it is news since the node joined', () => {
+  it('delivers what the neighbour saw after this node had its first link, and skips older news', () => {
     const fl = new Flood({ self: 'me' })
     fl.neighborUp('n', 1000)
     const push = (id: string, a: number, now: number): ReturnType<Flood['onMessage']> => fl.onMessage('n', { t: 'fl.gossip', id, hops: 1, limit: 10, payload: id, a }, now)
     expect(push('fresh', 20, 1040).deliver?.id).toBe('fresh')
     expect(push('old', 500, 1040).deliver).toBeUndefined()
-    expect(fl.drops['catch-up-before-link']).toBe(1)
+    expect(fl.drops['catch-up-before-join']).toBe(1)
     expect(push('fresh', 20, 1041).deliver).toBeUndefined()
     expect(fl.onMessage('n', { t: 'fl.gossip', id: 'bad', hops: 1, limit: 10, payload: 1, a: -1 }, 1042).deliver).toBeUndefined()
     expect(fl.drops.malformed).toBe(1)
+    // it lost its only link at 2000 and links again at 4000: the message of 3000 is its due
+    fl.neighborDown('n')
+    fl.neighborUp('m', 4000)
+    expect(fl.onMessage('m', { t: 'fl.gossip', id: 'gap', hops: 1, limit: 10, payload: 1, a: 1000 }, 4000).deliver?.id).toBe('gap')
   })
 })
