@@ -13,6 +13,7 @@ export const PAGES_FLAGS = {
   candidates: { type: 'string' },
   'reload-rate': { type: 'string' },
   'reload-minutes': { type: 'string' },
+  'kill-ms': { type: 'string' },
   drain: { type: 'string' },
   'page-loss': { type: 'string' },
   phases: { type: 'string' }
@@ -34,6 +35,7 @@ export const PAGES_HELP = `
   --phases            phases after the wave (default steady,reloads,relay-killed)
   --drain             virtual ms each broadcast gets before it is measured (default 10000)
   --reload-rate       page reloads per page per minute (default 0.05); --reload-minutes (default 2)
+  --kill-ms           virtual ms watched (and broadcast every 2 s) after the relay is killed (default 90000)
   --page-loss         frame loss from the end of the wave on: a stress lever for unanswered GRAFTs (default 0)
 `
 
@@ -73,6 +75,7 @@ export async function runPagesCli (values: Values, out: string, log: (line: stri
       drainMs: num('drain', values.drain, 0) ?? PAGES_SCENARIO_DEFAULTS.drainMs,
       reloadRate: num('reload-rate', values['reload-rate']) ?? PAGES_SCENARIO_DEFAULTS.reloadRate,
       reloadMinutes: num('reload-minutes', values['reload-minutes']) ?? PAGES_SCENARIO_DEFAULTS.reloadMinutes,
+      killMs: num('kill-ms', values['kill-ms'], 2000) ?? PAGES_SCENARIO_DEFAULTS.killMs,
       limit: list('limit', values.limit)?.[0] ?? PAGES_SCENARIO_DEFAULTS.limit,
       extraLimits: list('limit', values.limit)?.slice(1) ?? PAGES_SCENARIO_DEFAULTS.extraLimits,
       phases: values.phases?.split(',') ?? PAGES_SCENARIO_DEFAULTS.phases,
