@@ -287,6 +287,7 @@ function delta (a: Counters, b: Counters): Record<string, unknown> {
     rtcLinksMade: opened,
     rtcDialFailures: failed,
     rtcTimeouts: diff(a.rtc.timeouts, b.rtc.timeouts),
+    rtcInboundFailures: diff(a.rtc.inFailed, b.rtc.inFailed),
     signalsPerLinkMade: opened === 0 ? null : round(signalsOut / opened, 2),
     rtcDrops: Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith('drops.rtc-'))),
     broadcastDrops: Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith('drops.broadcast-'))),
