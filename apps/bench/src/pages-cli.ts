@@ -30,7 +30,7 @@ export const PAGES_HELP = `
   --connect-ms        ICE checks + DTLS + SCTP after the answer, ms (default 150)
   --candidates        trickled candidates per side, one signal each (default 2)
   --broadcasts        steady broadcasts (default 30); --spacing ms between them (default 500)
-  --limit             hop limit(s) of the measured broadcasts (default 6: node.broadcast()'s announceLimit);
+  --limit             hop limit(s) of the measured broadcasts (default 32: node.broadcast()'s broadcastLimit);
                       a list (6,32) measures each in the steady phase, the first in the others
   --phases            phases after the wave (default steady,reloads,relay-killed)
   --drain             virtual ms each broadcast gets before it is measured (default 10000)

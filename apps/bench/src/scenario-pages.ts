@@ -41,8 +41,9 @@ export interface PagesOptions {
    */
   loss: number
   /**
-   * Hop limit of the measured broadcasts. `node.broadcast()` uses the node's `announceLimit`,
-   * 6 by default, and that is what an application (and the issue's run) gets. @default 6
+   * Hop limit of the measured broadcasts. `node.broadcast()` uses the node's `broadcastLimit`,
+   * 32 by default, and that is what an application gets (rows at 6 were measured before that
+   * default existed). @default 32
    */
   limit: number
   /**
@@ -58,7 +59,7 @@ export interface PagesOptions {
   log: (line: string) => void
 }
 
-export const PAGES_SCENARIO_DEFAULTS = { relays: [1, 2, 4], mode: 'plumtree' as Mode, variant: 'current', broadcasts: 30, spacingMs: 500, drainMs: 10_000, reloadRate: 0.05, reloadMinutes: 2, killMs: 90_000, loss: 0, limit: 6, extraLimits: [] as number[], phases: ['steady', 'reloads', 'relay-killed'] }
+export const PAGES_SCENARIO_DEFAULTS = { relays: [1, 2, 4], mode: 'plumtree' as Mode, variant: 'current', broadcasts: 30, spacingMs: 500, drainMs: 10_000, reloadRate: 0.05, reloadMinutes: 2, killMs: 90_000, loss: 0, limit: 32, extraLimits: [] as number[], phases: ['steady', 'reloads', 'relay-killed'] }
 
 export type PagesRow = Record<string, unknown> & { scenario: 'pages', phase: string, pages: number, relays: number, seed: number, mode: Mode, variant: string }
 
