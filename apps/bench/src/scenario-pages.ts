@@ -287,6 +287,7 @@ function delta (a: Counters, b: Counters): Record<string, unknown> {
     dialTargets: diff(a.dialTargets, b.dialTargets),
     rtcLinksMade: opened,
     rtcDialFailures: failed,
+    rtcDialFailuresAt: diff(a.rtc.failedAt, b.rtc.failedAt),
     rtcTimeouts: diff(a.rtc.timeouts, b.rtc.timeouts),
     rtcInboundFailures: diff(a.rtc.inFailed, b.rtc.inFailed),
     signalsPerLinkMade: opened === 0 ? null : round(signalsOut / opened, 2),

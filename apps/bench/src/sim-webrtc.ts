@@ -49,6 +49,8 @@ export interface RtcStats {
   opened: number
   /** Dials that failed, by cause (`unreachable`, `busy`, `refused`, `cancelled`, `timeout`, `aborted`). */
   failed: Record<string, number>
+  /** The same failures by cause and how far the session had got (`unreachable-no-answer`, `unreachable-connecting`, ...). */
+  failedAt: Record<string, number>
   /**
    * Sessions that timed out, by side and what had arrived (`out-no-answer`, `out-no-candidate`,
    * `out-connecting`, `in`); dials the node gave up (its dial timeout, an abort) count as
@@ -80,7 +82,7 @@ export class SimWebRTC implements Transport {
   readonly name = 'webrtc'
   readonly protocols = ['webrtc'] as const
   readonly supports = { listen: true }
-  readonly stats: RtcStats = { dials: 0, opened: 0, failed: {}, timeouts: {}, inFailed: {}, accepted: 0, refused: 0 }
+  readonly stats: RtcStats = { dials: 0, opened: 0, failed: {}, failedAt: {}, timeouts: {}, inFailed: {}, accepted: 0, refused: 0 }
   #context: TransportContext | undefined
   #removeHandlers: (() => void) | undefined
   #onConnection: ((conn: Connection) => void) | undefined
@@ -131,6 +133,8 @@ export class SimWebRTC implements Transport {
         if (result instanceof Error) {
           const cause = result instanceof SignalFailedError ? result.reason : result instanceof TimeoutError ? 'timeout' : result.name === 'AbortError' ? 'aborted' : 'other'
           this.stats.failed[cause] = (this.stats.failed[cause] ?? 0) + 1
+          const at = `${cause}-${stateOf(session)}`
+          this.stats.failedAt[at] = (this.stats.failedAt[at] ?? 0) + 1
           reject(result)
         } else {
           this.stats.opened++
@@ -301,7 +305,8 @@ export class SimWebRTC implements Transport {
 
   #onFailure (f: SignalFailure): void {
     const session = this.#sessions.get(f.session)
-    if (session === undefined || session.remote !== f.from) return
+    // as the real transport: a failure for a session that ended changes nothing, and is counted
+    if (session === undefined || session.remote !== f.from) { this.#context?.metrics?.drop('rtc-failure-unknown-session'); return }
     session.settle(new SessionFailure(new SignalFailedError(f.from, f.code, `WebRTC session with ${f.from}: ${f.code}`)))
   }
 }
