@@ -8,11 +8,13 @@ export const PAGES_FLAGS = {
   'join-rate': { type: 'string' },
   'relay-max-peers': { type: 'string' },
   'relay-step-back': { type: 'string' },
+  'seeds-per-page': { type: 'string' },
   'gather-ms': { type: 'string' },
   'connect-ms': { type: 'string' },
   candidates: { type: 'string' },
   'reload-rate': { type: 'string' },
   'reload-minutes': { type: 'string' },
+  'kill-ms': { type: 'string' },
   drain: { type: 'string' },
   'page-loss': { type: 'string' },
   phases: { type: 'string' }
@@ -25,6 +27,7 @@ export const PAGES_HELP = `
   --join-rate         pages started per virtual second in the join wave (default 100)
   --relay-max-peers   the relays' maxPeers (default 64, apps/relay's default)
   --relay-step-back   the relays' stepBackAbove: page links a relay settles at (default 16; 0 = off)
+  --seeds-per-page    relays each page has as seeds, drawn at random (default: all of them; a page JOINs every seed)
   --gather-ms         ICE gathering: offer/answer to candidates, ms (default 50)
   --connect-ms        ICE checks + DTLS + SCTP after the answer, ms (default 150)
   --candidates        trickled candidates per side, one signal each (default 2)
@@ -34,6 +37,7 @@ export const PAGES_HELP = `
   --phases            phases after the wave (default steady,reloads,relay-killed)
   --drain             virtual ms each broadcast gets before it is measured (default 10000)
   --reload-rate       page reloads per page per minute (default 0.05); --reload-minutes (default 2)
+  --kill-ms           virtual ms watched (and broadcast every 2 s) after the relay is killed (default 90000)
   --page-loss         frame loss from the end of the wave on: a stress lever for unanswered GRAFTs (default 0)
 `
 
@@ -54,6 +58,7 @@ export async function runPagesCli (values: Values, out: string, log: (line: stri
   set('joinRate', num('join-rate', values['join-rate'], 1))
   set('relayMaxPeers', num('relay-max-peers', values['relay-max-peers'], 1))
   set('relayStepBack', num('relay-step-back', values['relay-step-back'], 0))
+  set('seedsPerPage', num('seeds-per-page', values['seeds-per-page'], 1))
   set('gatherMs', num('gather-ms', values['gather-ms']))
   set('connectMs', num('connect-ms', values['connect-ms']))
   set('candidates', num('candidates', values.candidates))
@@ -73,6 +78,7 @@ export async function runPagesCli (values: Values, out: string, log: (line: stri
       drainMs: num('drain', values.drain, 0) ?? PAGES_SCENARIO_DEFAULTS.drainMs,
       reloadRate: num('reload-rate', values['reload-rate']) ?? PAGES_SCENARIO_DEFAULTS.reloadRate,
       reloadMinutes: num('reload-minutes', values['reload-minutes']) ?? PAGES_SCENARIO_DEFAULTS.reloadMinutes,
+      killMs: num('kill-ms', values['kill-ms'], 2000) ?? PAGES_SCENARIO_DEFAULTS.killMs,
       limit: list('limit', values.limit)?.[0] ?? PAGES_SCENARIO_DEFAULTS.limit,
       extraLimits: list('limit', values.limit)?.slice(1) ?? PAGES_SCENARIO_DEFAULTS.extraLimits,
       phases: values.phases?.split(',') ?? PAGES_SCENARIO_DEFAULTS.phases,

@@ -104,5 +104,22 @@ export function pagesMarkdown (rows: PagesRow[]): string {
         kv(rs[0]!.broadcastDrops),
         kv(rs[0]!.rtcDrops)])))
   }
+  const killed = groups(rows, 'relay-killed').filter(([, rs]) => rs.some(r => Array.isArray(r.rootsAfterKill)))
+  if (killed.length > 0) {
+    const at = (xs: unknown): string => Array.isArray(xs) ? KILL_SAMPLES.map(t => String(xs[t - 1] ?? '–')).join(' / ') : '–'
+    out.push('\n## relay-killed: failover\n')
+    out.push('Relay killed: the root relay (`root killed` yes) or relay 0. Broadcasts every 2 s from the kill on. Roots: distinct Plumtree roots followed by the running nodes, negative while some node still follows the dead one. One live root: from the kill until every linked node follows the same live root for good.\n')
+    out.push(table(['variant', 'pages', 'relays', 'mode', 'hop limit', 'loss', 'relay maxPeers', 'seeds', 'root killed', `components at +${KILL_SAMPLES.join(' / +')} s`, 'one component after', `roots at +${KILL_SAMPLES.join(' / +')} s`, 'one live root after', 'root is a relay at end', 'delivery of broadcasts after the kill (mean / min)'],
+      killed.map(([k, rs]) => [...head(k, rs),
+        rs.map(r => r.victimWasRoot === true ? 'yes' : 'no').join(', '),
+        rs.map(r => at(r.componentsAfterKill)).join('<br>'),
+        spread(rs, r => r.oneComponentAfterKillMs as Num, s),
+        rs.map(r => at(r.rootsAfterKill)).join('<br>'),
+        spread(rs, r => r.oneRootAfterKillMs as Num, s),
+        rs.map(r => r.rootIsRelayAtEnd === true ? 'yes' : 'no').join(', '),
+        `${spread(rs, r => r.deliveryRatio as Num, pct)} / ${spread(rs, r => r.minDeliveryRatio as Num, pct)}`])))
+  }
   return out.join('\n') + '\n'
 }
+
+const KILL_SAMPLES = [1, 5, 10, 15, 20, 30, 45, 60, 90]

@@ -131,7 +131,7 @@ export class PagesSim {
 
   /** Every page's WebRTC session counters, summed. */
   rtcStats (): RtcStats {
-    const sum: RtcStats = { dials: 0, opened: 0, failed: {}, timeouts: {}, accepted: 0, refused: 0 }
+    const sum: RtcStats = { dials: 0, opened: 0, failed: {}, failedAt: {}, timeouts: {}, inFailed: {}, accepted: 0, refused: 0 }
     for (const p of this.pages.values()) {
       const s = p.rtc?.stats
       if (s === undefined) continue
@@ -141,6 +141,8 @@ export class PagesSim {
       sum.refused += s.refused
       for (const [k, v] of Object.entries(s.failed)) sum.failed[k] = (sum.failed[k] ?? 0) + v
       for (const [k, v] of Object.entries(s.timeouts)) sum.timeouts[k] = (sum.timeouts[k] ?? 0) + v
+      for (const [k, v] of Object.entries(s.failedAt)) sum.failedAt[k] = (sum.failedAt[k] ?? 0) + v
+      for (const [k, v] of Object.entries(s.inFailed)) sum.inFailed[k] = (sum.inFailed[k] ?? 0) + v
     }
     return sum
   }

@@ -9,7 +9,10 @@
  *    `drainMs` later (long enough for every GRAFT retry);
  * 3. **reloads**: pages reloaded at `reloadRate` per minute (killed; a new page starts 1 s
  *    later) for `reloadMinutes`, one broadcast every 2 s;
- * 4. **relay-killed**: relay 0 killed; components for 30 s, then broadcasts again.
+ * 4. **relay-killed**: relay 0 (with one relay: the Plumtree root) killed; from the kill on,
+ *    one broadcast every 2 s for `killMs` while components and Plumtree roots are sampled every
+ *    virtual second: the time to one component, and to one live root that every linked node
+ *    follows again.
  * Delivery counts the nodes (pages and relays) that were running with a neighbour when the
  * broadcast left and are still alive when it is measured.
  */
@@ -48,17 +51,19 @@ export interface PagesOptions {
    * same origin (one steady row per limit). @default []
    */
   extraLimits: number[]
+  /** Virtual ms the relay-killed phase watches and broadcasts after the kill. @default 90000 */
+  killMs: number
   /** Phases after the wave to run. @default all: steady, reloads, relay-killed */
   phases: string[]
   config: Partial<Omit<PagesConfig, 'pages' | 'relays' | 'seed' | 'mode' | 'log'>>
   log: (line: string) => void
 }
 
-export const PAGES_SCENARIO_DEFAULTS = { relays: [1, 2, 4], mode: 'plumtree' as Mode, variant: 'current', broadcasts: 30, spacingMs: 500, drainMs: 10_000, reloadRate: 0.05, reloadMinutes: 2, loss: 0, limit: 32, extraLimits: [] as number[], phases: ['steady', 'reloads', 'relay-killed'] }
+export const PAGES_SCENARIO_DEFAULTS = { relays: [1, 2, 4], mode: 'plumtree' as Mode, variant: 'current', broadcasts: 30, spacingMs: 500, drainMs: 10_000, reloadRate: 0.05, reloadMinutes: 2, killMs: 90_000, loss: 0, limit: 32, extraLimits: [] as number[], phases: ['steady', 'reloads', 'relay-killed'] }
 
 export type PagesRow = Record<string, unknown> & { scenario: 'pages', phase: string, pages: number, relays: number, seed: number, mode: Mode, variant: string }
 
-interface Sample { t: number, components: number, largest: number, running: number, relayActive: number[], relayLinks: number[], directPages: number, roots: number, rootIsRelay: boolean, pageViewMean: number, pagesBelowMinPeers: number, pagesOnlyRelay: number }
+interface Sample { t: number, components: number, largest: number, running: number, relayActive: number[], relayLinks: number[], directPages: number, roots: number, rootIsRelay: boolean, unrooted: number, rootDead: boolean, pageViewMean: number, pagesBelowMinPeers: number, pagesOnlyRelay: number }
 
 export async function pagesScenario (o: PagesOptions): Promise<PagesRow[]> {
   const rows: PagesRow[] = []
@@ -148,16 +153,33 @@ async function runOverlay (o: PagesOptions, relays: number): Promise<PagesRow[]>
   // ---- 4. a relay killed ----
   if (o.phases.includes('relay-killed')) {
     const c0 = counters(ps)
-    const victim = ps.relays[0]!
+    // the root relay when one is (so that the kill takes the root away), else relay 0
+    const rootId = sample(ps).rootIsRelay ? running(ps).map(n => n.node.tree?.root).find(r => ps.relays.some(x => x.node.id === r)) : undefined
+    const victim = ps.relays.find(r => r.node.id === rootId) ?? ps.relays[0]!
+    const victimWasRoot = victim.node.id === rootId
+    const killedAt = sim.now
     sim.kill(victim)
     const after: Sample[] = []
-    for (let i = 1; i <= 30; i++) {
-      await sim.runFor(1000, `pages ${relays}r relay-killed`)
-      after.push(sample(ps))
-    }
-    const [results] = await broadcasts(ps, 10, o.spacingMs, o.drainMs, [o.limit], 'relay-killed')
+    const seconds = Math.ceil(o.killMs / 1000)
+    for (let i = 1; i <= seconds; i++) sim.clock.setTimeout(() => { after.push(sample(ps)) }, i * 1000)
+    // broadcasts from the kill on, through the failover; each measured drainMs after it left
+    const [results] = await broadcasts(ps, Math.floor(o.killMs / 2000), 2000, o.drainMs, [o.limit], 'relay-killed')
     await sim.settleStops()
-    rows.push(finishRow(Object.assign(base('relay-killed'), { componentsAfterKill: after.map(s => s.components), largestAfterKill: after.map(s => s.largest) }, summarise(results!), delta(c0, counters(ps)), relayState(ps)), ps, wallStart))
+    const settled = (x: Sample): boolean => x.roots === 1 && x.unrooted === 0 && !x.rootDead
+    const oneRoot = after.findIndex((x, i) => settled(x) && after.slice(i).every(settled))
+    const oneComponent = after.findIndex((x, i) => after.slice(i).every(y => y.components === 1))
+    rows.push(finishRow(Object.assign(base('relay-killed'), {
+      victimWasRoot,
+      componentsAfterKill: after.map(x => x.components),
+      largestAfterKill: after.map(x => x.largest),
+      rootsAfterKill: after.map(x => x.rootDead ? -x.roots : x.roots),
+      unrootedAfterKill: after.map(x => x.unrooted),
+      // from the kill to the first sample from which on every linked node follows one live root
+      oneRootAfterKillMs: oneRoot < 0 ? null : after[oneRoot]!.t - killedAt,
+      oneComponentAfterKillMs: oneComponent < 0 ? null : after[oneComponent]!.t - killedAt,
+      rootIsRelayAtEnd: after.at(-1)?.rootIsRelay ?? null
+    }, summarise(results!), delta(c0, counters(ps)), relayState(ps)), ps, wallStart))
+    o.log(`pages ${relays} relay(s): relay killed (root: ${String(victimWasRoot)}); one live root after ${oneRoot < 0 ? 'never' : `${(after[oneRoot]!.t - killedAt) / 1000} s`}; delivery ${String(rows.at(-1)!.deliveryRatio)}`)
   }
   for (const sn of sim.live()) sim.kill(sn)
   await sim.settleStops()
@@ -176,6 +198,8 @@ function sample (ps: PagesSim): Sample {
   let onlyRelay = 0
   const views: number[] = []
   const relayIds = new Set(relays.map(r => r.node.id))
+  const alive = new Set(pool.map(n => n.node.id))
+  const followed = pool.filter(n => (n.node.overlay?.active.length ?? 0) > 0).map(n => n.node.tree?.root)
   for (const p of ps.livePages()) {
     if (p.sn.node.status !== 'running') continue
     if (p.sn.node.peers().some(peer => peer.address?.startsWith('webrtc:') === true)) direct++
@@ -195,6 +219,9 @@ function sample (ps: PagesSim): Sample {
     roots: new Set(pool.map(n => n.node.tree?.root).filter(r => r !== undefined)).size,
     // whether any node follows a relay as its root (relays are the long-lived nodes)
     rootIsRelay: pool.some(n => relays.some(r => r.node.id === n.node.tree?.root)),
+    // linked nodes that follow no root, and whether any follows a root that is gone
+    unrooted: followed.filter(r => r === undefined).length,
+    rootDead: followed.some(r => r !== undefined && !alive.has(r)),
     // a thin overlay (few direct links per page) is a long one: graph distances past the hop limit
     pageViewMean: round(mean(views), 2),
     pagesBelowMinPeers: views.filter(v => v < 3).length,
@@ -260,7 +287,9 @@ function delta (a: Counters, b: Counters): Record<string, unknown> {
     dialTargets: diff(a.dialTargets, b.dialTargets),
     rtcLinksMade: opened,
     rtcDialFailures: failed,
+    rtcDialFailuresAt: diff(a.rtc.failedAt, b.rtc.failedAt),
     rtcTimeouts: diff(a.rtc.timeouts, b.rtc.timeouts),
+    rtcInboundFailures: diff(a.rtc.inFailed, b.rtc.inFailed),
     signalsPerLinkMade: opened === 0 ? null : round(signalsOut / opened, 2),
     rtcDrops: Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith('drops.rtc-'))),
     broadcastDrops: Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith('drops.broadcast-'))),

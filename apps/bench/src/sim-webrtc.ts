@@ -49,8 +49,16 @@ export interface RtcStats {
   opened: number
   /** Dials that failed, by cause (`unreachable`, `busy`, `refused`, `cancelled`, `timeout`, `aborted`). */
   failed: Record<string, number>
-  /** Sessions that timed out, by side and what had arrived (`out-no-answer`, `out-no-candidate`, `out-connecting`, `in`). */
+  /** The same failures by cause and how far the session had got (`unreachable-no-answer`, `unreachable-connecting`, ...). */
+  failedAt: Record<string, number>
+  /**
+   * Sessions that timed out, by side and what had arrived (`out-no-answer`, `out-no-candidate`,
+   * `out-connecting`, `in`); dials the node gave up (its dial timeout, an abort) count as
+   * `out-aborted-no-answer` / `-no-candidate` / `-connecting`.
+   */
   timeouts: Record<string, number>
+  /** Answerer sessions that ended without a link, by cause (`unreachable`, `cancelled`, `timeout`, ...). */
+  inFailed: Record<string, number>
   /** Offers this page accepted / refused as the answerer. */
   accepted: number
   refused: number
@@ -74,7 +82,7 @@ export class SimWebRTC implements Transport {
   readonly name = 'webrtc'
   readonly protocols = ['webrtc'] as const
   readonly supports = { listen: true }
-  readonly stats: RtcStats = { dials: 0, opened: 0, failed: {}, timeouts: {}, accepted: 0, refused: 0 }
+  readonly stats: RtcStats = { dials: 0, opened: 0, failed: {}, failedAt: {}, timeouts: {}, inFailed: {}, accepted: 0, refused: 0 }
   #context: TransportContext | undefined
   #removeHandlers: (() => void) | undefined
   #onConnection: ((conn: Connection) => void) | undefined
@@ -115,12 +123,18 @@ export class SimWebRTC implements Transport {
     const id = sessionId(this.#opts.random)
     return await new Promise<Connection>((resolve, reject) => {
       const signal = options.signal
-      const onAbort = (): void => { session.settle(toAbortError(signal?.reason)) }
+      const onAbort = (): void => {
+        const kind = `out-aborted-${stateOf(session)}`
+        this.stats.timeouts[kind] = (this.stats.timeouts[kind] ?? 0) + 1
+        session.settle(toAbortError(signal?.reason))
+      }
       const session = this.#open(id, remote, 'outbound', (result) => {
         signal?.removeEventListener('abort', onAbort)
         if (result instanceof Error) {
           const cause = result instanceof SignalFailedError ? result.reason : result instanceof TimeoutError ? 'timeout' : result.name === 'AbortError' ? 'aborted' : 'other'
           this.stats.failed[cause] = (this.stats.failed[cause] ?? 0) + 1
+          const at = `${cause}-${stateOf(session)}`
+          this.stats.failedAt[at] = (this.stats.failedAt[at] ?? 0) + 1
           reject(result)
         } else {
           this.stats.opened++
@@ -163,7 +177,7 @@ export class SimWebRTC implements Transport {
     const clock = this.#opts.clock
     let settled = false
     const timer = clock.setTimeout(() => {
-      const kind = direction === 'inbound' ? 'in' : !session.answered ? 'out-no-answer' : session.remoteName === undefined ? 'out-no-candidate' : 'out-connecting'
+      const kind = direction === 'inbound' ? 'in' : `out-${stateOf(session)}`
       this.stats.timeouts[kind] = (this.stats.timeouts[kind] ?? 0) + 1
       session.settle(new TimeoutError(`No WebRTC connection to ${remote} within ${this.#opts.connectTimeout} ms`))
     }, this.#opts.connectTimeout)
@@ -231,7 +245,11 @@ export class SimWebRTC implements Transport {
     if (connecting >= this.#opts.maxPendingSessions) { this.stats.refused++; signals.fail(from, id, 'busy'); return }
     this.stats.accepted++
     const session = this.#open(id, from, 'inbound', (result) => {
-      if (result instanceof Error) return
+      if (result instanceof Error) {
+        const cause = result instanceof SignalFailedError ? result.reason : result instanceof TimeoutError ? 'timeout' : 'other'
+        this.stats.inFailed[cause] = (this.stats.inFailed[cause] ?? 0) + 1
+        return
+      }
       const accept = this.#onConnection
       if (accept === undefined) { result.close(); return }
       accept(result)
@@ -287,7 +305,8 @@ export class SimWebRTC implements Transport {
 
   #onFailure (f: SignalFailure): void {
     const session = this.#sessions.get(f.session)
-    if (session === undefined || session.remote !== f.from) return
+    // as the real transport: a failure for a session that ended changes nothing, and is counted
+    if (session === undefined || session.remote !== f.from) { this.#context?.metrics?.drop('rtc-failure-unknown-session'); return }
     session.settle(new SessionFailure(new SignalFailedError(f.from, f.code, `WebRTC session with ${f.from}: ${f.code}`)))
   }
 }
@@ -334,6 +353,11 @@ class RtcConnection implements Connection {
     for (const f of this.#early.splice(0)) handlers.onMessage(f)
     if (this.#closedEarly !== undefined) handlers.onClose(this.#closedEarly.reason)
   }
+}
+
+/** How far an outbound session got: what it waits for. */
+function stateOf (s: Session): string {
+  return !s.answered ? 'no-answer' : s.remoteName === undefined ? 'no-candidate' : 'connecting'
 }
 
 function peerOf (address: string): PeerId {

@@ -63,3 +63,28 @@ describe('pages scenario (smoke)', () => {
     expect(drops['drops.rtc-no-route'] ?? 0).toBeLessThan(rtc['rtc.signals.out']! / 4)
   }, 60_000)
 })
+
+describe('pages scenario: the root relay killed (smoke)', () => {
+  it('the pages count the dead root gone and agree on one live root within 20 s, and every broadcast from the kill on is delivered', async () => {
+    const rows = await pagesScenario({
+      ...PAGES_SCENARIO_DEFAULTS,
+      pages: 40,
+      seed: 3,
+      relays: [1],
+      limit: 32,
+      // a steady phase first, so that the relay is the settled root when it dies
+      broadcasts: 2,
+      drainMs: 15_000,
+      killMs: 30_000,
+      phases: ['steady', 'relay-killed'],
+      config: {},
+      log: () => {}
+    })
+    const killed = rows.find((r) => r.phase === 'relay-killed')!
+    expect(killed.victimWasRoot).toBe(true)
+    expect(killed.oneComponentAfterKillMs).not.toBeNull()
+    expect(killed.oneRootAfterKillMs as number).toBeLessThanOrEqual(20_000)
+    expect(killed.broadcasts as number).toBeGreaterThanOrEqual(10)
+    expect(killed.deliveryRatio).toBe(1)
+  }, 60_000)
+})

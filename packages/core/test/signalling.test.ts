@@ -109,6 +109,35 @@ describe('overlay signalling', () => {
     expect(x.metrics.get('rtc.forwarded') + y.metrics.get('rtc.forwarded')).toBe(2)
   })
 
+  it('a probe that fails after another one found the target does not end the session (a late `unreachable` is counted, not delivered)', async () => {
+    const network = new MemoryNetwork()
+    const probes = Array.from({ length: 5 }, () => new SignalProbe())
+    const t = await createTestnet(5, { network, topology: 'none', node: (i) => ({ overlay: false, transports: [probes[i]!] }) })
+    cleanups.push(t.stop)
+    const [a, x, y, z, b] = t.nodes as [HearsayNode, HearsayNode, HearsayNode, HearsayNode, HearsayNode]
+    const [pa, , py, , pb] = probes as [SignalProbe, SignalProbe, SignalProbe, SignalProbe, SignalProbe]
+    // a - x - b, and a - y - z with a slow y - z link: y's way to b (a stale route) is a dead end at z
+    await a.dial('memory:node-1'); await a.dial('memory:node-2')
+    await b.dial('memory:node-1'); await y.dial('memory:node-3')
+    await eventually(() => x.peers().length === 2 && y.peers().length === 2)
+    network.setLatency(300, 'node-2', 'node-3')
+    ;(py.context.signals as unknown as SignalService).learnRoute(b.id, z.id)
+    pa.context.signals.send(b.id, 's', 'offer')
+    await eventually(() => pb.signals.length === 1)
+    pb.context.signals.send(a.id, 's', 'answer')
+    await eventually(() => pa.signals.length === 1)
+    // y's probe comes back unreachable after the answer: the session goes on through x
+    await eventually(() => a.metrics.get('rtc.errors.in') === 1)
+    expect(z.metrics.get('drops.rtc-no-route')).toBe(1)
+    expect(pa.failures).toEqual([])
+    expect(a.metrics.get('drops.rtc-probe-late')).toBe(1)
+    pa.context.signals.send(b.id, 's', 'candidate')
+    await eventually(() => pb.signals.length === 2)
+    // a report through the link the session uses still ends it
+    ;(probes[1]!.context.signals as unknown as SignalService).fail(a.id, 's', 'cancelled')
+    await eventually(() => pa.failures.length === 1)
+  })
+
   it('an unknown peer: every neighbour answers unreachable and the session fails at once', async () => {
     const { nodes, probes } = await net(3)
     probes[1]!.context.signals.send(OTHER, 'lost', 'offer')

@@ -121,15 +121,19 @@ export interface PlumtreeOptions extends BroadcastLimits {
    * tree around the root instead of the deep tree that arrival order leaves with many origins
    * (simulator, 1k nodes, random origins: last hop 32, RMR 0.71). The root is elected: the
    * peer whose beacons have the most rounds behind them (then the lowest id) wins, and a node
-   * that hears no beacon for 3.5 periods claims the role after a random wait of up to one
-   * period (docs/protocol.md, "Root beacons").
+   * that hears no beacon for 3.5 periods claims the role after a random wait of one to two
+   * periods. A node whose link to the root closed counts it gone 1.5 periods after its last
+   * beacon and claims within half a period, and a root silent for 1.25 periods no longer
+   * outranks claimants, so a dead root is replaced within about two periods
+   * (docs/protocol.md, "Root beacons").
    * @default 10000
    */
   rootIntervalMs?: number
   /**
    * How this node ranks as a root. `'stable'` (a long-lived node, e.g. a relay): its beacon
    * count starts at `STABLE_ROOT_ROUNDS`, so it outranks every other root, and it claims after
-   * one to two periods. `'transient'` (a browser page, gone on reload): it claims only after 3.5
+   * one to two periods, or within half a period when it follows a root of another class.
+   * `'transient'` (a browser page, gone on reload): it claims only after 3.5
    * to 4.5 periods with no root, so that a root is usually a stable node and pages that start
    * or reload together do not start rival roots. `'any'`: counts from 1, claims after one to two
    * periods. @default 'any'
@@ -190,6 +194,12 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
   #root: PeerId | undefined
   #rootRounds = 0
   #rootHeardAt = -Infinity
+  /**
+   * Whether the link to the followed root closed since its last beacon: the root is then
+   * counted gone `LOST_ROOT_PERIODS` after that beacon (a live root's next one comes within a
+   * period, over another path), not `ROOT_TIMEOUT_PERIODS`.
+   */
+  #rootLinkLost = false
   /** When this node, hearing no root, claims the role; set on first use. */
   #claimAt: number | undefined
   #beaconSeq = 0
@@ -255,6 +265,9 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
   }
 
   neighborDown (peer: PeerId): void {
+    // the root's own link closed: the root may be dead (its next beacon will tell), so its
+    // neighbours, which see this first, elect a successor within two periods, not five to eight
+    if (peer === this.#root && peer !== this.self && this.#rootFresh(this.#lastNow)) this.#rootLinkLost = true
     this.#eager.delete(peer)
     this.#lazy.delete(peer)
     this.#ihaveQueue.delete(peer)
@@ -381,14 +394,24 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
   rootPeer (now: number): PeerId | undefined { return this.#rootFresh(now) ? this.#root : undefined }
 
   #rootFresh (now: number): boolean {
-    return this.#root !== undefined && now - this.#rootHeardAt <= ROOT_TIMEOUT_PERIODS * this.rootIntervalMs
+    return this.#root !== undefined && now <= this.#rootGoneAt()
+  }
+
+  /** When the followed root counts as gone if no beacon of it comes first. */
+  #rootGoneAt (): number {
+    return this.#rootHeardAt + (this.#rootLinkLost ? LOST_ROOT_PERIODS : ROOT_TIMEOUT_PERIODS) * this.rootIntervalMs
+  }
+
+  /** A stable node that follows a root of another class claims over it (its count outranks). */
+  #outranksRoot (): boolean {
+    return this.#rootClass === 'stable' && this.#root !== this.self && this.#rootRounds < STABLE_ROOT_ROUNDS
   }
 
   /** When the root role next needs this node: its next beacon, the old root's timeout, or its claim. */
   #nextRootDuty (): number | undefined {
     if (this.rootIntervalMs === 0 || !this.#isLinked()) return undefined
     if (this.#root === this.self) return this.#rootHeardAt + this.rootIntervalMs
-    if (this.#rootFresh(this.#lastNow)) return this.#rootHeardAt + ROOT_TIMEOUT_PERIODS * this.rootIntervalMs + 1
+    if (this.#rootFresh(this.#lastNow) && !this.#outranksRoot()) return this.#rootGoneAt() + 1
     return this.#claimAt ?? this.#lastNow
   }
 
@@ -398,18 +421,24 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
       if (now - this.#rootHeardAt >= this.rootIntervalMs) this.#sendBeacon(out, now)
       return
     }
-    if (this.#rootFresh(now)) { this.#claimAt = undefined; return }
+    const outranks = this.#outranksRoot()
+    if (this.#rootFresh(now) && !outranks) { this.#claimAt = undefined; return }
     if (this.#claimAt === undefined) {
-      // wait one to two periods: long enough to hear a live root, and spread out so that when a
-      // root dies only the first few claimants beacon before the others hear them; a transient
-      // node waits as long as a root is trusted to be alive, so a stable one usually claims first
-      const wait = this.#rootClass === 'transient' ? ROOT_TIMEOUT_PERIODS : 1
-      this.#claimAt = now + this.rootIntervalMs * (wait + this.#random())
+      // A neighbour of a root whose link closed has already waited 1.5 periods for its next
+      // beacon, and a stable node over a lesser root need not wait for one: both claim within
+      // half a period, spread out so that the first claimant's beacon usually reaches the others
+      // before they claim. Otherwise wait one to two periods: long enough to hear a live root,
+      // and spread out likewise; a transient node waits as long as a root is trusted to be
+      // alive, so a stable one usually claims first.
+      const prompt = outranks || this.#rootLinkLost
+      const wait = prompt ? 0 : this.#rootClass === 'transient' ? ROOT_TIMEOUT_PERIODS : 1
+      this.#claimAt = now + this.rootIntervalMs * (wait + (prompt ? 0.5 : 1) * this.#random())
       return
     }
     if (now < this.#claimAt) return
     this.#claimAt = undefined
     this.#root = this.self
+    this.#rootLinkLost = false
     this.#beaconSeq = this.#rootClass === 'stable' ? STABLE_ROOT_ROUNDS : 0
     this.#sendBeacon(out, now)
   }
@@ -437,12 +466,18 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
       if (now - this.#rootHeardAt < this.rootIntervalMs / 2) return 'rate'
       this.#rootRounds = rounds
       this.#rootHeardAt = now
+      this.#rootLinkLost = false
       return true
     }
-    if (this.#rootFresh(now) && !(rounds > this.#rootRounds || (rounds === this.#rootRounds && o < this.#root!))) return false
+    // A root that missed its last beacon (silent for more than `OVERDUE_ROOT_PERIODS`) is no
+    // longer defended: the claimants that follow a dead root's neighbours are taken in, and a
+    // live root that was only late outranks them again with its next beacon.
+    const defended = this.#rootFresh(now) && (this.#root === this.self || now - this.#rootHeardAt <= OVERDUE_ROOT_PERIODS * this.rootIntervalMs)
+    if (defended && !(rounds > this.#rootRounds || (rounds === this.#rootRounds && o < this.#root!))) return false
     this.#root = o
     this.#rootRounds = rounds
     this.#rootHeardAt = now
+    this.#rootLinkLost = false
     this.#claimAt = undefined
     // the root's messages travel on the shared tree, which its beacons shape
     this.#origins.delete(o)
@@ -672,6 +707,10 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
 const MAX_AGE_MS = 2 ** 31 - 1
 /** Periods without a beacon after which a root is considered gone. */
 const ROOT_TIMEOUT_PERIODS = 3.5
+/** The same, for a node whose link to the root closed since the root's last beacon. */
+const LOST_ROOT_PERIODS = 1.5
+/** Periods without a beacon after which the followed root no longer outranks other claimants. */
+const OVERDUE_ROOT_PERIODS = 1.25
 /**
  * The beacon count a stable root starts from (`rootClass: 'stable'`): roots rank by count, so a
  * stable root outranks any other (another class would need 2^30 periods, 340 years at 10 s).

@@ -61,6 +61,11 @@ export class SignalService implements SignalRouter {
   readonly #routes: ExpiringMap<PeerId, PeerId>
   readonly #seen: DedupCache
   readonly #pending = new Map<PeerId, Pending>()
+  /**
+   * The probes still out when a target's route was found (target → `link sid` of each probe that
+   * has not reported): their `unreachable` only says that one of the ways failed, not the session.
+   */
+  readonly #probesLeft: ExpiringMap<PeerId, Set<string>>
   #queued = 0
   #seq = 0
   /** Lost neighbours being relinked (`relink`). */
@@ -69,6 +74,7 @@ export class SignalService implements SignalRouter {
   constructor (private readonly ctx: OverlayContext, private readonly opts: SignalOptions = SIGNAL_DEFAULTS) {
     this.#routes = new ExpiringMap(opts.maxRoutes, opts.routeTtl)
     this.#seen = new DedupCache({ maxEntries: opts.dedupEntries, maxAgeMs: opts.dedupAgeMs })
+    this.#probesLeft = new ExpiringMap(opts.maxQueuedTargets, opts.probeTimeout)
     ctx.handle('rtc.signal', (peer, data) => { this.#onSignalFrame(peer, data) })
     ctx.handle('rtc.error', (peer, data) => { this.#onErrorFrame(peer, data) })
     ctx.on('peer:disconnect', ({ peer }) => { this.#linkDown(peer.id) })
@@ -285,6 +291,8 @@ export class SignalService implements SignalRouter {
       if (p.probes.delete(link.id) && p.probes.size === 0) this.#failPending(f.peer, f.code)
       return
     }
+    // a probe that failed after another one found the target: the session goes on the other way
+    if (this.#probesLeft.get(f.peer, this.ctx.clock.now())?.delete(`${link.id} ${f.sid}`) === true) { this.ctx.metrics.drop('rtc-probe-late'); return }
     if (this.#routes.get(f.peer, this.ctx.clock.now()) === link.id) this.#routes.delete(f.peer)
     this.#deliver({ from: f.peer, session: f.sid, code: f.code })
   }
@@ -323,11 +331,22 @@ export class SignalService implements SignalRouter {
     if (link.id !== from) this.#routes.set(from, link.id, this.ctx.clock.now())
     const p = this.#pending.get(from)
     if (p === undefined) return
-    this.#pending.delete(from)
-    p.cancel()
-    this.#queued -= p.queue.length
+    this.#resolved(from, p, link.id)
     // the probes went out already (a copy that also arrives here is dropped as a duplicate)
     for (const f of p.queue) if (!p.probed.has(f)) this.ctx.send(link, 'rtc.signal', f)
+  }
+
+  /** `target`'s route is found (through `via`): its signals stop waiting; the probes still out are remembered. */
+  #resolved (target: PeerId, p: Pending, via: PeerId): void {
+    this.#pending.delete(target)
+    p.cancel()
+    this.#queued -= p.queue.length
+    const left = new Set<string>()
+    for (const id of p.probes) {
+      if (id === via) continue
+      for (const f of p.probed) left.add(`${id} ${f.sid}`)
+    }
+    if (left.size > 0) this.#probesLeft.set(target, left, this.ctx.clock.now())
   }
 
   #failPending (target: PeerId, code: SignalFailureCode): void {
@@ -346,9 +365,7 @@ export class SignalService implements SignalRouter {
       if (target === peer.id) {
         // the target itself connected: everything goes straight to it (a copy of the probe that
         // also arrived through a neighbour is dropped there as a duplicate)
-        this.#pending.delete(target)
-        p.cancel()
-        this.#queued -= p.queue.length
+        this.#resolved(target, p, peer.id)
         for (const f of p.queue) this.ctx.send(peer, 'rtc.signal', f)
         continue
       }

@@ -106,6 +106,56 @@ describe('Plumtree root beacons: election', () => {
     expect(() => mk({ rootClass: 'x' as never })).toThrow(TypeError)
   })
 
+  it('failover: a node whose link to the root closed claims 1.5 to 2 periods after the root\'s last beacon, unless the root beacons again first', () => {
+    const pt = mk({ rootClass: 'transient' }, ['root', 'b', 'c'])
+    pt.onMessage('root', beacon('~1', 'root', 7), 100)
+    pt.neighborDown('root')
+    // still the root until 1.5 periods after its last beacon (not 3.5)
+    expect(pt.rootPeer(100 + 1.5 * T)).toBe('root')
+    expect(pt.rootPeer(101 + 1.5 * T)).toBeUndefined()
+    expect(pt.nextTickAt()).toBe(101 + 1.5 * T)
+    expect(sent(pt.tick(1601), 'pt.gossip')).toEqual([]) // claim time: + T × 0.5 × 0.5, not + 3.5 to 4.5 T
+    expect(pt.nextTickAt()).toBe(1601 + 250)
+    expect(sent(pt.tick(1851), 'pt.gossip').map((a) => a.msg)).toEqual([expect.objectContaining({ o: 'me', payload: 1, b: 1 }), expect.objectContaining({ o: 'me', payload: 1, b: 1 })])
+    expect(pt.rootPeer(1851)).toBe('me')
+
+    // a live root's next beacon over another path cancels the suspicion: the usual 3.5 periods again
+    const live = mk({ rootClass: 'transient' }, ['root', 'b', 'c'])
+    live.onMessage('root', beacon('~1', 'root', 7), 100)
+    live.neighborDown('root')
+    expect(sent(live.onMessage('b', beacon('~2', 'root', 8), 1100), 'pt.gossip')).toHaveLength(1)
+    expect(live.rootPeer(1100 + 3.5 * T)).toBe('root')
+    // losing a link to a neighbour that is not the root changes nothing
+    live.neighborDown('c')
+    expect(live.rootPeer(1100 + 3.5 * T)).toBe('root')
+  })
+
+  it('failover: a root silent for more than 1.25 periods no longer outranks a claimant; one on time does', () => {
+    const pt = mk()
+    pt.onMessage('a', beacon('~1', 'root', 7), 100)
+    expect(sent(pt.onMessage('b', beacon('~2', 'claimant', 1), 100 + 1.25 * T), 'pt.gossip')).toEqual([])
+    expect(pt.drops['beacon-outranked']).toBe(1)
+    expect(sent(pt.onMessage('b', beacon('~3', 'claimant', 1), 101 + 1.25 * T), 'pt.gossip')).toHaveLength(2)
+    expect(pt.rootPeer(1400)).toBe('claimant')
+    // the old root, alive after all, outranks the claimant with its next beacon
+    expect(sent(pt.onMessage('a', beacon('~4', 'root', 8), 1500), 'pt.gossip')).toHaveLength(2)
+    expect(pt.rootPeer(1500)).toBe('root')
+  })
+
+  it('failover: a stable node that follows a root of another class claims over it within half a period', () => {
+    const relay = mk({ self: 'relay', rootClass: 'stable' })
+    relay.onMessage('a', beacon('~1', 'page', 3), 100)
+    expect(relay.rootPeer(100)).toBe('page')
+    relay.tick(100)
+    expect(relay.nextTickAt()).toBe(100 + 250)
+    expect(sent(relay.tick(350), 'pt.gossip')[0]!.msg).toMatchObject({ o: 'relay', payload: STABLE_ROOT_ROUNDS + 1, b: 1 })
+    // it follows another stable root without claiming
+    const other = mk({ self: 'relay2', rootClass: 'stable' })
+    other.onMessage('a', beacon('~1', 'relay', STABLE_ROOT_ROUNDS + 1), 100)
+    other.tick(100)
+    expect(other.nextTickAt()).toBe(100 + 3.5 * T + 1)
+  })
+
   it('a root beaconing faster than half a period is not forwarded; a late copy of an earlier round still is', () => {
     const pt = mk()
     pt.onMessage('a', beacon('~1', 'root', 5), 0)
@@ -250,6 +300,29 @@ describe('Plumtree root beacons over 100 nodes', () => {
       net.runFor(2 * T) // repairs, if the tree was still settling, go by IHAVE and GRAFT
       expect(net.reached(`k${i}`)).toBe(N - 2)
     }
+  })
+
+  it('when every link of the root closes, its neighbours elect a new root within two periods and every broadcast after the kill reaches every survivor', () => {
+    const net = build(6)
+    net.runFor(4 * T)
+    const old = [...roots(net)][0]!
+    expect(old).toBeDefined()
+    for (const b of net.neighbors(old)) net.cut(old, b)
+    const survivors = ids.filter((id) => id !== old)
+    const random = seededRandom(12)
+    let elected: number | undefined
+    for (let i = 0; i < 25; i++) {
+      const origin = pick(random, survivors)!
+      net.send(origin, `f${i}`)
+      net.runFor(T / 10)
+      const after = new Set(survivors.map((id) => (net.node(id) as Plumtree).rootPeer(net.now)))
+      if (elected === undefined && after.size === 1 && [...after][0] !== undefined && [...after][0] !== old) elected = net.now
+    }
+    net.runFor(2 * T) // GRAFT repairs of the last ones
+    for (let i = 0; i < 25; i++) expect(net.reached(`f${i}`)).toBe(N - 2)
+    // the old rule: 3.5 periods of silence, then one to two periods of claim jitter
+    expect(elected).toBeDefined()
+    expect(elected! - (net.now - 2 * T - 2.5 * T)).toBeLessThanOrEqual(2 * T + 100)
   })
 
   it('two halves with a root each agree on one root once joined', () => {
