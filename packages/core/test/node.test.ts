@@ -158,6 +158,17 @@ describe('node on the memory testnet', () => {
     expect((await t.nodes[1]!.dial('memory:node-0', { peerId: t.nodes[0]!.id })).id).toBe(t.nodes[0]!.id)
   })
 
+  it('a dial that expects the right peer does not join one under way to the same address that expects another (made up by gossip)', async () => {
+    const t = await testnet(2, { topology: 'none' })
+    const someoneElse = generateIdentity().id
+    const [wrong, right] = await Promise.allSettled([
+      t.nodes[1]!.dial('memory:node-0', { peerId: someoneElse }),
+      t.nodes[1]!.dial('memory:node-0', { peerId: t.nodes[0]!.id })
+    ])
+    expect(wrong).toMatchObject({ status: 'rejected', reason: { code: 'ERR_PEER_ID_MISMATCH' } })
+    expect(right).toMatchObject({ status: 'fulfilled', value: { id: t.nodes[0]!.id } })
+  })
+
   it('garbage after the handshake disconnects that peer only; others keep working', async () => {
     const network = new MemoryNetwork()
     const t = await testnet(3, { network, node: () => ({ channel: plainChannel() }) })

@@ -69,6 +69,7 @@ export class LinkManager {
   readonly #o: LinkManagerOptions
   readonly #listeners: Listener[] = []
   readonly #peersById = new Map<PeerId, Peer>()
+  /** Dials under way, by address and expected peer id. */
   readonly #dialing = new Map<string, Promise<Peer>>()
   readonly #selfAddresses = new Set<string>()
   readonly #protocols = new Map<string, ProtocolHandler>()
@@ -206,11 +207,15 @@ export class LinkManager {
     const guard = this.#o.guard
     const banned = guard.banned(options.peerId, parsed.address)
     if (banned !== undefined) { guard.refusedBanned(); throw new BannedError(banned) }
-    const existing = this.#dialing.get(parsed.address)
+    // a dial joins one under way to the same address only if it expects the same peer: joined
+    // to a dial that expects another id (a made-up one from gossip), it would fail with that
+    // dial's PeerIdMismatchError (the inbound fuzz test's health check did)
+    const key = options.peerId === undefined ? parsed.address : `${parsed.address} ${options.peerId}`
+    const existing = this.#dialing.get(key)
     if (existing !== undefined) return await existing
     const p = this.#dialOnce(parsed.address, parsed.protocol, options)
-    this.#dialing.set(parsed.address, p)
-    try { return await p } finally { this.#dialing.delete(parsed.address) }
+    this.#dialing.set(key, p)
+    try { return await p } finally { this.#dialing.delete(key) }
   }
 
   async #dialOnce (address: string, protocol: string, options: ConnectOptions): Promise<Peer> {

@@ -11,6 +11,7 @@ import { StoreBootstrap } from '../store/store-bootstrap.js'
 import type { PeerRecord } from '../store/peer-store.js'
 import { peersCarried } from '../store/peer-exchange.js'
 import { watchDrops, withType } from './validate.js'
+import { BannedError, DecryptError, InvalidFrameError, TooLargeError } from '../util/errors.js'
 
 /** A healthy node probes a seed once in this many heal periods on average (30 s default: 1k nodes → ~2 probes/s at the seeds). */
 const HEALTHY_PROBE_ODDS = 16
@@ -79,6 +80,11 @@ export interface MembershipEvents {
   'peer:up': { id: PeerId }
 }
 
+
+/** A link closed because the peer sent what it must not (undecodable, unauthentic or oversized frames, a ban). */
+function misbehaved (reason: Error): boolean {
+  return reason instanceof InvalidFrameError || reason instanceof DecryptError || reason instanceof TooLargeError || reason instanceof BannedError
+}
 
 /** `hs.pause` data: `{ paused: bool }`, or undefined when malformed. */
 export function pausedFlag (data: unknown): boolean | undefined {
@@ -190,9 +196,12 @@ export class Membership {
       // a neighbour's link failed under it (no goodbye heard, not closed here: an ICE failure, a
       // reset), or the far end retired it as a duplicate and the link it kept never came (it
       // kept an old link that had died unnoticed: a NAT that forgot its mapping): dial it again
+      // (a link this node closed for the peer's own misbehaviour is no failure: dialling an
+      // attacker back would only let it in again)
       const addrs = this.hv.activeView().get(peer.id)
       const bye = peer.link.byeReason
-      if (addrs !== undefined && ((reason !== undefined && bye === undefined) || bye === 'duplicate')) this.#relink(peer.id, this.#dialable(peer.id, addrs))
+      const failed = reason !== undefined && bye === undefined && !misbehaved(reason)
+      if (addrs !== undefined && (failed || bye === 'duplicate')) this.#relink(peer.id, this.#dialable(peer.id, addrs))
       this.#overlayLinks.delete(peer.id)
       this.#lastSent.delete(peer.id)
       this.fd.remove(peer.id)

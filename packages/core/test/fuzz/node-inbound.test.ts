@@ -30,7 +30,7 @@ const ONLY = process.env.FUZZ_TYPES?.split(',').filter(t => t !== '')
 const ACCEPT_ANYTHING = new Set(['hs.hb', 'hs.bye', 'hs.ping', 'chat'])
 
 const COMMON = [
-  'hs.ping', 'hs.pong', 'hs.hb', 'hs.bye',
+  'hs.ping', 'hs.pong', 'hs.hb', 'hs.bye', 'hs.pause',
   'hv.join', 'hv.fjoin', 'hv.nbr', 'hv.nbr-reply', 'hv.disc', 'hv.sb', 'hv.shuffle', 'hv.shuffle-reply',
   'rr.reply', 'fl.relay', 'st.open', 'st.data', 'st.credit', 'st.end', 'st.reset', 'st.bc',
   'kv.syn', 'kv.ack', 'kv.delta', 'ev.replay', 'rtc.signal', 'rtc.error', 'ice.servers', 'chat'
@@ -61,12 +61,13 @@ function fallbacks (rig: Rig, stream: number): Record<string, unknown[]> {
     'hs.pong': [{ n: 1 }],
     'hs.hb': [null],
     'hs.bye': [{ reason: 'shutdown' }],
+    'hs.pause': [{ paused: true }, { paused: false }],
+    'hv.sb': [{ peers: [entry] }],
     'hv.join': [{ addrs: ['memory:attacker'] }],
     'hv.fjoin': [{ newId: B, newAddrs: ['memory:bystander'], ttl: 3 }],
     'hv.nbr': [{ priority: 'high', addrs: ['memory:attacker'] }],
     'hv.nbr-reply': [{ accepted: false, peers: [entry] }, { accepted: true }],
     'hv.disc': [{}],
-    'hv.sb': [{}],
     'hv.shuffle': [{ origin: B, originAddrs: ['memory:bystander'], ttl: 2, peers: [entry] }],
     'hv.shuffle-reply': [{ peers: [entry] }],
     'fl.gossip': [{ id: 'a'.repeat(32), hops: 1, limit: 6, payload: bcPayload }, { id: 'b'.repeat(32), hops: 1, limit: 6, payload: { o: A, ty: 'st.bc', d: { n: 'fz', d: new Uint8Array(10) }, nr: true } }],
