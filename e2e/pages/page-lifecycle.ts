@@ -5,7 +5,7 @@
  *
  *   /page-lifecycle.html?addr=ws://127.0.0.1:1234&hb=200&lifecycle=1
  */
-import { createNode, memoryStore } from 'hearsay/lite'
+import { createNode, memoryStore, pageLifecycle } from 'hearsay/lite'
 
 export interface LifeState {
   id?: string
@@ -26,7 +26,7 @@ const node = createNode({
   store: memoryStore(),
   seeds: [params.get('addr') ?? ''],
   heartbeatInterval: Number(params.get('hb') ?? 1000),
-  pageLifecycle: params.get('lifecycle') === '1',
+  pageLifecycle: params.get('lifecycle') === '1' ? pageLifecycle() : false,
   rttInterval: 0
 })
 const state: LifeState = {

@@ -19,9 +19,11 @@ const NETWORK_KEY = 'hearsay e2e network'
 /**
  * A growth guard for `@hearsay/core`'s createNode (every service) + ws. The 60 kB budget is for
  * `hearsay`'s browser entry, whose createNode carries no service unless listed: asserted in
- * hearsay-browser.spec.ts on the bundle Chromium loads.
+ * hearsay-browser.spec.ts. Raised from 80,000 in 2026-12 at 81,313: cipher suites in the
+ * handshake, the page lifecycle and wake detection, the relink of lost neighbours, read pausing
+ * of throttled peers, the step-back hand-off, WebCrypto X25519 beside its JavaScript fallback.
  */
-const BUNDLE_CEILING = 80_000
+const BUNDLE_CEILING = 84_000
 
 let relay: Relay
 let tmp: string

@@ -4,17 +4,24 @@ import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import type { Page } from '@playwright/test'
 import { startRelay } from '../../apps/relay/src/relay.js'
-import { buildModule, expect, nodeBuiltinReferences, SHIPPED_PAGES, test } from './fixtures.js'
+import { buildMinified, buildModule, expect, nodeBuiltinReferences, SHIPPED_PAGES, test } from './fixtures.js'
 import type { Bundle } from './fixtures.js'
 import type { DialResult, StartResult } from '../pages/hearsay-harness.js'
 
 /**
  * The issue's budget for `hearsay`'s browser entry without WebRTC (`hearsay/lite`: ws client +
- * IndexedDB store), gzip -9, asserted on the page bundle Chromium loads in these tests
- * (`hearsay-lite`). apps/bench/results/bundle.md has the other configurations (services, WebRTC).
- * (docs/decisions.md, "Bundle budget": the 2026-12 entries say how it came back under 60 kB.)
+ * IndexedDB store), gzip -9, on what an application ships for `createNode` (`export { createNode }
+ * from 'hearsay/lite'`, minified: bundle-bench's first row). apps/bench/results/bundle.md has the
+ * other configurations (services, WebRTC). (docs/decisions.md, "Bundle budget": the 2026-12
+ * entries say how it came back under 60 kB.)
  */
 const BUNDLE_BUDGET = 60_000
+/**
+ * The page Chromium loads in these tests is that plus the test harness (e2e/pages/hearsay-harness.ts,
+ * about 0.4 kB gzip): it may not exceed the budget by more than the harness. (Until 2026-12 the
+ * page itself was held to 60,000, with the SDK about 0.6 kB under.)
+ */
+const HARNESS_ALLOWANCE = 500
 
 const unique = (): string => `hearsay-e2e-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
 
@@ -120,12 +127,17 @@ test('the hearsay/lite bundle Chromium loads is within the budget, and it is the
     expect(inputs.filter(p => p.includes(absent)), absent).toEqual([])
   }
   const gzip = gzipSize(bundle)
-  console.log(`hearsay/lite browser bundle (the page Chromium loads): ${gzip} bytes gzip, ${bundle.code.length} bytes minified; budget ${BUNDLE_BUDGET}`)
+  const sdk = await buildMinified('lite-create-node', "export { createNode } from 'hearsay/lite'")
+  const sdkGzip = gzipSize(sdk)
+  console.log(`hearsay/lite createNode as an application ships it: ${sdkGzip} bytes gzip; budget ${BUNDLE_BUDGET}`)
+  console.log(`hearsay/lite browser bundle (the page Chromium loads, with the harness): ${gzip} bytes gzip, ${bundle.code.length} bytes minified; at most ${BUNDLE_BUDGET + HARNESS_ALLOWANCE}`)
   console.log(`largest inputs (minified bytes): ${largestInputs(bundle)}`)
   // the main entry, with WebRTC: reported, no budget
   const withWebRTC = await staticServer.bundle('hearsay-browser')
   console.log(`hearsay browser bundle with WebRTC (the page Chromium loads): ${gzipSize(withWebRTC)} bytes gzip, ${withWebRTC.code.length} bytes minified`)
-  expect(gzip).toBeLessThanOrEqual(BUNDLE_BUDGET)
+  expect(sdkGzip).toBeLessThanOrEqual(BUNDLE_BUDGET)
+  expect(gzip).toBeLessThanOrEqual(BUNDLE_BUDGET + HARNESS_ALLOWANCE)
+  expect(gzip).toBeGreaterThan(sdkGzip)
 })
 
 for (const name of ['hearsay-lite', 'hearsay-browser']) {

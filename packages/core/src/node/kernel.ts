@@ -37,7 +37,6 @@ import { DEFAULTS } from './options.js'
 import { Lifecycle } from './lifecycle.js'
 import { notEnabled, ServiceHost } from './service-host.js'
 import { startOverlay } from './start-overlay.js'
-import { currentPage, followPage } from './page-lifecycle.js'
 import type { IceServerExchange } from './ice-servers.js'
 
 /**
@@ -279,10 +278,8 @@ export class Kernel {
       this.host.afterStart()
       this.membership = run.membership
       run.membership.start().catch((err: unknown) => { this.logger.warn('overlay start failed', { err }) })
-      const page = o.pageLifecycle === false ? undefined : currentPage()
-      if (page !== undefined) {
-        this.life.whenStopping(followPage(page, run.membership, () => { for (const peer of this.links.peers()) void this.links.hangUp(peer) }))
-      }
+      const stop = typeof o.pageLifecycle === 'function' ? o.pageLifecycle(run.membership, () => { for (const peer of this.links.peers()) void this.links.hangUp(peer) }) : undefined
+      if (stop !== undefined) this.life.whenStopping(stop)
     }
     this.events.emit('start', undefined)
   }

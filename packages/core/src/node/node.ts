@@ -24,6 +24,7 @@ import type { BroadcastStream, BroadcastStreamOptions, BroadcastStreams } from '
 import { allServices } from '../services/registry.js'
 import { overlaySignalling } from '../overlay/signalling.js'
 import { iceExchange } from './ice-servers.js'
+import { pageLifecycle } from './page-lifecycle.js'
 import { flood } from '../overlay/flood.js'
 import { installJsCrypto } from '../wire/js-crypto.js'
 import type { InboundHandler, Middleware } from './middleware.js'
@@ -287,8 +288,16 @@ export function createNode<const S extends readonly Service[] = AllServices> (op
  * `hearsay/lite` takes none of it, so that what an application does not use stays out of its
  * bundle.
  */
-export function withFullSdk<O extends Pick<NodeOptions, 'broadcast' | 'services' | 'signalling' | 'iceExchange'>> (options: O): O {
+export function withFullSdk<O extends Pick<NodeOptions, 'broadcast' | 'services' | 'signalling' | 'iceExchange' | 'pageLifecycle'>> (options: O): O {
   checkLegacyOptions(options)
   installJsCrypto()
-  return { ...options, broadcast: options.broadcast === 'flood' ? flood() : options.broadcast, services: options.services ?? allServices(), signalling: options.signalling ?? overlaySignalling(), iceExchange: options.iceExchange ?? iceExchange() }
+  const life = options.pageLifecycle
+  return {
+    ...options,
+    broadcast: options.broadcast === 'flood' ? flood() : options.broadcast,
+    services: options.services ?? allServices(),
+    signalling: options.signalling ?? overlaySignalling(),
+    iceExchange: options.iceExchange ?? iceExchange(),
+    pageLifecycle: life === undefined || life === true ? pageLifecycle() : life
+  }
 }

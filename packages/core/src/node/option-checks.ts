@@ -24,7 +24,8 @@ const KINDS: Record<string, [test: (v: unknown) => boolean, wanted: string]> = {
   k: [(v) => typeof v === 'string' || v instanceof Uint8Array, 'a string or a Uint8Array'],
   l: [(v) => v !== null && (typeof v === 'object' || typeof v === 'function'), 'an object with some of trace, debug, info, warn, error, fatal (console works)'],
   m: [(v) => v === 'plumtree' || v === 'flood' || (v !== null && typeof v === 'object' && (v as { mode?: unknown }).mode === 'flood' && typeof (v as { create?: unknown }).create === 'function'), "'plumtree', 'flood' or flood()"],
-  f: [(v) => typeof v === 'function', 'a function (e.g. overlaySignalling())']
+  f: [(v) => typeof v === 'function', 'a function (e.g. overlaySignalling())'],
+  p: [(v) => v === false || typeof v === 'function', 'false or pageLifecycle() (true: createNode of @hearsay/core or hearsay)']
 }
 
 /** Every option of `NodeOptions` and its kind; the type below makes a new option fail to compile until it is listed. */
@@ -33,7 +34,7 @@ const KIND_OF: Record<keyof NodeOptions, string> = {
   purgeInterval: 'n', purgeMinFailures: 'i', purgeMaxSuccessRatio: 'n', maxStoredPeers: 'i', rttInterval: 'n',
   identity: 'o', networkKey: 'k', logger: 'l', limits: 'o', abuse: 'o', handshakeTimeout: 'N', dialTimeout: 'N',
   defaultProtocol: 's', duplicateGraceMs: 'n', clock: 'o', random: 'o', overlay: 'b', minPeers: 'i', maxPeers: 'I', stepBackAbove: 'i',
-  passiveSize: 'i', shuffleInterval: 'N', heartbeatInterval: 'N', phiThreshold: 'n', pausedToleranceMs: 'n', pageLifecycle: 'b', rejoinDelay: 'N', rejoinMaxDelay: 'N',
+  passiveSize: 'i', shuffleInterval: 'N', heartbeatInterval: 'N', phiThreshold: 'n', pausedToleranceMs: 'n', pageLifecycle: 'p', rejoinDelay: 'N', rejoinMaxDelay: 'N',
   healInterval: 'n', announceAddresses: 'S', broadcast: 'm', announceLimit: 'i', broadcastLimit: 'i', announceTimeout: 'n', announceRoutes: 'i',
   plumtree: 'o', channel: 'o', state: 'o', events: 'o', streamWindow: 'I', maxStreamsPerPeer: 'I', services: 'a', joinQueue: 'o', signalling: 'f',
   offerIceServers: 'f', iceOfferRefresh: 'n', iceExchange: 'f'

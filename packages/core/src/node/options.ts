@@ -1,3 +1,4 @@
+import type { PageLifecycle } from './page-lifecycle.js'
 import type { Channel } from '../link/channel.js'
 import type { Clock, Random } from '../util/clock.js'
 import type { Identity } from '../wire/identity.js'
@@ -91,10 +92,12 @@ export interface NodeOptions {
   /**
    * In a page, follow its lifecycle: hidden or frozen → `node.pause()`, visible again →
    * `node.resume()`; `pagehide` closes every link with a goodbye; `online` and a return from the
-   * back-forward cache re-check the links and rejoin at once. No effect outside pages.
-   * @default true
+   * back-forward cache re-check the links and rejoin at once. No effect outside pages. `false`
+   * turns it off.
+   * @default `pageLifecycle()` with `createNode` of `@hearsay/core` and `hearsay`; off with
+   * `hearsay/lite`'s and `new HearsayNode()` (pass `pageLifecycle: pageLifecycle()`: ~0.3 kB gzip)
    */
-  pageLifecycle?: boolean
+  pageLifecycle?: boolean | PageLifecycle
   /** First delay before rejoining after losing every peer, ms (doubles, ±50 % jitter). @default 1000 */
   rejoinDelay?: number
   /** Longest rejoin delay, ms. @default 60000 */

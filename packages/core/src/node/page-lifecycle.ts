@@ -44,3 +44,18 @@ export function followPage (page: PageHost, hooks: PageHooks, goodbye: () => voi
   if (hidden()) hooks.setPaused(true)
   return () => { for (const [target, type, fn] of on) target.removeEventListener(type, fn) }
 }
+
+/** What `pageLifecycle()` gives `createNode`: starts following the page, if there is one, and returns how to stop. */
+export type PageLifecycle = (hooks: PageHooks, goodbye: () => void) => (() => void) | undefined
+
+/**
+ * The `pageLifecycle` option's value (`followPage` on the page the code runs in; nothing outside
+ * pages). `createNode` of `@hearsay/core` and `hearsay` pass it by default; `hearsay/lite`'s and
+ * `new HearsayNode()` take it when given, so that a bundle that does not ask leaves it out.
+ */
+export function pageLifecycle (): PageLifecycle {
+  return (hooks, goodbye) => {
+    const page = currentPage()
+    return page === undefined ? undefined : followPage(page, hooks, goodbye)
+  }
+}
