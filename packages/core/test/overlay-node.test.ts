@@ -254,7 +254,10 @@ describe('overlay on the memory testnet', () => {
     const got = new Set<string>()
     for (const n of alive) n.on('request', (req) => { if (req.type === 'after') got.add(n.id) })
     await collect(alive[3]!.announce({ type: 'after', limit: 10, timeout: 500 }))
-    expect(got.size).toBe(alive.length - 1)
+    // waited for, not sampled at the reply timeout: links made while healing start lazy under a
+    // root, and a node reached only over one gets the announcement by IHAVE and GRAFT (100 ms +
+    // 500 ms), after that window (a CI run saw 3 of 15 at 500 ms)
+    await eventually(() => got.size === alive.length - 1, 5_000, `every survivor got it (${got.size} of ${alive.length - 1})`)
   })
 
   it('the failure detector declares a silent peer down once on each neighbour and closes it', async () => {
