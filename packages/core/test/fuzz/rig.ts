@@ -143,14 +143,22 @@ export class Rig {
 
   /** The attacker's link to the victim, redialled (and rejoined) if the victim closed it. */
   async link (): Promise<Peer> {
+    // both ends must hold the same link: a frame sent on a link the victim already retired as a
+    // duplicate (the victim may dial the attacker too, from its passive view) is dropped unread
+    const agreed = (): boolean => {
+      const a = this.attacker.getPeer(this.victim.id)
+      const v = this.victim.getPeer(this.attacker.id)
+      return a?.connected === true && v?.connected === true && a.link.linkId === v.link.linkId
+    }
     const p = this.attackerLink
-    if (p !== undefined && p.connected && this.victim.getPeer(this.attacker.id)?.connected === true) return p
+    if (p !== undefined && p.connected && agreed()) return p
     // a link the victim closed is gone on the attacker's side a moment later: redial only then
     await until(() => this.attacker.getPeer(this.victim.id)?.connected !== false, 'the closed link to go')
-    const peer = this.attacker.getPeer(this.victim.id) ?? await this.attacker.dial('memory:victim', { neighbor: false })
+    if (this.attacker.getPeer(this.victim.id) === undefined) await this.attacker.dial('memory:victim', { neighbor: false })
     this.redials++
     // the victim checks the last handshake message after the attacker sent it
-    await until(() => this.victim.getPeer(this.attacker.id)?.connected === true, 'the victim to accept the attacker')
+    await until(agreed, 'both ends to hold the same link')
+    const peer = this.attacker.getPeer(this.victim.id)!
     this.timeVictim(this.victim.getPeer(this.attacker.id)!)
     this.attackerLink = peer
     return peer
