@@ -59,7 +59,10 @@ test('100 WebRTC peers in 4 processes and 2 Chromium pages through one relay pro
   expect(r.pass.oneComponent, series).toBe(true)
   expect(r.firstDirect.pagesWithout, series).toBe(0)
   expect(r.pass.settled, series).toBe(true)
-  expect(r.relay.links).toBeLessThanOrEqual(RELAY_STEADY_LINKS)
+  // the relay's overlay view: the page links it holds. Its connections may count one more for a
+  // moment (a page's seed probe, a link it is shedding as it closes): a CI run saw 17 (active 16)
+  expect(r.relay.active).toBeLessThanOrEqual(RELAY_STEADY_LINKS)
+  expect(r.relay.links).toBeLessThanOrEqual(RELAY_STEADY_LINKS + 2)
   expect(r.broadcasts.fromPages).toBeGreaterThan(0)
   expect(r.broadcasts, JSON.stringify(r.counters)).toMatchObject({ delivery: 1, complete: 20, minReached: 101 })
   expect(r.counters.errors).toBeUndefined()
