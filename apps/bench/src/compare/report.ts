@@ -44,7 +44,7 @@ export function compareMarkdown (r: CompareResult): string {
     out.push(`### ${nodes} nodes\n`)
     if (t !== undefined) out.push(`Topology: ${t.edges} edges, degree ${t.degreeMin}–${t.degreeMax} (mean ${f(t.degreeMean, 1)}), diameter ${t.diameter}.\n`)
     const key = String(nodes)
-    const vs = (table: RatioTable, id: string): string => id === 'gossipsub' && table === r.ratioVsGossipsub ? '1.00' : cell(table[key]?.[id])
+    const vs = (table: RatioTable, id: string): string => cell(table[key]?.[id])
     const rows: string[][] = []
     for (const id of c.systems) {
       const all = findRuns(r.runs, id, nodes)

@@ -51,7 +51,6 @@ export class Flood implements Broadcaster<FloodMsg> {
   readonly #recent: Recent[] = []
   /** New neighbours and the messages they are to get at the next tick. */
   readonly #catchUp = new Map<PeerId, Recent[]>()
-  /** When each neighbour was taken in (ms): a catch-up older than that is not for this link. */
   /** When this node first had a neighbour (Plumtree's `catchUpMs`: the claim to a catch-up). */
   #memberSince: number | undefined
   #lastNow = 0
