@@ -107,3 +107,46 @@ describe('a page that lost every neighbour', () => {
     await eventually(() => pages.every(p => neighbours(p) > 0), 5_000, 'every other page still in')
   })
 })
+
+describe('a node with several seeds', () => {
+  const seedNode = (network: MemoryNetwork, name: string): HearsayNode => {
+    const n = createNode({ ...fast, transports: [network.transport(name)], listen: [`memory:${name}`] })
+    cleanups.push(async () => { await n.stop() })
+    return n
+  }
+
+  it('JOINs through one of them, chosen at random, and falls back to the next when one is dead or slow', async () => {
+    const network = new MemoryNetwork()
+    const seeds = ['s0', 's1', 's2'].map(name => seedNode(network, name))
+    for (const s of seeds) await s.start()
+    const joinedAt: number[] = [0, 0, 0]
+    const seeded = (name: string): HearsayNode => {
+      const n = createNode({ ...fast, transports: [network.transport(name)], listen: [], seeds: ['memory:s0', 'memory:s1', 'memory:s2'] })
+      cleanups.push(async () => { await n.stop() })
+      return n
+    }
+    for (let i = 0; i < 6; i++) {
+      const n = seeded(`n${i}`)
+      await n.start()
+      await eventually(() => neighbours(n) > 0, 5_000, 'the node in')
+      // one JOIN: one seed took it in, and no other seed has heard from it (each JOIN's walks
+      // would make the newcomer's dials; a JOIN per seed made R times as many)
+      const holders = seeds.map((s, j) => s.overlay!.active.includes(n.id) ? j : -1).filter(j => j >= 0)
+      expect(holders).toHaveLength(1)
+      joinedAt[holders[0]!]!++
+      await n.stop()
+    }
+    // random order: not every node through the same seed (6 draws of 3: all alike with p = 1/243)
+    expect(joinedAt.filter(c => c > 0).length).toBeGreaterThan(1)
+
+    // dead seeds are skipped at once; one that does not answer is not waited for beyond the head start
+    network.kill('s0')
+    network.setLatency(60_000, 'late', 's1')
+    const late = seeded('late')
+    const t0 = Date.now()
+    await late.start()
+    await eventually(() => neighbours(late) > 0, 5_000, 'the node in through the live seed')
+    expect(late.overlay!.active).toEqual([seeds[2]!.id])
+    expect(Date.now() - t0).toBeLessThan(4_000)
+  })
+})
