@@ -51,4 +51,28 @@ describe('duplicate links', () => {
       expect(b.metrics.get('links.replaced-stale') + b.metrics.get('links.duplicate')).toBeGreaterThanOrEqual(1)
     }
   })
+
+  it('while the old link is probed, the answers to what the peer says on its new link go back on the new link', async () => {
+    for (let round = 0; round < 4; round++) {
+      const t = await createTestnet(2, { topology: 'none', node: () => ({ overlay: false }) })
+      nets.push(t)
+      const [a, b] = t.nodes as [HearsayNode, HearsayNode]
+      // b answers every message on its current link to a
+      b.on('message', ({ from, data }) => { from.send('re', data) })
+      await a.dial('memory:node-1')
+      await eventually(() => b.getPeer(a.id) !== undefined, 2000, 'linked')
+      t.network.partition(['node-0'], ['node-1'])
+      await a.hangUp(b.id)
+      t.network.heal()
+      const peer = await a.dial('memory:node-1')
+      const answer = new Promise(resolve => { a.on('message', ({ data }) => { resolve(data) }) })
+      peer.send('q', round)
+      // within the 2 s b gives the old link to answer its ping: before, b answered over the old
+      // link, into the void (a relay's NEIGHBOR reply, lost: NAT recovery, issue 16)
+      await expect(Promise.race([answer, new Promise((_resolve, reject) => setTimeout(() => { reject(new Error('no answer within 1 s')) }, 1000))])).resolves.toBe(round)
+      // (by rank, half the rounds replace the old link at once; the others after its probe)
+      await eventually(() => t.network.openConnections === 2, 5000, 'one link left')
+      expect(a.getPeer(b.id)!.link.linkId).toBe(b.getPeer(a.id)!.link.linkId)
+    }
+  })
 })

@@ -186,12 +186,23 @@ export class LinkManager {
   async ping (peer: Peer | PeerId, timeoutMs: number, signal?: AbortSignal): Promise<number> {
     const p = typeof peer === 'string' ? this.#peersById.get(peer) : peer
     if (p === undefined || !p.connected) throw new ConnectionClosedError('not connected to that peer')
+    return await this.#pingOver(p.link, timeoutMs, signal)
+  }
+
+  /** A ping over one link of a peer (its current one, or the earlier one a stale probe asks), ms. */
+  async #pingOver (link: Link, timeoutMs: number, signal?: AbortSignal): Promise<number> {
     const n = ++this.#pingSeq
     const clock = this.#o.clock
     const started = clock.now()
     const pong = new Promise<void>((resolve) => { this.#pings.set(n, resolve) })
     try {
-      this.send(p, 'hs.ping', { n })
+      try {
+        const frame = encodeEnvelope({ type: 'hs.ping', data: { n } }, this.#o.limits)
+        link.conn.send(frame)
+        this.#count(frame)
+      } catch (err) {
+        this.#o.metrics.drop(err instanceof ConnectionClosedError ? 'send-closed' : 'send-failed')
+      }
       await withDeadline(pong, { signal, timeoutMs, clock, timeoutMessage: 'ping timed out' })
       return clock.now() - started
     } finally {
@@ -353,19 +364,31 @@ export class LinkManager {
       // have lost that one without this end knowing (a NAT that forgot the mapping: the peer's
       // side broke at once, this side's looks fine). Keeping the old by rank would retire the
       // only live link; the old one is asked for a pong first, and kept only if it answers.
+      // Meanwhile this side speaks on the new link, the one the peer talks on: what it said
+      // over the old one would vanish with it (a relay's NEIGHBOR reply lost in the probe left
+      // the peer without the relay in its view, so it sent the relay no heartbeats, and the
+      // relay declared it down and hung up: the NAT recovery tests, issue 16).
+      // (current before it is attached: frames that arrived behind the handshake are handled in #attach)
+      peer.link = link
       this.#attach(peer, link)
-      this.#pendingConns.add(link.conn)
+      this.#pendingConns.add(old.conn)
       const settle = (oldAnswered: boolean): void => {
-        this.#pendingConns.delete(link.conn)
-        if (link.conn.closed || peer.link !== old) return
-        // the old link closed meanwhile and the peer with it: the new one goes too (it relinks)
-        if (this.#peersById.get(peer.id) !== peer || o.status() !== 'running') { link.conn.close(); return }
-        if (oldAnswered) { this.#retire(link); return }
+        this.#pendingConns.delete(old.conn)
+        if (old.conn.closed) return
+        // the peer went meanwhile (its new link closed), or a later link took over: the old one goes too
+        if (this.#peersById.get(peer.id) !== peer || peer.link !== link || o.status() !== 'running') { old.conn.close(); return }
+        if (oldAnswered) {
+          // the peer still holds the old link: both ends keep it, as the rank says
+          peer.link = old
+          this.#graceTimers.get(peer.id)?.()
+          this.#graceTimers.delete(peer.id)
+          if (!link.conn.closed) this.#retire(link)
+          return
+        }
         o.metrics.inc('links.replaced-stale')
-        peer.link = link
         old.conn.close()
       }
-      this.ping(peer, STALE_PROBE_MS).then(() => { settle(true) }, () => { settle(false) })
+      this.#pingOver(old, STALE_PROBE_MS).then(() => { settle(true) }, () => { settle(false) })
       return peer
     }
     if (old.rank <= link.rank && !old.conn.closed) {
