@@ -14,7 +14,9 @@ const fake = vi.hoisted(() => ({ ifaces: undefined as NodeJS.Dict<NetworkInterfa
 vi.mock('node:os', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:os')>()
   const networkInterfaces = (): NodeJS.Dict<NetworkInterfaceInfo[]> => fake.ifaces ?? real.networkInterfaces()
-  return { ...real, default: { ...real.default, networkInterfaces }, networkInterfaces }
+  // the default export too, for modules that read `os.networkInterfaces` through it
+  const dflt = (real as unknown as { default: typeof real }).default
+  return { ...real, default: { ...dflt, networkInterfaces }, networkInterfaces }
 })
 
 type Ifaces = NodeJS.Dict<NetworkInterfaceInfo[]>
