@@ -36,19 +36,45 @@ export function networkChanges (options: NetworkChangesOptions = {}): PageLifecy
   const intervalMs = options.intervalMs ?? NETWORK_POLL_MS
   if (!Number.isFinite(intervalMs) || intervalMs <= 0) throw new TypeError('networkChanges: intervalMs must be a positive number')
   const read = options.interfaces ?? networkInterfaces
+  return (hooks) => watch(read, intervalMs, () => { hooks.wake() })
+}
+
+/** One poll per reader and interval, shared by every node of the process that uses it (a worker may host hundreds). */
+interface Poll { last: string | undefined, wakes: Set<() => void>, timer: ReturnType<typeof setInterval> }
+const polls = new Map<() => NodeJS.Dict<NetworkInterfaceInfo[]>, Map<number, Poll>>()
+
+function watch (read: () => NodeJS.Dict<NetworkInterfaceInfo[]>, intervalMs: number, wake: () => void): () => void {
   // libuv's getifaddrs can fail where the sandbox forbids it (Android's, some containers'):
   // then there is nothing to compare, and the node runs on without this check
   const fingerprint = (): string | undefined => { try { return interfaceFingerprint(read()) } catch { return undefined } }
-  return (hooks) => {
-    let last = fingerprint()
-    const timer = setInterval(() => {
-      const now = fingerprint()
-      if (now === undefined || now === last) return
-      const changed = last !== undefined
-      last = now
-      if (changed) hooks.wake()
-    }, intervalMs)
-    timer.unref?.()
-    return () => { clearInterval(timer) }
+  let byInterval = polls.get(read)
+  if (byInterval === undefined) { byInterval = new Map(); polls.set(read, byInterval) }
+  let poll = byInterval.get(intervalMs)
+  if (poll === undefined) {
+    const p: Poll = {
+      last: fingerprint(),
+      wakes: new Set(),
+      timer: setInterval(() => {
+        const now = fingerprint()
+        if (now === undefined || now === p.last) return
+        const changed = p.last !== undefined
+        p.last = now
+        if (changed) for (const w of [...p.wakes]) w()
+      }, intervalMs)
+    }
+    p.timer.unref?.()
+    poll = p
+    byInterval.set(intervalMs, poll)
+  }
+  const mine = poll
+  // a function of its own per node: two nodes never share a subscription
+  const sub = (): void => { wake() }
+  mine.wakes.add(sub)
+  return () => {
+    mine.wakes.delete(sub)
+    if (mine.wakes.size > 0) return
+    clearInterval(mine.timer)
+    byInterval.delete(intervalMs)
+    if (byInterval.size === 0) polls.delete(read)
   }
 }

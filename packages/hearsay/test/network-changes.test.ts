@@ -24,10 +24,10 @@ const v4 = (address: string, internal = false): NetworkInterfaceInfo => ({ addre
 const lo = { lo: [v4('127.0.0.1', true)] }
 
 /** A machine whose interfaces the test sets; `reads` counts the polls. */
-function machine (initial: Ifaces): { set: (i: Ifaces) => void, read: () => Ifaces, reads: () => number } {
+function machine (initial: Ifaces): { set: (i: Ifaces) => void, read: () => Ifaces, reads: () => number, times: number[] } {
   let now = initial
-  let reads = 0
-  return { set: (i) => { now = i }, read: () => { reads++; return now }, reads: () => reads }
+  const times: number[] = []
+  return { set: (i) => { now = i }, read: () => { times.push(performance.now()); return now }, reads: () => times.length, times }
 }
 
 const nodes: HearsayNode[] = []
@@ -64,6 +64,30 @@ describe('networkChanges (Node interface changes)', () => {
     await new Promise(resolve => setTimeout(resolve, 30))
     expect(m.reads()).toBe(reads)
     expect(wakes).toHaveLength(3)
+  })
+
+  it('nodes of one process share one poll: one read per interval, every node woken, the last to stop ends it', async () => {
+    const m = machine({ ...lo, eth0: [v4('192.168.1.2')] })
+    const woken: string[] = []
+    const hooks = (name: string): Parameters<ReturnType<typeof networkChanges>>[0] => ({ wake: () => { woken.push(name) }, setPaused: () => {} })
+    const stopA = networkChanges({ intervalMs: 20, interfaces: m.read })(hooks('a'), () => {})
+    const stopB = networkChanges({ intervalMs: 20, interfaces: m.read })(hooks('b'), () => {})
+    const start = m.reads()
+    await assert.eventually(() => m.reads() >= start + 5, 5_000, 'five more reads')
+    // two nodes, one poll: the reads are an interval apart, not two a tick
+    const ticks = m.times.slice(start)
+    for (let i = 1; i < ticks.length; i++) expect(ticks[i]! - ticks[i - 1]!).toBeGreaterThan(10)
+    m.set({ ...lo, eth0: [v4('192.168.1.3')] })
+    await assert.eventually(() => woken.length === 2, 5_000, 'both nodes woken')
+    expect(woken.sort()).toEqual(['a', 'b'])
+    stopA?.()
+    m.set({ ...lo, eth0: [v4('192.168.1.4')] })
+    await assert.eventually(() => woken.length === 3, 5_000, 'the other node woken')
+    expect(woken[2]).toBe('b')
+    stopB?.()
+    const reads = m.reads()
+    await new Promise(resolve => setTimeout(resolve, 60))
+    expect(m.reads()).toBe(reads)
   })
 
   it('a machine whose interfaces cannot be read runs on without the check', async () => {
