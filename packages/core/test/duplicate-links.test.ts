@@ -51,4 +51,42 @@ describe('duplicate links', () => {
       expect(b.metrics.get('links.replaced-stale') + b.metrics.get('links.duplicate')).toBeGreaterThanOrEqual(1)
     }
   })
+
+  it('when the old link dies while the new one waits on its probe, the new one takes over: the peer stays linked and what it sent arrives', async () => {
+    // the abuse test's flake: the peer removed with the old link, the newer one closed after the
+    // probe, and a broadcast read on it meanwhile was dropped as from a peer with no link
+    // the probe is taken only when the new link's rank is above the old one's (else the new
+    // one wins by rank at once): rounds run until two took it
+    let probed = 0
+    for (let round = 0; probed < 2 && round < 40; round++) {
+      const t = await createTestnet(2, { topology: 'none', node: () => ({ overlay: false }) })
+      nets.push(t)
+      const [a, b] = t.nodes as [HearsayNode, HearsayNode]
+      await a.dial('memory:node-1')
+      await eventually(() => b.getPeer(a.id) !== undefined, 2000, 'linked')
+      t.network.partition(['node-0'], ['node-1'])
+      await a.hangUp(b.id)
+      t.network.heal()
+      const gone: string[] = []
+      b.on('peer:disconnect', ({ peer }) => { gone.push(peer.id) })
+      const newLink = (await a.dial('memory:node-1')).link.linkId
+      await eventually(() => b.metrics.get('links.duplicate') === 1, 2000, 'b has the new link too')
+      const old = b.getPeer(a.id)!.link
+      if (old.linkId === newLink) { await t.stop(); continue }
+      // b still holds the old link and probes it (2 s); it dies meanwhile
+      probed++
+      const got = new Promise(resolve => { b.on('message', ({ data }) => { resolve(data) }) })
+      old.conn.close()
+      a.getPeer(b.id)!.send('x', round)
+      expect(await got).toBe(round)
+      expect(b.getPeer(a.id)?.link.linkId).toBe(newLink)
+      expect(b.metrics.get('links.replaced-stale')).toBe(1)
+      // the absence of a close is the point: watched for longer than the probe's 2 s
+      await new Promise(resolve => setTimeout(resolve, 2_200))
+      expect(gone).toEqual([])
+      expect(a.getPeer(b.id)?.link.linkId).toBe(newLink)
+      expect(b.getPeer(a.id)?.link.linkId).toBe(newLink)
+    }
+    expect(probed).toBe(2)
+  }, 60_000)
 })

@@ -2,7 +2,7 @@ import type { AbortOptions } from '../util/abort.js'
 import { throwIfAborted, toAbortError, withDeadline } from '../util/abort.js'
 import type { Clock, Random, TimerSet } from '../util/clock.js'
 import {
-  BannedError, ConnectionClosedError, DialError, HearsayError, InvalidFrameError, NoTransportError, NotStartedError,
+  BannedError, ConnectionClosedError, DialError, HearsayError, InvalidFrameError, isMisbehaviour, NoTransportError, NotStartedError,
   SelfDialError, TimeoutError
 } from '../util/errors.js'
 import type { Limits } from '../util/limits.js'
@@ -76,6 +76,8 @@ export class LinkManager {
   readonly #graceTimers = new Map<PeerId, () => void>()
   readonly #pings = new Map<number, () => void>()
   readonly #pendingConns = new Set<Connection>()
+  /** A peer's newer link held while its older one is probed (see `#addLink`): it takes over if the old one closes. */
+  readonly #probing = new Map<PeerId, Link>()
   #pingSeq = 0
 
   constructor (options: LinkManagerOptions) {
@@ -355,10 +357,11 @@ export class LinkManager {
       // only live link; the old one is asked for a pong first, and kept only if it answers.
       this.#attach(peer, link)
       this.#pendingConns.add(link.conn)
+      this.#probing.set(peer.id, link)
       const settle = (oldAnswered: boolean): void => {
         this.#pendingConns.delete(link.conn)
+        if (this.#probing.get(peer.id) === link) this.#probing.delete(peer.id)
         if (link.conn.closed || peer.link !== old) return
-        // the old link closed meanwhile and the peer with it: the new one goes too (it relinks)
         if (this.#peersById.get(peer.id) !== peer || o.status() !== 'running') { link.conn.close(); return }
         if (oldAnswered) { this.#retire(link); return }
         o.metrics.inc('links.replaced-stale')
@@ -481,6 +484,18 @@ export class LinkManager {
 
   #onLinkClosed (peer: Peer, link: Link, reason?: Error): void {
     if (peer.link !== link || this.#peersById.get(peer.id) !== peer) return
+    const next = this.#probing.get(peer.id)
+    if (next !== undefined && !next.conn.closed && this.#o.status() === 'running' && !isMisbehaviour(reason) && this.#o.guard.banned(peer.id, undefined) === undefined) {
+      // the old link died while the peer's newer one waited on the probe: the peer is alive on
+      // the newer one (it dialled again because its side of the old one broke) and has been
+      // sending on it. Removing the peer here lost what it sent (a broadcast delivered from a
+      // peer with no link was dropped) and cut the newer link too
+      this.#probing.delete(peer.id)
+      this.#pendingConns.delete(next.conn)
+      peer.link = next
+      this.#o.metrics.inc('links.replaced-stale')
+      return
+    }
     if (link.byeReason === 'duplicate' && this.#o.status() === 'running') {
       // the remote kept another link that has not finished its handshake here yet
       const cancel = this.#o.timers.after(this.#o.duplicateGraceMs, () => {
@@ -495,6 +510,7 @@ export class LinkManager {
 
   #removePeer (peer: Peer, reason?: Error): void {
     this.#peersById.delete(peer.id)
+    this.#probing.delete(peer.id)
     this.#o.metrics.inc('peers.disconnected')
     this.#o.logger.debug('peer disconnected', { peer: peer.id, reason })
     this.#o.emit('peer:disconnect', reason === undefined ? { peer } : { peer, reason })

@@ -48,6 +48,8 @@ export interface BroadcastDelivery {
   origin: PeerId
   hops: number
   from: PeerId
+  /** The link it came in on, when the node may no longer list `from` (a link being replaced). */
+  peer?: Peer
 }
 
 /** Receives broadcasts of one of hearsay's own payload types (e.g. `st.bc`). @internal */
