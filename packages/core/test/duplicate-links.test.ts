@@ -10,6 +10,19 @@ import { eventually } from '../src/testing/compliance/assert.js'
 const nets: Testnet[] = []
 afterEach(async () => { await Promise.all(nets.splice(0).map(async t => { await t.stop() })) })
 
+/** Two linked nodes; a then loses the link, and across a partition b does not hear of it (a NAT that forgot the mapping). */
+async function lostUnnoticed (): Promise<{ t: Testnet, a: HearsayNode, b: HearsayNode }> {
+  const t = await createTestnet(2, { topology: 'none', node: () => ({ overlay: false }) })
+  nets.push(t)
+  const [a, b] = t.nodes as [HearsayNode, HearsayNode]
+  await a.dial('memory:node-1')
+  await eventually(() => b.getPeer(a.id) !== undefined, 2000, 'linked')
+  t.network.partition(['node-0'], ['node-1'])
+  await a.hangUp(b.id)
+  t.network.heal()
+  return { t, a, b }
+}
+
 describe('duplicate links', () => {
   it('messages sent on the link that loses the duplicate race are not lost', async () => {
     let lost = 0
@@ -34,15 +47,7 @@ describe('duplicate links', () => {
   it('a peer that dials again after losing its link unnoticed keeps the new link (the old one is probed, not kept by rank)', async () => {
     // six rounds: by rank alone the old link wins half of them
     for (let round = 0; round < 6; round++) {
-      const t = await createTestnet(2, { topology: 'none', node: () => ({ overlay: false }) })
-      nets.push(t)
-      const [a, b] = t.nodes as [HearsayNode, HearsayNode]
-      await a.dial('memory:node-1')
-      await eventually(() => b.getPeer(a.id) !== undefined, 2000, 'linked')
-      // a loses the link; across the partition b does not hear of it (a NAT that forgot the mapping)
-      t.network.partition(['node-0'], ['node-1'])
-      await a.hangUp(b.id)
-      t.network.heal()
+      const { a, b } = await lostUnnoticed()
       await a.dial('memory:node-1')
       await eventually(() => a.getPeer(b.id)?.link.linkId === b.getPeer(a.id)?.link.linkId, 5000, 'both ends on the new link')
       const got = new Promise(resolve => { a.on('message', ({ data }) => { resolve(data) }) })
@@ -59,14 +64,7 @@ describe('duplicate links', () => {
     // one wins by rank at once): rounds run until two took it
     let probed = 0
     for (let round = 0; probed < 2 && round < 40; round++) {
-      const t = await createTestnet(2, { topology: 'none', node: () => ({ overlay: false }) })
-      nets.push(t)
-      const [a, b] = t.nodes as [HearsayNode, HearsayNode]
-      await a.dial('memory:node-1')
-      await eventually(() => b.getPeer(a.id) !== undefined, 2000, 'linked')
-      t.network.partition(['node-0'], ['node-1'])
-      await a.hangUp(b.id)
-      t.network.heal()
+      const { t, a, b } = await lostUnnoticed()
       const gone: string[] = []
       b.on('peer:disconnect', ({ peer }) => { gone.push(peer.id) })
       const newLink = (await a.dial('memory:node-1')).link.linkId
