@@ -8,6 +8,7 @@ import type { Clock, HearsayNode, Signal, SignalFailure, Testnet, Transport, Tra
 import { eventually } from '../src/testing/compliance/assert.js'
 import { MAX_SIGNAL_HOPS, SIGNAL_HOPS } from '../src/overlay/signal-frames.js'
 import type { SignalService } from '../src/overlay/signalling.js'
+import { SIGNAL_HOLD_MS } from '../src/overlay/signalling.js'
 
 /** A transport that only signals: it keeps the context the node gives it and logs what arrives. */
 class SignalProbe implements Transport {
@@ -138,13 +139,31 @@ describe('overlay signalling', () => {
     await eventually(() => pa.failures.length === 1)
   })
 
-  it('an unknown peer: every neighbour answers unreachable and the session fails at once', async () => {
+  it('an unknown peer: every neighbour answers unreachable (after holding the signal SIGNAL_HOLD_MS) and the session fails', async () => {
     const { nodes, probes } = await net(3)
+    const sent = performance.now()
     probes[1]!.context.signals.send(OTHER, 'lost', 'offer')
     await eventually(() => probes[1]!.failures.length === 1)
+    expect(performance.now() - sent).toBeGreaterThanOrEqual(SIGNAL_HOLD_MS - 5)
     expect(probes[1]!.failures[0]).toEqual({ from: OTHER, session: 'lost', code: 'unreachable' })
     expect(nodes[0]!.metrics.get('drops.rtc-no-route')).toBe(1)
     expect(nodes[1]!.metrics.get('rtc.unreachable')).toBe(1)
+  })
+
+  it('a signal for a peer that is connecting to the forwarder right now waits for it, not answered unreachable (first contact)', async () => {
+    const { t, nodes, probes } = await net(2)
+    const late = new SignalProbe()
+    const target = createNode({ overlay: false, transports: [t.network.transport('late'), late] })
+    cleanups.push(async () => { await target.stop() })
+    await target.start()
+    // the dialler's signal reaches the hub before the target's link does
+    probes[1]!.context.signals.send(target.id, 'first', 'offer')
+    await eventually(() => nodes[0]!.metrics.get('rtc.held') === 1, 2000, 'the hub holds the signal')
+    await target.dial('memory:node-0')
+    await eventually(() => late.signals.length === 1, 5000, 'the held signal delivered')
+    expect(late.signals[0]).toMatchObject({ from: nodes[1]!.id, session: 'first', data: 'offer' })
+    expect(nodes[0]!.metrics.get('rtc.held-forwarded')).toBe(1)
+    expect(probes[1]!.failures).toEqual([])
   })
 
   it('a target with no WebRTC refuses: the dialler hears `refused`', async () => {

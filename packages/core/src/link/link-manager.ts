@@ -2,7 +2,7 @@ import type { AbortOptions } from '../util/abort.js'
 import { throwIfAborted, toAbortError, withDeadline } from '../util/abort.js'
 import type { Clock, Random, TimerSet } from '../util/clock.js'
 import {
-  BannedError, ConnectionClosedError, DialError, HearsayError, InvalidFrameError, NoTransportError, NotStartedError,
+  BannedError, ConnectionClosedError, DialError, HearsayError, InvalidFrameError, isMisbehaviour, NoTransportError, NotStartedError,
   SelfDialError, TimeoutError
 } from '../util/errors.js'
 import type { Limits } from '../util/limits.js'
@@ -76,6 +76,8 @@ export class LinkManager {
   readonly #graceTimers = new Map<PeerId, () => void>()
   readonly #pings = new Map<number, () => void>()
   readonly #pendingConns = new Set<Connection>()
+  /** The earlier link of a peer that dialled again, while it is probed (see `#addLink`); the new one is current meanwhile. */
+  readonly #probing = new Map<PeerId, Link>()
   #pingSeq = 0
 
   constructor (options: LinkManagerOptions) {
@@ -372,10 +374,14 @@ export class LinkManager {
       peer.link = link
       this.#attach(peer, link)
       this.#pendingConns.add(old.conn)
+      this.#probing.set(peer.id, old)
       const settle = (oldAnswered: boolean): void => {
         this.#pendingConns.delete(old.conn)
+        if (this.#probing.get(peer.id) === old) this.#probing.delete(peer.id)
         if (old.conn.closed) return
-        // the peer went meanwhile (its new link closed), or a later link took over: the old one goes too
+        // the new link closed meanwhile: the old one is the peer's link again (#onLinkClosed)
+        if (peer.link === old && this.#peersById.get(peer.id) === peer) return
+        // the peer went meanwhile, or a later link took over: the old one goes too
         if (this.#peersById.get(peer.id) !== peer || peer.link !== link || o.status() !== 'running') { old.conn.close(); return }
         if (oldAnswered) {
           // the peer still holds the old link: both ends keep it, as the rank says
@@ -503,7 +509,26 @@ export class LinkManager {
   }
 
   #onLinkClosed (peer: Peer, link: Link, reason?: Error): void {
+    const probed = this.#probing.get(peer.id)
+    const misbehaved = isMisbehaviour(reason) || this.#o.guard.banned(peer.id, undefined) !== undefined
+    if (probed === link) {
+      // the old link under the stale probe closed: the peer goes on on its new link (the current
+      // one), unless the old one closed for misbehaviour (then the new one goes too)
+      this.#probing.delete(peer.id)
+      this.#pendingConns.delete(link.conn)
+      if (peer.link !== link && this.#peersById.get(peer.id) === peer) {
+        if (misbehaved) peer.link.conn.close(reason)
+        else this.#o.metrics.inc('links.replaced-stale')
+        return
+      }
+    }
     if (peer.link !== link || this.#peersById.get(peer.id) !== peer) return
+    if (probed !== undefined && probed !== link && !probed.conn.closed && this.#o.status() === 'running' && !misbehaved) {
+      // the peer's new link closed while its old one was being probed: the old one is its link
+      // again (the probe's answer says whether it still works; the failure detector watches it)
+      peer.link = probed
+      return
+    }
     if (link.byeReason === 'duplicate' && this.#o.status() === 'running') {
       // the remote kept another link that has not finished its handshake here yet
       const cancel = this.#o.timers.after(this.#o.duplicateGraceMs, () => {
@@ -518,6 +543,7 @@ export class LinkManager {
 
   #removePeer (peer: Peer, reason?: Error): void {
     this.#peersById.delete(peer.id)
+    this.#probing.delete(peer.id)
     this.#o.metrics.inc('peers.disconnected')
     this.#o.logger.debug('peer disconnected', { peer: peer.id, reason })
     this.#o.emit('peer:disconnect', reason === undefined ? { peer } : { peer, reason })

@@ -11,7 +11,7 @@ import { StoreBootstrap } from '../store/store-bootstrap.js'
 import type { PeerRecord } from '../store/peer-store.js'
 import { peersCarried } from '../store/peer-exchange.js'
 import { watchDrops, withType } from './validate.js'
-import { BannedError, DecryptError, InvalidFrameError, TooLargeError } from '../util/errors.js'
+import { isMisbehaviour } from '../util/errors.js'
 
 /** A healthy node probes a seed once in this many heal periods on average (30 s default: 1k nodes → ~2 probes/s at the seeds). */
 const HEALTHY_PROBE_ODDS = 16
@@ -78,12 +78,6 @@ function onlyWebrtc (addrs: string[]): boolean {
 export interface MembershipEvents {
   'peer:down': { id: PeerId }
   'peer:up': { id: PeerId }
-}
-
-
-/** A link closed because the peer sent what it must not (undecodable, unauthentic or oversized frames, a ban). */
-function misbehaved (reason: Error): boolean {
-  return reason instanceof InvalidFrameError || reason instanceof DecryptError || reason instanceof TooLargeError || reason instanceof BannedError
 }
 
 /** `hs.pause` data: `{ paused: bool }`, or undefined when malformed. */
@@ -205,7 +199,7 @@ export class Membership {
       // attacker back would only let it in again)
       const addrs = this.hv.activeView().get(peer.id)
       const bye = peer.link.byeReason
-      const failed = reason !== undefined && bye === undefined && !misbehaved(reason)
+      const failed = reason !== undefined && bye === undefined && !isMisbehaviour(reason)
       if (addrs !== undefined && (failed || bye === 'duplicate')) this.#relink(peer.id, this.#dialable(peer.id, addrs, peer))
       this.#overlayLinks.delete(peer.id)
       this.#lastSent.delete(peer.id)
