@@ -310,6 +310,25 @@ describe('overlay signalling', () => {
     expect(() => s.send(nodes[0]!.id, 's', new Uint8Array(300_000))).toThrow(expect.objectContaining({ code: 'ERR_TOO_LARGE' }))
   })
 
+  it('a relink ends when a link to the peer comes up by another way: the next loss is dialled at once, not after the old backoff', async () => {
+    const { nodes, probes } = await net(3, 'none')
+    const svc = probes[1]!.context.signals as unknown as SignalService
+    const target = nodes[2]!
+    // a neighbour lost in an outage: every dial fails, and the relink backs off (0, 1, 2, 4, 8, 16 intervals)
+    let failed = 0
+    svc.relink(target.id, async () => { failed++; throw new Error('the path is down') }, 50)
+    await eventually(() => failed === 4, 2_000, 'four failed relink dials')
+    // the peer comes back by its own dial (here node 1 dials it: any link counts) while the
+    // relink waits 8 intervals (400 ms) for its next attempt
+    await nodes[1]!.dial('memory:node-2')
+    // the link is lost again: its relink dials at once. Before, the old relink held the peer's
+    // slot and this loss waited for the old schedule (up to 16 intervals, 16 s at the default)
+    let dialled = 0
+    svc.relink(target.id, async () => { dialled++ }, 50)
+    await eventually(() => dialled === 1, 2_000, 'the new loss dialled at once')
+    expect(failed).toBe(4)
+  })
+
   it('a probe start failure fails node.start()', async () => {
     const bad: Transport = { name: 'bad', protocols: ['bad'], supports: { listen: false }, dial: async () => { throw new Error('x') }, listen: async () => { throw new Error('x') }, close: async () => {}, start: async () => { throw new UnsupportedError('no WebRTC here') } }
     const n = createNode({ transports: [bad] })

@@ -66,6 +66,9 @@ const MAX_HELD = 256
 /** Relink dials, in heartbeat intervals after the previous one failed (`SignalService.relink`). */
 const RELINK_DELAYS = [0, 1, 2, 4, 8, 16]
 
+/** One lost neighbour's relink: cancels its next attempt. */
+interface Relink { cancel: () => void }
+
 export class SignalService implements SignalRouter {
   #handlers: SignalHandlers | undefined
   readonly #routes: ExpiringMap<PeerId, PeerId>
@@ -78,8 +81,8 @@ export class SignalService implements SignalRouter {
   readonly #probesLeft: ExpiringMap<PeerId, Set<string>>
   #queued = 0
   #seq = 0
-  /** Lost neighbours being relinked (`relink`). */
-  readonly #relinking = new Set<PeerId>()
+  /** Lost neighbours being relinked (`relink`), each with the cancel of its next attempt. */
+  readonly #relinking = new Map<PeerId, Relink>()
   /** Signals held for a target that may be connecting (`SIGNAL_HOLD_MS`), by target. */
   readonly #held = new Map<PeerId, Array<{ link: Peer, f: SignalFrame }>>()
   #heldCount = 0
@@ -99,16 +102,34 @@ export class SignalService implements SignalRouter {
    * once, then RELINK_DELAYS heartbeat intervals after each failure, then leave it to healing.
    * Here, with the signalling, because relinking matters most for WebRTC links (a new session
    * through these signals stands in for an ICE restart) and keeps it out of `hearsay/lite`.
+   * A link to `id` that comes up by any way (this relink's dial, the peer's own, a rejoin) ends
+   * the relink: the next loss starts again at once. Left running, a relink that had backed off
+   * (16 intervals) swallowed the next loss of a link it no longer needed to make, and that loss
+   * waited for the backoff (the NAT recovery tests' symmetric pair, issue 16).
    */
-  relink (id: PeerId, dial: () => Promise<unknown>, intervalMs: number, attempt = 0): void {
-    const after = RELINK_DELAYS[attempt]
-    if (attempt === 0 && this.#relinking.has(id)) return
-    if (after === undefined) { this.#relinking.delete(id); return }
-    this.#relinking.add(id)
-    // the node's timers stop with it
-    this.ctx.timers.after(after * intervalMs, () => {
-      dial().then(() => { this.#relinking.delete(id) }, () => { this.relink(id, dial, intervalMs, attempt + 1) })
-    })
+  relink (id: PeerId, dial: () => Promise<unknown>, intervalMs: number): void {
+    if (this.#relinking.has(id)) { this.ctx.logger.debug('relink under way already', { peer: id }); return }
+    const run: Relink = { cancel: () => {} }
+    this.#relinking.set(id, run)
+    const attempt = (n: number): void => {
+      const after = RELINK_DELAYS[n]
+      if (after === undefined) { this.#endRelink(id, run); return }
+      // the node's timers stop with it
+      run.cancel = this.ctx.timers.after(after * intervalMs, () => {
+        dial().then(() => { this.#endRelink(id, run) }, (err: unknown) => {
+          if (this.#relinking.get(id) !== run) return
+          this.ctx.logger.debug('relink dial failed', { peer: id, attempt: n, err })
+          attempt(n + 1)
+        })
+      })
+    }
+    attempt(0)
+  }
+
+  #endRelink (id: PeerId, run: Relink): void {
+    if (this.#relinking.get(id) !== run) return
+    run.cancel()
+    this.#relinking.delete(id)
   }
 
   setHandlers (handlers: SignalHandlers): () => void {
@@ -399,6 +420,8 @@ export class SignalService implements SignalRouter {
 
   /** A neighbour arrived: signals that waited for one (none was connected) probe it. */
   #linkUp (peer: Peer): void {
+    const relink = this.#relinking.get(peer.id)
+    if (relink !== undefined) this.#endRelink(peer.id, relink)
     const held = this.#held.get(peer.id)
     if (held !== undefined) {
       // it was connecting: what waited for it goes on now
