@@ -3,7 +3,7 @@
  * client + WebRTC, listening on `webrtc:*`), with a memory store so several pages of one origin
  * do not share IndexedDB. Driven through `window.__rtc`; failures come back as values.
  */
-import { createNode, memoryStore } from 'hearsay'
+import { createNode, memoryStore, secureChannel, webCryptoAes256Gcm, xsalsa20Poly1305 } from 'hearsay'
 import type { HearsayNode, Peer } from 'hearsay'
 
 export interface RtcError { name: string, code?: string, reason?: string, message: string }
@@ -12,8 +12,13 @@ export interface RtcDial { remoteId?: string, address?: string, ms?: number, err
 export interface RtcPeerInfo { id: string, address: string }
 
 export interface RtcPage {
-  /** Starts a node that joins through `seed` (ws://…); `overlay` runs HyParView. */
-  start: (seed: string, overlay: boolean, networkKey?: string) => Promise<RtcStart>
+  /**
+   * Starts a node that joins through `seed` (ws://…); `overlay` runs HyParView; `webCryptoAes`
+   * offers AES-256-GCM through WebCrypto ahead of XSalsa20-Poly1305 (browsers' default).
+   */
+  start: (seed: string, overlay: boolean, networkKey?: string, webCryptoAes?: boolean) => Promise<RtcStart>
+  /** The cipher suite of the link to `id`. */
+  cipherSuite: (id: string) => string | undefined
   /** Resolves once `id` is a connected peer (or rejects after `ms`). */
   waitPeer: (id: string, ms: number) => Promise<void>
   dial: (address: string) => Promise<RtcDial>
@@ -50,8 +55,9 @@ function peer (id: string): Peer {
 }
 
 window.__rtc = {
-  start: async (seed, overlay, networkKey) => {
-    node = createNode({ store: memoryStore(), seeds: [seed], overlay, ...(networkKey === undefined ? {} : { networkKey }), heartbeatInterval: 500 })
+  start: async (seed, overlay, networkKey, webCryptoAes) => {
+    const channel = webCryptoAes === true ? { channel: secureChannel({ ...(networkKey === undefined ? {} : { networkKey }), cipherSuites: [webCryptoAes256Gcm(), xsalsa20Poly1305] }) } : {}
+    node = createNode({ store: memoryStore(), seeds: [seed], overlay, ...(networkKey === undefined ? {} : { networkKey }), ...channel, heartbeatInterval: 500 })
     node.on('message', ({ from, type, data }) => { if (!type.startsWith('bench')) received.push({ from: from.id, type, data }) })
     node.route('bench', () => { benchCount++ })
     node.route('bench.end', (m) => { m.from.send('bench.done', benchCount); benchCount = 0 })
@@ -81,6 +87,7 @@ window.__rtc = {
     }
   },
   hangUp: async (id) => { await node!.hangUp(id) },
+  cipherSuite: (id) => (node?.getPeer(id)?.link.conn as { cipherSuite?: string } | undefined)?.cipherSuite,
   peers: () => (node?.peers() ?? []).map(p => ({ id: p.id, address: p.address })),
   send: (to, type, data) => { peer(to).send(type, data) },
   messages: () => [...received],

@@ -30,6 +30,7 @@ export { initiator, responder, toNetworkKey, PUBLIC_NETWORK_KEY, HELLO_BYTES, RE
 export type { HandshakeResult, HandshakeOptions } from './wire/handshake.js'
 export { BoxStream } from './wire/box-stream.js'
 export { installCipherSuite, aes256Gcm, xsalsa20Poly1305, XSALSA20_POLY1305, AES_256_GCM } from './wire/cipher-suite.js'
+export { webCryptoAes256Gcm } from './wire/web-crypto-aes.js'
 export type { CipherSuite, FrameCipher, NodeCipherApi } from './wire/cipher-suite.js'
 export type { Channel, UpgradeOptions, UpgradedConnection } from './link/channel.js'
 export { secureChannel } from './link/secure-channel.js'

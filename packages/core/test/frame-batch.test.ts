@@ -4,7 +4,7 @@ import * as nodeCrypto from 'node:crypto'
 import { resetCipherSuites } from '../src/wire/cipher-suite.js'
 import type { CipherSuite } from '../src/wire/cipher-suite.js'
 import {
-  aes256Gcm, installCipherSuite, xsalsa20Poly1305,
+  aes256Gcm, installCipherSuite, webCryptoAes256Gcm, xsalsa20Poly1305,
   createNode, encodeEnvelope, generateIdentity, InvalidFrameError, MemoryNetwork, secureChannel, systemClock, systemRandom
 } from '../src/index.js'
 import type { Connection, UpgradedConnection } from '../src/index.js'
@@ -93,7 +93,7 @@ describe('FrameCoalescer', () => {
 interface Pair { a: UpgradedConnection, b: UpgradedConnection, wireFrames: () => number }
 
 /** Two secure connections over the memory network; counts the sealed frames a → b. */
-async function securePair (opts: { coalesceA?: boolean, coalesceB?: boolean, suitesA?: CipherSuite[], suitesB?: CipherSuite[] } = {}): Promise<Pair> {
+async function securePair (opts: { coalesceA?: boolean, coalesceB?: boolean, suitesA?: CipherSuite[], suitesB?: CipherSuite[], flipAfterHandshake?: boolean } = {}): Promise<Pair> {
   const network = new MemoryNetwork()
   const server = network.transport('b')
   let inbound: Connection | undefined
@@ -105,7 +105,12 @@ async function securePair (opts: { coalesceA?: boolean, coalesceB?: boolean, sui
     direction: raw.direction,
     get closed () { return raw.closed },
     get bufferedAmount () { return raw.bufferedAmount },
-    send: (f) => { frames++; raw.send(f) },
+    send: (f) => {
+      frames++
+      // the handshake is two frames this way (hello, auth); what follows is sealed
+      if (opts.flipAfterHandshake === true && frames > 2) { f = f.slice(); f[0]! ^= 1 }
+      raw.send(f)
+    },
     drained: async (o) => { await raw.drained(o) },
     setHandlers: (h) => { raw.setHandlers(h) },
     close: (r) => { raw.close(r) }
@@ -206,6 +211,56 @@ describe('secure channel with coalescing', () => {
     }
     expect(() => secureChannel({ cipherSuites: [] })).toThrow(TypeError)
     expect(() => secureChannel({ cipherSuites: [aes, aes] })).toThrow(TypeError)
+  })
+
+  it('an asynchronous suite (WebCrypto AES-256-GCM) keeps frame order both ways, counts what it is sealing as buffered, and interoperates with node:crypto\'s', async () => {
+    const wc = webCryptoAes256Gcm()
+    for (const [suitesA, suitesB] of [[[wc], [wc]], [[wc], [aes256Gcm(nodeCrypto)]], [[aes256Gcm(nodeCrypto)], [wc]]] as const) {
+      const { a, b } = await securePair({ suitesA: suitesA.slice(), suitesB: suitesB.slice() })
+      expect([(a.conn as { cipherSuite?: string }).cipherSuite, (b.conn as { cipherSuite?: string }).cipherSuite]).toEqual(['aes-256-gcm', 'aes-256-gcm'])
+      const atB: number[] = []; const atA: number[] = []
+      b.conn.setHandlers({ onMessage: (f) => { atB.push(f[1]! + 256 * f[2]!) }, onClose: () => {} })
+      a.conn.setHandlers({ onMessage: (f) => { atA.push(f[1]! + 256 * f[2]!) }, onClose: () => {} })
+      // several turns, frames too big to batch among them: each seals on its own and must not overtake
+      for (let turn = 0; turn < 5; turn++) {
+        for (let i = 0; i < 100; i++) {
+          const n = turn * 100 + i
+          const f = new Uint8Array(i % 37 === 0 ? MAX_BATCH_BYTES + 1 : 4).fill(0x93)
+          f[1] = n & 255; f[2] = n >> 8
+          a.conn.send(f); b.conn.send(f)
+        }
+        await Promise.resolve()
+      }
+      await eventually(() => atB.length === 500 && atA.length === 500, 5000, 'every frame')
+      expect(atB).toEqual([...Array(500).keys()])
+      expect(atA).toEqual([...Array(500).keys()])
+      await a.conn.drained()
+      expect(a.conn.bufferedAmount).toBe(0)
+    }
+  })
+
+  it('an asynchronous suite: frames sent just before a close still arrive ahead of it; a tampered frame closes the link with ERR_DECRYPT', async () => {
+    const wc = webCryptoAes256Gcm()
+    const { a, b } = await securePair({ suitesA: [wc], suitesB: [wc] })
+    const got: number[] = []
+    let closedWith: Error | undefined | null = null
+    b.conn.setHandlers({ onMessage: (f) => { got.push(f[1]!) }, onClose: (r) => { closedWith = r } })
+    a.conn.setHandlers({ onMessage: () => {}, onClose: () => {} })
+    for (let i = 0; i < 10; i++) a.conn.send(bytes(0x93, i, 0, 0))
+    // still sealing when asked to close
+    expect(a.conn.bufferedAmount).toBeGreaterThan(0)
+    a.conn.close()
+    await eventually(() => closedWith !== null, 5000, 'closed')
+    expect(got).toEqual([...Array(10).keys()])
+
+    // a frame altered on the wire
+    const pair = await securePair({ suitesA: [wc], suitesB: [wc], flipAfterHandshake: true })
+    let reason: Error | undefined
+    pair.b.conn.setHandlers({ onMessage: () => {}, onClose: (r) => { reason = r } })
+    pair.a.conn.setHandlers({ onMessage: () => {}, onClose: () => {} })
+    pair.a.conn.send(bytes(0x93, 1, 0, 0))
+    await eventually(() => reason !== undefined, 5000, 'closed on the bad frame')
+    expect((reason as { code?: string }).code).toBe('ERR_DECRYPT')
   })
 
   it('installCipherSuite makes the default channel offer the suite ahead of XSalsa20-Poly1305', async () => {

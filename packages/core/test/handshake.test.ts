@@ -1,10 +1,11 @@
 import * as nodeCrypto from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import {
-  AES_256_GCM, AUTH_BYTES, BoxStream, XSALSA20_POLY1305, aes256Gcm, xsalsa20Poly1305, HELLO_BYTES, PUBLIC_NETWORK_KEY, REPLY_BYTES, encodeEnvelope, fromHex, generateIdentity,
+  AES_256_GCM, AUTH_BYTES, BoxStream, webCryptoAes256Gcm, XSALSA20_POLY1305, aes256Gcm, xsalsa20Poly1305, HELLO_BYTES, PUBLIC_NETWORK_KEY, REPLY_BYTES, encodeEnvelope, fromHex, generateIdentity,
   identityFromSeed, initiator, responder, seededRandom, toHex, toNetworkKey
 } from '../src/index.js'
 import { concat, utf8 } from '../src/util/bytes.js'
+import { syncBox } from './sync-box.js'
 import { hash, mac } from '../src/wire/crypto.js'
 
 // The vectors of docs/protocol.md: fixed seeds and ephemeral secrets give exact bytes.
@@ -62,7 +63,7 @@ describe('handshake', () => {
     const env = encodeEnvelope({ type: 'chat', data: { text: 'hi' } })
     expect(toHex(env)).toBe(V.env)
     expect(toHex(encodeEnvelope({ type: 'hs.pause', data: { paused: true } }))).toBe(V.pause)
-    expect(toHex(new BoxStream(result.sendKey).seal(env))).toBe(V.frame0)
+    expect(toHex(syncBox(result.sendKey).seal(env))).toBe(V.frame0)
     expect([m1.length, m2.length, m3.length]).toEqual([HELLO_BYTES, REPLY_BYTES, AUTH_BYTES])
   })
 
@@ -73,8 +74,8 @@ describe('handshake', () => {
     expect(toHex(ri.sendKey)).toBe(toHex(rr.recvKey))
     expect(toHex(ri.recvKey)).toBe(toHex(rr.sendKey))
     expect(toHex(ri.sendKey)).not.toBe(toHex(ri.recvKey))
-    const a = new BoxStream(ri.sendKey)
-    const b = new BoxStream(rr.recvKey)
+    const a = syncBox(ri.sendKey)
+    const b = syncBox(rr.recvKey)
     expect(toHex(b.open(a.seal(new Uint8Array([1, 2, 3]))))).toBe('010203')
   })
 
@@ -156,13 +157,13 @@ describe('handshake', () => {
 
   it('frames: tampered, replayed and reordered frames fail authentication', async () => {
     const { ri, rr } = await run()
-    const tx = new BoxStream(ri.sendKey)
+    const tx = syncBox(ri.sendKey)
     const f0 = tx.seal(new Uint8Array([1]))
     const f1 = tx.seal(new Uint8Array([2]))
     const tampered = f0.slice(); tampered[tampered.length - 1]! ^= 1
-    expect(() => new BoxStream(rr.recvKey).open(tampered)).toThrow(code('ERR_DECRYPT'))
-    expect(() => new BoxStream(rr.recvKey).open(f1)).toThrow(code('ERR_DECRYPT'))
-    const rx = new BoxStream(rr.recvKey)
+    expect(() => syncBox(rr.recvKey).open(tampered)).toThrow(code('ERR_DECRYPT'))
+    expect(() => syncBox(rr.recvKey).open(f1)).toThrow(code('ERR_DECRYPT'))
+    const rx = syncBox(rr.recvKey)
     rx.open(f0)
     expect(() => rx.open(f0)).toThrow(code('ERR_DECRYPT'))
   })
@@ -220,12 +221,25 @@ describe('cipher suites', () => {
       expect([result.suite, rr.suite]).toEqual([suite.id, suite.id])
       // the keys do not depend on the lists
       expect(toHex(result.sendKey)).toBe(V.i2r)
-      const tx = new BoxStream(result.sendKey, suite)
+      const tx = syncBox(result.sendKey, suite)
       expect([toHex(tx.seal(env)), toHex(tx.seal(env))]).toEqual([v.frame0, v.frame1])
-      const rx = new BoxStream(rr.recvKey, suite)
+      const rx = syncBox(rr.recvKey, suite)
       expect(toHex(rx.open(fromHex(v.frame0)))).toBe(V.env)
       expect(toHex(rx.open(fromHex(v.frame1)))).toBe(V.env)
     }
+  })
+
+  it('WebCrypto\'s AES-256-GCM (browsers) seals the same vector frames as node:crypto\'s, and opens them; a tampered frame rejects with DecryptError', async () => {
+    const { ri, rr } = await negotiate(BOTH, BOTH)
+    const wc = webCryptoAes256Gcm()
+    const tx = new BoxStream(ri.sendKey, wc)
+    const [f0, f1] = await Promise.all([tx.seal(fromHex(V.env)), tx.seal(fromHex(V.env))])
+    const native = syncBox(ri.sendKey, aes)
+    expect([toHex(f0), toHex(f1)]).toEqual([toHex(native.seal(fromHex(V.env))), toHex(native.seal(fromHex(V.env)))])
+    const rx = new BoxStream(rr.recvKey, wc)
+    expect(toHex(await rx.open(f0))).toBe(V.env)
+    const tampered = f1.slice(); tampered[0]! ^= 1
+    await expect(rx.open(tampered)).rejects.toThrow(code('ERR_DECRYPT'))
   })
 
   it('both ends take the first suite of the initiator\'s list that the responder lists', async () => {
@@ -283,17 +297,17 @@ describe('cipher suites', () => {
 
   it('AES-256-GCM frames: tampered, replayed and reordered frames fail authentication', async () => {
     const { ri, rr } = await negotiate(BOTH, BOTH)
-    const tx = new BoxStream(ri.sendKey, aes)
+    const tx = syncBox(ri.sendKey, aes)
     const f0 = tx.seal(new Uint8Array([1]))
     const f1 = tx.seal(new Uint8Array([2]))
     expect(f0.length).toBe(1 + 16)
     for (const pos of [0, f0.length - 1]) {
       const tampered = f0.slice(); tampered[pos]! ^= 1
-      expect(() => new BoxStream(rr.recvKey, aes).open(tampered)).toThrow(code('ERR_DECRYPT'))
+      expect(() => syncBox(rr.recvKey, aes).open(tampered)).toThrow(code('ERR_DECRYPT'))
     }
-    expect(() => new BoxStream(rr.recvKey, aes).open(f1)).toThrow(code('ERR_DECRYPT'))
-    expect(() => new BoxStream(rr.recvKey, aes).open(f0.subarray(0, 15))).toThrow(code('ERR_DECRYPT'))
-    const rx = new BoxStream(rr.recvKey, aes)
+    expect(() => syncBox(rr.recvKey, aes).open(f1)).toThrow(code('ERR_DECRYPT'))
+    expect(() => syncBox(rr.recvKey, aes).open(f0.subarray(0, 15))).toThrow(code('ERR_DECRYPT'))
+    const rx = syncBox(rr.recvKey, aes)
     expect([...rx.open(f0)]).toEqual([1])
     expect(() => rx.open(f0)).toThrow(code('ERR_DECRYPT'))
   })

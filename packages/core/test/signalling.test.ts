@@ -8,6 +8,7 @@ import type { Clock, HearsayNode, Signal, SignalFailure, Testnet, Transport, Tra
 import { eventually } from '../src/testing/compliance/assert.js'
 import { MAX_SIGNAL_HOPS, SIGNAL_HOPS } from '../src/overlay/signal-frames.js'
 import type { SignalService } from '../src/overlay/signalling.js'
+import { SIGNAL_HOLD_MS } from '../src/overlay/signalling.js'
 
 /** A transport that only signals: it keeps the context the node gives it and logs what arrives. */
 class SignalProbe implements Transport {
@@ -138,13 +139,31 @@ describe('overlay signalling', () => {
     await eventually(() => pa.failures.length === 1)
   })
 
-  it('an unknown peer: every neighbour answers unreachable and the session fails at once', async () => {
+  it('an unknown peer: every neighbour answers unreachable (after holding the signal SIGNAL_HOLD_MS) and the session fails', async () => {
     const { nodes, probes } = await net(3)
+    const sent = performance.now()
     probes[1]!.context.signals.send(OTHER, 'lost', 'offer')
     await eventually(() => probes[1]!.failures.length === 1)
+    expect(performance.now() - sent).toBeGreaterThanOrEqual(SIGNAL_HOLD_MS - 5)
     expect(probes[1]!.failures[0]).toEqual({ from: OTHER, session: 'lost', code: 'unreachable' })
     expect(nodes[0]!.metrics.get('drops.rtc-no-route')).toBe(1)
     expect(nodes[1]!.metrics.get('rtc.unreachable')).toBe(1)
+  })
+
+  it('a signal for a peer that is connecting to the forwarder right now waits for it, not answered unreachable (first contact)', async () => {
+    const { t, nodes, probes } = await net(2)
+    const late = new SignalProbe()
+    const target = createNode({ overlay: false, transports: [t.network.transport('late'), late] })
+    cleanups.push(async () => { await target.stop() })
+    await target.start()
+    // the dialler's signal reaches the hub before the target's link does
+    probes[1]!.context.signals.send(target.id, 'first', 'offer')
+    await eventually(() => nodes[0]!.metrics.get('rtc.held') === 1, 2000, 'the hub holds the signal')
+    await target.dial('memory:node-0')
+    await eventually(() => late.signals.length === 1, 5000, 'the held signal delivered')
+    expect(late.signals[0]).toMatchObject({ from: nodes[1]!.id, session: 'first', data: 'offer' })
+    expect(nodes[0]!.metrics.get('rtc.held-forwarded')).toBe(1)
+    expect(probes[1]!.failures).toEqual([])
   })
 
   it('a target with no WebRTC refuses: the dialler hears `refused`', async () => {
@@ -289,6 +308,25 @@ describe('overlay signalling', () => {
     expect(() => s.send(nodes[1]!.id, 's', 1)).toThrow(TypeError)
     expect(() => s.send(nodes[0]!.id, 'x'.repeat(65), 1)).toThrow(TypeError)
     expect(() => s.send(nodes[0]!.id, 's', new Uint8Array(300_000))).toThrow(expect.objectContaining({ code: 'ERR_TOO_LARGE' }))
+  })
+
+  it('a relink ends when a link to the peer comes up by another way: the next loss is dialled at once, not after the old backoff', async () => {
+    const { nodes, probes } = await net(3, 'none')
+    const svc = probes[1]!.context.signals as unknown as SignalService
+    const target = nodes[2]!
+    // a neighbour lost in an outage: every dial fails, and the relink backs off (0, 1, 2, 4, 8, 16 intervals)
+    let failed = 0
+    svc.relink(target.id, async () => { failed++; throw new Error('the path is down') }, 50)
+    await eventually(() => failed === 4, 2_000, 'four failed relink dials')
+    // the peer comes back by its own dial (here node 1 dials it: any link counts) while the
+    // relink waits 8 intervals (400 ms) for its next attempt
+    await nodes[1]!.dial('memory:node-2')
+    // the link is lost again: its relink dials at once. Before, the old relink held the peer's
+    // slot and this loss waited for the old schedule (up to 16 intervals, 16 s at the default)
+    let dialled = 0
+    svc.relink(target.id, async () => { dialled++ }, 50)
+    await eventually(() => dialled === 1, 2_000, 'the new loss dialled at once')
+    expect(failed).toBe(4)
   })
 
   it('a probe start failure fails node.start()', async () => {

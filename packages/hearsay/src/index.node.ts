@@ -20,6 +20,8 @@ export { toDuplex, openDuplex, broadcastDuplex } from '@hearsay/node-streams'
 export { tcp } from '@hearsay/transport-tcp'
 export type { TcpInit } from '@hearsay/transport-tcp'
 export type { HearsayOptions } from './options.js'
+export { networkChanges } from './network-changes.node.js'
+export type { NetworkChangesOptions } from './network-changes.node.js'
 
 /** Where a Node process keeps its peers, stats and identity unless told otherwise (relative to the working directory). */
 export const DEFAULT_STORE = './.hearsay'

@@ -2,7 +2,7 @@ import type { AbortOptions } from '../util/abort.js'
 import { throwIfAborted, toAbortError, withDeadline } from '../util/abort.js'
 import type { Clock, Random, TimerSet } from '../util/clock.js'
 import {
-  BannedError, ConnectionClosedError, DialError, HearsayError, InvalidFrameError, NoTransportError, NotStartedError,
+  BannedError, ConnectionClosedError, DialError, HearsayError, InvalidFrameError, isMisbehaviour, NoTransportError, NotStartedError,
   SelfDialError, TimeoutError
 } from '../util/errors.js'
 import type { Limits } from '../util/limits.js'
@@ -76,6 +76,8 @@ export class LinkManager {
   readonly #graceTimers = new Map<PeerId, () => void>()
   readonly #pings = new Map<number, () => void>()
   readonly #pendingConns = new Set<Connection>()
+  /** The earlier link of a peer that dialled again, while it is probed (see `#addLink`); the new one is current meanwhile. */
+  readonly #probing = new Map<PeerId, Link>()
   #pingSeq = 0
 
   constructor (options: LinkManagerOptions) {
@@ -186,12 +188,23 @@ export class LinkManager {
   async ping (peer: Peer | PeerId, timeoutMs: number, signal?: AbortSignal): Promise<number> {
     const p = typeof peer === 'string' ? this.#peersById.get(peer) : peer
     if (p === undefined || !p.connected) throw new ConnectionClosedError('not connected to that peer')
+    return await this.#pingOver(p.link, timeoutMs, signal)
+  }
+
+  /** A ping over one link of a peer (its current one, or the earlier one a stale probe asks), ms. */
+  async #pingOver (link: Link, timeoutMs: number, signal?: AbortSignal): Promise<number> {
     const n = ++this.#pingSeq
     const clock = this.#o.clock
     const started = clock.now()
     const pong = new Promise<void>((resolve) => { this.#pings.set(n, resolve) })
     try {
-      this.send(p, 'hs.ping', { n })
+      try {
+        const frame = encodeEnvelope({ type: 'hs.ping', data: { n } }, this.#o.limits)
+        link.conn.send(frame)
+        this.#count(frame)
+      } catch (err) {
+        this.#o.metrics.drop(err instanceof ConnectionClosedError ? 'send-closed' : 'send-failed')
+      }
       await withDeadline(pong, { signal, timeoutMs, clock, timeoutMessage: 'ping timed out' })
       return clock.now() - started
     } finally {
@@ -353,19 +366,35 @@ export class LinkManager {
       // have lost that one without this end knowing (a NAT that forgot the mapping: the peer's
       // side broke at once, this side's looks fine). Keeping the old by rank would retire the
       // only live link; the old one is asked for a pong first, and kept only if it answers.
+      // Meanwhile this side speaks on the new link, the one the peer talks on: what it said
+      // over the old one would vanish with it (a relay's NEIGHBOR reply lost in the probe left
+      // the peer without the relay in its view, so it sent the relay no heartbeats, and the
+      // relay declared it down and hung up: the NAT recovery tests, issue 16).
+      // (current before it is attached: frames that arrived behind the handshake are handled in #attach)
+      peer.link = link
       this.#attach(peer, link)
-      this.#pendingConns.add(link.conn)
+      this.#pendingConns.add(old.conn)
+      this.#probing.set(peer.id, old)
       const settle = (oldAnswered: boolean): void => {
-        this.#pendingConns.delete(link.conn)
-        if (link.conn.closed || peer.link !== old) return
-        // the old link closed meanwhile and the peer with it: the new one goes too (it relinks)
-        if (this.#peersById.get(peer.id) !== peer || o.status() !== 'running') { link.conn.close(); return }
-        if (oldAnswered) { this.#retire(link); return }
+        this.#pendingConns.delete(old.conn)
+        if (this.#probing.get(peer.id) === old) this.#probing.delete(peer.id)
+        if (old.conn.closed) return
+        // the new link closed meanwhile: the old one is the peer's link again (#onLinkClosed)
+        if (peer.link === old && this.#peersById.get(peer.id) === peer) return
+        // the peer went meanwhile, or a later link took over: the old one goes too
+        if (this.#peersById.get(peer.id) !== peer || peer.link !== link || o.status() !== 'running') { old.conn.close(); return }
+        if (oldAnswered) {
+          // the peer still holds the old link: both ends keep it, as the rank says
+          peer.link = old
+          this.#graceTimers.get(peer.id)?.()
+          this.#graceTimers.delete(peer.id)
+          if (!link.conn.closed) this.#retire(link)
+          return
+        }
         o.metrics.inc('links.replaced-stale')
-        peer.link = link
         old.conn.close()
       }
-      this.ping(peer, STALE_PROBE_MS).then(() => { settle(true) }, () => { settle(false) })
+      this.#pingOver(old, STALE_PROBE_MS).then(() => { settle(true) }, () => { settle(false) })
       return peer
     }
     if (old.rank <= link.rank && !old.conn.closed) {
@@ -480,7 +509,26 @@ export class LinkManager {
   }
 
   #onLinkClosed (peer: Peer, link: Link, reason?: Error): void {
+    const probed = this.#probing.get(peer.id)
+    const misbehaved = isMisbehaviour(reason) || this.#o.guard.banned(peer.id, undefined) !== undefined
+    if (probed === link) {
+      // the old link under the stale probe closed: the peer goes on on its new link (the current
+      // one), unless the old one closed for misbehaviour (then the new one goes too)
+      this.#probing.delete(peer.id)
+      this.#pendingConns.delete(link.conn)
+      if (peer.link !== link && this.#peersById.get(peer.id) === peer) {
+        if (misbehaved) peer.link.conn.close(reason)
+        else this.#o.metrics.inc('links.replaced-stale')
+        return
+      }
+    }
     if (peer.link !== link || this.#peersById.get(peer.id) !== peer) return
+    if (probed !== undefined && probed !== link && !probed.conn.closed && this.#o.status() === 'running' && !misbehaved) {
+      // the peer's new link closed while its old one was being probed: the old one is its link
+      // again (the probe's answer says whether it still works; the failure detector watches it)
+      peer.link = probed
+      return
+    }
     if (link.byeReason === 'duplicate' && this.#o.status() === 'running') {
       // the remote kept another link that has not finished its handshake here yet
       const cancel = this.#o.timers.after(this.#o.duplicateGraceMs, () => {
@@ -495,6 +543,7 @@ export class LinkManager {
 
   #removePeer (peer: Peer, reason?: Error): void {
     this.#peersById.delete(peer.id)
+    this.#probing.delete(peer.id)
     this.#o.metrics.inc('peers.disconnected')
     this.#o.logger.debug('peer disconnected', { peer: peer.id, reason })
     this.#o.emit('peer:disconnect', reason === undefined ? { peer } : { peer, reason })

@@ -4,7 +4,7 @@ import type { AbortOptions } from '../util/abort.js'
 import { toAbortError } from '../util/abort.js'
 import { BoxStream } from '../wire/box-stream.js'
 import type { Channel, UpgradeOptions, UpgradedConnection } from './channel.js'
-import { ConnectionClosedError, HandshakeError, HearsayError } from '../util/errors.js'
+import { ConnectionClosedError, HandshakeError, HearsayError, TooLargeError } from '../util/errors.js'
 import { decodeBatch, isBatch } from '../wire/frame-batch.js'
 import { FrameCoalescer, MAX_BATCH_BYTES } from '../wire/frame-coalescer.js'
 import { FramePump } from './frame-pump.js'
@@ -99,10 +99,36 @@ export function secureChannel (opts: SecureChannelOptions = {}): Channel {
   }
 }
 
+/** Bytes of frames an asynchronous suite may hold while opening them, per link. */
+const MAX_OPENING = 32 * 1024 * 1024
+
+/** Runs `fn` now, or once `tail` settles. */
+function after (tail: Promise<void> | undefined, fn: () => void): void {
+  if (tail === undefined) fn()
+  else tail.finally(fn).catch(() => {})
+}
+
+/**
+ * Runs `then(value)` after the step `tail` ends (frame order for an asynchronous suite): at once
+ * when nothing waits and the value is ready (a synchronous suite never waits). Returns the new tail.
+ */
+function inOrder<T> (tail: Promise<void> | undefined, value: T | Promise<T>, then: (v: T) => void, fail: (err: unknown) => void): Promise<void> | undefined {
+  if (tail === undefined && !(value instanceof Promise)) { then(value); return undefined }
+  const next = Promise.all([tail, value]).then(([, v]) => { then(v) })
+  next.catch(fail)
+  return next
+}
+
 class SecureConnection extends AbstractConnection {
   readonly #tx: BoxStream
   readonly #rx: BoxStream
   readonly #out: FrameCoalescer | undefined
+  /** The last write or delivery waiting on an asynchronous suite (none with a synchronous one). */
+  #txTail: Promise<void> | undefined
+  #rxTail: Promise<void> | undefined
+  /** Plaintext bytes being sealed, and frame bytes being opened. */
+  #sealing = 0
+  #opening = 0
   readonly remotePublicKey: Uint8Array
   readonly pause: Connection['pause']
   readonly resume: Connection['resume']
@@ -117,41 +143,62 @@ class SecureConnection extends AbstractConnection {
     this.cipherSuite = suite.name
     this.remotePublicKey = r.remotePublicKey
     if (coalesce) {
-      this.#out = new FrameCoalescer(Math.min(maxFrameBytes, MAX_BATCH_BYTES), (plain) => { this.raw.send(this.#tx.seal(plain)) }, (err) => {
-        this._closed(err instanceof Error ? err : new ConnectionClosedError('send failed', { cause: err }))
-      })
+      this.#out = new FrameCoalescer(Math.min(maxFrameBytes, MAX_BATCH_BYTES), this.#seal, this.#fail)
     }
   }
 
   readonly #deliver = (plain: Uint8Array): void => { this._receive(plain) }
 
-  readonly sink = {
-    onMessage: (boxed: Uint8Array): void => {
-      let plain: Uint8Array
-      try { plain = this.#rx.open(boxed) } catch (err) { this._closed(err as Error); return }
-      if (!isBatch(plain)) { this._receive(plain); return }
-      try { decodeBatch(plain, this.#deliver) } catch (err) { this._closed(err as Error) }
-    },
-    onClose: (reason?: Error): void => { this._closed(reason) }
+  readonly #fail = (err: unknown): void => { this._closed(err instanceof Error ? err : new ConnectionClosedError('send failed', { cause: err })) }
+
+  /** Seals and writes one frame; an asynchronous suite's frames wait for the ones sealed before them. */
+  readonly #seal = (plain: Uint8Array): void => {
+    this.#sealing += plain.length
+    this.#txTail = inOrder(this.#txTail, this.#tx.seal(plain), (boxed) => {
+      this.#sealing -= plain.length
+      if (!this.raw.closed) this.raw.send(boxed)
+    }, this.#fail)
   }
 
-  get bufferedAmount (): number { return this.raw.bufferedAmount + (this.#out?.pendingBytes ?? 0) }
+  #open (plain: Uint8Array): void {
+    if (!isBatch(plain)) { this._receive(plain); return }
+    try { decodeBatch(plain, this.#deliver) } catch (err) { this._closed(err as Error) }
+  }
+
+  readonly sink = {
+    onMessage: (boxed: Uint8Array): void => {
+      // an asynchronous suite delivers in frame order too; a peer may not pile up more than
+      // MAX_OPENING bytes of frames still being opened (memory stays bounded)
+      if ((this.#opening += boxed.length) > MAX_OPENING) { this._closed(new TooLargeError('decrypt queue full')); return }
+      let plain: Uint8Array | Promise<Uint8Array>
+      try { plain = this.#rx.open(boxed) } catch (err) { this._closed(err as Error); return }
+      this.#rxTail = inOrder(this.#rxTail, plain, (p) => {
+        this.#opening -= boxed.length
+        if (!this.closed) this.#open(p)
+      }, this.#fail)
+    },
+    // frames still being opened were received before the close: they are delivered first
+    onClose: (reason?: Error): void => { void after(this.#rxTail, () => { this._closed(reason) }) }
+  }
+
+  get bufferedAmount (): number { return this.raw.bufferedAmount + (this.#out?.pendingBytes ?? 0) + this.#sealing }
 
   override async drained (options?: AbortOptions): Promise<void> {
     // a write that fails here means the link is closing: drained() resolves, as it does on a close
     try { this.#out?.flush() } catch { /* reported through onClose */ }
+    await this.#txTail?.catch(() => {})
     await this.raw.drained(options)
   }
 
   protected _send (frame: Uint8Array): void {
     if (this.#out !== undefined) this.#out.push(frame)
-    else this.raw.send(this.#tx.seal(frame))
+    else this.#seal(frame)
   }
 
   protected _close (reason?: Error): void {
     // frames sent just before a close (a goodbye) still leave, in order, ahead of it
     if (!this.raw.closed) { try { this.#out?.flush() } catch { /* the link is gone: so are they */ } }
     this.#out?.clear()
-    this.raw.close(reason)
+    void after(this.#txTail, () => { this.raw.close(reason) })
   }
 }

@@ -94,7 +94,7 @@ export class Messaging {
       try { h(b) } catch (err) { this.#fail(err, `broadcast handler ${b.type}`, 'handler-error') }
       return
     }
-    const from = this.ctx.getPeer(b.from)
+    const from = b.peer ?? this.ctx.getPeer(b.from)
     if (from === undefined) { this.ctx.metrics.drop('broadcast-no-link'); return }
     this.ctx.metrics.inc('broadcast.delivered')
     this.receive({ type: b.type, data: b.data, from, origin: b.origin, via: 'broadcast', hops: b.hops })

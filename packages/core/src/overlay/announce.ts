@@ -72,7 +72,15 @@ const MAX_REVERSE_HOPS = 3
 interface Payload { o: string, ty: string, d: unknown, nr?: true }
 
 /** A no-reply broadcast as delivered to this node. */
-export interface BroadcastArrival { type: string, data: unknown, origin: PeerId, hops: number, from: PeerId }
+export interface BroadcastArrival {
+  type: string
+  data: unknown
+  origin: PeerId
+  hops: number
+  from: PeerId
+  /** The link it came in on: `from`'s, which the node may have stopped listing (a link being replaced). */
+  peer?: Peer
+}
 
 /**
  * Network-wide announcements over the active view (Plumtree or flooding) with replies that
@@ -101,11 +109,11 @@ export class AnnounceService {
     const self = ctx.id
     const common = { self, maxIdLength: ctx.limits.maxIdBytes }
     this.broadcaster = opts.flood?.create(common) ?? new Plumtree({ ...common, random: ctx.random.float, ...opts.plumtree }) as unknown as Broadcaster<{ t: string }>
-    this.#driver = new BroadcastDriver(ctx, this.broadcaster, { prefix: '', dropPrefix: 'broadcast-', noLinkDrop: 'broadcast-no-link', onDeliver: (d) => { this.#onDeliver(d.id, d.payload, d.hops, d.from) }, onDuplicate: (id, from) => { this.#onDuplicate(id, from) } })
+    this.#driver = new BroadcastDriver(ctx, this.broadcaster, { prefix: '', dropPrefix: 'broadcast-', noLinkDrop: 'broadcast-no-link', onDeliver: (d, via) => { this.#onDeliver(d.id, d.payload, d.hops, d.from, via) }, onDuplicate: (id, from) => { this.#onDuplicate(id, from) } })
     this.#routes = new ExpiringMap(opts.maxRoutes, opts.routeTtl)
     const types = opts.flood === undefined ? ['pt.gossip', 'pt.ihave', 'pt.graft', 'pt.prune'] : ['fl.gossip']
     for (const t of types) {
-      this.#offs.push(ctx.handle(t, (peer, data, bytes) => { this.#driver.run(this.broadcaster.onMessage(peer.id, withType(shareOrigin(data), t), ctx.clock.now(), bytes)) }))
+      this.#offs.push(ctx.handle(t, (peer, data, bytes) => { this.#driver.run(this.broadcaster.onMessage(peer.id, withType(shareOrigin(data), t), ctx.clock.now(), bytes), peer) }))
     }
     this.#offs.push(ctx.handle('rr.reply', (peer, data) => { this.#onReply(peer.id, data) }))
   }
@@ -198,11 +206,11 @@ export class AnnounceService {
     this.whenJoined(bytes, () => { this.#driver.run(this.broadcaster.broadcast(id, payload, limit, this.ctx.clock.now(), bytes)) }, 'a broadcast')
   }
 
-  #onDeliver (id: string, payload: unknown, hops: number, from: PeerId): void {
+  #onDeliver (id: string, payload: unknown, hops: number, from: PeerId, via?: Peer): void {
     const p = payload as Partial<Payload> | null
     if (p === null || typeof p !== 'object' || !isPeerId(p.o) || typeof p.ty !== 'string') { this.ctx.metrics.drop('announce-malformed'); return }
     try { checkType(p.ty, this.ctx.limits) } catch { this.ctx.metrics.drop('announce-malformed'); return }
-    if (p.nr === true) { this.deliverBroadcast({ type: p.ty, data: p.d, origin: p.o, hops, from }); return }
+    if (p.nr === true) { this.deliverBroadcast({ type: p.ty, data: p.d, origin: p.o, hops, from, ...(via !== undefined ? { peer: via } : {}) }); return }
     const now = this.ctx.clock.now()
     this.#routes.set(id, from, now)
     this.#routes.prune(now)

@@ -1,4 +1,5 @@
 import type { PeerId } from '../wire/identity.js'
+import type { Peer } from '../link/peer.js'
 import type { OverlayContext } from './context.js'
 import type { Broadcaster, BroadcastResult, Delivery } from './broadcast.js'
 import { watchDrops } from './validate.js'
@@ -22,7 +23,8 @@ export class BroadcastDriver {
       dropPrefix: string
       /** Drop reason counted when an action names a peer without a link. */
       noLinkDrop: string
-      onDeliver: (d: Delivery) => void
+      /** `via` is the link the message came in on, when it came in on one (see `run`). */
+      onDeliver: (d: Delivery, via?: Peer) => void
       /** Another copy of a delivered message arrived from `from`. */
       onDuplicate?: (id: string, from: PeerId) => void
     }
@@ -30,14 +32,19 @@ export class BroadcastDriver {
     watchDrops(broadcaster.drops, (reason) => { ctx.metrics.drop(opts.dropPrefix + reason) })
   }
 
-  run (r: BroadcastResult<{ t: string }>): void {
+  /**
+   * `via`: the peer whose frame produced `r`. A delivery names its sender by id, and the node
+   * may no longer list a link under that id (a frame read on a link being replaced): the frame's
+   * own peer still says who sent it, so the message is delivered, not dropped.
+   */
+  run (r: BroadcastResult<{ t: string }>, via?: Peer): void {
     for (const a of r.actions) {
       const peer = this.ctx.getPeer(a.to)
       if (peer === undefined) { this.ctx.metrics.drop(this.opts.noLinkDrop); continue }
       const { t, ...rest } = a.msg
       this.ctx.send(peer, this.opts.prefix + t, rest)
     }
-    if (r.deliver !== undefined) this.opts.onDeliver(r.deliver)
+    if (r.deliver !== undefined) this.opts.onDeliver(r.deliver, via?.id === r.deliver.from ? via : undefined)
     else if (r.duplicate !== undefined) this.opts.onDuplicate?.(r.duplicate.id, r.duplicate.from)
     this.scheduleTick()
   }

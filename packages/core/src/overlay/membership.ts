@@ -12,7 +12,7 @@ import type { PeerRecord } from '../store/peer-store.js'
 import { peersCarried } from '../store/peer-exchange.js'
 import { watchDrops, withType } from './validate.js'
 import { sample } from './sample.js'
-import { BannedError, DecryptError, InvalidFrameError, TooLargeError } from '../util/errors.js'
+import { isMisbehaviour } from '../util/errors.js'
 
 /** A healthy node probes a seed once in this many heal periods on average (30 s default: 1k nodes → ~2 probes/s at the seeds). */
 const HEALTHY_PROBE_ODDS = 16
@@ -83,12 +83,6 @@ export interface MembershipEvents {
   'peer:up': { id: PeerId }
 }
 
-
-/** A link closed because the peer sent what it must not (undecodable, unauthentic or oversized frames, a ban). */
-function misbehaved (reason: Error): boolean {
-  return reason instanceof InvalidFrameError || reason instanceof DecryptError || reason instanceof TooLargeError || reason instanceof BannedError
-}
-
 /** `hs.pause` data: `{ paused: bool }`, or undefined when malformed. */
 export function pausedFlag (data: unknown): boolean | undefined {
   const paused = (data as { paused?: unknown } | null)?.paused
@@ -125,6 +119,11 @@ export class Membership {
   #tickAt: number | undefined
   #heardAt = 0
   #quietest = 0
+  /**
+   * Lost neighbours dialled again (`#redial`) and not yet back in the active view, with their
+   * addresses: their new link is kept (see `run`, 'disconnect'). Bounded by count and age.
+   */
+  readonly #redialing = new ExpiringMap<PeerId, string[]>(64, 2 * RELINK_DIAL_MS)
   /** The next rejoin goes at once (a wake): the backoff was earned before the node slept. */
   #rejoinNow = false
   readonly #wallNow: () => number
@@ -217,8 +216,8 @@ export class Membership {
       // attacker back would only let it in again)
       const addrs = this.hv.activeView().get(peer.id)
       const bye = peer.link.byeReason
-      const failed = reason !== undefined && bye === undefined && !misbehaved(reason)
-      if (addrs !== undefined && (failed || bye === 'duplicate')) this.#relink(peer.id, this.#dialable(peer.id, addrs))
+      const failed = reason !== undefined && bye === undefined && !isMisbehaviour(reason)
+      if (addrs !== undefined && (failed || bye === 'duplicate')) this.#relink(peer.id, this.#dialable(peer.id, addrs, peer))
       this.#overlayLinks.delete(peer.id)
       this.#lastSent.delete(peer.id)
       this.fd.remove(peer.id)
@@ -435,17 +434,24 @@ export class Membership {
       if (addrs.length > 0) this.#lost.set(id, addrs, now)
       this.ctx.metrics.inc(this.fd.isPaused(id) ? 'peers.down-paused' : 'peers.down')
       this.#downPeers.add(id)
+      this.ctx.logger.debug('peer down', { peer: id, addrs })
       this.emitEvent('peer:down', { id })
       void this.ctx.hangUp(id)
       this.#relink(id, addrs)
     }
   }
 
-  /** Where a neighbour can be dialled: the addresses the view has, else its link's if that names it (`webrtc:<id>`). */
-  #dialable (id: PeerId, addrs: string[]): string[] {
+  /**
+   * Where a neighbour can be dialled: the addresses the view has, else its link's if that names
+   * it (`webrtc:<id>`) or this node dialled it there (an outbound link's address is the one that
+   * worked; an inbound one's is the far end's ephemeral port). A relay whose view entry had no
+   * address was otherwise never relinked after its failure detector gave up on it: the node
+   * waited for its rejoin backoff (NAT recovery tests, issue 16).
+   */
+  #dialable (id: PeerId, addrs: string[], peer: Peer | undefined = this.ctx.getPeer(id)): string[] {
     if (addrs.length > 0) return addrs
-    const address = this.ctx.getPeer(id)?.address
-    return address !== undefined && onlyWebrtc([address]) ? [address] : []
+    if (peer === undefined) return []
+    return onlyWebrtc([peer.address]) || peer.link.direction === 'outbound' ? [peer.address] : []
   }
 
   /**
@@ -463,7 +469,14 @@ export class Membership {
 
   /** Dials a lost neighbour; if it answers and is not in the view, it is asked back with high priority (counted as `metric`). */
   async #redial (id: PeerId, addrs: string[], metric: string, timeout?: number): Promise<void> {
-    const peer = await this.ctx.connect(addrs[0]!, { peerId: id, timeout })
+    this.#redialing.set(id, addrs, this.ctx.clock.now())
+    let peer: Peer
+    try {
+      peer = await this.ctx.connect(addrs[0]!, { peerId: id, timeout })
+    } catch (err) {
+      this.#redialing.delete(id)
+      throw err
+    }
     this.#lost.delete(id)
     this.ctx.metrics.inc(metric)
     if (this.ctx.status === 'running' && !this.hv.activeView().has(peer.id)) this.run(this.hv.requestNeighbor(peer.id, addrs, 'high'))
@@ -547,13 +560,26 @@ export class Membership {
         case 'connect': this.#connect(a.peer, a.addrs, a.msg); break
         case 'disconnect': {
           const peer = this.ctx.getPeer(a.peer)
+          // a lost neighbour dialled again keeps the link: HyParView closes it as soon as it is
+          // up when a SHUFFLE_REPLY to that peer shared the dial ("the link existed only to
+          // carry the reply", and the relink's NEIGHBOR found the reply pending and was not
+          // sent): the new link closed as it opened, and the relink, its dial done, ended
+          // (NAT recovery tests, issue 16)
           if (peer === undefined || !this.#overlayLinks.has(a.peer)) break
+          const wanted = this.#redialing.get(a.peer, this.ctx.clock.now())
+          if (wanted !== undefined) {
+            // (HyParView counts it closed: ask the peer back into the view over it)
+            this.#redialing.delete(a.peer)
+            this.run(this.hv.requestNeighbor(a.peer, wanted, 'high'))
+            break
+          }
           if (a.msg !== undefined) this.#sendMsg(peer, a.msg)
           void this.ctx.hangUp(peer)
           break
         }
         case 'active':
           if (a.up) {
+            this.#redialing.delete(a.peer)
             this.fd.heartbeat(a.peer, this.ctx.clock.now())
             // a neighbour gained while paused must know it, or it would give up on this node
             if (this.#paused) this.#sendTo(a.peer, 'hs.pause', { paused: true })

@@ -53,8 +53,21 @@ interface Pending {
  * for it the same way (neighbour, else learned next hop), up to `SIGNAL_HOPS` forwards, or
  * answers `unreachable`; its only state is the bounded route table.
  */
+/**
+ * How long a forwarder holds a signal for a target it has no way to, ms, in case the target is
+ * connecting to it right now: a page holds its link to a relay a moment before the relay does
+ * (the relay still verifies its last handshake message), and a page that dialled it in that
+ * moment heard `unreachable` (the e2e WebRTC test did, about one run in three under load).
+ */
+export const SIGNAL_HOLD_MS = 500
+/** Signals held at once (`SIGNAL_HOLD_MS`); past it a forwarder answers `unreachable` at once. */
+const MAX_HELD = 256
+
 /** Relink dials, in heartbeat intervals after the previous one failed (`SignalService.relink`). */
 const RELINK_DELAYS = [0, 1, 2, 4, 8, 16]
+
+/** One lost neighbour's relink: cancels its next attempt. */
+interface Relink { cancel: () => void }
 
 export class SignalService implements SignalRouter {
   #handlers: SignalHandlers | undefined
@@ -68,8 +81,11 @@ export class SignalService implements SignalRouter {
   readonly #probesLeft: ExpiringMap<PeerId, Set<string>>
   #queued = 0
   #seq = 0
-  /** Lost neighbours being relinked (`relink`). */
-  readonly #relinking = new Set<PeerId>()
+  /** Lost neighbours being relinked (`relink`), each with the cancel of its next attempt. */
+  readonly #relinking = new Map<PeerId, Relink>()
+  /** Signals held for a target that may be connecting (`SIGNAL_HOLD_MS`), by target. */
+  readonly #held = new Map<PeerId, Array<{ link: Peer, f: SignalFrame }>>()
+  #heldCount = 0
 
   constructor (private readonly ctx: OverlayContext, private readonly opts: SignalOptions = SIGNAL_DEFAULTS) {
     this.#routes = new ExpiringMap(opts.maxRoutes, opts.routeTtl)
@@ -86,16 +102,34 @@ export class SignalService implements SignalRouter {
    * once, then RELINK_DELAYS heartbeat intervals after each failure, then leave it to healing.
    * Here, with the signalling, because relinking matters most for WebRTC links (a new session
    * through these signals stands in for an ICE restart) and keeps it out of `hearsay/lite`.
+   * A link to `id` that comes up by any way (this relink's dial, the peer's own, a rejoin) ends
+   * the relink: the next loss starts again at once. Left running, a relink that had backed off
+   * (16 intervals) swallowed the next loss of a link it no longer needed to make, and that loss
+   * waited for the backoff (the NAT recovery tests' symmetric pair, issue 16).
    */
-  relink (id: PeerId, dial: () => Promise<unknown>, intervalMs: number, attempt = 0): void {
-    const after = RELINK_DELAYS[attempt]
-    if (attempt === 0 && this.#relinking.has(id)) return
-    if (after === undefined) { this.#relinking.delete(id); return }
-    this.#relinking.add(id)
-    // the node's timers stop with it
-    this.ctx.timers.after(after * intervalMs, () => {
-      dial().then(() => { this.#relinking.delete(id) }, () => { this.relink(id, dial, intervalMs, attempt + 1) })
-    })
+  relink (id: PeerId, dial: () => Promise<unknown>, intervalMs: number): void {
+    if (this.#relinking.has(id)) { this.ctx.logger.debug('relink under way already', { peer: id }); return }
+    const run: Relink = { cancel: () => {} }
+    this.#relinking.set(id, run)
+    const attempt = (n: number): void => {
+      const after = RELINK_DELAYS[n]
+      if (after === undefined) { this.#endRelink(id, run); return }
+      // the node's timers stop with it
+      run.cancel = this.ctx.timers.after(after * intervalMs, () => {
+        dial().then(() => { this.#endRelink(id, run) }, (err: unknown) => {
+          if (this.#relinking.get(id) !== run) return
+          this.ctx.logger.debug('relink dial failed', { peer: id, attempt: n, err })
+          attempt(n + 1)
+        })
+      })
+    }
+    attempt(0)
+  }
+
+  #endRelink (id: PeerId, run: Relink): void {
+    if (this.#relinking.get(id) !== run) return
+    run.cancel()
+    this.#relinking.delete(id)
   }
 
   setHandlers (handlers: SignalHandlers): () => void {
@@ -317,13 +351,38 @@ export class SignalService implements SignalRouter {
       if (next.id !== f.to) this.ctx.metrics.inc('rtc.forwarded-routed')
       return
     }
+    if (next === undefined && f.hops >= 1 && type === 'rtc.signal' && this.#hold(link, f as SignalFrame)) return
     // no way on, or the way on closed under the send (counted as send-closed): either way the
     // sender hears at once, back the way the signal came, instead of waiting out its dial
     if (next === undefined) this.ctx.metrics.drop(f.hops < 1 ? 'rtc-hops' : 'rtc-no-route')
-    if (type === 'rtc.signal') {
-      const reply: SignalErrorFrame = { from: this.ctx.id, to: f.from, sid: f.sid, hops: SIGNAL_HOPS, code: 'unreachable', peer: f.to }
-      this.ctx.send(link, 'rtc.error', reply)
-    }
+    if (type === 'rtc.signal') this.#unreachable(link, f)
+  }
+
+  #unreachable (link: Peer, f: SignalFrame | SignalErrorFrame): void {
+    const reply: SignalErrorFrame = { from: this.ctx.id, to: f.from, sid: f.sid, hops: SIGNAL_HOPS, code: 'unreachable', peer: f.to }
+    this.ctx.send(link, 'rtc.error', reply)
+  }
+
+  /** Holds a signal for SIGNAL_HOLD_MS in case its target is connecting; false when too many are held. */
+  #hold (link: Peer, f: SignalFrame): boolean {
+    if (this.#heldCount >= MAX_HELD) return false
+    const entry = { link, f }
+    const list = this.#held.get(f.to) ?? []
+    list.push(entry)
+    this.#held.set(f.to, list)
+    this.#heldCount++
+    this.ctx.metrics.inc('rtc.held')
+    this.ctx.timers.after(SIGNAL_HOLD_MS, () => {
+      const now = this.#held.get(f.to)
+      const i = now?.indexOf(entry) ?? -1
+      if (i < 0) return
+      now!.splice(i, 1)
+      if (now!.length === 0) this.#held.delete(f.to)
+      this.#heldCount--
+      this.ctx.metrics.drop('rtc-no-route')
+      this.#unreachable(link, f)
+    })
+    return true
   }
 
   /** A frame from `from` came through `link`: that is the way back, and the way for waiting signals. */
@@ -361,6 +420,17 @@ export class SignalService implements SignalRouter {
 
   /** A neighbour arrived: signals that waited for one (none was connected) probe it. */
   #linkUp (peer: Peer): void {
+    const relink = this.#relinking.get(peer.id)
+    if (relink !== undefined) this.#endRelink(peer.id, relink)
+    const held = this.#held.get(peer.id)
+    if (held !== undefined) {
+      // it was connecting: what waited for it goes on now
+      this.#held.delete(peer.id)
+      this.#heldCount -= held.length
+      for (const { f } of held) {
+        if (this.ctx.send(peer, 'rtc.signal', { ...f, hops: f.hops - 1 })) this.ctx.metrics.inc('rtc.held-forwarded')
+      }
+    }
     for (const [target, p] of [...this.#pending]) {
       if (target === peer.id) {
         // the target itself connected: everything goes straight to it (a copy of the probe that

@@ -1,5 +1,6 @@
 import type { PeerId } from '../wire/identity.js'
 import type { Peer } from '../link/peer.js'
+import type { BroadcastArrival } from '../overlay/announce.js'
 
 /**
  * The types of application messages (`peer.send`, `node.broadcast`, `node.route`), below the
@@ -42,13 +43,7 @@ export interface BroadcastOptions {
 }
 
 /** A broadcast as the overlay delivers it. @internal */
-export interface BroadcastDelivery {
-  type: string
-  data: unknown
-  origin: PeerId
-  hops: number
-  from: PeerId
-}
+export type BroadcastDelivery = BroadcastArrival
 
 /** Receives broadcasts of one of hearsay's own payload types (e.g. `st.bc`). @internal */
 export type BroadcastProtocolHandler = (delivery: BroadcastDelivery) => void

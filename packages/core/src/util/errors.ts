@@ -213,6 +213,11 @@ export class QueueFullError extends HearsayError {
 }
 
 /** Every error code, for docs and exhaustive tests. */
+/** A link closed because the peer sent what it must not (undecodable, unauthentic or oversized frames, a ban). */
+export function isMisbehaviour (reason: unknown): boolean {
+  return reason instanceof InvalidFrameError || reason instanceof DecryptError || reason instanceof TooLargeError || reason instanceof BannedError
+}
+
 export const ERROR_CODES = [
   'ERR_ABORTED',
   'ERR_TIMEOUT',

@@ -29,12 +29,13 @@ export class BoxStream {
     return this.#nonce
   }
 
-  seal (plain: Uint8Array): Uint8Array {
+  /** A promise with an asynchronous suite (the nonce is taken now: call in frame order). */
+  seal (plain: Uint8Array): Uint8Array | Promise<Uint8Array> {
     return this.#cipher.seal(plain, this.#next())
   }
 
-  /** Throws `DecryptError` when the frame does not authenticate. */
-  open (boxed: Uint8Array): Uint8Array {
+  /** Throws `DecryptError` when the frame does not authenticate (an asynchronous suite's promise rejects with it). */
+  open (boxed: Uint8Array): Uint8Array | Promise<Uint8Array> {
     const plain = this.#cipher.open(boxed, this.#next())
     if (plain === null) throw new DecryptError()
     return plain

@@ -3,8 +3,8 @@ import { BOX_OVERHEAD, secretbox, secretboxOpen } from './crypto.js'
 /**
  * The AEAD that seals the frames after the handshake (docs/protocol.md, "Cipher suites"). The
  * handshake picks one per link from the suites both ends list; the handshake's own two boxes
- * are always XSalsa20-Poly1305. A suite is synchronous: the box stream seals and opens in
- * frame order on the message path.
+ * are always XSalsa20-Poly1305. A suite may be asynchronous (WebCrypto): the secure channel
+ * keeps frame order either way.
  *
  * Core ships XSalsa20-Poly1305 (JavaScript, runs everywhere). AES-256-GCM needs a native
  * implementation, which core cannot import (it loads in browsers): the Node entries of
@@ -21,11 +21,16 @@ export interface CipherSuite {
   create: (key: Uint8Array) => FrameCipher
 }
 
+/**
+ * Seals and opens one direction's frames. An asynchronous cipher (WebCrypto's) returns
+ * promises: the secure channel still writes and delivers in frame order, and reads the `nonce`
+ * only during the call (WebCrypto copies it at once).
+ */
 export interface FrameCipher {
   /** Ciphertext and 16-byte tag (`BOX_OVERHEAD`) for one frame. */
-  seal: (plain: Uint8Array, nonce: Uint8Array) => Uint8Array
-  /** The plaintext, or null when the frame does not authenticate. */
-  open: (boxed: Uint8Array, nonce: Uint8Array) => Uint8Array | null
+  seal: (plain: Uint8Array, nonce: Uint8Array) => Uint8Array | Promise<Uint8Array>
+  /** The plaintext, or null when the frame does not authenticate (an asynchronous cipher's promise rejects with `DecryptError`). */
+  open: (boxed: Uint8Array, nonce: Uint8Array) => Uint8Array | null | Promise<Uint8Array>
 }
 
 export const XSALSA20_POLY1305 = 1

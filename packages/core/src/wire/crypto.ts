@@ -12,7 +12,7 @@
  * docs/decisions.md ("Crypto libraries") has the speed and bundle-size measurements.
  */
 import * as ed25519 from '@noble/ed25519'
-import { openSecretBox, secretBox } from '@stablelib/nacl'
+import { openSecretBox, secretBox } from '@stablelib/nacl/lib/secretbox.js'
 import { hkdfSync, hmacSync, sha256Sync, syncHash } from './js-crypto.js'
 import { asyncHash } from './web-crypto.js'
 import { UnsupportedError } from '../util/errors.js'

@@ -23,8 +23,8 @@ let fallback: JsFallback | undefined
 export function setJsFallback (f: JsFallback): void { fallback = f }
 
 const subtle = (): SubtleCrypto | undefined => globalThis.crypto?.subtle
-/** WebCrypto's types want an ArrayBuffer-backed view; ours always are. */
-const buf = (b: Uint8Array): Uint8Array<ArrayBuffer> => b as Uint8Array<ArrayBuffer>
+/** WebCrypto's types want an ArrayBuffer-backed view; ours always are. @internal */
+export const buf = (b: Uint8Array): Uint8Array<ArrayBuffer> => b as Uint8Array<ArrayBuffer>
 
 function js (what = 'WebCrypto (crypto.subtle) is missing: serve the page over https or from localhost'): JsFallback {
   if (fallback !== undefined) return fallback

@@ -5,7 +5,8 @@
  * errors may escape. `pnpm fuzz` runs 1M inputs per target, CI the default of support.ts.
  */
 import { describe, expect, it, vi } from 'vitest'
-import { BoxStream, decodeEnvelope, decodeValue, encodeEnvelope, encodeValue, identityFromSeed, seededRandom, toNetworkKey } from '../../src/index.js'
+import { syncBox } from '../sync-box.js'
+import { decodeEnvelope, decodeValue, encodeEnvelope, encodeValue, identityFromSeed, seededRandom, toNetworkKey } from '../../src/index.js'
 import { decodeBatch, encodeBatch } from '../../src/wire/frame-batch.js'
 import { ephemeral, initiator, processAuth, processHello, processReply, responder } from '../../src/wire/handshake.js'
 import { check, expectTyped, expectTypedAsync, mutate, report, RUNS, SEED, yieldToLoop } from './support.js'
@@ -129,10 +130,10 @@ describe(`fuzz: decoders (${RUNS} inputs per target, seed ${SEED})`, () => {
   it('secure frames: every mutated frame fails authentication with DecryptError', async () => {
     const r = seededRandom(SEED + 4)
     const key = r.bytes(32)
-    const valid = new BoxStream(key).seal(encodeEnvelope({ type: 'chat', data: 'x'.repeat(100) }))
+    const valid = syncBox(key).seal(encodeEnvelope({ type: 'chat', data: 'x'.repeat(100) }))
     let accepted = 0
     await run('secure frame', RUNS, () => {
-      if (expectTyped(() => new BoxStream(key).open(mutate(r, valid)), ['ERR_DECRYPT']) === 'ok') accepted++
+      if (expectTyped(() => syncBox(key).open(mutate(r, valid)), ['ERR_DECRYPT']) === 'ok') accepted++
     })
     expect(accepted).toBe(0)
   }, TIMEOUT)

@@ -17,6 +17,8 @@ import { webRTC } from '../../dist/index.node.js'
 
 const options = JSON.parse(process.argv[2])
 if (process.env.NAT_DEBUG) (await import('node-datachannel')).initLogger(process.env.NAT_DEBUG, (level, msg) => { process.stderr.write(`${level} ${msg}\n`) })
+// log lines start with the wall clock's ms of the day (UTC), to line them up with the other processes' logs
+const stamp = () => Date.now() % 86_400_000
 const out = (msg) => { process.stdout.write(`${JSON.stringify(msg)}\n`) }
 const init = options.iceServers === undefined ? {} : { iceServers: options.iceServers }
 const node = createNode({
@@ -24,7 +26,7 @@ const node = createNode({
   listen: ['webrtc:*'],
   seeds: options.seeds,
   // NAT_NODE_LOG=1: the node's debug log on stderr (in NAT_LOG_DIR with the rest)
-  ...(process.env.NAT_NODE_LOG ? { logger: Object.fromEntries(['debug', 'info', 'warn', 'error'].map(l => [l, (msg, fields) => { process.stderr.write(`${Math.round(performance.now())} ${l} ${msg} ${fields?.err?.message ?? ''} ${fields?.peer?.slice?.(0, 8) ?? fields?.from?.slice?.(0, 8) ?? ''}\n`) }])) } : {}),
+  ...(process.env.NAT_NODE_LOG ? { logger: Object.fromEntries(['debug', 'info', 'warn', 'error'].map(l => [l, (msg, fields) => { process.stderr.write(`${stamp()} ${l} ${msg} ${fields?.err?.message ?? ''} ${fields?.peer?.slice?.(0, 8) ?? fields?.from?.slice?.(0, 8) ?? ''}${fields?.addrs !== undefined ? ` ${JSON.stringify(fields.addrs)}` : ''}\n`) }])) } : {}),
   // without the overlay a node dials no one by itself: the only WebRTC links are the test's
   // (signals still go through the relay, a common neighbour). The nodes that test the fallback
   // take part in the overlay: their broadcasts go through the relay.
@@ -35,11 +37,12 @@ let received = 0
 const waiters = new Set()
 node.route('nat-test', () => { received++; for (const w of waiters) w() })
 node.on('error', (err) => { process.stderr.write(`error event: ${err?.message}\n`) })
-node.on('peer:connect', (p) => { process.stderr.write(`${Math.round(performance.now())} connect ${p.id.slice(0, 8)} ${p.address.slice(0, 20)}\n`) })
+node.on('peer:connect', (p) => { process.stderr.write(`${stamp()} connect ${p.id.slice(0, 8)} ${p.address.slice(0, 20)}\n`) })
 let disconnects = 0
 node.on('peer:disconnect', ({ peer: p, reason }) => {
   if (p.address.startsWith('webrtc:')) disconnects++
-  process.stderr.write(`${Math.round(performance.now())} disconnect ${p.id.slice(0, 8)} ${p.address.slice(0, 20)} ${reason?.message ?? ''}\n`) })
+  process.stderr.write(`${stamp()} disconnect ${p.id.slice(0, 8)} ${p.address.slice(0, 20)} ${reason?.message ?? ''}\n`) })
+node.on('peer:down', ({ id }) => { process.stderr.write(`${stamp()} down ${id.slice(0, 8)}\n`) })
 await node.start()
 const relayUp = () => node.peers().some(p => p.address.startsWith('ws:'))
 // ready once the relay's ICE servers are in (nodes with their own iceServers do not wait for them)

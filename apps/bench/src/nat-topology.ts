@@ -1,21 +1,40 @@
 /**
- * A small internet in network namespaces, for the NAT tests: a "public" namespace (the relay and
+ * A small internet in network namespaces, for the NAT tests
+ * (packages/transport-webrtc/test/nat/nat.test.ts) and the mixed-NAT mesh bench (nat-mesh.ts): a "public" namespace (the relay and
  * coturn on 198.51.100.1, routing between the home routers), and home networks, each a router
  * namespace (its WAN on a /30 to the public namespace, iptables MASQUERADE towards it) and a host
  * namespace behind it (192.168.N.2, default route through the router). A `cone` router does plain
  * MASQUERADE (Linux conntrack: endpoint-independent mapping, address-and-port-dependent filtering,
  * a port-restricted cone); a `symmetric` one MASQUERADE --random-fully (a new random port per
- * destination). Each namespace is held by a `sleep` process made with `unshare -n`; commands run
+ * destination). A `public` host has no router: its namespace sits on the public side with its own
+ * address (a server, a peer with a public IP). Each namespace is held by a `sleep` process made with `unshare -n`; commands run
  * in it with `nsenter`. Everything is made inside the namespace the test itself runs in (the
  * unit run's, scripts/netns.mjs), so no packet leaves it; `close()` kills every process, and the
  * namespaces vanish with them.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import type { ChildProcess, SpawnOptions } from 'node:child_process'
+import { createInterface } from 'node:readline'
 
 export const PUBLIC_IP = '198.51.100.1'
+/** coturn's port on PUBLIC_IP (`coturnArgv`). */
+export const TURN_PORT = 3478
 
-export type NatKind = 'cone' | 'symmetric'
+/**
+ * coturn (`turnserver`) on PUBLIC_IP:TURN_PORT, UDP only, relaying from PUBLIC_IP, with the
+ * shared-secret REST scheme the relay's `--turn-secret-file` issues credentials for; logs to
+ * stdout (`Child.text`); its files in `dir`.
+ */
+export function coturnArgv (dir: string, secret: string): string[] {
+  return [
+    'turnserver', '-n', '--no-cli', '--no-tls', '--no-dtls', '--listening-ip', PUBLIC_IP, '--relay-ip', PUBLIC_IP,
+    '--listening-port', String(TURN_PORT), '--min-port', '50000', '--max-port', '59999', '--realm', 'hearsay.test', '-m', '1',
+    '--use-auth-secret', '--static-auth-secret', secret, '--userdb', `${dir}/turndb`,
+    '--pidfile', `${dir}/turnserver.pid`, '--log-file', 'stdout', '--simple-log', '--verbose'
+  ]
+}
+
+export type NatKind = 'cone' | 'symmetric' | 'public'
 
 export interface Home { name: string, kind: NatKind, router: Namespace, host: Namespace, lanIp: string, wanIp: string }
 
@@ -65,22 +84,14 @@ export class Internet {
     return internet
   }
 
-  /** A home network behind a router of `kind`; its host is the namespace nodes run in. */
+  /** A home network behind a router of `kind` (a public host: `addPublicHost`); its host is the namespace nodes run in. */
   async addHome (name: string, kind: NatKind): Promise<Home> {
+    if (kind === 'public') return await this.addPublicHost(name)
     const n = ++this.count
     const router = await namespace(`${name}-router`, this.processes)
     const host = await namespace(`${name}-host`, this.processes)
-    const pubSide = `203.0.113.${4 * n + 1}`
-    const wanIp = `203.0.113.${4 * n + 2}`
     const lanIp = `192.168.${n}.2`
-    // WAN: a veth between the public namespace and the router
-    this.pub.run(['ip', 'link', 'add', `wan${n}`, 'type', 'veth', 'peer', 'name', 'wan', 'netns', String(router.pid)])
-    this.pub.run(['ip', 'addr', 'add', `${pubSide}/30`, 'dev', `wan${n}`])
-    this.pub.run(['ip', 'link', 'set', `wan${n}`, 'up'])
-    router.run(['ip', 'link', 'set', 'lo', 'up'])
-    router.run(['ip', 'addr', 'add', `${wanIp}/30`, 'dev', 'wan'])
-    router.run(['ip', 'link', 'set', 'wan', 'up'])
-    router.run(['ip', 'route', 'add', 'default', 'via', pubSide])
+    const wanIp = this.#uplink(n, router, 'wan')
     // LAN: a veth between the router and the host
     router.run(['ip', 'link', 'add', 'lan', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(host.pid)])
     router.run(['ip', 'addr', 'add', `192.168.${n}.1/24`, 'dev', 'lan'])
@@ -103,6 +114,37 @@ export class Internet {
     const home: Home = { name, kind, router, host, lanIp, wanIp }
     this.homes.push(home)
     return home
+  }
+
+  /**
+   * A host with a public address and no NAT (its `router` is the host itself: there is no
+   * conntrack to flush): a veth from the public namespace, the host on 203.0.113.(4N+2)/30.
+   */
+  async addPublicHost (name: string): Promise<Home> {
+    const n = ++this.count
+    const host = await namespace(`${name}-host`, this.processes)
+    const wanIp = this.#uplink(n, host, 'eth0')
+    const home: Home = { name, kind: 'public', router: host, host, lanIp: wanIp, wanIp }
+    this.homes.push(home)
+    return home
+  }
+
+  /**
+   * Network N's WAN: a veth between the public namespace (`wan<N>`, 203.0.113.(4N+1)/30) and
+   * `ns` (`dev`, 203.0.113.(4N+2)/30, the default route through the public side); `ns`'s
+   * loopback up. Returns `ns`'s public address.
+   */
+  #uplink (n: number, ns: Namespace, dev: string): string {
+    const pubSide = `203.0.113.${4 * n + 1}`
+    const wanIp = `203.0.113.${4 * n + 2}`
+    this.pub.run(['ip', 'link', 'add', `wan${n}`, 'type', 'veth', 'peer', 'name', dev, 'netns', String(ns.pid)])
+    this.pub.run(['ip', 'addr', 'add', `${pubSide}/30`, 'dev', `wan${n}`])
+    this.pub.run(['ip', 'link', 'set', `wan${n}`, 'up'])
+    ns.run(['ip', 'link', 'set', 'lo', 'up'])
+    ns.run(['ip', 'addr', 'add', `${wanIp}/30`, 'dev', dev])
+    ns.run(['ip', 'link', 'set', dev, 'up'])
+    ns.run(['ip', 'route', 'add', 'default', 'via', pubSide])
+    return wanIp
   }
 
   /** Starts a process in `ns` that `close()` kills. */
@@ -146,4 +188,45 @@ async function namespace (name: string, processes: Set<ChildProcess>): Promise<N
     holder.once('exit', (code) => { clearTimeout(timer); reject(new Error(`unshare -n for ${name} exited with ${code}: ${stderr}`)) })
   })
   return new Namespace(name, holder)
+}
+
+export interface Line { [key: string]: unknown }
+
+/** A child process that speaks JSON lines (a node of the NAT tests, the relay); `next(pred)` waits for a matching line. */
+export class Child {
+  /** Every JSON line so far. */
+  readonly lines: Line[] = []
+  private readonly waiters = new Set<{ pred: (l: Line) => boolean, resolve: (l: Line) => void }>()
+  stderr = ''
+  /** Lines that are not JSON (coturn's log). */
+  readonly text: string[] = []
+  private seq = 0
+
+  constructor (readonly proc: ChildProcess, readonly name: string) {
+    createInterface({ input: proc.stdout! }).on('line', (text) => {
+      let line: Line
+      try { line = JSON.parse(text) as Line } catch { this.text.push(text); return }
+      this.lines.push(line)
+      for (const w of [...this.waiters]) if (w.pred(line)) { this.waiters.delete(w); w.resolve(line) }
+    })
+    proc.stderr!.on('data', (d: Buffer) => { this.stderr += d.toString() })
+  }
+
+  async next (pred: (l: Line) => boolean, timeoutMs: number, what: string): Promise<Line> {
+    const seen = this.lines.find(pred)
+    if (seen !== undefined) return seen
+    return await new Promise<Line>((resolve, reject) => {
+      const w = { pred, resolve: (l: Line) => { clearTimeout(timer); this.proc.off('exit', onExit); resolve(l) } }
+      const onExit = (): void => { this.waiters.delete(w); clearTimeout(timer); reject(new Error(`${this.name} exited waiting for ${what}: ${this.stderr.slice(-2000)}`)) }
+      const timer = setTimeout(() => { this.waiters.delete(w); this.proc.off('exit', onExit); reject(new Error(`${this.name}: no ${what} within ${timeoutMs} ms; stderr: ${this.stderr.slice(-2000)}`)) }, timeoutMs)
+      this.waiters.add(w)
+      this.proc.once('exit', onExit)
+    })
+  }
+
+  async call (cmd: Line, timeoutMs = 30_000): Promise<Line> {
+    const id = ++this.seq
+    this.proc.stdin!.write(`${JSON.stringify({ ...cmd, id })}\n`)
+    return await this.next(l => l.id === id, timeoutMs, `an answer to ${String(cmd.op)}`)
+  }
 }
