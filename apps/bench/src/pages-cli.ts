@@ -27,7 +27,7 @@ export const PAGES_HELP = `
   --join-rate         pages started per virtual second in the join wave (default 100)
   --relay-max-peers   the relays' maxPeers (default 64, apps/relay's default)
   --relay-step-back   the relays' stepBackAbove: page links a relay settles at (default 16; 0 = off)
-  --seeds-per-page    relays each page has as seeds, drawn at random (default: all of them; a page JOINs every seed)
+  --seeds-per-page    relays each page has as seeds, drawn at random (default: all of them; a page JOINs through one, the others are its fallbacks)
   --gather-ms         ICE gathering: offer/answer to candidates, ms (default 50)
   --connect-ms        ICE checks + DTLS + SCTP after the answer, ms (default 150)
   --candidates        trickled candidates per side, one signal each (default 2)

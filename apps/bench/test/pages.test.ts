@@ -42,8 +42,10 @@ describe('pages scenario (smoke)', () => {
       relays: [1],
       limit: 32,
       broadcasts: 5,
-      // long enough for the relay's step-back rounds (a page is asked after two shuffle periods)
-      drainMs: 30_000,
+      // long enough for the relay's step-back rounds (a page is asked after two shuffle periods),
+      // and one more: a hand-off that fails keeps the relay a page over for a round (with one
+      // JOIN per page, seed 2 has one: 17 at 30 s, 16 at 40 s)
+      drainMs: 40_000,
       phases: ['steady'],
       config: {},
       log: () => {}

@@ -100,7 +100,7 @@ export interface NodeOptions {
   pageLifecycle?: boolean | PageLifecycle
   /** First delay before rejoining after losing every peer, ms (doubles, ±50 % jitter). @default 1000 */
   rejoinDelay?: number
-  /** Longest rejoin delay, ms. @default 60000 */
+  /** Longest rejoin delay, ms: a node alone redials its seeds at least this often (a page's relay is its way back in). @default 5000 */
   rejoinMaxDelay?: number
   /** Period of the netsplit check through the seeds, ms; 0 disables it. @default 30000 */
   healInterval?: number
@@ -197,7 +197,7 @@ export const DEFAULTS = Object.freeze({
   phiThreshold: 8,
   pausedToleranceMs: 300_000,
   rejoinDelay: 1_000,
-  rejoinMaxDelay: 60_000,
+  rejoinMaxDelay: 5_000,
   healInterval: 30_000,
   broadcast: 'plumtree' as 'plumtree' | 'flood',
   announceLimit: 6,

@@ -179,6 +179,8 @@ export class HyParView {
   readonly #pending = new Map<PeerId, Pending>()
   /** Peers taken in on their own JOIN or NEIGHBOR while ours to them was out: their answer is expected once. */
   readonly #crossed = new Set<PeerId>()
+  /** Members whose repeated JOIN was answered since the last tick (`#onJoin`). */
+  readonly #reAcked = new Set<PeerId>()
   /** Peers that refused a NEIGHBOR since the last tick: not asked again before it. */
   readonly #refusedBy = new Set<PeerId>()
   /** Pages asked to step back, with the tick they were last asked at (one still here declined). */
@@ -239,11 +241,18 @@ export class HyParView {
     }
   }
 
-  /** Joins the overlay through `contactId`: opens a link to it with JOIN. */
+  /**
+   * Joins the overlay through `contactId`: opens a link to it with JOIN. While a JOIN to it
+   * waits for its answer on a link, calling this again sends the JOIN again on that link (the
+   * answer may have been lost: the contact may have taken this JOIN's new link for an old one it
+   * had not seen die, and answered on that); nothing is aged (see `refill`).
+   */
   join (contactId: PeerId, contactAddrs: string[]): HyParViewAction[] {
     if (contactId === this.self) throw new TypeError('cannot join through self')
     return this.#run(() => {
-      if (this.#active.has(contactId) || this.#pending.has(contactId)) return
+      const p = this.#pending.get(contactId)
+      if (p?.reason === 'join' && p.linked && !this.#active.has(contactId)) { this.#send(contactId, p.msg); return }
+      if (this.#active.has(contactId) || p !== undefined) return
       this.#open(contactId, [...contactAddrs], 'join', { t: 'hv.join', addrs: this.#selfAddrs }, this.minActive)
     })
   }
@@ -303,6 +312,7 @@ export class HyParView {
     return this.#run(() => {
       this.#links.delete(peer)
       this.#crossed.delete(peer)
+      this.#reAcked.delete(peer)
       // a connect still dialling is about a new link, not this one
       const p = this.#pending.get(peer)?.linked === true ? this.#pending.get(peer) : undefined
       if (p !== undefined) {
@@ -348,6 +358,7 @@ export class HyParView {
     return this.#run(() => {
       this.#ticks++
       this.#refusedBy.clear()
+      this.#reAcked.clear()
       for (const [peer, p] of [...this.#pending]) {
         if (this.#ticks - p.since < this.#pendingTicks) continue
         this.#pending.delete(peer)
@@ -367,6 +378,15 @@ export class HyParView {
       this.#fill(this.minActive)
       this.#askStepBack()
     })
+  }
+
+  /**
+   * Asks passive peers to become neighbours up to `minActive`, now, without the rest of `tick`
+   * (no shuffle, and nothing pending is aged: a node that retries joining every second or two
+   * must not give up its own JOIN, still waiting for a slow contact's answer, by ticking).
+   */
+  refill (): HyParViewAction[] {
+    return this.#run(() => { this.#fill(this.minActive) })
   }
 
   /** A message from `peer`, as decoded from the wire. Malformed ones are counted in `drops`. */
@@ -395,9 +415,20 @@ export class HyParView {
     const addrs = this.#parseAddrs(msg.addrs)
     if (addrs === undefined) { countDrop(this.drops, 'malformed'); return }
     // the acknowledgement: the newcomer counts us as a neighbour only from here on, so what it
-    // sends once it is "online" reaches a contact that has taken it in (a repeated JOIN too)
-    // (a repeated JOIN from a member is not answered: a storm of them must not make traffic)
-    if (this.#active.has(from)) { countDrop(this.drops, 'duplicate'); return }
+    // sends once it is "online" reaches a contact that has taken it in
+    if (this.#active.has(from)) {
+      countDrop(this.drops, 'duplicate')
+      // A repeated JOIN from a member is answered once per tick, never forwarded: a member that
+      // JOINs again has lost this node (its side of the link broke, this side's looked fine, and
+      // its new link replaced the old one here without the member leaving the view), and
+      // without an answer it would wait two periods for one, alone. A storm of them makes at
+      // most one frame a period.
+      if (!this.#reAcked.has(from)) {
+        this.#reAcked.add(from)
+        this.#send(from, { t: 'hv.nbr-reply', accepted: true })
+      }
+      return
+    }
     this.#learn(from, addrs)
     this.#addActive(from, addrs)
     this.#send(from, { t: 'hv.nbr-reply', accepted: true })

@@ -36,6 +36,8 @@ describe('HyParView: joining', () => {
     // not yet: until the contact has processed the JOIN it would not pass on our broadcasts
     expect(changes(up)).toEqual([])
     expect(hv.activeView().size).toBe(0)
+    // a rejoin while the answer is awaited asks again on the same link (the answer may be lost)
+    expect(hv.join('c', ['mem:c'])).toEqual([{ type: 'send', to: 'c', msg: { t: 'hv.join', addrs: ['mem:me'] } }])
     const ack = hv.onMessage('c', { t: 'hv.nbr-reply', accepted: true })
     expect(changes(ack)).toEqual(['+c'])
     expect([...hv.activeView()]).toEqual([['c', ['mem:c']]])
@@ -62,10 +64,16 @@ describe('HyParView: joining', () => {
     expect(out).toContainEqual({ type: 'learned', peers: [{ id: 'n', addrs: ['mem:n'] }] })
     expect(hv.activeView().get('n')).toEqual(['mem:n'])
     expect(sends(out, 'hv.nbr-reply')).toEqual([{ to: 'n', msg: { t: 'hv.nbr-reply', accepted: true } }])
-    // a second JOIN on the same link is a duplicate: counted, not answered (a storm makes no traffic)
+    // a second JOIN is a duplicate: counted, never forwarded, and answered once per tick (the
+    // member lost this node: a link replaced under it, its JOIN waits for an answer)
     const again = hv.onMessage('n', { t: 'hv.join', addrs: ['mem:n'] })
     expect(hv.drops.duplicate).toBe(1)
-    expect(again.filter(a => a.type === 'send')).toEqual([])
+    expect(again.filter(a => a.type === 'send')).toEqual([{ type: 'send', to: 'n', msg: { t: 'hv.nbr-reply', accepted: true } }])
+    // more in the same period make no traffic (a storm of them)
+    expect(hv.onMessage('n', { t: 'hv.join', addrs: ['mem:n'] }).filter(a => a.type === 'send')).toEqual([])
+    expect(hv.drops.duplicate).toBe(2)
+    hv.tick()
+    expect(sends(hv.onMessage('n', { t: 'hv.join', addrs: ['mem:n'] }), 'hv.nbr-reply')).toEqual([{ to: 'n', msg: { t: 'hv.nbr-reply', accepted: true } }])
   })
 
   it('JOINs that cross: each side takes the other in on its JOIN, and the late acknowledgement is expected, not a drop', () => {
