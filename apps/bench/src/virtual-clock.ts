@@ -143,68 +143,36 @@ export class VirtualClock implements Clock {
 
   async runFor (ms: number): Promise<void> { await this.runUntil(this.t + ms) }
 
-  // ---- binary heap of fractional-time events, ordered by (at, seq) ----
-
   private discardDead (): void {
-    while (this.heap.length > 0 && this.heap[0]!.fn === undefined) this.pop()
+    while (this.heap.length > 0 && this.heap[0]!.fn === undefined) heapPop(this.heap, eventBefore)
   }
 
-  private push (ev: Event): void {
-    const h = this.heap
-    let i = h.length
-    h.push(ev)
-    while (i > 0) {
-      const p = (i - 1) >> 1
-      const parent = h[p]!
-      if (parent.at < ev.at || (parent.at === ev.at && parent.seq < ev.seq)) break
-      h[i] = parent
-      i = p
-    }
-    h[i] = ev
-  }
+  private push (ev: Event): void { heapPush(this.heap, ev, eventBefore) }
 
-  private pop (): Event | undefined {
-    const h = this.heap
-    const top = h[0]
-    const last = h.pop()
-    if (top === undefined || last === undefined || h.length === 0) return top
-    const n = h.length
-    let i = 0
-    for (;;) {
-      const l = 2 * i + 1
-      if (l >= n) break
-      const r = l + 1
-      let c = l
-      let child = h[l]!
-      if (r < n) {
-        const rc = h[r]!
-        if (rc.at < child.at || (rc.at === child.at && rc.seq < child.seq)) { c = r; child = rc }
-      }
-      if (last.at < child.at || (last.at === child.at && last.seq < child.seq)) break
-      h[i] = child
-      i = c
-    }
-    h[i] = last
-    return top
-  }
+  private pop (): void { heapPop(this.heap, eventBefore) }
 }
 
-// ---- min-heap of distinct times ----
+function eventBefore (a: Event, b: Event): boolean { return a.at < b.at || (a.at === b.at && a.seq < b.seq) }
+function numberBefore (a: number, b: number): boolean { return a < b }
+function pushTime (h: number[], x: number): void { heapPush(h, x, numberBefore) }
+function popTime (h: number[]): void { heapPop(h, numberBefore) }
 
-function pushTime (h: number[], x: number): void {
+// ---- binary min-heap on an array ----
+
+function heapPush<T> (h: T[], x: T, before: (a: T, b: T) => boolean): void {
   let i = h.length
   h.push(x)
   while (i > 0) {
     const p = (i - 1) >> 1
     const parent = h[p]!
-    if (parent < x) break
+    if (before(parent, x)) break
     h[i] = parent
     i = p
   }
   h[i] = x
 }
 
-function popTime (h: number[]): void {
+function heapPop<T> (h: T[], before: (a: T, b: T) => boolean): void {
   const last = h.pop()
   const n = h.length
   if (last === undefined || n === 0) return
@@ -214,9 +182,9 @@ function popTime (h: number[]): void {
     if (l >= n) break
     const r = l + 1
     let c = l
-    if (r < n && h[r]! < h[l]!) c = r
+    if (r < n && before(h[r]!, h[l]!)) c = r
     const child = h[c]!
-    if (last < child) break
+    if (before(last, child)) break
     h[i] = child
     i = c
   }
