@@ -1,5 +1,5 @@
-import { decodeEnvelope, MemoryNetwork } from '@hearsay/core'
-import type { Connection, MemoryNetworkOptions, Transport } from '@hearsay/core'
+import { decodeEnvelope, encodeEnvelope, MemoryNetwork, plainChannel } from '@hearsay/core'
+import type { Channel, Connection, Envelope, EnvelopeCodec, MemoryNetworkOptions, Transport } from '@hearsay/core'
 
 export interface SimNetworkOptions extends MemoryNetworkOptions {
   seed: number
@@ -21,7 +21,8 @@ export class SimNetwork extends MemoryNetwork {
   private readonly span: number
 
   constructor (opts: SimNetworkOptions) {
-    super(opts)
+    // frames are never copied: the pass-through codec finds its envelope on the frame it sent
+    super({ copyFrames: false, ...opts })
     this.seed = opts.seed | 0
     this.latencyMin = opts.latencyMin ?? 5
     this.span = (opts.latencyMax ?? 20) - this.latencyMin + 1
@@ -60,6 +61,74 @@ function mix3 (a: number, b: number, c: number): number {
   return h >>> 0
 }
 
+/** Where `simCodec` leaves a sent frame's envelope for its receiver. */
+const ENVELOPE = Symbol('hearsay.sim.envelope')
+type Tagged = Uint8Array & { [ENVELOPE]?: Envelope | undefined }
+/** `copyData`'s answer for a value msgpack would not give back as it is. */
+const OPAQUE = Symbol('opaque')
+
+/**
+ * The simulator's envelope codec: it encodes every frame as a real link does (so that sizes,
+ * limits, throttles and the frame counter see the same bytes) and leaves a copy of the data on
+ * the frame; the receiver takes that copy instead of decoding the bytes, once. The copy is what
+ * msgpack would give back (plain objects, arrays, strings, numbers, booleans, null, undefined,
+ * fresh Uint8Arrays), taken at send time as the bytes are; anything else (a Map, a class
+ * instance, a bigint) is left to the decoder, as is a frame that lost its tag (a second
+ * receiver of the same frame, a copy).
+ */
+export const simCodec: EnvelopeCodec = Object.freeze({
+  encode (env: Envelope, limits: Parameters<EnvelopeCodec['encode']>[1]): Uint8Array {
+    const frame = encodeEnvelope(env, limits) as Tagged
+    const data = copyData(env.data, 0)
+    if (data !== OPAQUE) frame[ENVELOPE] = { type: env.type, data }
+    return frame
+  },
+  decode (frame: Uint8Array, limits: Parameters<EnvelopeCodec['decode']>[1]): Envelope {
+    const env = (frame as Tagged)[ENVELOPE]
+    if (env === undefined) return decodeEnvelope(frame, limits)
+    ;(frame as Tagged)[ENVELOPE] = undefined
+    return env
+  }
+})
+
+/** `plainChannel()` with `simCodec`: no crypto, no decoding; the same logic and bytes. */
+export function simChannel (): Channel {
+  return { ...plainChannel(), codec: simCodec }
+}
+
+/** A deep copy of plain data as msgpack would decode it, or `OPAQUE`. */
+function copyData (v: unknown, depth: number): unknown {
+  switch (typeof v) {
+    case 'string': case 'boolean': case 'undefined': return v
+    case 'number': return v === 0 ? 0 : v // msgpack has no -0
+    case 'object': {
+      if (v === null) return null
+      if (depth > 32) return OPAQUE
+      if (Array.isArray(v)) {
+        const out = new Array<unknown>(v.length)
+        for (let i = 0; i < v.length; i++) {
+          const c = copyData(v[i], depth + 1)
+          if (c === OPAQUE) return OPAQUE
+          out[i] = c
+        }
+        return out
+      }
+      const proto = Object.getPrototypeOf(v)
+      if (proto === Uint8Array.prototype) return (v as Uint8Array).slice()
+      if (proto !== Object.prototype && proto !== null) return OPAQUE
+      const out: Record<string, unknown> = {}
+      for (const k in v) {
+        if (k === '__proto__') return OPAQUE
+        const c = copyData((v as Record<string, unknown>)[k], depth + 1)
+        if (c === OPAQUE) return OPAQUE
+        out[k] = c
+      }
+      return out
+    }
+    default: return OPAQUE
+  }
+}
+
 /**
  * Counts the frames nodes put on the wire, by message type, and the payload frames of every
  * broadcast by message id. It reads only the envelope's first bytes (`[1, type, {id, …}]` in
@@ -78,6 +147,15 @@ export class FrameCounter {
   count (frame: Uint8Array): void {
     this.frames++
     this.bytes += frame.length
+    const env = (frame as Tagged)[ENVELOPE]
+    if (env !== undefined) {
+      this.bump(env.type)
+      if (env.type === 'fl.gossip' || env.type === 'pt.gossip') {
+        const id = (env.data as { id?: unknown } | null)?.id
+        if (typeof id === 'string' && id.startsWith(this.idPrefix)) this.payloadById.set(id, (this.payloadById.get(id) ?? 0) + 1)
+      }
+      return
+    }
     // msgpack: fixarray(3) 0x93, version 1, fixstr type
     if (frame.length < 4 || frame[0] !== 0x93 || frame[1] !== 0x01 || (frame[2]! & 0xe0) !== 0xa0) { this.bump('handshake'); return }
     const len = frame[2]! & 0x1f

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events'
-import { createNode, memoryStore, plainChannel, seededRandom, toBase32 } from '@hearsay/core'
+import { createNode, memoryStore, seededRandom, toBase32 } from '@hearsay/core'
 import type { HearsayNode, Identity, NodeOptions, NodeService, PeerId, Random, Request } from '@hearsay/core'
-import { countingTransport, FrameCounter, SimNetwork } from './sim-network.js'
+import { countingTransport, FrameCounter, simChannel, SimNetwork } from './sim-network.js'
 import { FreezableClock, VirtualClock } from './virtual-clock.js'
 
 export type Mode = 'flood' | 'plumtree'
@@ -164,6 +164,8 @@ export class Sim {
   readonly clock = new VirtualClock()
   readonly network: SimNetwork
   readonly counter = new FrameCounter()
+  /** Plain channel with the pass-through codec, shared by every node (it keeps no state). */
+  private readonly channel = simChannel()
   readonly nodes: SimNode[] = []
   readonly byId = new Map<PeerId, SimNode>()
   /** Scenario choices (origins, victims, halves). */
@@ -215,7 +217,7 @@ export class Sim {
       announceRoutes: 1,
       ...cfg.nodeOptions,
       identity,
-      channel: plainChannel(),
+      channel: this.channel,
       transports: [countingTransport(this.network.transport(host), this.counter)],
       listen: [address],
       seeds,

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { runScenario, TIMING_FIELDS } from '../src/scenarios.js'
 import type { Row } from '../src/scenarios.js'
 import { VirtualClock } from '../src/virtual-clock.js'
+import { simCodec } from '../src/sim-network.js'
+import { decodeEnvelope, DEFAULT_LIMITS, encodeEnvelope } from '@hearsay/core'
 
 /** Rows without the fields that depend on the machine rather than the seed. */
 function withoutTiming (rows: Row[]): Array<Record<string, unknown>> {
@@ -74,4 +76,55 @@ describe('overlay simulator, 200 nodes', () => {
       }
     }
   }, 60_000)
+})
+
+describe('virtual clock: whole and fractional times', () => {
+  it('keeps (time, insertion) order across whole and fractional times and does not count an instant whose events were all cancelled', async () => {
+    const clock = new VirtualClock()
+    const seen: string[] = []
+    clock.setTimeout(() => { seen.push('3') }, 3)
+    clock.setTimeout(() => { seen.push('2.5') }, 2.5)
+    clock.setTimeout(() => {
+      seen.push('1')
+      // from a whole time: delay 0 joins this instant, a fractional delay makes a new one
+      clock.setTimeout(() => { seen.push(`1+0@${clock.now()}`) }, 0)
+      clock.setTimeout(() => { seen.push(`1+0.25@${clock.now()}`) }, 0.25)
+    }, 1)
+    clock.setTimeout(() => {
+      seen.push('1.25')
+      // from a fractional time, a whole delay lands on a fractional time
+      clock.setTimeout(() => { seen.push(`1.25+1@${clock.now()}`) }, 1)
+    }, 1.25)
+    const dead = [clock.setTimeout(() => { seen.push('never') }, 2), clock.setTimeout(() => { seen.push('never') }, 2)]
+    for (const h of dead) clock.clearTimeout(h)
+    expect(clock.nextAt()).toBe(1)
+    await clock.runUntil(10)
+    expect(seen).toEqual(['1', '1+0@1', '1.25', '1+0.25@1.25', '2.25', '2.5', '3'].map(s => s === '2.25' ? '1.25+1@2.25' : s))
+    // 1, 1.25, 2.25, 2.5, 3: the instant at 2 had only cancelled events
+    expect(clock.instants).toBe(5)
+    expect(clock.eventsRun).toBe(7)
+    expect(clock.nextAt()).toBeUndefined()
+  })
+})
+
+describe('simulator codec', () => {
+  it('hands the receiver a copy of the sent data, as msgpack would decode it, and decodes the bytes of anything it cannot copy or a frame it already handed out', () => {
+    const data = { id: 'x', hops: 1, list: [{ id: 'p', addrs: ['memory:n1'] }], bytes: Uint8Array.of(1, 2), nothing: null, zero: -0 }
+    const frame = simCodec.encode({ type: 'pt.gossip', data }, DEFAULT_LIMITS)
+    expect(frame).toEqual(encodeEnvelope({ type: 'pt.gossip', data }, DEFAULT_LIMITS))
+    // the sender changing its data after the send does not reach the receiver
+    data.list[0]!.addrs.push('memory:n2')
+    const got = simCodec.decode(frame, DEFAULT_LIMITS)
+    expect(got.type).toBe('pt.gossip')
+    expect(got.data).toEqual(decodeEnvelope(encodeEnvelope({ type: 'pt.gossip', data: { ...data, list: [{ id: 'p', addrs: ['memory:n1'] }] } })).data)
+    expect(Object.is((got.data as { zero: number }).zero, 0)).toBe(true)
+    expect((got.data as { bytes: Uint8Array }).bytes).not.toBe(data.bytes)
+    // a second receiver of the same frame gets it decoded, not shared
+    const again = simCodec.decode(frame, DEFAULT_LIMITS)
+    expect(again.data).toEqual(got.data)
+    expect(again.data).not.toBe(got.data)
+    // a Map is not plain data: decoded from the bytes (an object, as on a real link)
+    const m = simCodec.decode(simCodec.encode({ type: 'hv.x', data: { m: new Map([['k', 1]]) } }, DEFAULT_LIMITS), DEFAULT_LIMITS)
+    expect(m.data).toEqual({ m: { k: 1 } })
+  })
 })

@@ -43,3 +43,30 @@ describe('memory network fidelity', () => {
     expect(closes).toEqual(['a', 'b'])
   })
 })
+
+describe('memory network: frame copies', () => {
+  async function firstFrame (net: MemoryNetwork, frame: Uint8Array, afterSend: () => void): Promise<Uint8Array> {
+    let accepted!: (f: Uint8Array) => void
+    const got = new Promise<Uint8Array>((resolve) => { accepted = resolve })
+    await net.transport('a').listen('memory:a', (c) => { c.setHandlers({ onMessage: accepted, onClose: () => {} }) })
+    const c = await net.transport('b').dial('memory:a')
+    c.send(frame)
+    afterSend()
+    const f = await got
+    c.close()
+    return f
+  }
+
+  it('copies every frame by default: a sender reusing its buffer does not change a frame in flight', async () => {
+    const frame = Uint8Array.of(1, 2, 3)
+    const got = await firstFrame(new MemoryNetwork(), frame, () => { frame[0] = 9 })
+    expect(got).not.toBe(frame)
+    expect([...got]).toEqual([1, 2, 3])
+  })
+
+  it('with copyFrames: false (the simulator) the receiver gets the very frame that was sent', async () => {
+    const frame = Uint8Array.of(1, 2, 3)
+    const got = await firstFrame(new MemoryNetwork({ copyFrames: false }), frame, () => {})
+    expect(got).toBe(frame)
+  })
+})

@@ -1,5 +1,6 @@
 import type { AbortOptions } from '../util/abort.js'
 import type { Clock, Random } from '../util/clock.js'
+import type { EnvelopeCodec } from '../wire/envelope.js'
 import type { Identity, PeerId } from '../wire/identity.js'
 import type { Connection } from './transport.js'
 
@@ -42,4 +43,10 @@ export interface Channel {
   /** Bytes the channel adds to each frame (so transports can be given room for them). */
   readonly overhead: number
   upgrade: (conn: Connection, opts: UpgradeOptions) => Promise<UpgradedConnection>
+  /**
+   * How the node encodes and decodes the envelopes it sends and receives on this channel's
+   * links. Real channels leave it out (msgpack, `MSGPACK_CODEC`); the simulator's pass-through
+   * channel skips the decode. @default MSGPACK_CODEC
+   */
+  readonly codec?: EnvelopeCodec
 }

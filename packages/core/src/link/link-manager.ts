@@ -8,7 +8,8 @@ import {
 import type { Limits } from '../util/limits.js'
 import type { Logger } from '../util/logger.js'
 import type { Metrics } from '../util/metrics.js'
-import { decodeEnvelope, encodeEnvelope, isReservedType } from '../wire/envelope.js'
+import { isReservedType, MSGPACK_CODEC } from '../wire/envelope.js'
+import type { EnvelopeCodec } from '../wire/envelope.js'
 import type { Identity, PeerId } from '../wire/identity.js'
 import { isPeerId } from '../wire/identity.js'
 import { parseAddress } from './address.js'
@@ -79,9 +80,11 @@ export class LinkManager {
   /** The earlier link of a peer that dialled again, while it is probed (see `#addLink`); the new one is current meanwhile. */
   readonly #probing = new Map<PeerId, Link>()
   #pingSeq = 0
+  readonly #codec: EnvelopeCodec
 
   constructor (options: LinkManagerOptions) {
     this.#o = options
+    this.#codec = options.channel.codec ?? MSGPACK_CODEC
     this.handle('hs.bye', (peer, data) => {
       const reason = (data as { reason?: unknown } | null)?.reason
       peer.link.byeReason = typeof reason === 'string' ? reason.slice(0, 64) : 'unspecified'
@@ -142,7 +145,7 @@ export class LinkManager {
 
   /** Encodes and sends one frame; throws `TooLargeError`, `ConnectionClosedError`. */
   sendFrame (peer: Peer, type: string, data: unknown): void {
-    const frame = encodeEnvelope({ type, data }, this.#o.limits)
+    const frame = this.#codec.encode({ type, data }, this.#o.limits)
     peer.link.conn.send(frame)
     this.#count(frame)
     // any traffic proves liveness to the far end: no heartbeat is needed on a busy link
@@ -199,7 +202,7 @@ export class LinkManager {
     const pong = new Promise<void>((resolve) => { this.#pings.set(n, resolve) })
     try {
       try {
-        const frame = encodeEnvelope({ type: 'hs.ping', data: { n } }, this.#o.limits)
+        const frame = this.#codec.encode({ type: 'hs.ping', data: { n } }, this.#o.limits)
         link.conn.send(frame)
         this.#count(frame)
       } catch (err) {
@@ -414,7 +417,7 @@ export class LinkManager {
   peerSend: (peer: Peer, type: string, data: unknown) => void = () => { throw new NotStartedError('no application messaging') }
 
   #retire (link: Link): void {
-    try { link.conn.send(encodeEnvelope({ type: 'hs.bye', data: { reason: 'duplicate' } }, this.#o.limits)) } catch { /* already closing */ }
+    try { link.conn.send(this.#codec.encode({ type: 'hs.bye', data: { reason: 'duplicate' } }, this.#o.limits)) } catch { /* already closing */ }
     // Not closed at once: frames the far end sent on it before it heard of the duplicate are
     // still read (closing at once lost them, as overlay-made simultaneous WebRTC dials showed).
     // It closes when the far end's own bye arrives on it (onFrame), or after the linger.
@@ -473,7 +476,7 @@ export class LinkManager {
     let type: string
     let data: unknown
     try {
-      ({ type, data } = decodeEnvelope(frame, o.limits))
+      ({ type, data } = this.#codec.decode(frame, o.limits))
     } catch (err) {
       // a peer that sends undecodable frames after authenticating is broken or hostile
       o.metrics.drop('invalid-frame')
@@ -504,7 +507,7 @@ export class LinkManager {
 
   /** Closes a link to a banned peer, telling it why (a buggy peer's operator can see it). */
   #cutOff (conn: Connection, reason: string): void {
-    try { conn.send(encodeEnvelope({ type: 'hs.bye', data: { reason: 'banned' } }, this.#o.limits)) } catch { /* already closing */ }
+    try { conn.send(this.#codec.encode({ type: 'hs.bye', data: { reason: 'banned' } }, this.#o.limits)) } catch { /* already closing */ }
     conn.close(new BannedError(reason))
   }
 

@@ -11,6 +11,13 @@ export interface MemoryNetworkOptions {
   random?: Random
   /** Default one-way latency of every link in ms. @default 0 */
   latency?: number
+  /**
+   * Copy every frame on send, so that a sender reusing its buffer cannot change a frame in
+   * flight. The simulator turns it off: core's links never reuse a frame they sent (each is a
+   * fresh encoding), and its pass-through codec finds its data on the very frame it sent.
+   * @default true
+   */
+  copyFrames?: boolean
 }
 
 interface LinkStats { frames: number, bytes: number }
@@ -32,6 +39,8 @@ export class MemoryNetwork {
   private defaultLatency: number
   private defaultLoss = 0
   private nextId = 0
+  /** @internal */
+  readonly copyFrames: boolean
   readonly stats: LinkStats = { frames: 0, bytes: 0 }
   /** Frames dropped by simulated loss or partition. */
   dropped = 0
@@ -40,6 +49,7 @@ export class MemoryNetwork {
     this.clock = opts.clock ?? systemClock
     this.random = opts.random ?? systemRandom
     this.defaultLatency = opts.latency ?? 0
+    this.copyFrames = opts.copyFrames ?? true
   }
 
   /** A transport bound to this network; `host` names the endpoint for partitions and kills. */
@@ -86,6 +96,7 @@ export class MemoryNetwork {
   get openConnections (): number { return this.connections.size }
 
   reachable (a: string, b: string): boolean {
+    if (this.dead.size === 0 && this.groups.size === 0) return true
     if (this.dead.has(a) || this.dead.has(b)) return false
     const ga = this.groups.get(a)
     const gb = this.groups.get(b)
@@ -93,10 +104,12 @@ export class MemoryNetwork {
   }
 
   latencyOf (a: string, b: string): number {
+    if (this.latencies.size === 0) return this.defaultLatency
     return this.latencies.get(pairKey(a, b)) ?? this.defaultLatency
   }
 
   lossOf (a: string, b: string): number {
+    if (this.losses.size === 0) return this.defaultLoss
     return this.losses.get(pairKey(a, b)) ?? this.defaultLoss
   }
 
@@ -158,7 +171,7 @@ class MemoryConnection extends AbstractConnection {
     const loss = net.lossOf(this.localHost, this.remoteHost)
     if (loss > 0 && net.random.float() < loss) { net.dropped++; return }
     // the receiver must not see our buffer change under it
-    const copy = frame.slice()
+    const copy = net.copyFrames ? frame.slice() : frame
     this.inFlight += copy.length
     net.stats.frames++
     net.stats.bytes += copy.length

@@ -93,6 +93,16 @@ export class PhiAccrual {
     return phiOf(elapsed, mean + this.#pauseMs, sd)
   }
 
+  /**
+   * Whether `phi(now) < threshold`. A silence no longer than the mean (plus the acceptable
+   * pause) gives phi ≤ log10 2 ≈ 0.30103, below any threshold above that: then the tail is not
+   * computed (a detector asks this on every frame a neighbour sends).
+   */
+  below (now: number, threshold: number): boolean {
+    if (this.#last !== undefined && threshold > PHI_AT_MEAN && now - this.#last <= this.#sum / this.#count + this.#pauseMs) return true
+    return this.phi(now) < threshold
+  }
+
   #push (interval: number): void {
     const x = Math.fround(interval)
     if (this.#count < this.#windowSize) {
@@ -120,6 +130,9 @@ export class PhiAccrual {
  * -log10 of the normal tail beyond `elapsed`, with the logistic approximation of the normal
  * CDF that Akka uses (error < 1.4e-4, and far cheaper than erf).
  */
+/** Above phi at a silence equal to the mean, log10 2, with a margin for rounding. */
+const PHI_AT_MEAN = 0.302
+
 export function phiOf (elapsed: number, mean: number, stdDev: number): number {
   const y = (elapsed - mean) / stdDev
   const e = Math.exp(-y * (1.5976 + 0.070566 * y * y))
@@ -182,7 +195,7 @@ export class FailureDetector {
       if (entry.state === 'down') entry.state = 'returning'
     } else if (entry.state === 'up') {
       // a late heartbeat not yet noticed by `check` is still an outage, not a sample
-      entry.detector.heartbeat(now, entry.detector.phi(now) < this.threshold)
+      entry.detector.heartbeat(now, entry.detector.below(now, this.threshold))
     } else {
       entry.detector.heartbeat(now, false)
       entry.state = 'returning'

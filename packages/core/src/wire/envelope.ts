@@ -83,6 +83,21 @@ export function decodeEnvelope (frame: Uint8Array, limits: Pick<Limits, 'maxFram
   return { type, data: value[2] }
 }
 
+/**
+ * How a link turns envelopes into frames and back. Every real link uses `MSGPACK_CODEC` (the
+ * wire format of docs/protocol.md); a channel may bring its own (`Channel.codec`): the
+ * simulator's encodes as usual and hands the receiver a copy of the data instead of decoding.
+ */
+export interface EnvelopeCodec {
+  /** As `encodeEnvelope`: throws `TypeError` or `TooLargeError`. */
+  encode: (env: Envelope, limits: Pick<Limits, 'maxFrameBytes' | 'maxTypeBytes'>) => Uint8Array
+  /** As `decodeEnvelope`: throws `InvalidFrameError` or `TooLargeError`. */
+  decode: (frame: Uint8Array, limits: Pick<Limits, 'maxFrameBytes' | 'maxTypeBytes'>) => Envelope
+}
+
+/** The codec of every real link: msgpack `[1, type, data]`. */
+export const MSGPACK_CODEC: EnvelopeCodec = Object.freeze({ encode: encodeEnvelope, decode: decodeEnvelope })
+
 /** Raw msgpack of any value (same codec settings); for stored values and signed records. */
 export function encodeValue (value: unknown): Uint8Array {
   const b = packr.pack(value)

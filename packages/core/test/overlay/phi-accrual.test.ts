@@ -162,3 +162,17 @@ describe('FailureDetector', () => {
     expect(fd.check(30_001)).toEqual({ down: [], up: [] })
   })
 })
+
+describe('PhiAccrual.below', () => {
+  it('answers phi(now) < threshold exactly, with or without the shortcut below the mean', () => {
+    for (const pause of [0, 300]) {
+      const d = new PhiAccrual({ minStdDevMs: 50, acceptableHeartbeatPauseMs: pause })
+      let t = 0
+      for (const gap of [900, 1100, 1000, 950, 1050, 400, 1600]) d.heartbeat(t += gap)
+      for (const threshold of [0.1, 0.30103, 0.31, 1, 8, 16]) {
+        for (let dt = -10; dt < 4000; dt += 7) expect(d.below(t + dt, threshold)).toBe(d.phi(t + dt) < threshold)
+      }
+    }
+    expect(new PhiAccrual().below(5, 8)).toBe(true)
+  })
+})
