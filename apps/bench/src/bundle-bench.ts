@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 import * as esbuild from 'esbuild'
 
-const BUDGET = 60_000 // the budget for hearsay/lite: docs/decisions.md, "Bundle budget"
+const BUDGET = 60_000 // the budget for hearsay/lite: docs/decisions.md, "Bundle budget" (missed by 0.8 % since 2026-12-07)
 const here = fileURLToPath(new URL('.', import.meta.url))
 
 interface Row { name: string, entry: string, external?: string[], gzip: number, minified: number }

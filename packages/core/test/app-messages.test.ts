@@ -144,17 +144,19 @@ describe('typed messages and routes', () => {
   it('broadcast honours its hop limit', async () => {
     const t = await overlay(10)
     const origin = t.nodes[0]!
-    const got = new Map<string, unknown[]>()
-    for (const n of t.nodes) n.route('x', (m) => { got.set(n.id, [...(got.get(n.id) ?? []), m.data]) })
-    const neighbours = new Set(origin.overlay!.active)
+    const got = new Map<string, Array<{ data: unknown, hops: number, from: string }>>()
+    for (const n of t.nodes) n.route('x', (m) => { got.set(n.id, [...(got.get(n.id) ?? []), { data: m.data, hops: m.hops, from: m.from.id }]) })
     origin.broadcast('x', 'near', { limit: 1 })
     // a second broadcast, unlimited, behind it on the same links: once it is everywhere, the first is done
     origin.broadcast('x', 'far')
-    await eventually(() => t.nodes.slice(1).every(n => got.get(n.id)?.includes('far') === true), 10_000, 'marker everywhere')
-    for (const n of t.nodes.slice(1)) {
-      expect(got.get(n.id)!.includes('near')).toBe(neighbours.has(n.id))
-    }
-    expect(neighbours.size).toBeLessThan(9)
+    await eventually(() => t.nodes.slice(1).every(n => got.get(n.id)?.some(r => r.data === 'far') === true), 10_000, 'marker everywhere')
+    // the origin's view may change meanwhile (nodes still join through it, the only seed): which
+    // nodes are its neighbours is not fixed, but a copy limited to one hop travels one hop only,
+    // straight from the origin, and most nodes never see it (at most maxPeers 4 of 9 neighbours)
+    const near = t.nodes.slice(1).flatMap(n => (got.get(n.id) ?? []).filter(r => r.data === 'near'))
+    expect(near.length).toBeGreaterThanOrEqual(1)
+    for (const r of near) expect(r).toMatchObject({ hops: 1, from: origin.id })
+    expect(t.nodes.slice(1).filter(n => got.get(n.id)!.some(r => r.data === 'near')).length).toBeLessThan(9)
   })
 
   it('without the overlay, broadcast goes one hop to every peer', async () => {
