@@ -50,7 +50,15 @@ export class BrowserWsConnection extends AbstractConnection {
   }
 
   protected _send (frame: Uint8Array): void {
-    this.socket.send(frame as Uint8Array<ArrayBuffer>)
+    const s = this.socket
+    // a closing socket drops what is sent (the browser only logs an error): the link is over,
+    // though its close event may not have come yet (a page back from a freeze). Seen in e2e
+    if (s.readyState !== s.OPEN) {
+      const err = new ConnectionClosedError('WebSocket closing')
+      this._closed(err)
+      throw err
+    }
+    s.send(frame as Uint8Array<ArrayBuffer>)
   }
 
   protected _close (reason?: Error): void {

@@ -61,6 +61,20 @@ describe('ws transport (browser code path over ws)', () => {
     expect(await serverSaw).toBe(4003)
   })
 
+  it('a send on a socket that is closing, before its close event, fails with ConnectionClosedError and closes the link (a page back from a freeze)', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+    cleanups.push(async () => { for (const c of wss.clients) c.terminate(); await new Promise(resolve => wss.close(resolve)) })
+    await new Promise(resolve => wss.once('listening', resolve))
+    const t = track(browserWebSockets(WhatwgWebSocket))
+    const conn = await t.dial(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`)
+    const got = collect(conn)
+    // the socket starts closing under the connection (readyState CLOSING; no close event yet)
+    ;(conn as unknown as { socket: WebSocket }).socket.close()
+    expect(() => { conn.send(new Uint8Array([1])) }).toThrow(expect.objectContaining({ code: 'ERR_CONNECTION_CLOSED' }))
+    expect(conn.closed).toBe(true)
+    expect(await got.closed).toMatchObject({ code: 'ERR_CONNECTION_CLOSED' })
+  })
+
   it('an oversized frame is refused on receipt and the Node peer hears TooLargeError (code 4009)', async () => {
     const { accept, accepted } = nextConnection()
     const listener = await track(webSockets()).listen('ws://127.0.0.1:0', accept)
