@@ -225,6 +225,31 @@ describe('neighbours of a paused node (injected clock)', () => {
     expect(relay.overlay?.active).toEqual([page.id])
   })
 
+  it('a node frozen before its first heartbeat tick sees that tick as late: it declares nobody dead (e2e: a page frozen right after start)', async () => {
+    const clock = new SharedClock()
+    const net = new MemoryNetwork({ clock: clock.base, latency: 20 })
+    const view = clock.view()
+    const relay = createNode({ ...opts, clock: clock.base, transports: [net.transport('relay')], listen: ['memory:relay'] })
+    const page = createNode({ ...opts, clock: view, transports: [net.transport('page')], seeds: ['memory:relay'] })
+    cleanups.push(async () => { view.release(); await Promise.all([page.stop(), relay.stop()]) })
+    let downs = 0
+    page.on('peer:down', () => { downs++ })
+    await relay.start()
+    await page.start()
+    // linked, and under the first tick (heartbeatInterval 1 s)
+    await clock.run(200)
+    expect(page.overlay?.active).toEqual([relay.id])
+    // frozen: no timer runs, nothing arrives, for 6 s (late: 3 intervals + 1 s)
+    view.mode = 'held'
+    net.partition(['page'], ['relay'])
+    await clock.run(6_000)
+    net.heal()
+    view.release()
+    await clock.run(0)
+    expect(page.metrics.get('membership.wakes')).toBe(1)
+    expect(downs).toBe(0)
+  })
+
   it('pause() and resume() need a running node with the overlay', async () => {
     const node = createNode({ ...opts, overlay: false })
     expect(() => { node.pause() }).toThrow(expect.objectContaining({ code: 'ERR_NOT_STARTED' }))
