@@ -116,7 +116,7 @@ export class Membership {
    * On the wall clock: the previous heartbeat tick, the last frame heard (or that tick), and the
    * longest silence between frames since that tick (`#heartbeats`).
    */
-  #tickAt: number | undefined
+  #tickAt = 0
   #heardAt = 0
   #quietest = 0
   /**
@@ -418,7 +418,7 @@ export class Membership {
     // the wall clock: a suspended machine's monotonic clock may stand still.
     const wall = this.#wallNow()
     const late = 3 * this.opts.heartbeatInterval + 1_000
-    if (this.#tickAt !== undefined && wall - this.#tickAt > late && Math.max(this.#quietest, wall - this.#heardAt) > late) this.wake()
+    if (wall - this.#tickAt > late && Math.max(this.#quietest, wall - this.#heardAt) > late) this.wake()
     this.#tickAt = this.#heardAt = wall
     this.#quietest = 0
     const active = this.hv.activeView()
