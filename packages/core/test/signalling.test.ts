@@ -16,17 +16,18 @@ class SignalProbe implements Transport {
   readonly protocols = ['probe']
   readonly supports = { listen: false }
   context!: TransportContext
+  #remove: (() => void) | undefined
   readonly signals: Signal[] = []
   readonly failures: SignalFailure[] = []
   constructor (private readonly handle = true) {}
   async start (context: TransportContext): Promise<void> {
     this.context = context
-    if (this.handle) context.signals.setHandlers({ onSignal: s => this.signals.push(s), onFailure: f => this.failures.push(f) })
+    if (this.handle) this.#remove = context.signals.setHandlers({ onSignal: s => this.signals.push(s), onFailure: f => this.failures.push(f) })
   }
 
   async dial (): Promise<never> { throw new UnsupportedError('probe') }
   async listen (): Promise<never> { throw new UnsupportedError('probe') }
-  async close (): Promise<void> {}
+  async close (): Promise<void> { this.#remove?.() }
 }
 
 const cleanups: Array<() => Promise<void>> = []
@@ -164,6 +165,22 @@ describe('overlay signalling', () => {
     expect(late.signals[0]).toMatchObject({ from: nodes[1]!.id, session: 'first', data: 'offer' })
     expect(nodes[0]!.metrics.get('rtc.held-forwarded')).toBe(1)
     expect(probes[1]!.failures).toEqual([])
+  })
+
+  it('a forwarder that stops forgets the signals it held: after a restart the target connecting gets none of them', async () => {
+    const { t, nodes, probes } = await net(2)
+    const late = new SignalProbe()
+    const target = createNode({ overlay: false, transports: [t.network.transport('late'), late] })
+    cleanups.push(async () => { await target.stop() })
+    await target.start()
+    probes[1]!.context.signals.send(target.id, 'old', 'offer')
+    await eventually(() => nodes[0]!.metrics.get('rtc.held') === 1, 2000, 'the hub holds the signal')
+    await nodes[0]!.stop()
+    await nodes[0]!.start()
+    await target.dial('memory:node-0')
+    await eventually(() => nodes[0]!.peers().some(p => p.id === target.id), 2000, 'the hub links the target')
+    expect(nodes[0]!.metrics.get('rtc.held-forwarded')).toBe(0)
+    expect(late.signals).toEqual([])
   })
 
   it('a target with no WebRTC refuses: the dialler hears `refused`', async () => {

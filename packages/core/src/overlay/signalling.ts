@@ -95,6 +95,19 @@ export class SignalService implements SignalRouter {
     ctx.handle('rtc.error', (peer, data) => { this.#onErrorFrame(peer, data) })
     ctx.on('peer:disconnect', ({ peer }) => { this.#linkDown(peer.id) })
     ctx.on('peer:connect', (peer) => { this.#linkUp(peer) })
+    // the node's timers stop with it, so what waits on them would never end: a restarted node
+    // must not start with held signals counted against MAX_HELD or targets still "pending"
+    ctx.onEveryStop(() => { this.#forget() })
+  }
+
+  #forget (): void {
+    for (const p of this.#pending.values()) p.cancel()
+    this.#pending.clear()
+    this.#queued = 0
+    for (const r of this.#relinking.values()) r.cancel()
+    this.#relinking.clear()
+    this.#held.clear()
+    this.#heldCount = 0
   }
 
   /**
