@@ -4,15 +4,17 @@
  * RFC 7748 are deterministic; secretbox is NaCl's construction, tag first), so the test
  * vectors in docs/protocol.md pin them all:
  * - @noble/ed25519: signatures, ZIP-215 verification;
- * - StableLib (the modular successor of tweetnacl-js, by its author): secretbox
- *   (xsalsa20-poly1305, the per-frame hot path), and the hashes of the sync API (SHA-256,
+ * - StableLib (the modular successor of tweetnacl-js, by its author): XSalsa20 and Poly1305
+ *   for secretbox (the per-frame hot path: NaCl's construction is written out below, as
+ *   `@stablelib/nacl` writes it, so that a bundle does not carry that package's random source), and the hashes of the sync API (SHA-256,
  *   SHA-512, HMAC, HKDF) and the X25519 fallback in `js-crypto.ts`. The async API (the
  *   handshake, the node's identity) hashes and does X25519 with WebCrypto (`web-crypto.ts`), so
  *   that a bundle without the sync API (hearsay/lite) carries no JavaScript hash or curve.
  * docs/decisions.md ("Crypto libraries") has the speed and bundle-size measurements.
  */
 import * as ed25519 from '@noble/ed25519'
-import { openSecretBox, secretBox } from '@stablelib/nacl/lib/secretbox.js'
+import { oneTimeAuth } from '@stablelib/poly1305'
+import { stream, streamXOR } from '@stablelib/xsalsa20'
 import { hkdfSync, hmacSync, sha256Sync, syncHash } from './js-crypto.js'
 import { asyncHash } from './web-crypto.js'
 import { UnsupportedError } from '../util/errors.js'
@@ -93,14 +95,49 @@ export async function verifyAsync (signature: Uint8Array, message: Uint8Array, p
 
 export interface DhKeyPair { publicKey: Uint8Array, secretKey: Uint8Array }
 
+/**
+ * NaCl's secretbox (XSalsa20-Poly1305, the tag first), step for step as `@stablelib/nacl` (and
+ * tweetnacl) compute it: the first 64-byte block of the stream gives the Poly1305 key (its first
+ * 32 bytes) and encrypts the first 32 bytes of the message (its last 32); the stream from block 1
+ * on encrypts the rest. `counter` is the nonce followed by the 8-byte block counter.
+ */
+function firstBlock (key: Uint8Array, nonce: Uint8Array, counter: Uint8Array): Uint8Array {
+  if (nonce.length !== BOX_NONCE_BYTES) throw new TypeError(`a secretbox nonce is ${BOX_NONCE_BYTES} bytes`)
+  counter.set(nonce)
+  return stream(key, counter, new Uint8Array(64), 8)
+}
+
+/** Encrypts or decrypts `src` into `dst` (the same length) after the first block gave the Poly1305 key. */
+function xorBody (key: Uint8Array, counter: Uint8Array, block: Uint8Array, src: Uint8Array, dst: Uint8Array): void {
+  for (let i = 0; i < 32 && i < src.length; i++) dst[i] = src[i]! ^ block[32 + i]!
+  if (src.length > 32) streamXOR(key, counter, src.subarray(32), dst.subarray(32), 8)
+}
+
 export function secretbox (plain: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array {
-  return secretBox(key, nonce, plain)
+  const counter = new Uint8Array(BOX_NONCE_BYTES + 8)
+  const block = firstBlock(key, nonce, counter)
+  const out = new Uint8Array(BOX_OVERHEAD + plain.length)
+  const body = out.subarray(BOX_OVERHEAD)
+  xorBody(key, counter, block, plain, body)
+  out.set(oneTimeAuth(block.subarray(0, 32), body))
+  // the key stream is secret (the library wipes it too)
+  block.fill(0)
+  return out
 }
 
 /** Returns null when authentication fails. */
 export function secretboxOpen (boxed: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array | null {
   if (boxed.length < BOX_OVERHEAD) return null
-  return openSecretBox(key, nonce, boxed)
+  const counter = new Uint8Array(BOX_NONCE_BYTES + 8)
+  const block = firstBlock(key, nonce, counter)
+  const body = boxed.subarray(BOX_OVERHEAD)
+  let out: Uint8Array | null = null
+  if (constantTimeEqual(oneTimeAuth(block.subarray(0, 32), body), boxed.subarray(0, BOX_OVERHEAD))) {
+    out = new Uint8Array(body.length)
+    xorBody(key, counter, block, body, out)
+  }
+  block.fill(0)
+  return out
 }
 
 export function hash (data: Uint8Array): Uint8Array {
