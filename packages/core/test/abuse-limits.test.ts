@@ -12,6 +12,7 @@ import { MemoryNetwork } from '../src/link/memory-transport.js'
 import { Metrics } from '../src/util/metrics.js'
 import { LinkMeter, PeerThrottle, TokenBucket } from '../src/link/rate-limiter.js'
 import type { Connection } from '../src/link/transport.js'
+import { fullGc } from './gc.js'
 
 /** A clock that moves only when the test says so. */
 function manualClock (): Clock & { t: number } {
@@ -262,6 +263,32 @@ describe('AbuseGuard', () => {
     expect(metrics.get('refused.per-address')).toBe(2)
     conns[0]!.closed = true
     expect(guard.admit(conns[2]!)).toBe(true)
+  })
+
+  it('lets go of a connection once it is released (a failed handshake, an eviction, a closed link): the table keeps no socket alive after an attack', async () => {
+    const { guard } = guardWith({ maxConnectionsPerAddress: 2, maxPendingHandshakes: 1 })
+    const refs: Array<WeakRef<Connection>> = []
+    // one of each way out; the connections are closed, and only the guard could still hold them
+    ;(() => {
+      const failed = fakeConn('ws://9.9.9.9:1')
+      expect(guard.admit(failed)).toBe(true)
+      failed.close()
+      guard.settled(failed, new HandshakeError('garbage'))
+      const linked = fakeConn('ws://9.9.9.8:1')
+      expect(guard.admit(linked)).toBe(true)
+      guard.settled(linked)
+      linked.close()
+      guard.released(linked)
+      const evicted = fakeConn('ws://9.9.9.7:1')
+      expect(guard.admit(evicted)).toBe(true)
+      expect(guard.admit(fakeConn('ws://9.9.9.6:1'))).toBe(true)
+      expect(evicted.closed).toBe(true)
+      refs.push(new WeakRef(failed), new WeakRef(linked), new WeakRef(evicted))
+    })()
+    // a WeakRef keeps its target alive until the current job ends
+    await new Promise(resolve => setImmediate(resolve))
+    fullGc()
+    expect(refs.map(r => r.deref() === undefined)).toEqual([true, true, true])
   })
 
   it('penalises an address after maxHandshakeFailures bad handshakes in the window, briefly and one handshake at a time; timeouts do not count', () => {

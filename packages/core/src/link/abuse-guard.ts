@@ -149,6 +149,7 @@ export class AbuseGuard {
 
   #evict (conn: Connection, counter: string): void {
     this.#forget(conn)
+    this.released(conn)
     this.metrics.inc(counter)
     conn.close()
   }
@@ -171,6 +172,7 @@ export class AbuseGuard {
    */
   settled (conn: Connection, err?: unknown): void {
     if (!this.#forget(conn)) return
+    if (err !== undefined) this.released(conn)
     if ((err as { code?: unknown } | undefined)?.code !== 'ERR_HANDSHAKE') return
     const limit = this.limits.maxHandshakeFailures
     const key = addressKey(conn.remoteAddress)
@@ -235,6 +237,19 @@ export class AbuseGuard {
   #refuse (reason: 'banned' | 'handshakes' | 'per-address' | 'pending-per-address'): false {
     this.metrics.inc(`refused.${reason}`)
     return false
+  }
+
+  /**
+   * An admitted connection closed (its handshake failed, or the link on it closed): it no longer
+   * counts against its address. Without this a closed connection stayed in the per-address table
+   * (with its socket's objects) until the next admission from that address or the next sweep:
+   * after an attack, until more strangers came (abuse bench, issue 18).
+   */
+  released (conn: Connection): void {
+    const key = addressKey(conn.remoteAddress)
+    const open = this.#byAddress.get(key)
+    if (open === undefined || !open.delete(conn)) return
+    if (open.size === 0) this.#byAddress.delete(key)
   }
 
   #sweep (): void {

@@ -327,7 +327,7 @@ export class LinkManager {
         if (banned !== undefined) { o.guard.refusedBanned(); this.#cutOff(up.conn, banned); return }
         // a transport that named the dialler (webrtc:<peerId>) must have named the one who proved itself
         if (raw.remotePeer !== undefined && raw.remotePeer !== up.remotePeer) { o.metrics.inc('handshake.failures'); up.conn.close(); return }
-        this.#addLink(up, 'inbound', raw.remoteAddress)
+        this.#addLink(up, 'inbound', raw.remoteAddress, raw)
       },
       (err: unknown) => {
         offStop()
@@ -340,14 +340,14 @@ export class LinkManager {
     )
   }
 
-  #addLink (up: UpgradedConnection, direction: 'inbound' | 'outbound', address: string): Peer {
+  #addLink (up: UpgradedConnection, direction: 'inbound' | 'outbound', address: string, admitted?: Connection): Peer {
     const o = this.#o
     if (o.status() !== 'running') {
       up.conn.close()
       throw new NotStartedError('The node stopped during the dial')
     }
     const dialer = direction === 'outbound' ? o.identity().id : up.remotePeer
-    const link: Link = { linkId: up.linkId, rank: `${dialer}:${up.linkId}`, conn: up.conn, address, direction }
+    const link: Link = { linkId: up.linkId, rank: `${dialer}:${up.linkId}`, conn: up.conn, address, direction, ...(admitted === undefined ? {} : { admitted }) }
     let peer = this.#peersById.get(up.remotePeer)
     if (peer === undefined) {
       peer = new Peer(up.remotePeer, link, o.clock.now(), this.peerSend)
@@ -512,6 +512,7 @@ export class LinkManager {
   }
 
   #onLinkClosed (peer: Peer, link: Link, reason?: Error): void {
+    if (link.admitted !== undefined) this.#o.guard.released(link.admitted)
     const probed = this.#probing.get(peer.id)
     const misbehaved = isMisbehaviour(reason) || this.#o.guard.banned(peer.id, undefined) !== undefined
     if (probed === link) {

@@ -10,6 +10,8 @@ export interface Link {
   readonly conn: Connection
   readonly address: string
   readonly direction: 'inbound' | 'outbound'
+  /** The raw connection the abuse guard admitted under (inbound): released when this link closes. */
+  readonly admitted?: Connection
   /** Set when the remote announced why it is about to close this link. */
   byeReason?: string
 }

@@ -125,8 +125,12 @@ export class IceExchange implements IceServerExchange {
     // kept a little after a disconnect: a node that lost its link to a relay and dialled it again
     // before the relay noticed gets no new offer (the relay sees a second link to a known peer,
     // no new peer), and without TURN a symmetric NAT's new sessions fail (NAT test, conntrack flush)
-    const offDisconnect = ctx.on('peer:disconnect', ({ peer }) => {
-      ctx.timers.after(LEARNED_GRACE_MS, () => { if (ctx.getPeer(peer.id) === undefined) this.#learned.delete(peer.id) })
+    // the timer holds the id only, and only for a peer that offered servers: a relay sees every
+    // stranger disconnect, and a timer holding each one's Peer (its link, socket and buffers) for
+    // a minute kept an attack's connections in memory after it (abuse bench, issue 18)
+    const offDisconnect = ctx.on('peer:disconnect', ({ peer: { id } }) => {
+      if (!this.#learned.has(id)) return
+      ctx.timers.after(LEARNED_GRACE_MS, () => { if (ctx.getPeer(id) === undefined) this.#learned.delete(id) })
     })
     // renews what each peer holds (TURN credentials expire): timers stop with the node
     const cancelRefresh = this.offer !== undefined && this.refreshMs > 0

@@ -4,10 +4,9 @@
  * and the per-target report `scripts/fuzz.mjs` prints.
  */
 import { appendFileSync } from 'node:fs'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import { HearsayError } from '../../src/index.js'
 import type { Random } from '../../src/index.js'
+import { fullGc } from '../gc.js'
 
 /** Inputs per pure decoder target (`FUZZ_RUNS`). CI: 40k; `pnpm fuzz`: 1M. */
 export const RUNS = Number(process.env.FUZZ_RUNS ?? 40_000)
@@ -92,14 +91,8 @@ export function check (ok: boolean, message: string): void {
   if (!ok) throw new Error(message)
 }
 
-let gcFn: (() => void) | undefined
 /** Heap in use after a full collection (the test process runs without --expose-gc). */
 export function heapAfterGc (): number {
-  if (gcFn === undefined) {
-    setFlagsFromString('--expose-gc')
-    gcFn = runInNewContext('gc') as () => void
-  }
-  gcFn()
-  gcFn()
+  fullGc()
   return process.memoryUsage().heapUsed
 }
