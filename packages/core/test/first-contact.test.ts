@@ -283,6 +283,9 @@ describe('createNode checks its options', () => {
     expect(() => createNode({ minPeerNo: 3 } as never)).toThrow(/use minPeers/)
     expect(() => createNode({ udp: true } as never)).toThrow(/no UDP/)
     expect(() => createNode({ seeds: [{ port: 13, address: '10.0.0.1' }] } as never)).toThrow(/'tcp:\/\/10\.0\.0\.1:13'/)
+    expect(() => createNode({ seeds: ['memory:a', { port: 13 }] } as never)).toThrow(/seeds\[1\] must be an address string: write 'tcp:\/\/127\.0\.0\.1:13'/)
+    // a node made without createNode (as hearsay/lite's) says only what a seed must be
+    expect(() => new HearsayNode({ seeds: [{ port: 13, address: '10.0.0.1' }] } as never)).toThrow(/^seeds\[0\] must be an address string such as 'tcp:\/\/host:port'$/)
     expect(() => createNode({ seeds: [':9000'] })).toThrow(/'127\.0\.0\.1:9000'/)
     expect(() => createNode({ seeds: ['not an address at all'] })).toThrow(TypeError)
   })

@@ -62,11 +62,8 @@ export function checkNodeOptions (opts: unknown): void {
   }
 }
 
+/** (A seed given as smokesignal's `{ port, address }` gets advice from `checkLegacyOptions`, in the full SDK.) */
 function checkAddress (a: unknown, where: string, protocol: string): void {
-  if (a !== null && typeof a === 'object' && 'port' in a) {
-    const { port, address } = a as { port?: unknown, address?: unknown }
-    throw new TypeError(`${where} must be an address string: write 'tcp://${typeof address === 'string' && address !== '' ? address : '127.0.0.1'}:${String(port)}' for { port, address } (or use @hearsay/compat)`)
-  }
   if (typeof a !== 'string') throw new TypeError(`${where} must be an address string such as 'tcp://host:port'`)
   if (/^:\d+$/.test(a.trim())) throw new TypeError(`${where} '${a}' has no host: write '127.0.0.1${a.trim()}'`)
   try { parseAddress(a, protocol) } catch (err) {
