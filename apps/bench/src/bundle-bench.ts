@@ -54,7 +54,7 @@ const dependencies: Array<[string, string[]]> = [
   ['msgpackr (envelope and value codec)', ['msgpackr']],
   ['@noble/ed25519 (signatures)', ['@noble/ed25519']],
   ['@stablelib/sha256, sha512, hmac, hkdf', ['@stablelib/sha256', '@stablelib/sha512', '@stablelib/hmac', '@stablelib/hkdf']],
-  ['@stablelib/x25519, nacl (secretbox)', ['@stablelib/x25519', '@stablelib/nacl']],
+  ['@stablelib/x25519, xsalsa20, poly1305 (secretbox)', ['@stablelib/x25519', '@stablelib/xsalsa20', '@stablelib/poly1305']],
   ['every @stablelib package', ['@stablelib/*']]
 ]
 
