@@ -32,6 +32,8 @@ class DirectRtc implements Transport {
   async start (context: TransportContext): Promise<void> {
     this.#id = context.peerId
     this.#signals = context.signals as Routes
+    // a WebRTC transport takes the node's signals (and only then can the node dial webrtc:)
+    context.signals.setHandlers({ onSignal: () => {}, onFailure: () => {} })
   }
 
   async dial (address: string, options?: DialOptions): Promise<Connection> {

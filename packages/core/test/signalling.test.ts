@@ -287,6 +287,16 @@ describe('overlay signalling', () => {
     expect(probes[0]!.failures).toEqual([])
   })
 
+  it('a node whose transports take no signals (a relay without WebRTC) forwards them but cannot dial webrtc: peers (canSignal false)', async () => {
+    const { nodes, probes } = await net(3, 'star', i => i !== 0)
+    const svc = (i: number): SignalService => probes[i]!.context.signals as unknown as SignalService
+    expect(svc(0).canSignal(nodes[1]!.id)).toBe(false)
+    expect(svc(1).canSignal(nodes[0]!.id)).toBe(true)
+    probes[1]!.context.signals.send(nodes[2]!.id, 'via-hub', 'offer')
+    await eventually(() => probes[2]!.signals.length === 1)
+    expect(nodes[0]!.metrics.get('rtc.forwarded')).toBe(1)
+  })
+
   it('multi-hop: a forwarder with no way on answers unreachable back along the path, and SIGNAL_HOPS bounds the walk', async () => {
     const n = SIGNAL_HOPS + 3
     const { nodes, probes } = await net(n, 'chain')

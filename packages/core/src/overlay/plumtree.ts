@@ -77,7 +77,7 @@ export interface PlumtreeOptions extends BroadcastLimits {
   storeMaxAgeMs?: number
   /**
    * A new neighbour is told the ids of the messages this node saw in the last `catchUpMs`
-   * (at most `maxBatchIds`, the newest), with their ages, and GRAFTs those it lacks that came
+   * (at most `maxBatchIds`, the newest of each origin in turn), with their ages, and GRAFTs those it lacks that came
    * after it first had a neighbour. The two ends of a link take it into their views a round
    * trip apart (the side that accepts a JOIN or NEIGHBOR at once, the side that asked on the
    * reply), and a broadcast made in between reaches one end's view but not the other's:
@@ -256,12 +256,12 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
     else this.#eager.add(peer)
     if (this.catchUpMs === 0) return
     // taken now: what comes later reaches the new neighbour by the usual eager or lazy push
-    const recent: Array<{ id: string, hops: number, at: number }> = []
+    const recent: Array<{ id: string, hops: number, at: number, origin: PeerId | undefined }> = []
     for (const [id, s] of this.#store) {
       if (s.beacon || s.hops >= s.limit || now - s.at > this.catchUpMs) continue
-      recent.push({ id, hops: s.hops + 1, at: s.at })
+      recent.push({ id, hops: s.hops + 1, at: s.at, origin: s.origin })
     }
-    if (recent.length > 0) this.#catchUp.set(peer, recent.slice(-this.#maxBatchIds))
+    if (recent.length > 0) this.#catchUp.set(peer, newestByOrigin(recent, this.#maxBatchIds))
   }
 
   neighborDown (peer: PeerId): void {
@@ -701,6 +701,31 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
 
   #isNeighbor (peer: PeerId): boolean { return this.#eager.has(peer) || this.#lazy.has(peer) }
   #isLinked (): boolean { return this.#eager.size + this.#lazy.size > 0 }
+}
+
+/**
+ * At most `max` of `items` (oldest first), the newest of each origin in turn, in their order: one
+ * origin broadcasting flat out must not crowd everyone else's messages out of a catch-up (with
+ * the newest `max` overall, a relinking node caught up on the flooder's messages only).
+ */
+function newestByOrigin<T extends { origin: PeerId | undefined }> (items: T[], max: number): T[] {
+  if (items.length <= max) return items
+  const byOrigin = new Map<PeerId | undefined, number[]>()
+  for (let i = items.length - 1; i >= 0; i--) {
+    const o = items[i]!.origin
+    const list = byOrigin.get(o)
+    if (list === undefined) byOrigin.set(o, [i])
+    else list.push(i)
+  }
+  const picked: number[] = []
+  const lists = [...byOrigin.values()]
+  for (let round = 0; picked.length < max; round++) {
+    for (const list of lists) {
+      const i = list[round]
+      if (i !== undefined && picked.length < max) picked.push(i)
+    }
+  }
+  return picked.sort((a, b) => a - b).map(i => items[i]!)
 }
 
 /** Largest age a catch-up entry may carry (about 24 days: any value a node could mean). */

@@ -198,9 +198,14 @@ export class SignalService implements SignalRouter {
     }
   }
 
-  /** Whether a signal for `target` has a way to go now: a link to it, or a learned next hop. */
+  /**
+   * Whether this node can dial `webrtc:<target>` now: it has a transport that takes signals (a
+   * relay without WebRTC has none: it only forwards) and a signal for `target` has a way to go, a
+   * link to it or a learned next hop. Membership dials and relinks `webrtc:` peers only then (a
+   * relay relinking pages' `webrtc:` addresses got NoTransportError).
+   */
   canSignal (target: PeerId): boolean {
-    return this.#nextHop(target) !== undefined
+    return this.#handlers !== undefined && this.#nextHop(target) !== undefined
   }
 
   fail (to: PeerId, session: string, code: SignalFailureCode): void {

@@ -108,8 +108,23 @@ describe('Plumtree and flood: a new neighbour catches up on what passed just bef
     pt.neighborUp('n', 5300)
     // what comes after the link went up travels as usual, not in the catch-up
     pt.broadcast('later', 'x', 10, 5350)
-    expect(ihaves(pt.tick(5400)).filter(([to]) => to === 'n')).toEqual([['n', { t: 'pt.ihave', ids: [{ id: 'm2', hops: 1, a: 200 }, { id: 'm3', hops: 1, a: 100 }], c: 1 }]])
+    // two of them (maxBatchIds): the newest of each origin (m1's, this node's), oldest first
+    expect(ihaves(pt.tick(5400)).filter(([to]) => to === 'n')).toEqual([['n', { t: 'pt.ihave', ids: [{ id: 'm1', hops: 3, a: 400 }, { id: 'm3', hops: 1, a: 100 }], c: 1 }]])
     expect(ihaves(pt.tick(6000)).filter(([to]) => to === 'n')).toEqual([])
+  })
+
+  it('a catch-up over maxBatchIds takes the newest of every origin in turn: a flooding origin does not crowd out the others', () => {
+    const pt = mk({ catchUpMs: 10_000, maxBatchIds: 4 }, ['a'])
+    const from = (origin: string, id: string, now: number): void => { pt.onMessage('a', { ...gossip(id, 1), o: origin } as PlumtreeMsg, now) }
+    from('honest1', 'h1', 100)
+    from('honest2', 'g1', 150)
+    for (let i = 0; i < 20; i++) from('flooder', `f${i}`, 200 + i)
+    from('honest1', 'h2', 300)
+    pt.tick(300)
+    pt.neighborUp('n', 300)
+    const sent = ihaves(pt.tick(400)).filter(([to]) => to === 'n').map(([, m]) => (m as { ids: Array<{ id: string }> }).ids.map(x => x.id))
+    // the newest of each origin in turn (h2, f19, g1, then h1), in the order they were heard
+    expect(sent).toEqual([['h1', 'g1', 'f19', 'h2']])
   })
 
   it('the receiver GRAFTs at once what it lacks and its neighbour saw since it joined, and is never re-parented by a catch-up', () => {
