@@ -17,14 +17,12 @@ import type { DialResult, StartResult } from '../pages/hearsay-harness.js'
  */
 const BUNDLE_BUDGET = 60_000
 /**
- * What this test enforces while the budget is missed: 2026-12-07 fixes for silent loss (a page
- * alone getting back in, NAT recovery) and asynchronous cipher suites took `hearsay/lite` to
- * 60,483 B, 0.8 % over the budget (60,692 B with what came after); a written-out secretbox and
- * the seed advice moved to the full SDK took 340 B back: 60,352 B (docs/decisions.md, "Bundle
- * budget", 2026-12-07). The ceiling stops further growth; the budget is still the target, logged
- * as NOT MET until it is won back.
+ * What this test enforces: the budget itself. (2026-12-07 it was missed for a day, 60,692 B at
+ * worst; a written-out secretbox, the seed advice moved to the full SDK and the accept path made
+ * the `inbound` option, which a page on WebSockets leaves out, took it to 59.7 kB: docs/decisions.md,
+ * "Bundle budget".)
  */
-const BUNDLE_CEILING = 60_400
+const BUNDLE_CEILING = BUNDLE_BUDGET
 /**
  * The page Chromium loads in these tests is that plus the test harness (e2e/pages/hearsay-harness.ts,
  * about 0.4 kB gzip): it may not exceed the budget by more than the harness. (Until 2026-12 the

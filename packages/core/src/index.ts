@@ -37,6 +37,8 @@ export type { Channel, UpgradeOptions, UpgradedConnection } from './link/channel
 export { secureChannel } from './link/secure-channel.js'
 export type { SecureChannelOptions } from './link/secure-channel.js'
 export { plainChannel } from './link/plain-channel.js'
+export { acceptInbound } from './link/inbound.js'
+export type { Inbound, InboundFactory, InboundHost, InboundOptions } from './link/inbound.js'
 export { createNode, HearsayNode, withFullSdk } from './node/node.js'
 export { checkLegacyOptions } from './node/legacy-options.js'
 export { installJsCrypto } from './wire/js-crypto.js'

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { AbuseGuard, addressKey } from '../src/link/abuse-guard.js'
+import { Admission } from '../src/link/admission.js'
 import { eventually } from '../src/testing/compliance/assert.js'
 import type { BanEvent } from '../src/link/abuse-guard.js'
 import { BanList, OffenceCounter } from '../src/link/ban-list.js'
@@ -170,12 +171,12 @@ describe('addressKey', () => {
   })
 })
 
-function guardWith (limits: Partial<AbuseLimits> = {}): { guard: AbuseGuard, clock: Clock & { t: number }, metrics: Metrics, bans: BanEvent[] } {
+function guardWith (limits: Partial<AbuseLimits> = {}): { guard: AbuseGuard, gate: Admission, clock: Clock & { t: number }, metrics: Metrics, bans: BanEvent[] } {
   const clock = manualClock()
   const metrics = new Metrics()
   const bans: BanEvent[] = []
   const guard = new AbuseGuard({ ...DEFAULT_ABUSE_LIMITS, ...limits }, clock, metrics, (e) => bans.push(e))
-  return { guard, clock, metrics, bans }
+  return { guard, gate: new Admission(guard, clock, metrics), clock, metrics, bans }
 }
 
 function fakeConn (remoteAddress: string): Connection & { closed: boolean } {
@@ -184,34 +185,34 @@ function fakeConn (remoteAddress: string): Connection & { closed: boolean } {
 
 describe('AbuseGuard', () => {
   it('caps handshakes in progress: a full cap cuts the oldest one in progress, not the newcomer', () => {
-    const { guard, metrics } = guardWith({ maxPendingHandshakes: 2 })
+    const { gate, metrics } = guardWith({ maxPendingHandshakes: 2 })
     const [a, b, c, d] = [fakeConn('ws://1.1.1.1:1'), fakeConn('ws://1.1.1.2:1'), fakeConn('ws://1.1.1.3:1'), fakeConn('ws://1.1.1.4:1')]
-    expect(guard.admit(a)).toBe(true)
-    expect(guard.admit(b)).toBe(true)
-    expect(guard.admit(c)).toBe(true)
+    expect(gate.admit(a)).toBe(true)
+    expect(gate.admit(b)).toBe(true)
+    expect(gate.admit(c)).toBe(true)
     expect(a.closed).toBe(true)
     expect(metrics.get('refused.handshake-evicted')).toBe(1)
-    expect(guard.pendingHandshakes).toBe(2)
-    guard.settled(a) // the cut one settles as a close: nothing happens
-    guard.settled(b)
-    guard.settled(b) // twice is harmless
-    expect(guard.pendingHandshakes).toBe(1)
-    expect(guard.admit(d)).toBe(true)
+    expect(gate.pendingHandshakes).toBe(2)
+    gate.settled(a) // the cut one settles as a close: nothing happens
+    gate.settled(b)
+    gate.settled(b) // twice is harmless
+    expect(gate.pendingHandshakes).toBe(1)
+    expect(gate.admit(d)).toBe(true)
     expect(c.closed || d.closed).toBe(false)
   })
 
   it('a handshake whose hello proved the network key is spared: the oldest unproven one is cut instead', () => {
-    const { guard } = guardWith({ maxPendingHandshakes: 2 })
+    const { gate } = guardWith({ maxPendingHandshakes: 2 })
     const [honest, halfOpen, next, last] = [fakeConn('ws://1.1.1.1:1'), fakeConn('ws://1.1.1.2:1'), fakeConn('ws://1.1.1.3:1'), fakeConn('ws://1.1.1.4:1')]
-    expect(guard.admit(honest)).toBe(true)
-    guard.proven(honest)
-    expect(guard.admit(halfOpen)).toBe(true)
-    expect(guard.admit(next)).toBe(true)
+    expect(gate.admit(honest)).toBe(true)
+    gate.proven(honest)
+    expect(gate.admit(halfOpen)).toBe(true)
+    expect(gate.admit(next)).toBe(true)
     expect(honest.closed).toBe(false)
     expect(halfOpen.closed).toBe(true)
     // all proven: the oldest goes
-    guard.proven(next)
-    expect(guard.admit(last)).toBe(true)
+    gate.proven(next)
+    expect(gate.admit(last)).toBe(true)
     expect(honest.closed).toBe(true)
     expect(next.closed).toBe(false)
   })
@@ -219,69 +220,69 @@ describe('AbuseGuard', () => {
   it('half-open handshakes from many addresses: under load the timeout shortens and stale ones are cut, so a newcomer gets in', () => {
     // issue 18: 200 half-open handshakes from 200 addresses filled the 128 slots for the whole
     // 10 s handshake timeout and refused every new join
-    const { guard, clock, metrics } = guardWith({ maxPendingHandshakes: 128, handshakeTimeoutUnderLoadMs: 2000 })
-    expect(guard.handshakeTimeout(10_000)).toBe(10_000)
+    const { gate, clock, metrics } = guardWith({ maxPendingHandshakes: 128, handshakeTimeoutUnderLoadMs: 2000 })
+    expect(gate.handshakeTimeout(10_000)).toBe(10_000)
     const attackers = Array.from({ length: 200 }, (_, i) => fakeConn(`tcp://127.0.1.${i % 250}:${1000 + i}`))
-    for (const [i, c] of attackers.entries()) { clock.t = i; expect(guard.admit(c)).toBe(true) }
-    expect(guard.pendingHandshakes).toBe(128)
-    expect(guard.underLoad).toBe(true)
-    expect(guard.handshakeTimeout(10_000)).toBe(2000)
+    for (const [i, c] of attackers.entries()) { clock.t = i; expect(gate.admit(c)).toBe(true) }
+    expect(gate.pendingHandshakes).toBe(128)
+    expect(gate.underLoad).toBe(true)
+    expect(gate.handshakeTimeout(10_000)).toBe(2000)
     const honest = fakeConn('tcp://127.0.0.1:5555')
-    expect(guard.admit(honest)).toBe(true)
+    expect(gate.admit(honest)).toBe(true)
     expect(honest.closed).toBe(false)
     // past the short timeout, a newcomer's admission cuts every stale handshake at once
     clock.t = 2500
-    expect(guard.admit(fakeConn('tcp://127.0.0.2:1'))).toBe(true)
+    expect(gate.admit(fakeConn('tcp://127.0.0.2:1'))).toBe(true)
     expect(metrics.get('refused.handshake-timeout-under-load')).toBeGreaterThan(100)
-    expect(guard.underLoad).toBe(false)
-    expect(guard.handshakeTimeout(10_000)).toBe(10_000)
+    expect(gate.underLoad).toBe(false)
+    expect(gate.handshakeTimeout(10_000)).toBe(10_000)
   })
 
   it('caps handshakes in progress per address (IPv6 by /64) and refuses past it', () => {
-    const { guard, metrics } = guardWith({ maxPendingHandshakesPerAddress: 2 })
+    const { gate, metrics } = guardWith({ maxPendingHandshakesPerAddress: 2 })
     const a = fakeConn('tcp://[2001:db8:1:2::1]:1')
-    expect(guard.admit(a)).toBe(true)
-    expect(guard.admit(fakeConn('tcp://[2001:db8:1:2::ffff]:2'))).toBe(true)
-    expect(guard.admit(fakeConn('tcp://[2001:db8:1:2:3::9]:3'))).toBe(false)
+    expect(gate.admit(a)).toBe(true)
+    expect(gate.admit(fakeConn('tcp://[2001:db8:1:2::ffff]:2'))).toBe(true)
+    expect(gate.admit(fakeConn('tcp://[2001:db8:1:2:3::9]:3'))).toBe(false)
     expect(metrics.get('refused.pending-per-address')).toBe(1)
-    expect(guard.admit(fakeConn('tcp://[2001:db8:1:3::1]:1'))).toBe(true) // another /64
-    guard.settled(a)
-    expect(guard.admit(fakeConn('tcp://[2001:db8:1:2::7]:4'))).toBe(true)
+    expect(gate.admit(fakeConn('tcp://[2001:db8:1:3::1]:1'))).toBe(true) // another /64
+    gate.settled(a)
+    expect(gate.admit(fakeConn('tcp://[2001:db8:1:2::7]:4'))).toBe(true)
   })
 
   it('caps open connections per address until they close', () => {
-    const { guard, metrics } = guardWith({ maxConnectionsPerAddress: 2 })
+    const { gate, metrics } = guardWith({ maxConnectionsPerAddress: 2 })
     const conns = [1, 2, 3].map(p => fakeConn(`ws://9.9.9.9:${p}`))
-    expect(guard.admit(conns[0]!)).toBe(true)
-    expect(guard.admit(conns[1]!)).toBe(true)
-    guard.settled(conns[0]!)
-    guard.settled(conns[1]!)
+    expect(gate.admit(conns[0]!)).toBe(true)
+    expect(gate.admit(conns[1]!)).toBe(true)
+    gate.settled(conns[0]!)
+    gate.settled(conns[1]!)
     // handshakes done, links still open: they still count
-    expect(guard.admit(conns[2]!)).toBe(false)
-    expect(guard.admit(fakeConn('tcp://9.9.9.9:4'))).toBe(false) // tcp and ws from one IP count together
-    expect(guard.admit(fakeConn('ws://9.9.9.8:1'))).toBe(true)
+    expect(gate.admit(conns[2]!)).toBe(false)
+    expect(gate.admit(fakeConn('tcp://9.9.9.9:4'))).toBe(false) // tcp and ws from one IP count together
+    expect(gate.admit(fakeConn('ws://9.9.9.8:1'))).toBe(true)
     expect(metrics.get('refused.per-address')).toBe(2)
     conns[0]!.closed = true
-    expect(guard.admit(conns[2]!)).toBe(true)
+    expect(gate.admit(conns[2]!)).toBe(true)
   })
 
   it('lets go of a connection once it is released (a failed handshake, an eviction, a closed link): the table keeps no socket alive after an attack', async () => {
-    const { guard } = guardWith({ maxConnectionsPerAddress: 2, maxPendingHandshakes: 1 })
+    const { gate } = guardWith({ maxConnectionsPerAddress: 2, maxPendingHandshakes: 1 })
     const refs: Array<WeakRef<Connection>> = []
     // one of each way out; the connections are closed, and only the guard could still hold them
     ;(() => {
       const failed = fakeConn('ws://9.9.9.9:1')
-      expect(guard.admit(failed)).toBe(true)
+      expect(gate.admit(failed)).toBe(true)
       failed.close()
-      guard.settled(failed, new HandshakeError('garbage'))
+      gate.settled(failed, new HandshakeError('garbage'))
       const linked = fakeConn('ws://9.9.9.8:1')
-      expect(guard.admit(linked)).toBe(true)
-      guard.settled(linked)
+      expect(gate.admit(linked)).toBe(true)
+      gate.settled(linked)
       linked.close()
-      guard.released(linked)
+      gate.released(linked)
       const evicted = fakeConn('ws://9.9.9.7:1')
-      expect(guard.admit(evicted)).toBe(true)
-      expect(guard.admit(fakeConn('ws://9.9.9.6:1'))).toBe(true)
+      expect(gate.admit(evicted)).toBe(true)
+      expect(gate.admit(fakeConn('ws://9.9.9.6:1'))).toBe(true)
       expect(evicted.closed).toBe(true)
       refs.push(new WeakRef(failed), new WeakRef(linked), new WeakRef(evicted))
     })()
@@ -292,8 +293,8 @@ describe('AbuseGuard', () => {
   })
 
   it('penalises an address after maxHandshakeFailures bad handshakes in the window, briefly and one handshake at a time; timeouts do not count', () => {
-    const { guard, clock, metrics, bans } = guardWith({ maxHandshakeFailures: 3, offenceWindowMs: 1000, addressBanMs: 5000 })
-    const attempt = (err: unknown): void => { const c = fakeConn('tcp://6.6.6.6:1'); expect(guard.admit(c)).toBe(true); guard.settled(c, err) }
+    const { guard, gate, clock, metrics, bans } = guardWith({ maxHandshakeFailures: 3, offenceWindowMs: 1000, addressBanMs: 5000 })
+    const attempt = (err: unknown): void => { const c = fakeConn('tcp://6.6.6.6:1'); expect(gate.admit(c)).toBe(true); gate.settled(c, err) }
     for (let i = 0; i < 5; i++) attempt(new TimeoutError())
     attempt(new HandshakeError('bad hello'))
     attempt(new HandshakeError('bad hello'))
@@ -308,11 +309,11 @@ describe('AbuseGuard', () => {
     // issue 18: ten wrong-key handshakes from one IP refused every honest peer behind it for
     // 10 min. Now the address still gets one handshake at a time (one that completes is in)
     const first = fakeConn('ws://6.6.6.6:2')
-    expect(guard.admit(first)).toBe(true)
-    expect(guard.admit(fakeConn('ws://6.6.6.6:3'))).toBe(false)
+    expect(gate.admit(first)).toBe(true)
+    expect(gate.admit(fakeConn('ws://6.6.6.6:3'))).toBe(false)
     expect(metrics.get('refused.banned')).toBe(1)
-    guard.settled(first)
-    expect(guard.admit(fakeConn('ws://6.6.6.6:4'))).toBe(true)
+    gate.settled(first)
+    expect(gate.admit(fakeConn('ws://6.6.6.6:4'))).toBe(true)
     expect(guard.banned(undefined, 'tcp://6.6.6.6:9')).toBe('handshake')
     // the id of a peer from there is not banned
     expect(guard.banned('honest-peer', undefined)).toBeUndefined()
@@ -321,14 +322,14 @@ describe('AbuseGuard', () => {
   })
 
   it('bans a peer id, never its address, after maxInvalidFrames', () => {
-    const { guard, bans } = guardWith({ maxInvalidFrames: 2 })
+    const { guard, gate, bans } = guardWith({ maxInvalidFrames: 2 })
     expect(guard.invalidFrame('peerA')).toBe(false)
     expect(guard.invalidFrame('peerA')).toBe(true)
     expect(bans).toEqual([{ id: 'peerA', reason: 'invalid-frame', ms: DEFAULT_ABUSE_LIMITS.banMs }])
     expect(guard.banned('peerA', undefined)).toBe('invalid-frame')
     // others behind the same address (a NAT) are not affected
     expect(guard.banned('someone-else', 'memory:h1')).toBeUndefined()
-    expect(guard.admit(fakeConn('memory:h1'))).toBe(true)
+    expect(gate.admit(fakeConn('memory:h1'))).toBe(true)
     expect(guard.banList()).toEqual(['peerA'])
   })
 
@@ -342,8 +343,8 @@ describe('AbuseGuard', () => {
   })
 
   it('0 disables a limit; bad values are refused', () => {
-    const { guard } = guardWith({ maxPendingHandshakes: 0, maxInvalidFrames: 0 })
-    for (let i = 0; i < 1000; i++) expect(guard.admit(fakeConn('ws://1.2.3.4:1'))).toBe(true)
+    const { guard, gate } = guardWith({ maxPendingHandshakes: 0, maxInvalidFrames: 0 })
+    for (let i = 0; i < 1000; i++) expect(gate.admit(fakeConn('ws://1.2.3.4:1'))).toBe(true)
     for (let i = 0; i < 100; i++) expect(guard.invalidFrame('p')).toBe(false)
     expect(() => guardWith({ banMs: -1 })).toThrow(TypeError)
     expect(() => guardWith({ banMs: 0 })).toThrow(TypeError)

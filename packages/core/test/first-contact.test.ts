@@ -5,7 +5,7 @@
  * must reach the network or fail loudly, never vanish.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createNode, flood, HearsayNode, MemoryNetwork, plainChannel, relay } from '../src/index.js'
+import { acceptInbound, createNode, flood, HearsayNode, MemoryNetwork, plainChannel, relay } from '../src/index.js'
 import type { InboundMessage, NodeOptions } from '../src/index.js'
 import { eventually } from '../src/testing/compliance/assert.js'
 
@@ -252,12 +252,26 @@ describe('createNode checks its options', () => {
     expect(() => createNode({ broadcast: 'gossip' } as never)).toThrow(/broadcast must be 'plumtree', 'flood' or flood\(\)/)
   })
 
+  it('a node made without createNode (as hearsay/lite\'s in browsers) that listens needs inbound: acceptInbound(), and says so', async () => {
+    const network = new MemoryNetwork()
+    expect(() => new HearsayNode({ transports: [network.transport('x')], listen: ['memory:x'] })).toThrow(/^listen needs the inbound option \(acceptInbound\(\); on by default with createNode/)
+    const a = new HearsayNode({ ...fast, transports: [network.transport('a')], listen: ['memory:a'], inbound: acceptInbound() })
+    const b = new HearsayNode({ ...fast, transports: [network.transport('b')] })
+    cleanups.push(async () => { await a.stop() }, async () => { await b.stop() })
+    await a.start(); await b.start()
+    await b.dial('memory:a')
+    await eventually(() => a.peers().length === 1, 5000, 'a accepts b')
+    expect(a.metrics.get('connections.inbound')).toBe(1)
+    // createNode carries it
+    expect(() => createNode({ transports: [network.transport('y')], listen: ['memory:y'] })).not.toThrow()
+  })
+
   it("broadcast: 'flood' is flood() here; a node made without createNode (as hearsay/lite's) takes flood() and refuses the name", async () => {
     expect(() => new HearsayNode({ broadcast: 'flood' })).toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED', message: expect.stringContaining('flood()') }))
     expect(() => new HearsayNode({ minPeerNo: 3 } as never)).toThrow(/unknown option "minPeerNo" \(docs/)
     const network = new MemoryNetwork()
     const a = node(network, 'a', { broadcast: 'flood' })
-    const b = new HearsayNode({ ...fast, transports: [network.transport('b')], listen: ['memory:b'], seeds: ['memory:a'], broadcast: flood() })
+    const b = new HearsayNode({ ...fast, transports: [network.transport('b')], seeds: ['memory:a'], broadcast: flood() })
     cleanups.push(async () => { await b.stop() })
     const got = heard(a, 'x')
     await a.start(); await b.start()

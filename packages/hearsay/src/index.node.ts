@@ -2,7 +2,7 @@
  * `hearsay` for Node.js: `createNode()` with WebSocket and TCP transports, a LevelDB peer
  * store and native AES-256-GCM for the links (node:crypto), plus everything `@hearsay/core` exports.
  */
-import { HearsayNode } from '@hearsay/core'
+import { acceptInbound, HearsayNode } from '@hearsay/core'
 import type { PeerStore, Service, ServiceMap } from '@hearsay/core'
 import { levelStore } from '@hearsay/store-level'
 import { webSockets } from '@hearsay/transport-ws'
@@ -46,6 +46,8 @@ export function createNode<const S extends readonly Service[] = []> (options: He
   return new HearsayNode<ServiceMap<S>>({
     ...rest,
     transports: rest.transports ?? [webSockets(), tcp()],
+    // a Node node may listen: the accept path is in by default (browsers leave it out)
+    inbound: rest.inbound ?? acceptInbound(),
     store,
     closeStore: rest.closeStore ?? named
   })

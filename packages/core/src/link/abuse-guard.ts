@@ -5,7 +5,6 @@ import type { PeerId } from '../wire/identity.js'
 import type { AbuseLimits } from '../util/limits.js'
 import type { Metrics } from '../util/metrics.js'
 import { PeerThrottle } from './rate-limiter.js'
-import type { Connection } from './transport.js'
 
 export type BanReason = 'rate-limit' | 'invalid-frame' | 'handshake'
 
@@ -20,19 +19,12 @@ export interface BanEvent {
   ms: number
 }
 
-/** Sweep the per-address table of closed connections every this many admissions. */
-const SWEEP_EVERY = 256
-
-/** An inbound handshake in progress: when it started, the address key it counts under, whether its hello proved the network key. */
-interface Pending { at: number, key: string, proven: boolean }
-
 /**
- * The node's abuse limits in one place (limits.ts `AbuseLimits`): admission of inbound
- * connections (address penalties, the concurrent-handshake caps, global and per address, the
- * per-address connection cap), per-peer inbound throttles, offence counting and bans. Pure
- * bookkeeping on the injected clock: the node closes what this refuses; the one connection this
- * closes itself is a handshake it cuts to make room. Every refusal and ban is counted in the
- * node's metrics.
+ * The node's abuse limits (limits.ts `AbuseLimits`) for every link: per-peer inbound throttles,
+ * offence counting and bans, by peer id and by address. Pure bookkeeping on the injected clock:
+ * the node closes what this refuses. Every refusal and ban is counted in the node's metrics. The
+ * admission of inbound connections is `Admission` (admission.ts), which only a node that
+ * accepts links carries.
  *
  * The policy (docs/api.md, "Abuse limits"): a peer id is banned for what it did after proving
  * it (a flood that outlasts its throttle, invalid frames); an address is never banned for what
@@ -45,11 +37,6 @@ export class AbuseGuard {
   readonly #addressBans: BanList<BanReason>
   readonly #invalidFrames: OffenceCounter
   readonly #badHandshakes: OffenceCounter
-  readonly #byAddress = new Map<string, Set<Connection>>()
-  /** Handshakes in progress, oldest first. */
-  readonly #handshaking = new Map<Connection, Pending>()
-  readonly #pendingByKey = new Map<string, number>()
-  #admitted = 0
 
   constructor (
     readonly limits: Readonly<AbuseLimits>,
@@ -69,116 +56,18 @@ export class AbuseGuard {
     this.#badHandshakes = new OffenceCounter(limits.offenceWindowMs, limits.maxBans)
   }
 
-  /** Inbound handshakes in progress. */
-  get pendingHandshakes (): number { return this.#handshaking.size }
-
-  /** True while half of `maxPendingHandshakes` (or more) are in progress: a handshake flood. */
-  get underLoad (): boolean {
-    const cap = this.limits.maxPendingHandshakes
-    return cap > 0 && this.#handshaking.size * 2 >= cap
-  }
-
-  /** The timeout a new inbound handshake gets: `base`, or `handshakeTimeoutUnderLoadMs` under a flood. */
-  handshakeTimeout (base: number): number {
-    const short = this.limits.handshakeTimeoutUnderLoadMs
-    return this.underLoad && short > 0 ? Math.min(base, short) : base
-  }
+  /** Whether the address `key` (`addressKey`) is penalised for failed handshakes now. */
+  addressPenalised (key: string): boolean { return this.#addressBans.has(key, this.clock.now()) }
 
   /**
-   * Decides whether an inbound connection may start its handshake. False means refuse (the
-   * caller closes it); the reason is counted as
-   * `refused.<banned|pending-per-address|per-address|handshakes>`. When the global cap is full
-   * the oldest handshake in progress is cut instead (closed here, `refused.handshake-evicted`).
-   * An admitted connection must be reported to `settled` exactly once.
+   * An inbound handshake from `remoteAddress` failed on bad bytes (wrong network key, garbage):
+   * an offence of the address; `maxHandshakeFailures` of them in the window penalise it.
    */
-  admit (conn: Connection): boolean {
-    const key = addressKey(conn.remoteAddress)
-    const now = this.clock.now()
-    const pendingHere = this.#pendingByKey.get(key) ?? 0
-    // a penalised address still gets one handshake at a time: honest peers behind it get in
-    if (this.#addressBans.has(key, now) && pendingHere >= 1) return this.#refuse('banned')
-    const perAddressPending = this.limits.maxPendingHandshakesPerAddress
-    if (perAddressPending > 0 && pendingHere >= perAddressPending) return this.#refuse('pending-per-address')
-    const perAddress = this.limits.maxConnectionsPerAddress
-    let open: Set<Connection> | undefined
-    if (perAddress > 0) {
-      if (++this.#admitted % SWEEP_EVERY === 0) this.#sweep()
-      open = this.#byAddress.get(key)
-      if (open === undefined) this.#byAddress.set(key, open = new Set())
-      // the raw connection closes with the link built on it, so `closed` tells if it still counts
-      for (const c of open) if (c.closed) open.delete(c)
-      if (open.size >= perAddress) return this.#refuse('per-address')
-    }
-    if (!this.#makeRoom(now)) return this.#refuse('handshakes')
-    open?.add(conn)
-    this.#handshaking.set(conn, { at: now, key, proven: false })
-    this.#pendingByKey.set(key, pendingHere + 1)
-    return true
-  }
-
-  /** The handshake on `conn` got a hello that proves the network key: it is spared when room is made. */
-  proven (conn: Connection): void {
-    const p = this.#handshaking.get(conn)
-    if (p !== undefined) p.proven = true
-  }
-
-  /**
-   * Under a flood, cuts handshakes older than `handshakeTimeoutUnderLoadMs`; if the cap is still
-   * full, the oldest one whose hello has not proven the network key (else the oldest). Half-open
-   * connections then cost an attacker a steady stream of new ones, and a new honest handshake
-   * (done in a few round trips, and spared once its hello arrived) gets through.
-   */
-  #makeRoom (now: number): boolean {
-    const cap = this.limits.maxPendingHandshakes
-    if (cap === 0 || !this.underLoad) return true
-    const short = this.limits.handshakeTimeoutUnderLoadMs
-    for (const [c, p] of this.#handshaking) {
-      if (short === 0 || now - p.at < short) break
-      this.#evict(c, 'refused.handshake-timeout-under-load')
-    }
-    if (this.#handshaking.size < cap) return true
-    let victim: Connection | undefined
-    for (const [c, p] of this.#handshaking) {
-      victim ??= c
-      if (!p.proven) { victim = c; break }
-    }
-    if (victim === undefined) return false
-    this.#evict(victim, 'refused.handshake-evicted')
-    return true
-  }
-
-  #evict (conn: Connection, counter: string): void {
-    this.#forget(conn)
-    this.released(conn)
-    this.metrics.inc(counter)
-    conn.close()
-  }
-
-  /** Drops `conn` from the handshakes in progress; false if it was not there. */
-  #forget (conn: Connection): boolean {
-    const p = this.#handshaking.get(conn)
-    if (p === undefined) return false
-    this.#handshaking.delete(conn)
-    const n = (this.#pendingByKey.get(p.key) ?? 1) - 1
-    if (n <= 0) this.#pendingByKey.delete(p.key)
-    else this.#pendingByKey.set(p.key, n)
-    return true
-  }
-
-  /**
-   * The inbound handshake of `conn` ended, with `err` if it failed. A failure on bad bytes
-   * (`ERR_HANDSHAKE`: wrong network key, garbage) is an offence of the address; timeouts and
-   * closes are not (an overloaded node must not ban the peers it was too slow for).
-   */
-  settled (conn: Connection, err?: unknown): void {
-    if (!this.#forget(conn)) return
-    if (err !== undefined) this.released(conn)
-    if ((err as { code?: unknown } | undefined)?.code !== 'ERR_HANDSHAKE') return
+  handshakeFailed (remoteAddress: string): void {
     const limit = this.limits.maxHandshakeFailures
-    const key = addressKey(conn.remoteAddress)
-    if (limit > 0 && this.#badHandshakes.add(key, this.clock.now()) >= limit) {
-      this.#badHandshakes.clear(key)
-      this.ban(undefined, conn.remoteAddress, 'handshake')
+    if (limit > 0 && this.#badHandshakes.add(addressKey(remoteAddress), this.clock.now()) >= limit) {
+      this.#badHandshakes.clear(addressKey(remoteAddress))
+      this.ban(undefined, remoteAddress, 'handshake')
     }
   }
 
@@ -232,31 +121,6 @@ export class AbuseGuard {
   banList (): string[] {
     const now = this.clock.now()
     return [...this.#bans.keys(now), ...this.#addressBans.keys(now)]
-  }
-
-  #refuse (reason: 'banned' | 'handshakes' | 'per-address' | 'pending-per-address'): false {
-    this.metrics.inc(`refused.${reason}`)
-    return false
-  }
-
-  /**
-   * An admitted connection closed (its handshake failed, or the link on it closed): it no longer
-   * counts against its address. Without this a closed connection stayed in the per-address table
-   * (with its socket's objects) until the next admission from that address or the next sweep:
-   * after an attack, until more strangers came (abuse bench, issue 18).
-   */
-  released (conn: Connection): void {
-    const key = addressKey(conn.remoteAddress)
-    const open = this.#byAddress.get(key)
-    if (open === undefined || !open.delete(conn)) return
-    if (open.size === 0) this.#byAddress.delete(key)
-  }
-
-  #sweep (): void {
-    for (const [key, open] of this.#byAddress) {
-      for (const c of open) if (c.closed) open.delete(c)
-      if (open.size === 0) this.#byAddress.delete(key)
-    }
   }
 }
 

@@ -15,6 +15,7 @@ import { isPeerId } from '../wire/identity.js'
 import { parseAddress } from './address.js'
 import type { AbuseGuard } from './abuse-guard.js'
 import type { Channel, UpgradedConnection } from './channel.js'
+import type { Inbound, InboundFactory } from './inbound.js'
 import type { ConnectOptions, LinkEvents, NodeStatus, ProtocolHandler } from './context.js'
 import type { Link } from './peer.js'
 import { Peer } from './peer.js'
@@ -28,6 +29,8 @@ export interface LinkManagerOptions {
   metrics: Metrics
   limits: Readonly<Limits>
   guard: AbuseGuard
+  /** The accept path (`acceptInbound()`); without it the node cannot listen. */
+  inbound?: InboundFactory
   channel: Channel
   transports: Transport[]
   /** The node's life-bound timers. */
@@ -81,10 +84,18 @@ export class LinkManager {
   readonly #probing = new Map<PeerId, Link>()
   #pingSeq = 0
   readonly #codec: EnvelopeCodec
+  readonly #inbound: Inbound | undefined
 
   constructor (options: LinkManagerOptions) {
     this.#o = options
     this.#codec = options.channel.codec ?? MSGPACK_CODEC
+    this.#inbound = options.inbound?.({
+      o: options,
+      hold: (conn) => { this.#pendingConns.add(conn) },
+      letGo: (conn) => { this.#pendingConns.delete(conn) },
+      addLink: (up, address, admitted) => { this.#addLink(up, 'inbound', address, admitted) },
+      cutOff: (conn, reason) => { this.#cutOff(conn, reason) }
+    })
     this.handle('hs.bye', (peer, data) => {
       const reason = (data as { reason?: unknown } | null)?.reason
       peer.link.byeReason = typeof reason === 'string' ? reason.slice(0, 64) : 'unspecified'
@@ -111,7 +122,9 @@ export class LinkManager {
     for (const t of this.#o.transports) await t.start?.(context, options)
     for (const address of addresses) {
       const parsed = parseAddress(address, this.#o.defaultProtocol)
-      const listener = await this.#transportFor(parsed.protocol).listen(parsed.address, (conn) => { this.#accept(conn) }, {
+      const inbound = this.#inbound
+      if (inbound === undefined) throw new TypeError(`listening on ${address} needs the inbound option (acceptInbound(); on by default with createNode, and with hearsay/lite in Node)`)
+      const listener = await this.#transportFor(parsed.protocol).listen(parsed.address, (conn) => { inbound.accept(conn) }, {
         maxFrameBytes: this.#o.limits.maxFrameBytes + this.#o.channel.overhead,
         signal: options.signal
       })
@@ -298,48 +311,6 @@ export class LinkManager {
     return t
   }
 
-  #accept (raw: Connection): void {
-    const o = this.#o
-    if (o.status() !== 'running') { raw.close(); return }
-    o.metrics.inc('connections.inbound')
-    // bans, the concurrent-handshake cap and the per-address cap, before any crypto is spent
-    if (!o.guard.admit(raw)) { raw.close(); return }
-    this.#pendingConns.add(raw)
-    const ac = new AbortController()
-    const offStop = o.whenStopping((reason) => { ac.abort(reason) })
-    o.channel.upgrade(raw, {
-      role: 'responder',
-      identity: o.identity(),
-      // shorter under a handshake flood: half-open connections give their slots back sooner
-      timeoutMs: o.guard.handshakeTimeout(o.handshakeTimeout),
-      clock: o.clock,
-      random: o.random,
-      maxFrameBytes: o.limits.maxFrameBytes,
-      signal: ac.signal,
-      onProven: () => { o.guard.proven(raw) }
-    }).then(
-      (up) => {
-        offStop()
-        this.#pendingConns.delete(raw)
-        o.guard.settled(raw)
-        if (o.status() !== 'running') { up.conn.close(); return }
-        const banned = o.guard.banned(up.remotePeer, undefined)
-        if (banned !== undefined) { o.guard.refusedBanned(); this.#cutOff(up.conn, banned); return }
-        // a transport that named the dialler (webrtc:<peerId>) must have named the one who proved itself
-        if (raw.remotePeer !== undefined && raw.remotePeer !== up.remotePeer) { o.metrics.inc('handshake.failures'); up.conn.close(); return }
-        this.#addLink(up, 'inbound', raw.remoteAddress, raw)
-      },
-      (err: unknown) => {
-        offStop()
-        this.#pendingConns.delete(raw)
-        o.guard.settled(raw, err)
-        if (o.status() !== 'running') return
-        o.metrics.inc('handshake.failures')
-        o.logger.debug('inbound handshake failed', { remote: raw.remoteAddress, err })
-      }
-    )
-  }
-
   #addLink (up: UpgradedConnection, direction: 'inbound' | 'outbound', address: string, admitted?: Connection): Peer {
     const o = this.#o
     if (o.status() !== 'running') {
@@ -512,7 +483,7 @@ export class LinkManager {
   }
 
   #onLinkClosed (peer: Peer, link: Link, reason?: Error): void {
-    if (link.admitted !== undefined) this.#o.guard.released(link.admitted)
+    if (link.admitted !== undefined) this.#inbound?.released(link.admitted)
     const probed = this.#probing.get(peer.id)
     const misbehaved = isMisbehaviour(reason) || this.#o.guard.banned(peer.id, undefined) !== undefined
     if (probed === link) {

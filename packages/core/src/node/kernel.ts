@@ -111,6 +111,7 @@ export class Kernel {
     this.links = new LinkManager({
       clock: this.clock, random: this.random, logger: this.logger, metrics: this.metrics, limits: this.limits, channel,
       guard: new AbuseGuard(this.abuse, this.clock, this.metrics, (e) => { events.emit('peer:ban', e) }),
+      ...(opts.inbound === undefined ? {} : { inbound: opts.inbound }),
       transports: [...(opts.transports ?? [])],
       timers: this.timers,
       identity: () => this.identity!,
@@ -153,6 +154,7 @@ export class Kernel {
       })
     }
     this.signals = opts.signalling?.(this.ctx)
+    if (opts.inbound === undefined && (opts.listen?.length ?? 0) > 0) throw new TypeError('listen needs the inbound option (acceptInbound(); on by default with createNode, and with hearsay/lite in Node)')
     if (opts.iceExchange === undefined && opts.offerIceServers !== undefined) throw new TypeError('offerIceServers needs the iceExchange option (iceExchange(); on by default with createNode)')
     this.ice = opts.iceExchange?.(this.ctx, opts)
   }

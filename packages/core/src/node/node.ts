@@ -24,6 +24,7 @@ import type { BroadcastStream, BroadcastStreamOptions, BroadcastStreams } from '
 import { allServices } from '../services/registry.js'
 import { overlaySignalling } from '../overlay/signalling.js'
 import { iceExchange } from './ice-servers.js'
+import { acceptInbound } from '../link/inbound.js'
 import { pageLifecycle } from './page-lifecycle.js'
 import { flood } from '../overlay/flood.js'
 import { installJsCrypto } from '../wire/js-crypto.js'
@@ -288,7 +289,7 @@ export function createNode<const S extends readonly Service[] = AllServices> (op
  * `hearsay/lite` takes none of it, so that what an application does not use stays out of its
  * bundle.
  */
-export function withFullSdk<O extends Pick<NodeOptions, 'broadcast' | 'services' | 'signalling' | 'iceExchange' | 'pageLifecycle'>> (options: O): O {
+export function withFullSdk<O extends Pick<NodeOptions, 'broadcast' | 'services' | 'signalling' | 'iceExchange' | 'pageLifecycle' | 'inbound'>> (options: O): O {
   checkLegacyOptions(options)
   installJsCrypto()
   const life = options.pageLifecycle
@@ -298,6 +299,7 @@ export function withFullSdk<O extends Pick<NodeOptions, 'broadcast' | 'services'
     services: options.services ?? allServices(),
     signalling: options.signalling ?? overlaySignalling(),
     iceExchange: options.iceExchange ?? iceExchange(),
+    inbound: options.inbound ?? acceptInbound(),
     pageLifecycle: life === undefined || life === true ? pageLifecycle() : life
   }
 }

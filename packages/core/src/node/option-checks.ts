@@ -37,7 +37,7 @@ const KIND_OF: Record<keyof NodeOptions, string> = {
   passiveSize: 'i', shuffleInterval: 'N', heartbeatInterval: 'N', phiThreshold: 'n', pausedToleranceMs: 'n', pageLifecycle: 'p', rejoinDelay: 'N', rejoinMaxDelay: 'N',
   healInterval: 'n', announceAddresses: 'S', broadcast: 'm', announceLimit: 'i', broadcastLimit: 'i', announceTimeout: 'n', announceRoutes: 'i',
   plumtree: 'o', channel: 'o', state: 'o', events: 'o', streamWindow: 'I', maxStreamsPerPeer: 'I', services: 'a', joinQueue: 'o', signalling: 'f',
-  offerIceServers: 'f', iceOfferRefresh: 'n', iceExchange: 'f'
+  offerIceServers: 'f', iceOfferRefresh: 'n', iceExchange: 'f', inbound: 'f'
 }
 
 /** Throws `TypeError` for an unknown option, a value of the wrong type, or a seed that is not an address. */

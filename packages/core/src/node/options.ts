@@ -1,3 +1,4 @@
+import type { InboundFactory } from '../link/inbound.js'
 import type { PageLifecycle } from './page-lifecycle.js'
 import type { Channel } from '../link/channel.js'
 import type { Clock, Random } from '../util/clock.js'
@@ -175,6 +176,12 @@ export interface NodeOptions {
   iceExchange?: IceExchangeFactory
   /** Period at which the offer is sent again to every peer (renews TURN credentials), ms; 0: only at connect. @default 0 */
   iceOfferRefresh?: number
+  /**
+   * The accept path for links peers open to this node (admission under the abuse limits, the
+   * responder's handshake). `listen` without it is a `TypeError`.
+   * @default acceptInbound() with @hearsay/core's and hearsay's createNode and with hearsay/lite in Node; none with hearsay/lite in browsers (a page on WebSockets only dials) and with `new HearsayNode()`
+   */
+  inbound?: InboundFactory
 }
 
 export const DEFAULTS = Object.freeze({
