@@ -1,46 +1,31 @@
 import type { AbortOptions } from '../util/abort.js'
 import { throwIfAborted, toAbortError, withDeadline } from '../util/abort.js'
-import type { Clock, Random, TimerSet } from '../util/clock.js'
+import type { TimerSet } from '../util/clock.js'
 import {
   BannedError, ConnectionClosedError, DialError, HearsayError, InvalidFrameError, isMisbehaviour, NoTransportError, NotStartedError,
   SelfDialError, TimeoutError
 } from '../util/errors.js'
-import type { Limits } from '../util/limits.js'
-import type { Logger } from '../util/logger.js'
-import type { Metrics } from '../util/metrics.js'
 import { isReservedType, MSGPACK_CODEC } from '../wire/envelope.js'
 import type { EnvelopeCodec } from '../wire/envelope.js'
-import type { Identity, PeerId } from '../wire/identity.js'
+import type { PeerId } from '../wire/identity.js'
 import { isPeerId } from '../wire/identity.js'
 import { parseAddress } from './address.js'
-import type { AbuseGuard } from './abuse-guard.js'
-import type { Channel, UpgradedConnection } from './channel.js'
-import type { Inbound, InboundFactory } from './inbound.js'
-import type { ConnectOptions, LinkEvents, NodeStatus, ProtocolHandler } from './context.js'
+import type { UpgradedConnection } from './channel.js'
+import type { Inbound, InboundFactory, InboundOptions } from './inbound.js'
+import type { ConnectOptions, LinkEvents, ProtocolHandler } from './context.js'
 import type { Link } from './peer.js'
 import { Peer } from './peer.js'
 import type { Connection, Listener, Transport, TransportContext } from './transport.js'
 
-/** What the link manager needs from its node. */
-export interface LinkManagerOptions {
-  clock: Clock
-  random: Random
-  logger: Logger
-  metrics: Metrics
-  limits: Readonly<Limits>
-  guard: AbuseGuard
+/** What the link manager needs from its node: what the accept path needs, and more. */
+export interface LinkManagerOptions extends InboundOptions {
   /** The accept path (`acceptInbound()`); without it the node cannot listen. */
   inbound?: InboundFactory
-  channel: Channel
   transports: Transport[]
   /** The node's life-bound timers. */
   timers: TimerSet
-  identity: () => Identity
-  status: () => NodeStatus
-  whenStopping: (fn: (reason: unknown) => void) => () => void
   emit: <K extends 'peer:connect' | 'peer:disconnect'>(event: K, payload: LinkEvents[K]) => void
   defaultProtocol: string
-  handshakeTimeout: number
   dialTimeout: number
   duplicateGraceMs: number
   /** Every frame received from a peer (the failure detector's heartbeat). */
