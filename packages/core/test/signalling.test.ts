@@ -45,6 +45,18 @@ async function net (n: number, topology: 'star' | 'chain' | 'none' = 'star', han
 
 const OTHER = 'a'.repeat(52)
 
+/** A hub (node 0) holding node 1's signal in session `sid` for a target that has started but not linked yet. */
+async function heldForLateTarget (sid: string): Promise<Net & { late: SignalProbe, target: HearsayNode }> {
+  const n = await net(2)
+  const late = new SignalProbe()
+  const target = createNode({ overlay: false, transports: [n.t.network.transport('late'), late] })
+  cleanups.push(async () => { await target.stop() })
+  await target.start()
+  n.probes[1]!.context.signals.send(target.id, sid, 'offer')
+  await eventually(() => n.nodes[0]!.metrics.get('rtc.held') === 1, 2000, 'the hub holds the signal')
+  return { ...n, late, target }
+}
+
 describe('overlay signalling', () => {
   it('gives each transport the node id and one handler slot', async () => {
     const { nodes, probes } = await net(2)
@@ -152,14 +164,8 @@ describe('overlay signalling', () => {
   })
 
   it('a signal for a peer that is connecting to the forwarder right now waits for it, not answered unreachable (first contact)', async () => {
-    const { t, nodes, probes } = await net(2)
-    const late = new SignalProbe()
-    const target = createNode({ overlay: false, transports: [t.network.transport('late'), late] })
-    cleanups.push(async () => { await target.stop() })
-    await target.start()
     // the dialler's signal reaches the hub before the target's link does
-    probes[1]!.context.signals.send(target.id, 'first', 'offer')
-    await eventually(() => nodes[0]!.metrics.get('rtc.held') === 1, 2000, 'the hub holds the signal')
+    const { nodes, probes, late, target } = await heldForLateTarget('first')
     await target.dial('memory:node-0')
     await eventually(() => late.signals.length === 1, 5000, 'the held signal delivered')
     expect(late.signals[0]).toMatchObject({ from: nodes[1]!.id, session: 'first', data: 'offer' })
@@ -168,13 +174,7 @@ describe('overlay signalling', () => {
   })
 
   it('a forwarder that stops forgets the signals it held: after a restart the target connecting gets none of them', async () => {
-    const { t, nodes, probes } = await net(2)
-    const late = new SignalProbe()
-    const target = createNode({ overlay: false, transports: [t.network.transport('late'), late] })
-    cleanups.push(async () => { await target.stop() })
-    await target.start()
-    probes[1]!.context.signals.send(target.id, 'old', 'offer')
-    await eventually(() => nodes[0]!.metrics.get('rtc.held') === 1, 2000, 'the hub holds the signal')
+    const { nodes, late, target } = await heldForLateTarget('old')
     await nodes[0]!.stop()
     await nodes[0]!.start()
     await target.dial('memory:node-0')
