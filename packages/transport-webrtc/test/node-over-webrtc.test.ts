@@ -21,5 +21,5 @@ describe.skipIf(!inNetns)('nodes over WebRTC, signalled through a relay', () => 
       seeds: () => [RELAY],
       ready: async (node) => { await net.connected(node) }
     }
-  })) it(c.name, c.fn)
+  })) it(c.name, c.fn, 60_000)
 })
