@@ -294,6 +294,7 @@ function delta (a: Counters, b: Counters): Record<string, unknown> {
     rtcDrops: Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith('drops.rtc-'))),
     broadcastDrops: Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith('drops.broadcast-'))),
     hvDrops: Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith('drops.hv-'))),
+    membershipCounters: Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith('membership.') || k.startsWith('peers.'))),
     rtcCounters: Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith('rtc.'))),
     peersDown: m['peers.down'] ?? 0,
     relayBytes: b.relayBytes - a.relayBytes,
