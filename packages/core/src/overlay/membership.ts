@@ -287,7 +287,11 @@ export class Membership {
     const wall = this.#wallNow()
     this.#quietest = Math.max(this.#quietest, wall - this.#heardAt)
     this.#heardAt = wall
-    this.fd.heartbeat(peer.id, now)
+    // only neighbours are watched: a link outside the view (kept for a while: hv.disc with
+    // linger, a shuffle reply) goes quiet by design, and a detector that started on its first
+    // frame declared it down and relinked it back into the view (a relay that evicted 57 pages
+    // in a wave of 300 took them back, pages simulator)
+    if (this.hv.activeView().has(peer.id)) this.fd.heartbeat(peer.id, now)
     if (this.#downPeers.delete(peer.id)) this.emitEvent('peer:up', { id: peer.id })
   }
 
