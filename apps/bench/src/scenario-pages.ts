@@ -77,7 +77,7 @@ async function runOverlay (o: PagesOptions, relays: number): Promise<PagesRow[]>
   const wallStart = performance.now()
   const base = (phase: string): PagesRow => ({
     scenario: 'pages', phase, pages: o.pages, relays, seed: o.seed, mode: o.mode, variant: o.variant,
-    joinRate: ps.cfg.joinRate, relayMaxPeers: ps.cfg.relayMaxPeers, relayStepBack: ps.cfg.relayStepBack, seedsPerPage: ps.cfg.seedsPerPage,
+    joinRate: ps.cfg.joinRate, relayMaxPeers: ps.cfg.relayMaxPeers, relayStepBack: ps.cfg.relayStepBack, relayForwardJoins: ps.cfg.relayForwardJoins, seedsPerPage: ps.cfg.seedsPerPage,
     gatherMs: ps.cfg.gatherMs, connectMs: ps.cfg.connectMs, candidates: ps.cfg.candidates, loss: o.loss, hopLimit: o.limit
   })
   const rows: PagesRow[] = []

@@ -54,6 +54,8 @@ export interface MembershipOptions {
   component?: () => PeerId | undefined
   /** Above this many active peers, ask `webrtc:`-only neighbours with `minPeers` other links to step back (a relay). 0 = off. @default 0 */
   stepBackAbove?: number
+  /** Most active peers a JOIN is forwarded to (HyParView's `maxForwardJoins`). @default 12 */
+  maxForwardJoins?: number
   /** The node's overlay signalling, if it has it: routes to learn from the walks, and which `webrtc:` peers can be dialled. */
   routes?: SignalRoutes
 }
@@ -148,6 +150,7 @@ export class Membership {
       // a `webrtc:`-only peer is dialled only when a signal can reach it (a route is known)
       canDial: (id, addrs) => this.#canDial(id, addrs),
       stepBackAbove: opts.stepBackAbove,
+      ...(opts.maxForwardJoins === undefined ? {} : { maxForwardJoins: opts.maxForwardJoins }),
       // a relay sheds pages (webrtc: only), never the listeners that link relays together
       shed: (_id, addrs) => onlyWebrtc(addrs)
     })
