@@ -429,6 +429,13 @@ export async function runMesh (opts: MeshOptions = {}): Promise<MeshResult> {
     for (const s of sums) addCounters(counters, s)
     for (const page of pages) addCounters(counters, await page.metrics())
     addCounters(counters, await r.metrics())
+    if (process.env.MESH_DIAG === '1') {
+      // the relay's event-loop delay since it started (relay-probe.ts) and its CPU time
+      const m = await relay.memory()
+      counters['diag.relay loop delay p99 ms'] = Math.round(m.loopDelayMs?.p99 ?? -1)
+      counters['diag.relay loop delay max ms'] = Math.round(m.loopDelayMs?.max ?? -1)
+      counters['diag.relay cpu s'] = Math.round((m.cpu.user + m.cpu.system) / 1e5) / 10
+    }
     if (errors.length > 0) counters.errors = errors.length
 
     const firsts = [...state.values()].map(s => s.firstDirectMs).filter((x): x is number => x !== null).sort((a, b) => a - b)

@@ -18,6 +18,7 @@ import { createNode, memoryStore } from 'hearsay'
 import type { HearsayNode } from 'hearsay'
 import { webSockets } from '@hearsay/transport-ws'
 import { webRTC } from '@hearsay/transport-webrtc'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 
 export type MeshWorkerCommand =
   | { cmd: 'start', at: number[] }
@@ -93,6 +94,11 @@ const diagLogger = {
   warn: (msg: string, f?: Record<string, unknown>) => { count(`warn ${msg}${f?.err === undefined ? '' : ` ${reason(f.err)}`}`) },
   error: (msg: string, f?: Record<string, unknown>) => { count(`error ${msg}${f?.err === undefined ? '' : ` ${reason(f.err)}`}`) }
 }
+// MESH_DIAG=1: how late this process's event loop ran (CPU starvation shows here first), and its CPU time
+const loop = DIAG ? monitorEventLoopDelay({ resolution: 10 }) : undefined
+loop?.enable()
+const cpu0 = process.cpuUsage()
+const wall0 = performance.now()
 const firstAttempt: number[] = []
 const firstLink: number[] = []
 const dialMs: number[] = []
@@ -159,6 +165,13 @@ function metricsSum (): Record<string, number> {
     sum['diag.p90 ms of a webrtc transport dial'] = Math.round(dialMs.sort((a, b) => a - b)[Math.floor(dialMs.length * 0.9)] ?? -1)
     sum['diag.median ms to the first webrtc dial'] = med(firstAttempt)
     sum['diag.median ms to the first direct link'] = med(hosted.map(h => h.firstDirectMs ?? Number.NaN))
+    // per worker (the run sums counters): event-loop delay and the share of a core it got
+    const c = process.cpuUsage(cpu0)
+    const w = `w${String(process.pid)}`
+    sum[`diag.loop delay p50 ms ${w}`] = Math.round((loop?.percentile(50) ?? 0) / 1e6)
+    sum[`diag.loop delay p99 ms ${w}`] = Math.round((loop?.percentile(99) ?? 0) / 1e6)
+    sum[`diag.loop delay max ms ${w}`] = Math.round((loop?.max ?? 0) / 1e6)
+    sum[`diag.cpu % of a core ${w}`] = Math.round(100 * (c.user + c.system) / 1000 / (performance.now() - wall0))
   }
   for (const { node } of hosted) {
     for (const [k, v] of Object.entries(node.metrics.snapshot())) sum[k] = (sum[k] ?? 0) + v

@@ -8,6 +8,7 @@ export const PAGES_FLAGS = {
   'join-rate': { type: 'string' },
   'relay-max-peers': { type: 'string' },
   'relay-step-back': { type: 'string' },
+  'relay-forward-joins': { type: 'string' },
   'seeds-per-page': { type: 'string' },
   'gather-ms': { type: 'string' },
   'connect-ms': { type: 'string' },
@@ -27,6 +28,7 @@ export const PAGES_HELP = `
   --join-rate         pages started per virtual second in the join wave (default 100)
   --relay-max-peers   the relays' maxPeers (default 64, apps/relay's default)
   --relay-step-back   the relays' stepBackAbove: page links a relay settles at (default 16; 0 = off)
+  --relay-forward-joins  the relays' maxForwardJoins: walk-end dials per newcomer (default 6, apps/relay's default; main's relays used 12)
   --seeds-per-page    relays each page has as seeds, drawn at random (default: all of them; a page JOINs through one, the others are its fallbacks)
   --gather-ms         ICE gathering: offer/answer to candidates, ms (default 50)
   --connect-ms        ICE checks + DTLS + SCTP after the answer, ms (default 150)
@@ -58,6 +60,7 @@ export async function runPagesCli (values: Values, out: string, log: (line: stri
   set('joinRate', num('join-rate', values['join-rate'], 1))
   set('relayMaxPeers', num('relay-max-peers', values['relay-max-peers'], 1))
   set('relayStepBack', num('relay-step-back', values['relay-step-back'], 0))
+  set('relayForwardJoins', num('relay-forward-joins', values['relay-forward-joins'], 0))
   set('seedsPerPage', num('seeds-per-page', values['seeds-per-page'], 1))
   set('gatherMs', num('gather-ms', values['gather-ms']))
   set('connectMs', num('connect-ms', values['connect-ms']))

@@ -22,6 +22,8 @@ export interface PagesConfig {
   relayMaxPeers: number
   /** The relays' `stepBackAbove`: the page links a relay settles at (0 = off, every relay link kept). @default 16 */
   relayStepBack: number
+  /** The relays' `maxForwardJoins`: walk-end dials a newcomer gets (apps/relay's RELAY_MAX_FORWARD_JOINS). @default 6 */
+  relayForwardJoins: number
   /** Relays each page has as seeds (drawn at random per page). @default all of them */
   seedsPerPage: number
   /** Pages started per virtual second during the join wave. @default 100 */
@@ -34,7 +36,7 @@ export interface PagesConfig {
   log: (line: string) => void
 }
 
-export const PAGES_DEFAULTS = { relayMaxPeers: 64, relayStepBack: 16, joinRate: 100, ...pick(SIM_RTC_DEFAULTS, 'gatherMs', 'connectMs', 'candidates') }
+export const PAGES_DEFAULTS = { relayMaxPeers: 64, relayStepBack: 16, relayForwardJoins: 6, joinRate: 100, ...pick(SIM_RTC_DEFAULTS, 'gatherMs', 'connectMs', 'candidates') }
 
 export interface PageInfo {
   sn: SimNode
@@ -82,7 +84,7 @@ export class PagesSim {
     const counter = new FrameCounter()
     const host = `n${i}`
     const transport = countingTransport(countingTransport(this.sim.network.transport(host), this.sim.counter), counter)
-    const sn = this.#add(host, [transport], [`memory:${host}`], seeds, { maxPeers: this.cfg.relayMaxPeers, stepBackAbove: this.cfg.relayStepBack }, true)
+    const sn = this.#add(host, [transport], [`memory:${host}`], seeds, { maxPeers: this.cfg.relayMaxPeers, stepBackAbove: this.cfg.relayStepBack, maxForwardJoins: this.cfg.relayForwardJoins }, true)
     this.relays.push(sn)
     this.relayCounters.set(sn, counter)
     return sn

@@ -77,7 +77,7 @@ async function runOverlay (o: PagesOptions, relays: number): Promise<PagesRow[]>
   const wallStart = performance.now()
   const base = (phase: string): PagesRow => ({
     scenario: 'pages', phase, pages: o.pages, relays, seed: o.seed, mode: o.mode, variant: o.variant,
-    joinRate: ps.cfg.joinRate, relayMaxPeers: ps.cfg.relayMaxPeers, relayStepBack: ps.cfg.relayStepBack, seedsPerPage: ps.cfg.seedsPerPage,
+    joinRate: ps.cfg.joinRate, relayMaxPeers: ps.cfg.relayMaxPeers, relayStepBack: ps.cfg.relayStepBack, relayForwardJoins: ps.cfg.relayForwardJoins, seedsPerPage: ps.cfg.seedsPerPage,
     gatherMs: ps.cfg.gatherMs, connectMs: ps.cfg.connectMs, candidates: ps.cfg.candidates, loss: o.loss, hopLimit: o.limit
   })
   const rows: PagesRow[] = []
@@ -294,6 +294,7 @@ function delta (a: Counters, b: Counters): Record<string, unknown> {
     rtcDrops: Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith('drops.rtc-'))),
     broadcastDrops: Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith('drops.broadcast-'))),
     hvDrops: Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith('drops.hv-'))),
+    membershipCounters: Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith('membership.') || k.startsWith('peers.'))),
     rtcCounters: Object.fromEntries(Object.entries(m).filter(([k]) => k.startsWith('rtc.'))),
     peersDown: m['peers.down'] ?? 0,
     relayBytes: b.relayBytes - a.relayBytes,

@@ -76,6 +76,14 @@ export const RELAY_MAX_PEERS = 64
  */
 export const RELAY_STEP_BACK_ABOVE = 16
 /**
+ * Neighbours a page's JOIN is passed on to (`maxForwardJoins`): each walk ends at a page that
+ * dials the newcomer, so this is the number of WebRTC dials a newcomer gets at once. A page
+ * needs 3-8 links; 12 made a join wave on a loaded machine CPU-bound in ICE, DTLS and
+ * handshakes (mesh run, 100 peers: one component 10.6 s after the wave with 6 against 38.0 s
+ * with 12; results/mesh-procs.md).
+ */
+export const RELAY_MAX_FORWARD_JOINS = 6
+/**
  * The relay's per-address connection cap: a public relay is the one node every stranger can
  * reach, so one host should not take all of its connections. It was 16, and nodes 17–20 of an
  * office behind one NAT never joined (issue 18). 256 lets a large office or a CGNAT block in;

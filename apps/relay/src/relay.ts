@@ -18,7 +18,7 @@ import { levelStore } from '@hearsay/store-level'
 import { tcp } from '@hearsay/transport-tcp'
 import { webSockets } from '@hearsay/transport-ws'
 import type { RelayConfig } from './config.js'
-import { DEFAULT_TURN_TTL, listenAddresses, MEMORY_DATA, RELAY_MAX_CONNS_PER_IP, RELAY_MAX_PEERS, RELAY_STEP_BACK_ABOVE } from './config.js'
+import { DEFAULT_TURN_TTL, listenAddresses, MEMORY_DATA, RELAY_MAX_CONNS_PER_IP, RELAY_MAX_FORWARD_JOINS, RELAY_MAX_PEERS, RELAY_STEP_BACK_ABOVE } from './config.js'
 import { createRoutes } from './http-routes.js'
 import { readSecretFile } from './secret-file.js'
 import { startStunServer } from './stun.js'
@@ -128,6 +128,7 @@ export async function startRelay (config: RelayConfig, options: RelayOptions = {
   nodeOptions.maxPeers = config.maxPeers ?? RELAY_MAX_PEERS
   if (config.minPeers !== undefined) nodeOptions.minPeers = config.minPeers
   nodeOptions.stepBackAbove = config.stepBackAbove ?? RELAY_STEP_BACK_ABOVE
+  nodeOptions.maxForwardJoins = RELAY_MAX_FORWARD_JOINS
   nodeOptions.abuse = { ...RELAY_ABUSE_DEFAULTS, maxConnectionsPerAddress: config.maxConnsPerIp ?? RELAY_MAX_CONNS_PER_IP, ...config.abuse }
   // ICE servers for the peers that join through this relay (`ice.servers`): its STUN port, and
   // TURN credentials for each peer (every peer here passed the secure handshake: its id is proven)

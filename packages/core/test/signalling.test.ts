@@ -271,6 +271,15 @@ describe('overlay signalling', () => {
     svc(2).observe(id(1), 'hv.shuffle', { origin: id(4), originAddrs: [], ttl: 2, peers: [] })
     expect(svc(1).canSignal(id(4))).toBe(true)
     expect(svc(0).canSignal(id(4))).toBe(false)
+    // the peers a SHUFFLE or its reply lists are no route (the forwarder, the replier need not
+    // know a way to them); those of a refusal or a step back (the sender's neighbours) are
+    const stranger = 'a'.repeat(52)
+    const entry = [{ id: stranger, addrs: [`webrtc:${stranger}`] }]
+    svc(0).observe(id(1), 'hv.shuffle', { origin: id(1), originAddrs: [], ttl: 2, peers: entry })
+    svc(0).observe(id(1), 'hv.shuffle-reply', { peers: entry })
+    expect(svc(0).canSignal(stranger)).toBe(false)
+    svc(0).observe(id(1), 'hv.sb', { peers: entry })
+    expect(svc(0).canSignal(stranger)).toBe(true)
     for (let i = 0; i < 3; i++) svc(0).send(id(4), 'far', { i })
     await eventually(() => probes[4]!.signals.length === 1)
     expect(probes[4]!.signals[0]).toMatchObject({ from: id(0), session: 'far', data: { i: 0 } })

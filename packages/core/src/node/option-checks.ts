@@ -33,7 +33,7 @@ const KIND_OF: Record<keyof NodeOptions, string> = {
   transports: 'a', listen: 'S', seeds: 'a', store: 'o', closeStore: 'b', statsFlushInterval: 'n', statsMaxBatch: 'I',
   purgeInterval: 'n', purgeMinFailures: 'i', purgeMaxSuccessRatio: 'n', maxStoredPeers: 'i', rttInterval: 'n',
   identity: 'o', networkKey: 'k', logger: 'l', limits: 'o', abuse: 'o', handshakeTimeout: 'N', dialTimeout: 'N',
-  defaultProtocol: 's', duplicateGraceMs: 'n', clock: 'o', random: 'o', overlay: 'b', minPeers: 'i', maxPeers: 'I', stepBackAbove: 'i',
+  defaultProtocol: 's', duplicateGraceMs: 'n', clock: 'o', random: 'o', overlay: 'b', minPeers: 'i', maxPeers: 'I', stepBackAbove: 'i', maxForwardJoins: 'i',
   passiveSize: 'i', shuffleInterval: 'N', heartbeatInterval: 'N', phiThreshold: 'n', pausedToleranceMs: 'n', pageLifecycle: 'p', rejoinDelay: 'N', rejoinMaxDelay: 'N',
   healInterval: 'n', announceAddresses: 'S', broadcast: 'm', announceLimit: 'i', broadcastLimit: 'i', announceTimeout: 'n', announceRoutes: 'i',
   plumtree: 'o', channel: 'o', state: 'o', events: 'o', streamWindow: 'I', maxStreamsPerPeer: 'I', services: 'a', joinQueue: 'o', signalling: 'f',

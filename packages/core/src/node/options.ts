@@ -75,6 +75,12 @@ export interface NodeOptions {
    * churning a full view. 0 = off. @default 0
    */
   stepBackAbove?: number
+  /**
+   * Most neighbours a JOIN this node takes is passed on to (FORWARD_JOIN walks); each walk ends
+   * at a node that dials the newcomer, so this is how many links a newcomer is offered at once.
+   * @default 12 (a relay: 6, `RELAY_MAX_FORWARD_JOINS`)
+   */
+  maxForwardJoins?: number
   /** Known-but-unconnected peers kept (HyParView's passive view). @default 6 × maxPeers */
   passiveSize?: number
   /** Period of the membership shuffle and repair, ms. @default 10000 */

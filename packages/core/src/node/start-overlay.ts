@@ -36,6 +36,7 @@ export function startOverlay (ctx: OverlayContext, o: NodeOptions, hooks: Overla
     maxPeers: o.maxPeers ?? DEFAULTS.maxPeers,
     passiveSize: o.passiveSize,
     stepBackAbove: o.stepBackAbove,
+    maxForwardJoins: o.maxForwardJoins,
     shuffleInterval: o.shuffleInterval ?? DEFAULTS.shuffleInterval,
     heartbeatInterval: o.heartbeatInterval ?? DEFAULTS.heartbeatInterval,
     phiThreshold: o.phiThreshold ?? DEFAULTS.phiThreshold,

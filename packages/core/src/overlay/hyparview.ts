@@ -28,8 +28,12 @@ export type HyParViewMsg =
    * the refuser's overlay component if it knows one (netsplit healing).
    */
   | { t: 'hv.nbr-reply', accepted: boolean, peers?: PeerEntry[], c?: string }
-  /** "You are no longer in my active view"; the sender closes the link after it. */
-  | { t: 'hv.disc' }
+  /**
+   * "You are no longer in my active view"; the sender closes the link after it, or with
+   * `linger`, leaves it open (outside both views) for `pendingTicks` periods: a relay that evicts
+   * a page for a newcomer keeps carrying the signals of the page's dials still under way.
+   */
+  | { t: 'hv.disc', linger?: true }
   /**
    * Step back: a node with a crowded view (a relay) asks a neighbour to leave it if the
    * neighbour has `minActive` other neighbours; it then leaves with DISCONNECT, else ignores it.
@@ -400,7 +404,7 @@ export class HyParView {
         case 'hv.fjoin': return this.#onForwardJoin(from, msg)
         case 'hv.nbr': return this.#onNeighbor(from, msg)
         case 'hv.nbr-reply': return this.#onNeighborReply(from, msg)
-        case 'hv.disc': return this.#onDisconnect(from)
+        case 'hv.disc': return this.#onDisconnect(from, msg.linger === true)
         case 'hv.sb': return this.#onStepBack(from, msg)
         case 'hv.shuffle': return this.#onShuffle(from, msg)
         case 'hv.shuffle-reply': return this.#onShuffleReply(msg)
@@ -518,7 +522,7 @@ export class HyParView {
     this.#fill(p.want)
   }
 
-  #onDisconnect (from: PeerId): void {
+  #onDisconnect (from: PeerId, linger: boolean): void {
     const addrs = this.#active.get(from)
     if (addrs === undefined) { countDrop(this.drops, 'unexpected'); return }
     this.#active.delete(from)
@@ -526,7 +530,9 @@ export class HyParView {
     // it chose to leave our view but is alive: keep it as a candidate, just not right now
     this.#addPassiveEntry(from, addrs, true)
     this.#refusedBy.add(from)
-    this.#closeLink(from)
+    // a relay that evicted this page keeps the link a while for the signals of its dials
+    if (linger) this.#linger(from)
+    else this.#closeLink(from)
     if (this.#active.size < this.minActive) this.#fill(this.minActive)
   }
 
@@ -655,9 +661,13 @@ export class HyParView {
     }
     while (this.#active.size >= this.maxActive) {
       // a relay evicts the page linked longest (most likely to have other links); others at random
-      const victim = this.#stepBackAbove > 0 ? (this.#sheddable()[0] ?? pick(this.#random, [...this.#active.keys()])) : pick(this.#random, [...this.#active.keys()])
+      // (such a page keeps its link a while: the newest pages turn over faster than WebRTC dials
+      // complete when a join wave outruns the view, and the walk-end dials of a page the relay
+      // had evicted were answered `unreachable`: see #linger)
+      const page = this.#stepBackAbove > 0 ? this.#sheddable()[0] : undefined
+      const victim = page ?? pick(this.#random, [...this.#active.keys()])
       if (victim === undefined) break
-      this.#dropActive(victim, true)
+      this.#dropActive(victim, true, page !== undefined)
     }
     this.#passive.delete(peer)
     this.#active.set(peer, addrs)
@@ -671,14 +681,33 @@ export class HyParView {
     }
   }
 
-  /** Demotes an active peer to passive, telling it with DISCONNECT. */
-  #dropActive (peer: PeerId, toPassive: boolean): void {
+  /** Demotes an active peer to passive, telling it with DISCONNECT; `linger` keeps the link a while (#linger). */
+  #dropActive (peer: PeerId, toPassive: boolean, linger = false): void {
     const addrs = this.#active.get(peer)
     if (addrs === undefined) return
     this.#active.delete(peer)
     this.#out.push({ type: 'active', peer, up: false })
-    this.#closeLink(peer, { t: 'hv.disc' })
+    if (linger) {
+      this.#send(peer, { t: 'hv.disc', linger: true })
+      this.#linger(peer)
+    } else {
+      this.#closeLink(peer, { t: 'hv.disc' })
+    }
     if (toPassive) this.#addPassiveEntry(peer, addrs, true)
+  }
+
+  /**
+   * Keeps the link to `peer`, now outside the active view, for `pendingTicks` more periods (the
+   * tick closes it then, as any link outside the views): signals still reach it over this link.
+   * A relay evicts the longest-linked page for each JOIN once full; in a join wave that page was
+   * linked a second or less, its JOIN's walks were still dialling it back through the relay,
+   * and every such dial failed `unreachable` at the relay (pages simulator, 300 pages, dials of
+   * 6 s: 78 % of the wave's dials).
+   */
+  #linger (peer: PeerId): void {
+    if (!this.#links.has(peer)) return
+    this.#links.delete(peer)
+    this.#links.set(peer, this.#ticks)
   }
 
   /**

@@ -54,6 +54,8 @@ export interface MembershipOptions {
   component?: () => PeerId | undefined
   /** Above this many active peers, ask `webrtc:`-only neighbours with `minPeers` other links to step back (a relay). 0 = off. @default 0 */
   stepBackAbove?: number
+  /** Most active peers a JOIN is forwarded to (HyParView's `maxForwardJoins`). @default 12 */
+  maxForwardJoins?: number
   /** The node's overlay signalling, if it has it: routes to learn from the walks, and which `webrtc:` peers can be dialled. */
   routes?: SignalRoutes
 }
@@ -148,6 +150,7 @@ export class Membership {
       // a `webrtc:`-only peer is dialled only when a signal can reach it (a route is known)
       canDial: (id, addrs) => this.#canDial(id, addrs),
       stepBackAbove: opts.stepBackAbove,
+      ...(opts.maxForwardJoins === undefined ? {} : { maxForwardJoins: opts.maxForwardJoins }),
       // a relay sheds pages (webrtc: only), never the listeners that link relays together
       shed: (_id, addrs) => onlyWebrtc(addrs)
     })
@@ -287,7 +290,11 @@ export class Membership {
     const wall = this.#wallNow()
     this.#quietest = Math.max(this.#quietest, wall - this.#heardAt)
     this.#heardAt = wall
-    this.fd.heartbeat(peer.id, now)
+    // only neighbours are watched: a link outside the view (kept for a while: hv.disc with
+    // linger, a shuffle reply) goes quiet by design, and a detector that started on its first
+    // frame declared it down and relinked it back into the view (a relay that evicted 57 pages
+    // in a wave of 300 took them back, pages simulator)
+    if (this.hv.activeView().has(peer.id)) this.fd.heartbeat(peer.id, now)
     if (this.#downPeers.delete(peer.id)) this.emitEvent('peer:up', { id: peer.id })
   }
 

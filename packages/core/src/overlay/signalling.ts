@@ -180,8 +180,8 @@ export class SignalService implements SignalRouter {
    * Routes a membership message (`hv.*`, type `t`) from neighbour `from` shows, learned before
    * HyParView checks it (a route is only a next hop to try, and the table is bounded): the
    * newcomer of a FORWARD_JOIN and the origin of a SHUFFLE are reachable back along the walk,
-   * through `from`; the peers a SHUFFLE, its reply, a refusal or a step back lists are `from`'s neighbours or
-   * known to it. A live route is never replaced: a walk can pass a node twice, and the second
+   * through `from`; the peers a refusal or a step back lists are `from`'s neighbours (those a
+   * SHUFFLE or its reply lists are only known to someone: no route). A live route is never replaced: a walk can pass a node twice, and the second
    * visit's `from` would point the route into a loop; the first visit's points back toward an
    * earlier node of the walk.
    */
@@ -190,7 +190,11 @@ export class SignalService implements SignalRouter {
     const d = data as Record<string, unknown>
     if (t === 'hv.fjoin' && isPeerId(d.newId)) this.learnRoute(d.newId, from)
     if (t === 'hv.shuffle' && isPeerId(d.origin)) this.learnRoute(d.origin, from)
-    if ((t === 'hv.shuffle' || t === 'hv.shuffle-reply' || t === 'hv.nbr-reply' || t === 'hv.sb') && Array.isArray(d.peers)) {
+    // the peers a refusal or a step back offers are the sender's neighbours; those of a SHUFFLE
+    // (the origin's sample, carried by forwarders that need not know them) and of its reply (the
+    // replier's passive view) are no route: a signal sent that way met a forwarder with no way
+    // on (pages simulator, 300 pages: 23-33 % of the steady phase's dials failed `unreachable`)
+    if ((t === 'hv.nbr-reply' || t === 'hv.sb') && Array.isArray(d.peers)) {
       for (const e of d.peers.slice(0, 64) as unknown[]) {
         const id = (e as { id?: unknown } | null)?.id
         if (isPeerId(id)) this.learnRoute(id, from)

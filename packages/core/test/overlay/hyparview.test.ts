@@ -332,6 +332,37 @@ describe('HyParView: failures and repair', () => {
     expect(connects(p.onLinkDown('a')).map(c => c.peer)).not.toContain('r')
   })
 
+  it('stepBackAbove: a full relay that evicts a page for a newcomer keeps the link pendingTicks periods (hv.disc with linger), so that the dials still coming back to that page through it arrive', () => {
+    const page = (id: string): string => `webrtc:${id}`
+    const relay = new HyParView({ self: 'r', selfAddrs: ['mem:r'], random: seededRandom(1), maxActive: 3, stepBackAbove: 1, shed: (_id, addrs) => addrs.every(a => a.startsWith('webrtc:')) })
+    const join = (id: string): HyParViewAction[] => { relay.onLinkUp(id, [], 'remote'); return relay.onMessage(id, { t: 'hv.join', addrs: [page(id)] }) }
+    join('p1')
+    join('p2')
+    join('p3')
+    const out = join('p4')
+    expect(changes(out)).toEqual(['-p1', '+p4'])
+    // told, but not hung up on: p1's own dials (the walks of its JOIN) still signal through here
+    expect(sends(out, 'hv.disc')).toEqual([{ to: 'p1', msg: { t: 'hv.disc', linger: true } }])
+    expect(disconnects(out)).toEqual([])
+    expect(relay.passiveView().has('p1')).toBe(true)
+    // closed like any link outside the views, pendingTicks (2) periods after the eviction
+    expect(disconnects(relay.tick())).toEqual([])
+    expect(disconnects(relay.tick())).toEqual([{ type: 'disconnect', peer: 'p1' }])
+
+    // the page's side: it leaves the relay out of its view and keeps the link as long
+    const p = mk('p1', { minActive: 1 })
+    withActive(p, ['r', 'a'])
+    const left = p.onMessage('r', { t: 'hv.disc', linger: true })
+    expect(changes(left)).toEqual(['-r'])
+    expect(disconnects(left)).toEqual([])
+    expect(disconnects(p.tick())).toEqual([])
+    expect(disconnects(p.tick())).toEqual([{ type: 'disconnect', peer: 'r' }])
+    // a plain hv.disc still closes at once
+    const q = mk('q', { minActive: 1 })
+    withActive(q, ['r', 'a'])
+    expect(disconnects(q.onMessage('r', { t: 'hv.disc' }))).toEqual([{ type: 'disconnect', peer: 'r' }])
+  })
+
   it('stepBackAbove: pages that declined are asked again only after the others, so one that cannot leave does not keep the relay over stepBackAbove', () => {
     const page = (id: string): string => `webrtc:${id}`
     const relay = new HyParView({ self: 'r', selfAddrs: ['mem:r'], random: seededRandom(1), maxActive: 6, stepBackAbove: 2, shed: (_id, addrs) => addrs.every(a => a.startsWith('webrtc:')) })
