@@ -1,21 +1,21 @@
 import { describe, expect, it } from 'vitest'
 import { PAGES_SCENARIO_DEFAULTS, pagesScenario } from '../src/scenario-pages.js'
-import type { PagesRow } from '../src/scenario-pages.js'
+import type { PagesOptions, PagesRow } from '../src/scenario-pages.js'
 
 const TIMING = ['peakRssBytes', 'wallSeconds']
 
+/** The pages scenario with the tests' common settings (one relay, hop limit 32, quiet), and `o` over them. */
+async function scenario (o: Partial<PagesOptions> & Pick<PagesOptions, 'pages' | 'seed'>): Promise<PagesRow[]> {
+  return await pagesScenario({ ...PAGES_SCENARIO_DEFAULTS, relays: [1], limit: 32, config: {}, log: () => {}, ...o })
+}
+
 async function run (seed: number): Promise<PagesRow[]> {
-  const rows = await pagesScenario({
-    ...PAGES_SCENARIO_DEFAULTS,
+  const rows = await scenario({
     pages: 40,
     seed,
-    relays: [1],
-    limit: 32,
     broadcasts: 3,
     drainMs: 3000,
-    phases: ['steady'],
-    config: {},
-    log: () => {}
+    phases: ['steady']
   })
   return rows.map((r) => { const c = { ...r }; for (const f of TIMING) delete c[f]; return c })
 }
@@ -35,20 +35,15 @@ describe('pages scenario (smoke)', () => {
   }, 60_000)
 
   it('issue 19 targets in small: signals reach far pages, the relay steps back to 16 page links, a relay is the one root', async () => {
-    const rows = await pagesScenario({
-      ...PAGES_SCENARIO_DEFAULTS,
+    const rows = await scenario({
       pages: 80,
       seed: 2,
-      relays: [1],
-      limit: 32,
       broadcasts: 5,
       // long enough for the relay's step-back rounds (a page is asked after two shuffle periods),
       // and one more: a hand-off that fails keeps the relay a page over for a round (with one
       // JOIN per page, seed 2 has one: 17 at 30 s, 16 at 40 s)
       drainMs: 40_000,
-      phases: ['steady'],
-      config: {},
-      log: () => {}
+      phases: ['steady']
     })
     const wave = rows.find((r) => r.phase === 'wave')!
     const steady = rows.find((r) => r.phase === 'steady')!
@@ -75,17 +70,13 @@ describe('pages scenario: dials slower than the relay\'s view turns over (smoke)
     // stays in its view ~0.6 s, while these dials take 6 s (a loaded machine: the mesh run's
     // median WebRTC dial was 10-16 s at load 10-20). Before the linger 1,016 of 3,190 dials
     // (32 %) failed unreachable at the relay; with it 78 (2.6 %)
-    const rows = await pagesScenario({
-      ...PAGES_SCENARIO_DEFAULTS,
+    const rows = await scenario({
       pages: 100,
       seed: 2,
-      relays: [1],
-      limit: 32,
       broadcasts: 3,
       drainMs: 3000,
       phases: ['steady'],
-      config: { gatherMs: 1000, connectMs: 5000 },
-      log: () => {}
+      config: { gatherMs: 1000, connectMs: 5000 }
     })
     const wave = rows.find((r) => r.phase === 'wave')!
     const steady = rows.find((r) => r.phase === 'steady')!
@@ -104,17 +95,12 @@ describe('pages scenario: links outside the view (smoke)', () => {
     // high-priority NEIGHBOR, which put it back in the full relay's view (seed 1: 173 downs, 57
     // relinks, 357 handshakes at the relay for 300 pages, the relay at 20 page links 20 s
     // after the wave instead of 16)
-    const rows = await pagesScenario({
-      ...PAGES_SCENARIO_DEFAULTS,
+    const rows = await scenario({
       pages: 300,
       seed: 1,
-      relays: [1],
-      limit: 32,
       broadcasts: 2,
       drainMs: 2000,
-      phases: ['steady'],
-      config: {},
-      log: () => {}
+      phases: ['steady']
     })
     const wave = rows.find((r) => r.phase === 'wave')!
     const m = wave.membershipCounters as Record<string, number>
@@ -127,19 +113,14 @@ describe('pages scenario: links outside the view (smoke)', () => {
 
 describe('pages scenario: the root relay killed (smoke)', () => {
   it('the pages count the dead root gone and agree on one live root within 20 s, and every broadcast from the kill on is delivered', async () => {
-    const rows = await pagesScenario({
-      ...PAGES_SCENARIO_DEFAULTS,
+    const rows = await scenario({
       pages: 40,
       seed: 3,
-      relays: [1],
-      limit: 32,
       // a steady phase first, so that the relay is the settled root when it dies
       broadcasts: 2,
       drainMs: 15_000,
       killMs: 30_000,
-      phases: ['steady', 'relay-killed'],
-      config: {},
-      log: () => {}
+      phases: ['steady', 'relay-killed']
     })
     const killed = rows.find((r) => r.phase === 'relay-killed')!
     expect(killed.victimWasRoot).toBe(true)
