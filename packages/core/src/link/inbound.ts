@@ -81,12 +81,14 @@ export function acceptInbound (): InboundFactory {
             offStop()
             host.letGo(raw)
             gate.settled(raw)
-            if (o.status() !== 'running') { up.conn.close(); gate.released(raw); return }
             const banned = o.guard.banned(up.remotePeer, undefined)
-            if (banned !== undefined) { o.guard.refusedBanned(); host.cutOff(up.conn, banned); gate.released(raw); return }
+            if (o.status() !== 'running') up.conn.close()
+            else if (banned !== undefined) { o.guard.refusedBanned(); host.cutOff(up.conn, banned) }
             // a transport that named the dialler (webrtc:<peerId>) must have named the one who proved itself
-            if (raw.remotePeer !== undefined && raw.remotePeer !== up.remotePeer) { o.metrics.inc('handshake.failures'); up.conn.close(); gate.released(raw); return }
-            host.addLink(up, raw.remoteAddress, raw)
+            else if (raw.remotePeer !== undefined && raw.remotePeer !== up.remotePeer) { o.metrics.inc('handshake.failures'); up.conn.close() }
+            else { host.addLink(up, raw.remoteAddress, raw); return }
+            // refused: the connection no longer counts against its address
+            gate.released(raw)
           },
           (err: unknown) => {
             offStop()

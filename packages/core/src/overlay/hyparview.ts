@@ -231,6 +231,9 @@ export class HyParView {
   /** A copy of the active view: peer → addresses. */
   activeView (): Map<PeerId, string[]> { return new Map(this.#active) }
 
+  /** Whether `peer` is in the active view (no copy: membership asks for every frame it observes). */
+  isActive (peer: PeerId): boolean { return this.#active.has(peer) }
+
   /** A copy of the passive view: peer → addresses. */
   passiveView (): Map<PeerId, string[]> { return new Map([...this.#passive].map(([id, a]) => [id, unpackAddrs(a)])) }
 

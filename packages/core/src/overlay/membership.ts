@@ -202,7 +202,7 @@ export class Membership {
    * node has none yet (it enters the network there), else a high-priority NEIGHBOR.
    */
   adopt (peer: Peer, address: string): void {
-    if (!this.#started || this.hv.activeView().has(peer.id)) return
+    if (!this.#started || this.hv.isActive(peer.id)) return
     if (this.hv.activeView().size === 0) this.run(this.hv.join(peer.id, [address]))
     else this.run(this.hv.requestNeighbor(peer.id, [address], 'high'))
   }
@@ -275,7 +275,7 @@ export class Membership {
       const skip = [...this.hv.activeView().values()].flat()
       const hit = await this.#bootstrap.dialBest(ranked, skip)
       if (hit === undefined || !this.#started || this.ctx.status !== 'running') return
-      if (this.hv.activeView().has(hit.peer.id)) return
+      if (this.hv.isActive(hit.peer.id)) return
       this.ctx.metrics.inc('membership.store-refills')
       if (this.hv.activeView().size === 0) this.run(this.hv.join(hit.peer.id, [hit.address]))
       else this.run(this.hv.requestNeighbor(hit.peer.id, [hit.address]))
@@ -294,7 +294,7 @@ export class Membership {
     // linger, a shuffle reply) goes quiet by design, and a detector that started on its first
     // frame declared it down and relinked it back into the view (a relay that evicted 57 pages
     // in a wave of 300 took them back, pages simulator)
-    if (this.hv.activeView().has(peer.id)) this.fd.heartbeat(peer.id, now)
+    if (this.hv.isActive(peer.id)) this.fd.heartbeat(peer.id, now)
     if (this.#downPeers.delete(peer.id)) this.emitEvent('peer:up', { id: peer.id })
   }
 
@@ -490,7 +490,7 @@ export class Membership {
     }
     this.#lost.delete(id)
     this.ctx.metrics.inc(metric)
-    if (this.ctx.status === 'running' && !this.hv.activeView().has(peer.id)) this.run(this.hv.requestNeighbor(peer.id, addrs, 'high'))
+    if (this.ctx.status === 'running' && !this.hv.isActive(peer.id)) this.run(this.hv.requestNeighbor(peer.id, addrs, 'high'))
   }
 
   #heal (): void {
@@ -512,7 +512,7 @@ export class Membership {
     const id = ids[Math.floor(this.ctx.random.float() * ids.length)]
     if (id === undefined) return
     const addrs = this.#lost.get(id, now) ?? []
-    if (this.hv.activeView().has(id) || addrs.length === 0) { this.#lost.delete(id); return }
+    if (this.hv.isActive(id) || addrs.length === 0) { this.#lost.delete(id); return }
     // if it answers, the partition is over: one forced bridge
     this.#redial(id, addrs, 'membership.heals').catch(() => {})
   }
@@ -525,7 +525,7 @@ export class Membership {
     const parsed = parseAddress(seed, 'tcp').address
     for (const [id, addrs] of active) if (addrs.includes(parsed) || this.ctx.getPeer(id)?.address === parsed) return
     this.ctx.connect(seed).then((peer) => {
-      if (!this.hv.activeView().has(peer.id)) {
+      if (!this.hv.isActive(peer.id)) {
         this.ctx.metrics.inc('membership.seed-probes')
         this.run(this.hv.requestNeighbor(peer.id, [parsed]))
       }
