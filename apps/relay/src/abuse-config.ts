@@ -50,7 +50,7 @@ export const ABUSE_FLAGS = {
   'max-bans': { key: 'maxBans', env: 'HEARSAY_MAX_BANS', arg: '<n>', min: 1, help: `bans remembered, the oldest forgotten first (default ${dflt('maxBans')})` },
   'max-pending-handshakes': { key: 'maxPendingHandshakes', env: 'HEARSAY_MAX_PENDING_HANDSHAKES', arg: '<n>', min: 0, help: `inbound handshakes in progress at once; when full the oldest is cut; 0 = no cap (default ${dflt('maxPendingHandshakes')})` },
   'max-pending-handshakes-per-ip': { key: 'maxPendingHandshakesPerAddress', env: 'HEARSAY_MAX_PENDING_HANDSHAKES_PER_IP', arg: '<n>', min: 0, help: `inbound handshakes in progress from one IP (an IPv6 /64); 0 = no cap (default ${dflt('maxPendingHandshakesPerAddress')})` },
-  'handshake-timeout-under-load-ms': { key: 'handshakeTimeoutUnderLoadMs', env: 'HEARSAY_HANDSHAKE_TIMEOUT_UNDER_LOAD_MS', arg: '<ms>', min: 0, help: `handshake timeout while half the handshake slots are in use; 0 = keep the normal one (default ${dflt('handshakeTimeoutUnderLoadMs')})` }
+  'handshake-timeout-under-load-ms': { key: 'handshakeTimeoutUnderLoadMs', env: 'HEARSAY_HANDSHAKE_TIMEOUT_UNDER_LOAD_MS', arg: '<ms>', min: 0, help: `time to send a verified hello while half the handshake slots are in use; 0 = keep the normal timeout (default ${dflt('handshakeTimeoutUnderLoadMs')})` }
 } as const satisfies Record<string, AbuseFlag>
 
 export type AbuseFlagName = keyof typeof ABUSE_FLAGS

@@ -221,12 +221,12 @@ describe('AbuseGuard', () => {
     // issue 18: 200 half-open handshakes from 200 addresses filled the 128 slots for the whole
     // 10 s handshake timeout and refused every new join
     const { gate, clock, metrics } = guardWith({ maxPendingHandshakes: 128, handshakeTimeoutUnderLoadMs: 2000 })
-    expect(gate.handshakeTimeout(10_000)).toBe(10_000)
+    expect(gate.helloTimeout(10_000)).toBe(10_000)
     const attackers = Array.from({ length: 200 }, (_, i) => fakeConn(`tcp://127.0.1.${i % 250}:${1000 + i}`))
     for (const [i, c] of attackers.entries()) { clock.t = i; expect(gate.admit(c)).toBe(true) }
     expect(gate.pendingHandshakes).toBe(128)
     expect(gate.underLoad).toBe(true)
-    expect(gate.handshakeTimeout(10_000)).toBe(2000)
+    expect(gate.helloTimeout(10_000)).toBe(2000)
     const honest = fakeConn('tcp://127.0.0.1:5555')
     expect(gate.admit(honest)).toBe(true)
     expect(honest.closed).toBe(false)
@@ -235,7 +235,24 @@ describe('AbuseGuard', () => {
     expect(gate.admit(fakeConn('tcp://127.0.0.2:1'))).toBe(true)
     expect(metrics.get('refused.handshake-timeout-under-load')).toBeGreaterThan(100)
     expect(gate.underLoad).toBe(false)
-    expect(gate.handshakeTimeout(10_000)).toBe(10_000)
+    expect(gate.helloTimeout(10_000)).toBe(10_000)
+  })
+
+  it('under load, a handshake whose hello proved the network key is not cut for its age: a slow honest peer finishes', () => {
+    // a relay took a join wave of 300 pages on a starved CPU for a handshake flood and cut 556
+    // honest handshakes that had sent their hello (mesh bench, issue 19)
+    const { gate, clock, metrics } = guardWith({ maxPendingHandshakes: 128, handshakeTimeoutUnderLoadMs: 2000 })
+    const conns = Array.from({ length: 100 }, (_, i) => fakeConn(`tcp://10.0.${i >> 8}.${i & 255}:${1000 + i}`))
+    for (const [i, c] of conns.entries()) { clock.t = i; expect(gate.admit(c)).toBe(true) }
+    expect(gate.underLoad).toBe(true)
+    for (const c of conns.slice(0, 60)) gate.proven(c)
+    clock.t = 5000
+    expect(gate.admit(fakeConn('tcp://10.9.9.9:1'))).toBe(true)
+    // the 40 silent ones are cut, the 60 slow but proven ones are left to finish
+    expect(metrics.get('refused.handshake-timeout-under-load')).toBe(40)
+    expect(conns.filter(c => c.closed).length).toBe(40)
+    expect(conns.slice(0, 60).every(c => !c.closed)).toBe(true)
+    expect(gate.pendingHandshakes).toBe(61)
   })
 
   it('caps handshakes in progress per address (IPv6 by /64) and refuses past it', () => {

@@ -35,8 +35,14 @@ export class Admission {
     return cap > 0 && this.#handshaking.size * 2 >= cap
   }
 
-  /** The timeout a new inbound handshake gets: `base`, or `handshakeTimeoutUnderLoadMs` under a flood. */
-  handshakeTimeout (base: number): number {
+  /**
+   * How long a new inbound connection has to send a hello that proves the network key: `base`
+   * (the whole handshake's timeout), or `handshakeTimeoutUnderLoadMs` under a flood. Only the
+   * hello is hurried: a half-open connection never sends one, while an honest peer on a starved
+   * CPU may take seconds for the rest, and cutting it there made a relay refuse a join wave of
+   * 300 pages as a flood (mesh bench: 556 handshakes cut, pages alone for over 100 s).
+   */
+  helloTimeout (base: number): number {
     const short = this.guard.limits.handshakeTimeoutUnderLoadMs
     return this.underLoad && short > 0 ? Math.min(base, short) : base
   }
@@ -80,18 +86,21 @@ export class Admission {
   }
 
   /**
-   * Under a flood, cuts handshakes older than `handshakeTimeoutUnderLoadMs`; if the cap is still
-   * full, the oldest one whose hello has not proven the network key (else the oldest). Half-open
-   * connections then cost an attacker a steady stream of new ones, and a new honest handshake
-   * (done in a few round trips, and spared once its hello arrived) gets through.
+   * Under a flood, cuts handshakes older than `handshakeTimeoutUnderLoadMs` whose hello has not
+   * proven the network key; if the cap is still full, the oldest such one (else the oldest).
+   * Half-open connections then cost an attacker a steady stream of new ones, and a new honest
+   * handshake (spared once its hello arrived, however slow the rest) gets through.
    */
   #makeRoom (now: number): boolean {
     const cap = this.guard.limits.maxPendingHandshakes
     if (cap === 0 || !this.underLoad) return true
     const short = this.guard.limits.handshakeTimeoutUnderLoadMs
-    for (const [c, p] of this.#handshaking) {
-      if (short === 0 || now - p.at < short) break
-      this.#evict(c, 'refused.handshake-timeout-under-load')
+    if (short > 0) {
+      for (const [c, p] of this.#handshaking) {
+        // oldest first: the rest are younger
+        if (now - p.at < short) break
+        if (!p.proven) this.#evict(c, 'refused.handshake-timeout-under-load')
+      }
     }
     if (this.#handshaking.size < cap) return true
     let victim: Connection | undefined

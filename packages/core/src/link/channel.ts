@@ -20,8 +20,10 @@ export interface UpgradeOptions extends AbortOptions {
   identity: Identity
   /** Fails the upgrade with `PeerIdMismatchError` if the remote proves another id. */
   expectedPeer?: PeerId
-  /** @default 10000 */
+  /** The whole handshake's, ms. @default 10000 */
   timeoutMs: number
+  /** Responder: how long the initiator has to send its first message, ms (at most `timeoutMs`). @default timeoutMs */
+  helloTimeoutMs?: number
   clock: Clock
   random: Random
   /** Largest plaintext frame the upgraded connection carries. */

@@ -69,8 +69,9 @@ export function acceptInbound (): InboundFactory {
         o.channel.upgrade(raw, {
           role: 'responder',
           identity: o.identity(),
+          timeoutMs: o.handshakeTimeout,
           // shorter under a handshake flood: half-open connections give their slots back sooner
-          timeoutMs: gate.handshakeTimeout(o.handshakeTimeout),
+          helloTimeoutMs: gate.helloTimeout(o.handshakeTimeout),
           clock: o.clock,
           random: o.random,
           maxFrameBytes: o.limits.maxFrameBytes,

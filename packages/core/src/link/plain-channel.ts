@@ -22,7 +22,7 @@ export function plainChannel (): Channel {
       let remote: string
       let remoteNonce: string
       try {
-        const text = fromUtf8(await pump.next({ clock: o.clock, at: o.clock.now() + o.timeoutMs, signal: o.signal }))
+        const text = fromUtf8(await pump.next({ clock: o.clock, at: o.clock.now() + Math.min(o.timeoutMs, o.helloTimeoutMs ?? o.timeoutMs), signal: o.signal }))
         ;[remote = '', remoteNonce = ''] = text.split(':')
         if (!isPeerId(remote)) throw new HandshakeError('plain channel: the remote sent no peer id')
         if (remote === o.identity.id) throw new SelfDialError()

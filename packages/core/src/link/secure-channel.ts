@@ -75,7 +75,8 @@ export function secureChannel (opts: SecureChannelOptions = {}): Channel {
         } else {
           const networkKey = await (key ??= toNetworkKeyAsync(opts.networkKey))
           const hs = responder({ identity: o.identity, networkKey, random: o.random, suites: ids })
-          const reply = await hs.hello(await pump.next(deadline))
+          const hello = await pump.next(o.helloTimeoutMs === undefined ? deadline : { ...deadline, at: Math.min(deadline.at, o.clock.now() + o.helloTimeoutMs) })
+          const reply = await hs.hello(hello)
           o.onProven?.()
           conn.send(reply)
           result = await hs.auth(await pump.next(deadline))

@@ -58,7 +58,7 @@ export interface AbuseLimits {
   maxPendingHandshakes: number
   /** Inbound handshakes in progress at once from one address (IP; IPv6 by /64). 0 = no cap, the default (nodes on one machine share an address); relays set it. @default 0 */
   maxPendingHandshakesPerAddress: number
-  /** Handshake timeout while the node is under a handshake flood (half of `maxPendingHandshakes` in progress), ms: new handshakes get it, and older ones past it are cut to make room. @default 2000 */
+  /** While the node is under a handshake flood (half of `maxPendingHandshakes` in progress), how long a new inbound connection has to send a hello that proves the network key, ms; older ones past it that sent none are cut to make room. A connection that sent its hello keeps the whole `handshakeTimeout` (an honest peer on a starved CPU may be slow). @default 2000 */
   handshakeTimeoutUnderLoadMs: number
   /** Open inbound connections from one remote address (IP; IPv6 by /64), handshaking or linked. 0 = no cap, the default: peers behind one NAT, and every test node on loopback, share an address. Relays set it. @default 0 */
   maxConnectionsPerAddress: number
