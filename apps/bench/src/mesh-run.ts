@@ -154,7 +154,7 @@ export function componentsOf (nodes: Iterable<string>, edges: Iterable<[string, 
   return [...groups.values()].sort((a, b) => b.length - a.length)
 }
 
-const COUNTER_PREFIXES = ['drops.', 'overlay.', 'dials.', 'rtc.', 'handshake.', 'diag.']
+const COUNTER_PREFIXES = ['drops.', 'overlay.', 'dials.', 'rtc.', 'handshake.', 'diag.', 'refused.', 'throttle.', 'links.', 'bans.']
 
 function addCounters (into: Record<string, number>, from: Record<string, number>): void {
   for (const [k, v] of Object.entries(from)) {
@@ -428,8 +428,11 @@ export async function runMesh (opts: MeshOptions = {}): Promise<MeshResult> {
     }))
     for (const s of sums) addCounters(counters, s)
     for (const page of pages) addCounters(counters, await page.metrics())
-    addCounters(counters, await r.metrics())
+    const relayCounters = await r.metrics()
+    addCounters(counters, relayCounters)
     if (process.env.MESH_DIAG === '1') {
+      // the relay's own admission and handshake counters (the sums above mix them with the peers')
+      for (const [k, v] of Object.entries(relayCounters)) if (v !== 0 && /^(handshake|refused|connections|links|peers|throttle)[._]/.test(k)) counters[`diag.relay ${k}`] = v
       // the relay's event-loop delay since it started (relay-probe.ts) and its CPU time
       const m = await relay.memory()
       counters['diag.relay loop delay p99 ms'] = Math.round(m.loopDelayMs?.p99 ?? -1)

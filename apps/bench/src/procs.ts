@@ -161,7 +161,10 @@ export async function spawnRelay (args: string[], opts: { readyTimeoutMs?: numbe
 export function forkChild (file: string, args: string[] = [], env: Record<string, string> = {}): ChildProcess {
   const path = fileURLToPath(new URL(file, DIST))
   // no inherited execArgv: under vitest it carries `--conditions source`, which would load .ts files
-  return track(fork(path, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', execArgv: [], env: { ...cleanEnv(), ...env } }))
+  // BENCH_CPU_PROF_DIR=<dir>: each child writes a V8 CPU profile there when it exits
+  const prof = process.env.BENCH_CPU_PROF_DIR
+  const execArgv = prof === undefined || prof === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', prof]
+  return track(fork(path, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced', execArgv, env: { ...cleanEnv(), ...env } }))
 }
 
 /** Counters of a Prometheus text page, `hearsay_` and `_total` trimmed; `drops.<reason>` for the drops family. */
