@@ -100,5 +100,12 @@ describe('X25519 through WebCrypto', () => {
       expect(toHex((await dhAsync(sk, pk))!)).toBe(toHex(scalarMult(sk, pk)))
     }
     await expect(dhAsync(new Uint8Array(31), bPub)).rejects.toThrow(TypeError)
+    // a key pair's private key is imported once and reused by the next X25519 of the same array;
+    // an array refilled with another secret is not taken for the one before
+    const sk = a.slice()
+    const aPub = (await dhKeyPairAsync(sk)).publicKey
+    sk.set(b)
+    expect(toHex((await dhKeyPairAsync(sk)).publicKey)).toBe(toHex(bPub))
+    expect(toHex((await dhAsync(sk, aPub))!)).toBe('4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742')
   })
 })

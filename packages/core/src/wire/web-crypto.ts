@@ -68,26 +68,43 @@ const BASE_POINT = Uint8Array.of(9, ...new Uint8Array(31))
 let noX25519 = false
 
 /**
+ * The imported private key of each secret a key pair was made from (`dhKeyPairAsync`), for the
+ * handshake's second X25519 with the same secret. WebCrypto imports a private key only as
+ * PKCS #8, and parsing it costs ~7x the X25519 itself in Node (650 vs 90 µs): it was 11 % of a
+ * mesh worker's CPU at 300 pages, twice per handshake. Weak: a secret dropped takes its key along.
+ */
+const imported = new WeakMap<Uint8Array, [CryptoKey, Uint8Array]>()
+let basePoint: Promise<CryptoKey> | undefined
+
+async function importSecret (s: SubtleCrypto, secretKey: Uint8Array): Promise<CryptoKey | undefined> {
+  // the bytes are compared too: a caller may refill its array with another secret
+  const known = imported.get(secretKey)
+  if (known !== undefined && known[1].every((b, i) => b === secretKey[i])) return known[0]
+  const pkcs8 = new Uint8Array(48)
+  pkcs8.set(X25519_PKCS8)
+  pkcs8.set(secretKey, 16)
+  try { return await s.importKey('pkcs8', pkcs8, { name: 'X25519' }, false, ['deriveBits']) } catch { noX25519 = true; return undefined }
+}
+
+/**
  * X25519 (RFC 7748) of a 32-byte secret and a 32-byte public key; null when the result is all
  * zero (a low-order public key), which WebCrypto reports as an error.
  */
 export async function dhAsync (secretKey: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array | null> {
   if (secretKey.length !== 32 || publicKey.length !== 32) throw new TypeError('x25519 keys must be 32 bytes')
   const s = noX25519 ? undefined : subtle()
-  let priv: CryptoKey | undefined
-  if (s !== undefined) {
-    const pkcs8 = new Uint8Array(48)
-    pkcs8.set(X25519_PKCS8)
-    pkcs8.set(secretKey, 16)
-    try { priv = await s.importKey('pkcs8', pkcs8, { name: 'X25519' }, false, ['deriveBits']) } catch { noX25519 = true }
-  }
+  const priv = s === undefined ? undefined : await importSecret(s, secretKey)
   if (s === undefined || priv === undefined) {
     const shared = js(noX25519 ? 'WebCrypto has no X25519 here' : undefined).x25519(secretKey, publicKey)
     return shared.some(b => b !== 0) ? shared : null
   }
   try {
-    const pub = await s.importKey('raw', buf(publicKey), { name: 'X25519' }, false, [])
-    return new Uint8Array(await s.deriveBits({ name: 'X25519', public: pub }, priv, 256))
+    const pub = publicKey === BASE_POINT
+      ? await (basePoint ??= s.importKey('raw', buf(BASE_POINT), { name: 'X25519' }, false, []))
+      : await s.importKey('raw', buf(publicKey), { name: 'X25519' }, false, [])
+    const shared = new Uint8Array(await s.deriveBits({ name: 'X25519', public: pub }, priv, 256))
+    if (publicKey === BASE_POINT) imported.set(secretKey, [priv, secretKey.slice()])
+    return shared
   } catch {
     return null
   }
