@@ -12,7 +12,7 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { aes256Gcm, createNode, installCipherSuite, jsonLogger, memoryStore } from '@hearsay/core'
+import { aes256Gcm, createNode, installCipherSuite, installEd25519, jsonLogger, memoryStore, nodeEd25519 } from '@hearsay/core'
 import type { HearsayNode, IceServerOffer, Logger, NodeOptions, PeerStore } from '@hearsay/core'
 import { levelStore } from '@hearsay/store-level'
 import { tcp } from '@hearsay/transport-tcp'
@@ -142,6 +142,7 @@ export async function startRelay (config: RelayConfig, options: RelayOptions = {
   if (turnUrl !== undefined) nodeOptions.iceOfferRefresh = turnTtl * 1000 / 2
   // native AES-256-GCM for the links of peers that have it (hearsay's Node entries install it too)
   installCipherSuite(aes256Gcm(nodeCrypto))
+  installEd25519(nodeEd25519(nodeCrypto))
   const node = createNode(nodeOptions)
   node.on('error', (err) => { logger.error('node error', { err }) })
   // The relay consumes no application messages: it forwards broadcasts (chat lines) through the

@@ -37,6 +37,19 @@ export function toHex (b: Uint8Array): string {
   return s
 }
 
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/** RFC 4648 base64url without padding (a JWK's key fields). */
+export function toBase64Url (b: Uint8Array): string {
+  let s = ''
+  for (let i = 0; i < b.length; i += 3) {
+    const n = (b[i]! << 16) | ((b[i + 1] ?? 0) << 8) | (b[i + 2] ?? 0)
+    const chars = Math.min(4, Math.ceil((b.length - i) * 4 / 3))
+    for (let k = 0; k < chars; k++) s += B64URL[(n >> (18 - 6 * k)) & 63]
+  }
+  return s
+}
+
 export function fromHex (hex: string): Uint8Array {
   if (hex.length % 2 !== 0 || /[^0-9a-f]/i.test(hex)) throw new TypeError('invalid hex string')
   const out = new Uint8Array(hex.length / 2)

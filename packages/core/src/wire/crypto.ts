@@ -58,21 +58,47 @@ export async function signingKeyPairFromSeedAsync (seed: Uint8Array): Promise<Si
   return keyPair(seed, await ed25519.getPublicKeyAsync(seed))
 }
 
+/**
+ * A platform's own ed25519 (`installEd25519`), e.g. node:crypto's (`nodeEd25519`).
+ * - `sign`: RFC 8032 signatures are deterministic, so its bytes are the JavaScript curve's.
+ * - `verify`: true only for a signature it accepts. Its false is not final: the JavaScript
+ *   curve (ZIP-215) then decides, so every peer accepts exactly the same signatures. This
+ *   holds because whatever a strict RFC 8032 verifier (OpenSSL) accepts, ZIP-215 accepts too: it
+ *   takes every encoding strict rules take and its cofactored equation follows from theirs.
+ */
+export interface NativeEd25519 {
+  sign: (message: Uint8Array, secretKey: Uint8Array) => Uint8Array
+  verify: (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean
+}
+
+let native: NativeEd25519 | undefined
+
+/**
+ * Signs and verifies through `impl` from now on (`undefined`: JavaScript alone). `hearsay`'s
+ * Node entries and the relay install node:crypto's: a quarter of a handshake's CPU went to
+ * signing and most of the rest to verifying (docs/decisions.md, "Crypto libraries").
+ */
+export function installEd25519 (impl: NativeEd25519 | undefined): void { native = impl }
+
 export function sign (message: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  if (native !== undefined) return native.sign(message, secretKey)
   syncHash()
   return ed25519.sign(message, secretKey.subarray(0, SEED_BYTES))
 }
 
 export async function signAsync (message: Uint8Array, secretKey: Uint8Array): Promise<Uint8Array> {
+  if (native !== undefined) return native.sign(message, secretKey)
   asyncHash()
   return await ed25519.signAsync(message, secretKey.subarray(0, SEED_BYTES))
 }
 
-const verifiable = (signature: Uint8Array, publicKey: Uint8Array): boolean =>
-  signature.length === SIGNATURE_BYTES && publicKey.length === PUBLIC_KEY_BYTES
+/** Well-sized, and if a native verifier says "valid", no more to check (`NativeEd25519`). */
+const verifiable = (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean | undefined =>
+  signature.length === SIGNATURE_BYTES && publicKey.length === PUBLIC_KEY_BYTES && (native?.verify(signature, message, publicKey) === true || undefined)
 
 export function verify (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  if (!verifiable(signature, publicKey)) return false
+  const quick = verifiable(signature, message, publicKey)
+  if (quick !== undefined) return quick
   syncHash()
   try {
     return ed25519.verify(signature, message, publicKey)
@@ -82,7 +108,8 @@ export function verify (signature: Uint8Array, message: Uint8Array, publicKey: U
 }
 
 export async function verifyAsync (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
-  if (!verifiable(signature, publicKey)) return false
+  const quick = verifiable(signature, message, publicKey)
+  if (quick !== undefined) return quick
   asyncHash()
   try {
     return await ed25519.verifyAsync(signature, message, publicKey)
