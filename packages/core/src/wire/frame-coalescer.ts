@@ -8,6 +8,14 @@ import { batchSize, encodeBatch } from './frame-batch.js'
 export const MAX_BATCH_BYTES = 16 * 1024
 
 /**
+ * Where every coalescer writes the batch it flushes: the write seals it at once (a cipher reads
+ * its plaintext only during the call: cipher-suite.ts), so one buffer serves every link, and a
+ * batch costs no ArrayBuffer of its own. A write that flushes another coalescer before it is done
+ * with this one (it never does: sealing comes first) would find it taken and get a new one.
+ */
+let scratch: Uint8Array | undefined
+
+/**
  * Gathers the frames a link sends during one event-loop turn and writes them as one batch
  * (frame-batch.ts) from a microtask, before the event loop reaches any I/O: a busy link pays one
  * seal and one socket write per turn instead of one per frame, and a quiet link sends its lone
@@ -21,7 +29,7 @@ export class FrameCoalescer {
 
   constructor (
     private readonly maxBatchBytes: number,
-    /** Writes one plaintext frame (an envelope or a batch) to the link. */
+    /** Writes one plaintext frame (an envelope or a batch) to the link; a batch is only readable during the call (a shared buffer). */
     private readonly write: (plain: Uint8Array) => void,
     /** A write that failed from the microtask (the link closed under it). */
     private readonly onError: (err: unknown) => void
@@ -49,7 +57,14 @@ export class FrameCoalescer {
     if (frames.length === 0) return
     this.#frames = []
     this.#bytes = 0
-    this.write(frames.length === 1 ? frames[0]! : encodeBatch(frames))
+    if (frames.length === 1) { this.write(frames[0]!); return }
+    const buffer = scratch ?? new Uint8Array(MAX_BATCH_BYTES)
+    scratch = undefined
+    try {
+      this.write(encodeBatch(frames, buffer))
+    } finally {
+      scratch = buffer
+    }
   }
 
   /** Forgets what is pending (the link is gone). */
