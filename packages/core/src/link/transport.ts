@@ -56,6 +56,13 @@ export interface Connection {
 export interface ConnectionHandlers {
   /** A handler that throws closes the connection with that error as the reason. */
   onMessage: (frame: Uint8Array) => void
+  /**
+   * True while `onMessage` reads each frame only during the call and keeps no reference to it
+   * (the secure channel, which decrypts it into new memory): a transport may then hand it a view
+   * into its read buffer, or a buffer it reuses for the next frame, instead of a copy of its own.
+   * Read for every frame. @default false
+   */
+  readonly transient?: boolean
   /** Called exactly once. `reason` is set when the close was caused by an error. */
   onClose: (reason?: Error) => void
 }
