@@ -143,7 +143,7 @@ class SecureConnection extends AbstractConnection {
     this.cipherSuite = suite.name
     this.remotePublicKey = r.remotePublicKey
     if (coalesce) {
-      this.#out = new FrameCoalescer(Math.min(maxFrameBytes, MAX_BATCH_BYTES), this.#seal, this.#fail)
+      this.#out = new FrameCoalescer(Math.min(maxFrameBytes, raw.batchBytes ?? MAX_BATCH_BYTES), this.#seal, this.#fail)
     }
   }
 

@@ -51,6 +51,12 @@ export interface Connection {
    */
   pause?: () => void
   resume?: () => void
+  /**
+   * Largest batch (plaintext bytes) the secure channel builds on this connection, for a
+   * transport with a preferred message size (WebRTC: one data-channel message holds a 16 KiB
+   * batch). @default 65536 (docs/protocol.md, "Batches")
+   */
+  readonly batchBytes?: number
 }
 
 export interface ConnectionHandlers {
