@@ -196,7 +196,12 @@ export class FrameDecoder {
       this.advance(n)
       return frame
     }
-    const frame = this.allocate(n)
+    return this.fill(this.allocate(n))
+  }
+
+  /** Moves the next `frame.length` buffered bytes, across chunks, into `frame`. */
+  private fill (frame: Uint8Array): Uint8Array {
+    const n = frame.length
     let filled = 0
     while (filled < n) {
       const chunk = this.chunks[this.head]!
@@ -222,15 +227,7 @@ export class FrameDecoder {
     scratch = undefined
     if (buffer === undefined || buffer.length < n) buffer = this.allocate(Math.max(n, buffer?.length ?? 0))
     try {
-      const frame = buffer.subarray(0, n)
-      let filled = 0
-      while (filled < n) {
-        const chunk = this.chunks[this.head]!
-        const count = Math.min(chunk.length - this.offset, n - filled)
-        frame.set(chunk.subarray(this.offset, this.offset + count), filled)
-        filled += count
-        this.advance(count)
-      }
+      const frame = this.fill(buffer.subarray(0, n))
       this.need = -1
       onFrame(frame)
     } finally {
