@@ -9,7 +9,7 @@ import { createServer, connect } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer, WebSocket } from 'ws'
 import { aes256Gcm, createNode, secureChannel, xsalsa20Poly1305 } from '@hearsay/core'
-const MAX_BATCH_BYTES = 16 * 1024 // the secure channel's largest batch (docs/protocol.md, "Batches")
+const MAX_BATCH_BYTES = 64 * 1024 // the secure channel's largest batch over ws and tcp (docs/protocol.md, "Batches")
 import type { HearsayNode } from '@hearsay/core'
 import { webSockets } from '@hearsay/transport-ws'
 import { tcp } from '@hearsay/transport-tcp'
@@ -197,7 +197,7 @@ export async function runLinkBench (opts: LinkBenchOptions = {}): Promise<LinkRe
     ...(opts.uncoalesced ?? true ? [{ name: () => UNCOALESCED_NAME, key: 'Uncoalesced', run: async (t: LinkTransport, p: number) => await hearsayLink(t, p, durationMs, { coalesce: false }) }] : [])
   ]
   for (const payload of opts.payloads ?? [64, 1024]) {
-    // past one batch (16 KiB) every message is sealed alone: coalescing off changes nothing there
+    // past one batch (64 KiB) every message is sealed alone: coalescing off changes nothing there
     const variants = allVariants.filter(v => v.key !== 'Uncoalesced' || payload < MAX_BATCH_BYTES)
     for (const transport of ['ws', 'tcp'] as const) {
       // the variants alternate within each repeat, so a burst of load elsewhere hits them alike,

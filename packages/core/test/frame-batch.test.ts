@@ -59,7 +59,8 @@ describe('batch codec', () => {
 describe('FrameCoalescer', () => {
   function coalescer (max = 64): { c: FrameCoalescer, writes: Uint8Array[] } {
     const writes: Uint8Array[] = []
-    return { c: new FrameCoalescer(max, (p) => { writes.push(p) }, (err) => { throw err }), writes }
+    // a batch is readable only during the write (the shared buffer): keep a copy
+    return { c: new FrameCoalescer(max, (p) => { writes.push(p.slice()) }, (err) => { throw err }), writes }
   }
   const turn = async (): Promise<void> => { await Promise.resolve() }
 
@@ -75,6 +76,23 @@ describe('FrameCoalescer', () => {
     await turn()
     expect(writes[1]).toEqual(bytes(4))
     expect(c.pendingBytes).toBe(0)
+  })
+
+  it('writes every batch from one shared buffer (no allocation per batch), a lone frame as it was pushed', async () => {
+    const seen: Uint8Array[] = []
+    const contents: Uint8Array[][] = []
+    const c1 = new FrameCoalescer(MAX_BATCH_BYTES, (p) => { seen.push(p); if (isBatch(p)) contents.push(split(p)) }, (err) => { throw err })
+    const c2 = new FrameCoalescer(MAX_BATCH_BYTES, (p) => { seen.push(p); if (isBatch(p)) contents.push(split(p)) }, (err) => { throw err })
+    c1.push(bytes(1)); c1.push(bytes(2)); c2.push(bytes(3)); c2.push(bytes(4, 4))
+    await turn()
+    c1.push(bytes(5)); c1.push(bytes(6))
+    await turn()
+    expect(contents).toEqual([[bytes(1), bytes(2)], [bytes(3), bytes(4, 4)], [bytes(5), bytes(6)]])
+    expect(new Set(seen.map(p => p.buffer)).size).toBe(1)
+    const lone = bytes(7, 7)
+    c1.push(lone)
+    await turn()
+    expect(seen[3]).toBe(lone)
   })
 
   it('flushes early at the size cap and sends a frame above it alone, keeping the order', async () => {
@@ -93,7 +111,7 @@ describe('FrameCoalescer', () => {
 interface Pair { a: UpgradedConnection, b: UpgradedConnection, wireFrames: () => number }
 
 /** Two secure connections over the memory network; counts the sealed frames a → b. */
-async function securePair (opts: { coalesceA?: boolean, coalesceB?: boolean, suitesA?: CipherSuite[], suitesB?: CipherSuite[], flipAfterHandshake?: boolean } = {}): Promise<Pair> {
+async function securePair (opts: { coalesceA?: boolean, coalesceB?: boolean, suitesA?: CipherSuite[], suitesB?: CipherSuite[], flipAfterHandshake?: boolean, batchBytesA?: number } = {}): Promise<Pair> {
   const network = new MemoryNetwork()
   const server = network.transport('b')
   let inbound: Connection | undefined
@@ -113,7 +131,8 @@ async function securePair (opts: { coalesceA?: boolean, coalesceB?: boolean, sui
     },
     drained: async (o) => { await raw.drained(o) },
     setHandlers: (h) => { raw.setHandlers(h) },
-    close: (r) => { raw.close(r) }
+    close: (r) => { raw.close(r) },
+    ...(opts.batchBytesA === undefined ? {} : { batchBytes: opts.batchBytesA })
   }
   await eventually(() => inbound !== undefined)
   const common = { clock: systemClock, random: systemRandom, timeoutMs: 5000, maxFrameBytes: 256 * 1024 }
@@ -127,6 +146,20 @@ async function securePair (opts: { coalesceA?: boolean, coalesceB?: boolean, sui
 }
 
 describe('secure channel with coalescing', () => {
+  it('builds batches of up to 64 KiB, or the connection\'s batchBytes', async () => {
+    for (const [batchBytesA, expected] of [[undefined, 2], [16 * 1024, 7]] as const) {
+      const { a, b, wireFrames } = await securePair({ batchBytesA })
+      const got: number[] = []
+      b.conn.setHandlers({ onMessage: (f) => { got.push(f[1]!) }, onClose: () => {} })
+      a.conn.setHandlers({ onMessage: () => {}, onClose: () => {} })
+      // 100 frames of 1000 bytes in one turn: 100,401 bytes of batch
+      for (let i = 0; i < 100; i++) { const f = new Uint8Array(1000).fill(0x93); f[1] = i; a.conn.send(f) }
+      await eventually(() => got.length === 100)
+      expect(got).toEqual([...Array(100).keys()])
+      expect(wireFrames()).toBe(expected)
+    }
+  })
+
   it('sends the frames of one turn in one sealed frame; the receiver gets each, in order', async () => {
     const { a, b, wireFrames } = await securePair()
     const got: number[] = []

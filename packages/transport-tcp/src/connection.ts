@@ -117,7 +117,9 @@ export class TcpConnection extends AbstractConnection {
   private onData (chunk: Buffer): void {
     if (this.closed) return
     try {
-      this.decoder.decode(chunk, this.onFrame)
+      // the secure channel reads a frame only while it opens it: views, and one reused buffer
+      // for a frame that spans reads, instead of a copy each
+      this.decoder.decode(chunk, this.onFrame, this.transientFrames)
     } catch (err) {
       this.fail(err as Error)
     }

@@ -21,6 +21,14 @@ export interface FrameDecoderOptions {
 
 const defaultAllocate = (size: number): Uint8Array => new Uint8Array(size)
 
+/**
+ * Where every decoder assembles a frame that spans chunks for a transient consumer (one that reads
+ * a frame only during the call: `decode`): that consumer is done with it before the next frame is
+ * assembled, so one buffer serves every connection. Taken while in use (a consumer that decodes
+ * on another connection from inside its callback gets a buffer of its own).
+ */
+let scratch: Uint8Array | undefined
+
 /** Checks a frame limit: an integer a 4-byte header can express. Throws `TypeError`. */
 export function checkMaxFrameBytes (value: unknown, what = 'maxFrameBytes'): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_WIRE_FRAME_BYTES) {
@@ -93,8 +101,11 @@ export class FrameDecoder {
   /**
    * Adds a chunk and calls `onFrame` for every frame it completes, in order. On an invalid
    * header the frames before it have already been delivered; then it throws `TooLargeError`.
+   * `transient`: `onFrame` reads each frame only during the call and keeps no reference to it, so
+   * a frame may be a view into a chunk however small it is, or a buffer reused for the next frame
+   * (no allocation, no copy where the frame lies in one chunk).
    */
-  decode (chunk: Uint8Array, onFrame: (frame: Uint8Array) => void): void {
+  decode (chunk: Uint8Array, onFrame: (frame: Uint8Array) => void, transient = false): void {
     if (this.failure !== undefined) throw this.failure
     if (!(chunk instanceof Uint8Array)) throw new TypeError('FrameDecoder needs Uint8Array chunks')
     if (chunk.length > 0) {
@@ -113,6 +124,10 @@ export class FrameDecoder {
         this.need = length
       }
       if (this.buffered < this.need) break
+      if (transient && this.need > 0) {
+        this.deliverTransient(this.need, onFrame)
+        continue
+      }
       const frame = this.take(this.need)
       this.need = -1
       onFrame(frame)
@@ -181,7 +196,12 @@ export class FrameDecoder {
       this.advance(n)
       return frame
     }
-    const frame = this.allocate(n)
+    return this.fill(this.allocate(n))
+  }
+
+  /** Moves the next `frame.length` buffered bytes, across chunks, into `frame`. */
+  private fill (frame: Uint8Array): Uint8Array {
+    const n = frame.length
     let filled = 0
     while (filled < n) {
       const chunk = this.chunks[this.head]!
@@ -191,6 +211,28 @@ export class FrameDecoder {
       this.advance(count)
     }
     return frame
+  }
+
+  /** Removes `n` buffered bytes (0 < n <= buffered) and hands them to a transient consumer: a view, or the shared scratch buffer. */
+  private deliverTransient (n: number, onFrame: (frame: Uint8Array) => void): void {
+    const first = this.chunks[this.head]!
+    if (first.length - this.offset >= n) {
+      const frame = new Uint8Array(first.buffer, first.byteOffset + this.offset, n)
+      this.advance(n)
+      this.need = -1
+      onFrame(frame)
+      return
+    }
+    let buffer = scratch
+    scratch = undefined
+    if (buffer === undefined || buffer.length < n) buffer = this.allocate(Math.max(n, buffer?.length ?? 0))
+    try {
+      const frame = this.fill(buffer.subarray(0, n))
+      this.need = -1
+      onFrame(frame)
+    } finally {
+      scratch = buffer
+    }
   }
 
   /** Drops consumed chunks from the list (amortised O(1) per chunk). */

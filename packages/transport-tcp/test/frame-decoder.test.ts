@@ -159,6 +159,36 @@ describe('frame codec: unit', () => {
     expect(frames[0]!.every((x, i) => x === (i & 0xff))).toBe(true)
   })
 
+  it('a transient consumer gets views into the chunk, and one reused buffer for frames that span chunks', () => {
+    const { decoder, sizes } = counted(100_000)
+    const got: number[][] = []
+    const frames: Uint8Array[] = []
+    const onFrame = (f: Uint8Array): void => { frames.push(f); got.push([f.length, f[0]!, f[f.length - 1]!]) }
+    const small = encodeFrame(new Uint8Array([7]))
+    const chunk = Buffer.from(concat([small, encodeFrame(new Uint8Array(3000).fill(3)), small]))
+    decoder.decode(chunk, onFrame, true)
+    expect(sizes).toEqual([])
+    expect(frames.every(f => f.buffer === chunk.buffer && Object.getPrototypeOf(f) === Uint8Array.prototype)).toBe(true)
+    // two frames split across chunks: assembled in the same buffer, allocated once
+    for (const fill of [5, 6]) {
+      const wire = encodeFrame(new Uint8Array(50_000).fill(fill))
+      decoder.decode(wire.subarray(0, 20_000), onFrame, true)
+      decoder.decode(wire.subarray(20_000), onFrame, true)
+    }
+    expect(sizes).toEqual([50_000])
+    expect(frames[3]!.buffer).toBe(frames[4]!.buffer)
+    expect(got).toEqual([[1, 7, 7], [3000, 3, 3], [1, 7, 7], [50_000, 5, 5], [50_000, 6, 6]])
+    // a consumer that keeps frames gets copies of its own
+    const kept: Uint8Array[] = []
+    for (const fill of [8, 9]) {
+      const wire = encodeFrame(new Uint8Array(50_000).fill(fill))
+      decoder.decode(wire.subarray(0, 20_000), f => kept.push(f))
+      decoder.decode(wire.subarray(20_000), f => kept.push(f))
+    }
+    expect(kept[0]!.buffer).not.toBe(kept[1]!.buffer)
+    expect([kept[0]![0], kept[1]![0]]).toEqual([8, 9])
+  })
+
   it('validates its arguments with TypeError', () => {
     expect(() => new FrameDecoder({ maxFrameBytes: -1 })).toThrow(TypeError)
     expect(() => new FrameDecoder({ maxFrameBytes: 1.5 })).toThrow(TypeError)

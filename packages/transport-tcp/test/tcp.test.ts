@@ -2,7 +2,9 @@ import * as net from 'node:net'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Connection, Listener, Transport } from '@hearsay/core'
+import * as nodeCrypto from 'node:crypto'
+import type { CipherSuite, Connection, Listener, Transport } from '@hearsay/core'
+import { aes256Gcm, generateIdentity, secureChannel, systemClock, systemRandom, webCryptoAes256Gcm, xsalsa20Poly1305 } from '@hearsay/core'
 import { tcp } from '../src/index.js'
 import { tcp as browserTcp } from '../src/index.browser.js'
 import { encodeFrame, writeFrameHeader } from '../src/frame-decoder.js'
@@ -276,6 +278,33 @@ describe('tcp transport', () => {
     expect(gb.frames[0]!.every((x, i) => x === ((i * 7) & 0xff))).toBe(true)
     expect([...gb.frames[1]!]).toEqual([1, 2, 3])
     for (let i = 0; i < 1000; i++) expect([...gb.frames[i + 2]!]).toEqual([i & 0xff, i >> 8])
+  })
+
+  it('secure links read their frames in place (transient): batches and frames that span reads arrive intact with every suite', async () => {
+    const suites: CipherSuite[] = [aes256Gcm(nodeCrypto), webCryptoAes256Gcm(), xsalsa20Poly1305]
+    for (const suite of suites) {
+      const t = transport()
+      const { listener, next } = await listenWith(t)
+      const common = { clock: systemClock, random: systemRandom, timeoutMs: 5000, maxFrameBytes: 256 * 1024 }
+      const channel = secureChannel({ cipherSuites: [suite] })
+      const [a, b] = await Promise.all([
+        t.dial(listener.addresses[0]!).then(async c => await channel.upgrade(c, { ...common, role: 'initiator', identity: generateIdentity(systemRandom) })),
+        next().then(async c => await channel.upgrade(c, { ...common, role: 'responder', identity: generateIdentity(systemRandom) }))
+      ])
+      const got: Uint8Array[] = []
+      b.conn.setHandlers({ onMessage: f => { got.push(f) }, onClose: () => {} })
+      a.conn.setHandlers({ onMessage: () => {}, onClose: () => {} })
+      // each frame names itself in its bytes: 1 KiB ones coalesce into 64 KiB batches, 100 KiB
+      // ones go alone; both span the socket's reads
+      const frame = (i: number): Uint8Array => new Uint8Array(i % 50 === 0 ? 100_000 : 1000).fill(i & 0xff)
+      for (let turn = 0; turn < 4; turn++) {
+        for (let i = turn * 200; i < (turn + 1) * 200; i++) a.conn.send(frame(i))
+        await new Promise(resolve => setImmediate(resolve))
+      }
+      await until(() => got.length === 800, `${suite.name}: every frame`, 10_000)
+      got.forEach((f, i) => { expect(f.length === frame(i).length && f.every(x => x === (i & 0xff)), `${suite.name} frame ${i}`).toBe(true) })
+      a.conn.close(); b.conn.close()
+    }
   })
 
   it('under real backpressure bufferedAmount grows, drained() waits (and honours abort), and close() flushes', async () => {

@@ -37,6 +37,8 @@ export interface WebRTCConnectionInit {
 export class WebRTCConnection extends AbstractConnection {
   readonly remotePeer: PeerId
   readonly highWaterMark: number
+  /** The secure channel's batches stay at 16 KiB here: one fits a data-channel message of the default `chunkBytes`. */
+  readonly batchBytes = 16 * 1024
   private readonly peer: PeerLike
   private readonly chunkBytes: number
   private readonly reassembler: Reassembler

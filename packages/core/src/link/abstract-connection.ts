@@ -36,6 +36,9 @@ export abstract class AbstractConnection implements Connection {
 
   get closed (): boolean { return this.isClosed }
 
+  /** True when the consumer reads a frame only during `onMessage` (`ConnectionHandlers.transient`): `_receive` may then be given a buffer the transport reuses. */
+  protected get transientFrames (): boolean { return this.handlers?.transient === true }
+
   send (frame: Uint8Array): void {
     if (!(frame instanceof Uint8Array)) throw new TypeError('a frame must be a Uint8Array')
     if (this.isClosed) throw new ConnectionClosedError(undefined, { cause: this.closeReason })

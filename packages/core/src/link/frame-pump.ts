@@ -4,6 +4,9 @@ import { ConnectionClosedError, TimeoutError, TooLargeError } from '../util/erro
 import { DEFAULT_HIGH_WATER_MARK } from '../util/limits.js'
 import type { Connection } from './transport.js'
 
+/** Where frames go after the handshake; `transient` as in `ConnectionHandlers`. */
+interface Sink { onMessage: (f: Uint8Array) => void, onClose: (r?: Error) => void, readonly transient?: boolean }
+
 /**
  * Reads a connection one frame at a time during a handshake, then hands every later frame
  * (in order) to `takeover`. Owns the connection's single handler slot.
@@ -13,7 +16,7 @@ export class FramePump {
   #queuedBytes = 0
   #waiter: { resolve: (f: Uint8Array) => void, reject: (e: Error) => void } | undefined
   #failure: Error | undefined
-  #sink: { onMessage: (f: Uint8Array) => void, onClose: (r?: Error) => void } | undefined
+  #sink: Sink | undefined
 
   /**
    * `maxFrameBytes`: the largest frame the connection carries. Frames that arrive before the
@@ -23,6 +26,7 @@ export class FramePump {
    */
   constructor (private readonly conn: Connection, maxFrameBytes = 0) {
     const maxQueued = Math.max(DEFAULT_HIGH_WATER_MARK, 2 * maxFrameBytes)
+    const sink = (): Sink | undefined => this.#sink
     conn.setHandlers({
       onMessage: (f) => {
         if (this.#sink !== undefined) { this.#sink.onMessage(f); return }
@@ -35,6 +39,8 @@ export class FramePump {
         }
         this.#queue.push(f)
       },
+      // the handshake keeps what it queues; the sink that takes over may not (the secure channel)
+      get transient () { return sink()?.transient === true },
       onClose: (r) => {
         if (this.#sink !== undefined) { this.#sink.onClose(r); return }
         this.#failure = new ConnectionClosedError('connection closed during the handshake', { cause: r })
@@ -63,7 +69,7 @@ export class FramePump {
   }
 
   /** Routes every later frame (starting with any already queued) to `sink`, calling its methods on it. */
-  takeover (sink: { onMessage: (f: Uint8Array) => void, onClose: (r?: Error) => void }): void {
+  takeover (sink: Sink): void {
     this.#sink = sink
     const q = this.#queue
     this.#queue = []

@@ -144,7 +144,7 @@ class SecureConnection extends AbstractConnection {
     this.cipherSuite = suite.name
     this.remotePublicKey = r.remotePublicKey
     if (coalesce) {
-      this.#out = new FrameCoalescer(Math.min(maxFrameBytes, MAX_BATCH_BYTES), this.#seal, this.#fail)
+      this.#out = new FrameCoalescer(Math.min(maxFrameBytes, raw.batchBytes ?? MAX_BATCH_BYTES), this.#seal, this.#fail)
     }
   }
 
@@ -167,14 +167,18 @@ class SecureConnection extends AbstractConnection {
   }
 
   readonly sink = {
+    // a frame is read only while it is opened (a cipher copies or decrypts it into new memory):
+    // the transport may hand a view into its read buffer
+    transient: true,
     onMessage: (boxed: Uint8Array): void => {
       // an asynchronous suite delivers in frame order too; a peer may not pile up more than
       // MAX_OPENING bytes of frames still being opened (memory stays bounded)
-      if ((this.#opening += boxed.length) > MAX_OPENING) { this._closed(new TooLargeError('decrypt queue full')); return }
+      const size = boxed.length
+      if ((this.#opening += size) > MAX_OPENING) { this._closed(new TooLargeError('decrypt queue full')); return }
       let plain: Uint8Array | Promise<Uint8Array>
       try { plain = this.#rx.open(boxed) } catch (err) { this._closed(err as Error); return }
       this.#rxTail = inOrder(this.#rxTail, plain, (p) => {
-        this.#opening -= boxed.length
+        this.#opening -= size
         if (!this.closed) this.#open(p)
       }, this.#fail)
     },

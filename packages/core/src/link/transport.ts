@@ -51,11 +51,24 @@ export interface Connection {
    */
   pause?: () => void
   resume?: () => void
+  /**
+   * Largest batch (plaintext bytes) the secure channel builds on this connection, for a
+   * transport with a preferred message size (WebRTC: one data-channel message holds a 16 KiB
+   * batch). @default 65536 (docs/protocol.md, "Batches")
+   */
+  readonly batchBytes?: number
 }
 
 export interface ConnectionHandlers {
   /** A handler that throws closes the connection with that error as the reason. */
   onMessage: (frame: Uint8Array) => void
+  /**
+   * True while `onMessage` reads each frame only during the call and keeps no reference to it
+   * (the secure channel, which decrypts it into new memory): a transport may then hand it a view
+   * into its read buffer, or a buffer it reuses for the next frame, instead of a copy of its own.
+   * Read for every frame. @default false
+   */
+  readonly transient?: boolean
   /** Called exactly once. `reason` is set when the close was caused by an error. */
   onClose: (reason?: Error) => void
 }

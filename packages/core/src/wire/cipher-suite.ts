@@ -23,8 +23,9 @@ export interface CipherSuite {
 
 /**
  * Seals and opens one direction's frames. An asynchronous cipher (WebCrypto's) returns
- * promises: the secure channel still writes and delivers in frame order, and reads the `nonce`
- * only during the call (WebCrypto copies it at once).
+ * promises: the secure channel still writes and delivers in frame order. A cipher reads the
+ * `nonce`, the plaintext it seals and the frame it opens only during the call (WebCrypto copies
+ * them at once): the callers reuse those buffers as soon as it returns.
  */
 export interface FrameCipher {
   /** Ciphertext and 16-byte tag (`BOX_OVERHEAD`) for one frame. */

@@ -25,13 +25,17 @@ export function batchSize (count: number, bytes: number): number {
   return BATCH_HEADER_BYTES + count * BATCH_ENTRY_OVERHEAD + bytes
 }
 
-/** Encodes `frames` (at least one) as a batch. */
-export function encodeBatch (frames: readonly Uint8Array[]): Uint8Array {
+/**
+ * Encodes `frames` (at least one) as a batch: into a new buffer, or into `target` when it is
+ * large enough (the result is then a view of its start).
+ */
+export function encodeBatch (frames: readonly Uint8Array[], target?: Uint8Array): Uint8Array {
   if (frames.length === 0) throw new TypeError('a batch holds at least one frame')
   let bytes = 0
   for (const f of frames) bytes += f.length
-  const out = new Uint8Array(batchSize(frames.length, bytes))
-  const view = new DataView(out.buffer)
+  const size = batchSize(frames.length, bytes)
+  const out = target !== undefined && target.length >= size ? target.subarray(0, size) : new Uint8Array(size)
+  const view = new DataView(out.buffer, out.byteOffset, size)
   out[0] = BATCH_MARKER
   let at = BATCH_HEADER_BYTES
   for (const f of frames) {
