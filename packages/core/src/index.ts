@@ -30,6 +30,7 @@ export { initiator, responder, toNetworkKey, PUBLIC_NETWORK_KEY, HELLO_BYTES, RE
 export type { HandshakeResult, HandshakeOptions } from './wire/handshake.js'
 export { BoxStream } from './wire/box-stream.js'
 export { installEd25519 } from './wire/crypto.js'
+export { installBinaryEnvelopes } from './wire/binary-envelope.js'
 export type { NativeEd25519 } from './wire/crypto.js'
 export { nodeEd25519 } from './wire/node-ed25519.js'
 export type { NodeEd25519Api } from './wire/node-ed25519.js'

@@ -3,8 +3,12 @@
  * of every binary message): they must write and read the very bytes msgpackr does, and hand
  * anything else to msgpackr.
  */
-import { describe, expect, it } from 'vitest'
-import { decodeEnvelope, decodeValue, encodeEnvelope, encodeValue, TooLargeError } from '../src/index.js'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { decodeEnvelope, decodeValue, encodeEnvelope, encodeValue, installBinaryEnvelopes, TooLargeError } from '../src/index.js'
+
+// msgpackr alone first (what a hearsay/lite page runs): the same bytes both ways
+const plain = encodeEnvelope({ type: 'app.file', data: new Uint8Array([1, 2, 3]) })
+beforeAll(() => { installBinaryEnvelopes() })
 
 // byte arrays of up to 70 kB, many times: toEqual would take seconds
 const same = (a: Uint8Array, b: Uint8Array): boolean => a.constructor === b.constructor && Buffer.compare(a, b) === 0
@@ -14,6 +18,7 @@ const SIZES = [0, 1, 100, 255, 256, 4095, 4096, 4097, 65535, 65536, 70000]
 
 describe('binary envelopes', () => {
   it('are encoded byte for byte as msgpackr encodes [1, type, data], Uint8Array and Buffer alike', () => {
+    expect(same(encodeEnvelope({ type: 'app.file', data: new Uint8Array([1, 2, 3]) }), plain)).toBe(true)
     for (const type of TYPES) {
       for (const size of SIZES) {
         const data = new Uint8Array(size).map((_, i) => (i * 7 + size) & 0xff)

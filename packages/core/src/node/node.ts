@@ -1,3 +1,4 @@
+import { installBinaryEnvelopes } from '../wire/binary-envelope.js'
 import type { AbortOptions } from '../util/abort.js'
 import type { Clock, Random, TimerSet } from '../util/clock.js'
 import { Emitter } from '../util/emitter.js'
@@ -292,6 +293,7 @@ export function createNode<const S extends readonly Service[] = AllServices> (op
 export function withFullSdk<O extends Pick<NodeOptions, 'broadcast' | 'services' | 'signalling' | 'iceExchange' | 'pageLifecycle' | 'inbound'>> (options: O): O {
   checkLegacyOptions(options)
   installJsCrypto()
+  installBinaryEnvelopes()
   const life = options.pageLifecycle
   return {
     ...options,
