@@ -61,7 +61,7 @@ describe('without WebCrypto (a page that is not a secure context)', () => {
     await expect(web.dhKeyPairAsync(new Uint8Array(32).fill(3))).rejects.toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED', message: expect.stringContaining('no X25519') }))
     // what installJsCrypto() installs (the full SDK): StableLib's X25519, the same bytes
     const { scalarMult } = await import('@stablelib/x25519')
-    web.setJsFallback({ sha256: () => new Uint8Array(), sha512: () => new Uint8Array(), hmac: () => new Uint8Array(), hkdf: () => new Uint8Array(), x25519: scalarMult })
+    web.setJsFallback({ sha256: () => new Uint8Array(), hmac: () => new Uint8Array(), hkdf: () => new Uint8Array(), x25519: scalarMult, ed25519: { publicKey: async () => new Uint8Array(32), sign: async () => new Uint8Array(64), verify: async () => false } })
     expect(toHex((await web.dhKeyPairAsync(new Uint8Array(32).fill(3))).publicKey)).toBe(toHex(scalarMult(new Uint8Array(32).fill(3), Uint8Array.of(9, ...new Uint8Array(31)))))
     expect(await web.dhAsync(new Uint8Array(32).fill(3), new Uint8Array(32))).toBeNull()
     vi.resetModules()
@@ -76,6 +76,69 @@ describe('without WebCrypto (a page that is not a secure context)', () => {
     await node.start()
     expect(node.id).toHaveLength(52)
     await node.stop()
+  })
+})
+
+/** `crypto` whose subtle runs `override(name, args)` first for one method (undefined: the real one). */
+function stubSubtle (method: 'importKey' | 'verify', override: (algorithm: string, args: unknown[]) => unknown): void {
+  const real = globalThis.crypto
+  const subtle = real.subtle as unknown as Record<string | symbol, (...a: unknown[]) => unknown>
+  vi.stubGlobal('crypto', {
+    getRandomValues: real.getRandomValues.bind(real),
+    subtle: new Proxy(subtle, {
+      get: (t, k) => {
+        const f = t[k]
+        if (typeof f !== 'function') return f
+        if (k !== method) return f.bind(t)
+        return async (...args: unknown[]) => {
+          const alg = (method === 'importKey' ? args[2] : args[0]) as { name?: string } | string
+          const out = override(typeof alg === 'string' ? alg : alg.name ?? '', args)
+          return out === undefined ? await f.apply(t, args) : await out
+        }
+      }
+    })
+  })
+}
+
+describe('ed25519 through WebCrypto', () => {
+  const seed = new Uint8Array(32).fill(7)
+  const msg = new Uint8Array([1, 2, 3])
+
+  it('a runtime without Ed25519 (browsers before 2025): hearsay/lite fails with UnsupportedError, the full SDK falls back to the same bytes', async () => {
+    vi.resetModules()
+    const ref = await import('../src/wire/web-crypto.js')
+    const pub = await ref.ed25519PublicKeyAsync(seed)
+    const sig = await ref.ed25519SignAsync(msg, seed)
+    vi.resetModules()
+    const web = await import('../src/wire/web-crypto.js')
+    stubSubtle('importKey', (alg) => alg === 'Ed25519' ? Promise.reject(new DOMException('Unrecognized name.', 'NotSupportedError')) : undefined)
+    await expect(web.ed25519SignAsync(msg, seed)).rejects.toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED', message: expect.stringContaining('no Ed25519') }))
+    await expect(web.ed25519VerifyAsync(sig, msg, pub)).rejects.toThrow(expect.objectContaining({ code: 'ERR_UNSUPPORTED' }))
+    const { installJsCrypto: install } = await import('../src/wire/js-crypto.js')
+    install()
+    expect(toHex(await web.ed25519PublicKeyAsync(seed))).toBe(toHex(pub))
+    expect(toHex(await web.ed25519SignAsync(msg, seed))).toBe(toHex(sig))
+    expect(await web.ed25519VerifyAsync(sig, msg, pub)).toBe(true)
+    vi.resetModules()
+  })
+
+  it('WebCrypto\'s "invalid" is final in hearsay/lite and asks the JavaScript curve (ZIP-215) in the full SDK; its "valid" is final', async () => {
+    vi.resetModules()
+    const web = await import('../src/wire/web-crypto.js')
+    const pub = await web.ed25519PublicKeyAsync(seed)
+    const sig = await web.ed25519SignAsync(msg, seed)
+    const bad = sig.slice()
+    bad[5]! ^= 1
+    expect(await web.ed25519VerifyAsync(sig, msg, pub)).toBe(true)
+    expect(await web.ed25519VerifyAsync(bad, msg, pub)).toBe(false)
+    // a stricter platform that refuses everything
+    stubSubtle('verify', (alg) => alg === 'Ed25519' ? Promise.resolve(false) : undefined)
+    expect(await web.ed25519VerifyAsync(sig, msg, pub)).toBe(false)
+    const { installJsCrypto: install } = await import('../src/wire/js-crypto.js')
+    install()
+    expect(await web.ed25519VerifyAsync(sig, msg, pub)).toBe(true)
+    expect(await web.ed25519VerifyAsync(bad, msg, pub)).toBe(false)
+    vi.resetModules()
   })
 })
 

@@ -16,7 +16,7 @@ import * as ed25519 from '@noble/ed25519'
 import { oneTimeAuth } from '@stablelib/poly1305'
 import { stream, streamXOR } from '@stablelib/xsalsa20'
 import { hkdfSync, hmacSync, sha256Sync, syncHash } from './js-crypto.js'
-import { asyncHash } from './web-crypto.js'
+import { ed25519PublicKeyAsync, ed25519SignAsync, ed25519VerifyAsync } from './web-crypto.js'
 import { UnsupportedError } from '../util/errors.js'
 
 export const PUBLIC_KEY_BYTES = 32
@@ -54,8 +54,7 @@ export function signingKeyPairFromSeed (seed: Uint8Array): SigningKeyPair {
 
 export async function signingKeyPairFromSeedAsync (seed: Uint8Array): Promise<SigningKeyPair> {
   checkSeed(seed)
-  asyncHash()
-  return keyPair(seed, await ed25519.getPublicKeyAsync(seed))
+  return keyPair(seed, await ed25519PublicKeyAsync(seed))
 }
 
 /**
@@ -87,9 +86,7 @@ export function sign (message: Uint8Array, secretKey: Uint8Array): Uint8Array {
 }
 
 export async function signAsync (message: Uint8Array, secretKey: Uint8Array): Promise<Uint8Array> {
-  if (native !== undefined) return native.sign(message, secretKey)
-  asyncHash()
-  return await ed25519.signAsync(message, secretKey.subarray(0, SEED_BYTES))
+  return native !== undefined ? native.sign(message, secretKey) : await ed25519SignAsync(message, secretKey.subarray(0, SEED_BYTES))
 }
 
 /** Well-sized, and if a native verifier says "valid", no more to check (`NativeEd25519`). */
@@ -108,16 +105,7 @@ export function verify (signature: Uint8Array, message: Uint8Array, publicKey: U
 }
 
 export async function verifyAsync (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
-  const quick = verifiable(signature, message, publicKey)
-  if (quick !== undefined) return quick
-  asyncHash()
-  try {
-    return await ed25519.verifyAsync(signature, message, publicKey)
-  } catch (err) {
-    // a malformed key or signature is a failed check; no WebCrypto is not
-    if (err instanceof UnsupportedError) throw err
-    return false
-  }
+  return verifiable(signature, message, publicKey) ?? await ed25519VerifyAsync(signature, message, publicKey)
 }
 
 export interface DhKeyPair { publicKey: Uint8Array, secretKey: Uint8Array }

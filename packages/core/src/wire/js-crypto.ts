@@ -31,5 +31,18 @@ export const hkdfSync = (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, le
  */
 export function installJsCrypto (): void {
   syncHash()
-  setJsFallback({ sha256: sha256Sync, sha512, hmac: hmacSync, hkdf: hkdfSync, x25519: scalarMult })
+  const hashes = ed25519.hashes as { sha512Async?: (message: Uint8Array) => Promise<Uint8Array> }
+  // noble's own default asks crypto.subtle, which this fallback is for doing without
+  hashes.sha512Async = async (m) => sha512(m)
+  setJsFallback({
+    sha256: sha256Sync,
+    hmac: hmacSync,
+    hkdf: hkdfSync,
+    x25519: scalarMult,
+    ed25519: {
+      publicKey: async (seed) => await ed25519.getPublicKeyAsync(seed),
+      sign: async (message, seed) => await ed25519.signAsync(message, seed),
+      verify: async (signature, message, publicKey) => { try { return await ed25519.verifyAsync(signature, message, publicKey) } catch { return false } }
+    }
+  })
 }

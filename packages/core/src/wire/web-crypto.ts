@@ -1,20 +1,24 @@
-import * as ed25519 from '@noble/ed25519'
 import { UnsupportedError } from '../util/errors.js'
 
 /**
- * The handshake's hashes (SHA-256, HMAC, HKDF, and SHA-512 for ed25519) and its X25519 through
- * the platform's WebCrypto, so that a browser bundle carries no JavaScript for them (and Node
- * runs them natively). Where WebCrypto is missing (a page that is not a secure context) or has
- * no X25519 (browsers before 2025), the JavaScript ones of `js-crypto.ts` stand in once
+ * The handshake's hashes (SHA-256, HMAC, HKDF), its X25519 and its ed25519 through the
+ * platform's WebCrypto, so that a browser bundle carries no JavaScript for them (and Node runs
+ * them natively). Where WebCrypto is missing (a page that is not a secure context) or has no
+ * X25519 or Ed25519 (browsers before 2025), the JavaScript ones of `js-crypto.ts` stand in once
  * `installJsCrypto()` ran; without them the call fails with `UnsupportedError`.
  */
 interface JsFallback {
   sha256: (data: Uint8Array) => Uint8Array
-  sha512: (data: Uint8Array) => Uint8Array
   hmac: (key: Uint8Array, data: Uint8Array) => Uint8Array
   hkdf: (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number) => Uint8Array
   /** RFC 7748 X25519, raw (the all-zero check is the caller's). */
   x25519: (secretKey: Uint8Array, publicKey: Uint8Array) => Uint8Array
+  /** ed25519 in JavaScript (@noble/ed25519: ZIP-215 verification). */
+  ed25519: {
+    publicKey: (seed: Uint8Array) => Promise<Uint8Array>
+    sign: (message: Uint8Array, seed: Uint8Array) => Promise<Uint8Array>
+    verify: (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => Promise<boolean>
+  }
 }
 
 let fallback: JsFallback | undefined
@@ -29,16 +33,6 @@ export const buf = (b: Uint8Array): Uint8Array<ArrayBuffer> => b as Uint8Array<A
 function js (what = 'WebCrypto (crypto.subtle) is missing: serve the page over https or from localhost'): JsFallback {
   if (fallback !== undefined) return fallback
   throw new UnsupportedError(`${what}, or use createNode from 'hearsay' (it falls back to JavaScript)`)
-}
-
-async function sha512Async (message: Uint8Array): Promise<Uint8Array> {
-  const s = subtle()
-  return s === undefined ? js().sha512(message) : new Uint8Array(await s.digest('SHA-512', buf(message)))
-}
-
-/** Makes ed25519's async API hash through here (its own default needs WebCrypto). */
-export function asyncHash (): void {
-  (ed25519.hashes as { sha512Async: (m: Uint8Array) => Promise<Uint8Array> }).sha512Async = sha512Async
 }
 
 export async function hashAsync (data: Uint8Array): Promise<Uint8Array> {
@@ -73,13 +67,12 @@ let noX25519 = false
  * PKCS #8, and parsing it costs ~7x the X25519 itself in Node (650 vs 90 µs): it was 11 % of a
  * mesh worker's CPU at 300 pages, twice per handshake. Weak: a secret dropped takes its key along.
  */
-const imported = new WeakMap<Uint8Array, [CryptoKey, Uint8Array]>()
+const imported = new WeakMap<Uint8Array, CryptoKey>()
 let basePoint: Promise<CryptoKey> | undefined
 
 async function importSecret (s: SubtleCrypto, secretKey: Uint8Array): Promise<CryptoKey | undefined> {
-  // the bytes are compared too: a caller may refill its array with another secret
   const known = imported.get(secretKey)
-  if (known !== undefined && known[1].every((b, i) => b === secretKey[i])) return known[0]
+  if (known !== undefined) return known
   const pkcs8 = new Uint8Array(48)
   pkcs8.set(X25519_PKCS8)
   pkcs8.set(secretKey, 16)
@@ -103,14 +96,77 @@ export async function dhAsync (secretKey: Uint8Array, publicKey: Uint8Array): Pr
       ? await (basePoint ??= s.importKey('raw', buf(BASE_POINT), { name: 'X25519' }, false, []))
       : await s.importKey('raw', buf(publicKey), { name: 'X25519' }, false, [])
     const shared = new Uint8Array(await s.deriveBits({ name: 'X25519', public: pub }, priv, 256))
-    if (publicKey === BASE_POINT) imported.set(secretKey, [priv, secretKey.slice()])
+    if (publicKey === BASE_POINT) imported.set(secretKey, priv)
     return shared
   } catch {
     return null
   }
 }
 
-/** An X25519 key pair from a 32-byte secret. */
-export async function dhKeyPairAsync (secretKey: Uint8Array): Promise<{ publicKey: Uint8Array, secretKey: Uint8Array }> {
+/**
+ * An X25519 key pair from a 32-byte secret. The pair holds its own copy of the secret, whose
+ * imported key the next `dhAsync` with it reuses (nobody else can refill that array).
+ */
+export async function dhKeyPairAsync (secret: Uint8Array): Promise<{ publicKey: Uint8Array, secretKey: Uint8Array }> {
+  const secretKey = secret.slice()
   return { publicKey: (await dhAsync(secretKey, BASE_POINT))!, secretKey }
+}
+
+/** RFC 8410's PKCS #8 wrapping of an ed25519 seed: WebCrypto imports private keys in no raw form. */
+const ED25519_PKCS8 = Uint8Array.of(0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20)
+/** The runtime's WebCrypto has no Ed25519 (found at the first try, not asked again). */
+let noEd25519 = false
+/** The imported signing key of each seed, by the seed's bytes (a node signs with one key). */
+const signingKeys = new Map<string, CryptoKey>()
+
+/** The extractable signing key of a 32-byte seed, or undefined where WebCrypto has no Ed25519. */
+async function signingKey (seed: Uint8Array): Promise<CryptoKey | undefined> {
+  const s = noEd25519 ? undefined : subtle()
+  if (s === undefined) return undefined
+  const id = seed.join()
+  let key = signingKeys.get(id)
+  if (key === undefined) {
+    const pkcs8 = new Uint8Array(48)
+    pkcs8.set(ED25519_PKCS8)
+    pkcs8.set(seed, 16)
+    try { key = await s.importKey('pkcs8', pkcs8, 'Ed25519', true, ['sign']) } catch { noEd25519 = true; return undefined }
+    if (signingKeys.size > 15) signingKeys.clear()
+    signingKeys.set(id, key)
+  }
+  return key
+}
+
+const noEd = (): JsFallback['ed25519'] => js('WebCrypto has no Ed25519 here').ed25519
+
+/** The ed25519 public key of a 32-byte seed. */
+export async function ed25519PublicKeyAsync (seed: Uint8Array): Promise<Uint8Array> {
+  const key = await signingKey(seed)
+  if (key === undefined) return await noEd().publicKey(seed)
+  const { x } = await subtle()!.exportKey('jwk', key)
+  return Uint8Array.from(atob(x!.replace(/-/g, '+').replace(/_/g, '/')), c => c.charCodeAt(0))
+}
+
+/** An ed25519 signature (RFC 8032: the same bytes everywhere) with a 32-byte seed. */
+export async function ed25519SignAsync (message: Uint8Array, seed: Uint8Array): Promise<Uint8Array> {
+  const key = await signingKey(seed)
+  return key === undefined ? await noEd().sign(message, seed) : new Uint8Array(await subtle()!.sign('Ed25519', key, buf(message)))
+}
+
+/**
+ * Whether `signature` is `publicKey`'s on `message`. WebCrypto's "valid" is final; its
+ * "invalid" is not where the JavaScript curve is installed (`installJsCrypto`: ZIP-215, which
+ * accepts everything strict RFC 8032 does and a little more), so the full SDK accepts exactly
+ * what every peer does. `hearsay/lite` alone stays strict: a signature only a non-canonical
+ * signer makes fails its handshake, which costs nobody honest anything.
+ */
+export async function ed25519VerifyAsync (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
+  const s = noEd25519 ? undefined : subtle()
+  if (s !== undefined) {
+    try {
+      if (await s.verify('Ed25519', await s.importKey('raw', buf(publicKey), 'Ed25519', false, ['verify']), buf(signature), buf(message))) return true
+    } catch (err) {
+      if ((err as Error).name === 'NotSupportedError') noEd25519 = true
+    }
+  }
+  return fallback === undefined && s !== undefined && !noEd25519 ? false : await noEd().verify(signature, message, publicKey)
 }
