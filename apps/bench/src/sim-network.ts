@@ -74,6 +74,11 @@ let zeros = new ArrayBuffer(64 * 1024)
 /** Every `zeros` buffer so far (a frame made before one grew still views the old one). */
 const zeroBuffers = new WeakSet<ArrayBufferLike>([zeros])
 
+/** `HEARSAY_SIM_CHECK_SIZES=1`: every size-only frame is also encoded, and a size that differs stops the run (exit code 70). */
+const CHECK_SIZES = typeof process !== 'undefined' && process.env.HEARSAY_SIM_CHECK_SIZES === '1'
+/** Size-only frames checked against the encoder so far (with `HEARSAY_SIM_CHECK_SIZES=1`). */
+export let checkedFrames = 0
+
 /**
  * The simulator's envelope codec. A real link encodes every frame with msgpack; here the
  * sender's data is copied (as msgpack would give it back) and left on the frame for its one
@@ -81,7 +86,8 @@ const zeroBuffers = new WeakSet<ArrayBufferLike>([zeros])
  * its length (the frame limit, the throttle, `bytes.in`/`bytes.out`, the memory network's
  * `bufferedAmount`, the frame counter): so for plain data the frame is a view of that many
  * zero bytes, its length computed as msgpack would encode it (`packedSize`, the same number,
- * checked against the encoder in sim-network.test.ts), without encoding. Data msgpack would
+ * checked against the encoder in test/sim.test.ts, and on every frame of a run with
+ * `HEARSAY_SIM_CHECK_SIZES=1`), without encoding. Data msgpack would
  * not give back as it is (a Map, a class instance, a bigint) is encoded for real and decoded
  * by its receiver, as is a frame that lost its tag (a frame encoded elsewhere and sent to many
  * links: `sendToAll`). A size-only frame decoded twice is a bug and throws.
@@ -93,6 +99,12 @@ export const simCodec: EnvelopeCodec = Object.freeze({
     if (data === OPAQUE) return encodeEnvelope(env, limits)
     // [1, type, data]: fixarray(3), fixint 1, the type string, the data
     const size = 2 + packedSize(env.type, 0) + packedSize(env.data, 0)
+    if (CHECK_SIZES) {
+      const real = encodeEnvelope(env, limits).length
+      // the node would count a throw from here as a failed send: stop the run instead
+      if (real !== size) { process.stderr.write(`simCodec: ${env.type} is ${real} bytes in msgpack, packedSize said ${size}\n`); process.exit(70) }
+      checkedFrames++
+    }
     if (size > limits.maxFrameBytes) throw new TooLargeError(`message of ${size} bytes exceeds the frame limit of ${limits.maxFrameBytes}`)
     if (size > zeros.byteLength) zeroBuffers.add(zeros = new ArrayBuffer(Math.max(size, 2 * zeros.byteLength)))
     const frame = new Uint8Array(zeros, 0, size) as Tagged
