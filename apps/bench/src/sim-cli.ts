@@ -197,6 +197,7 @@ async function main (): Promise<void> {
     log(`scenario ${s} done in ${wall.toFixed(1)} s wall, peak RSS ${mb(process.resourceUsage().maxRSS * 1024)} MB; wrote ${path.relative(process.cwd(), files.json)}, .md, .svg`)
   }
   if (rejections > 0) log(`${rejections} unhandled rejection(s)`)
+  if (process.env.HEARSAY_SIM_CHECK_SIZES === '1') log(`HEARSAY_SIM_CHECK_SIZES: ${(await import('./sim-network.js')).checkedFrames} size-only frames had their msgpack length`)
 }
 
 class UsageError extends Error {}

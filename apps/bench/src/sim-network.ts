@@ -1,4 +1,4 @@
-import { decodeEnvelope, encodeEnvelope, MemoryNetwork, plainChannel } from '@hearsay/core'
+import { checkType, decodeEnvelope, encodeEnvelope, MemoryNetwork, plainChannel, TooLargeError } from '@hearsay/core'
 import type { Channel, Connection, Envelope, EnvelopeCodec, MemoryNetworkOptions, Transport } from '@hearsay/core'
 
 export interface SimNetworkOptions extends MemoryNetworkOptions {
@@ -66,34 +66,117 @@ const ENVELOPE = Symbol('hearsay.sim.envelope')
 type Tagged = Uint8Array & { [ENVELOPE]?: Envelope | undefined }
 /** `copyData`'s answer for a value msgpack would not give back as it is. */
 const OPAQUE = Symbol('opaque')
+/**
+ * The bytes every size-only frame views: zeros, never written. A frame is a view of its first
+ * `size` bytes (no copy, no encoding); grown when a bigger frame comes.
+ */
+let zeros = new ArrayBuffer(64 * 1024)
+/** Every `zeros` buffer so far (a frame made before one grew still views the old one). */
+const zeroBuffers = new WeakSet<ArrayBufferLike>([zeros])
+
+/** `HEARSAY_SIM_CHECK_SIZES=1`: every size-only frame is also encoded, and a size that differs stops the run (exit code 70). */
+const CHECK_SIZES = typeof process !== 'undefined' && process.env.HEARSAY_SIM_CHECK_SIZES === '1'
+/** Size-only frames checked against the encoder so far (with `HEARSAY_SIM_CHECK_SIZES=1`). */
+export let checkedFrames = 0
 
 /**
- * The simulator's envelope codec: it encodes every frame as a real link does (so that sizes,
- * limits, throttles and the frame counter see the same bytes) and leaves a copy of the data on
- * the frame; the receiver takes that copy instead of decoding the bytes, once. The copy is what
- * msgpack would give back (plain objects, arrays, strings, numbers, booleans, null, undefined,
- * fresh Uint8Arrays), taken at send time as the bytes are; anything else (a Map, a class
- * instance, a bigint) is left to the decoder, as is a frame that lost its tag (a second
- * receiver of the same frame, a copy).
+ * The simulator's envelope codec. A real link encodes every frame with msgpack; here the
+ * sender's data is copied (as msgpack would give it back) and left on the frame for its one
+ * receiver, which takes that copy instead of decoding. The frame's bytes are never read, only
+ * its length (the frame limit, the throttle, `bytes.in`/`bytes.out`, the memory network's
+ * `bufferedAmount`, the frame counter): so for plain data the frame is a view of that many
+ * zero bytes, its length computed as msgpack would encode it (`packedSize`, the same number,
+ * checked against the encoder in test/sim.test.ts, and on every frame of a run with
+ * `HEARSAY_SIM_CHECK_SIZES=1`), without encoding. Data msgpack would
+ * not give back as it is (a Map, a class instance, a bigint) is encoded for real and decoded
+ * by its receiver, as is a frame that lost its tag (a frame encoded elsewhere and sent to many
+ * links: `sendToAll`). A size-only frame decoded twice is a bug and throws.
  */
 export const simCodec: EnvelopeCodec = Object.freeze({
   encode (env: Envelope, limits: Parameters<EnvelopeCodec['encode']>[1]): Uint8Array {
-    const frame = encodeEnvelope(env, limits) as Tagged
+    checkType(env.type, limits)
     const data = copyData(env.data, 0)
-    if (data !== OPAQUE) frame[ENVELOPE] = { type: env.type, data }
+    if (data === OPAQUE) return encodeEnvelope(env, limits)
+    // [1, type, data]: fixarray(3), fixint 1, the type string, the data
+    const size = 2 + packedSize(env.type, 0) + packedSize(env.data, 0)
+    if (CHECK_SIZES) {
+      const real = encodeEnvelope(env, limits).length
+      // the node would count a throw from here as a failed send: stop the run instead
+      if (real !== size) { process.stderr.write(`simCodec: ${env.type} is ${real} bytes in msgpack, packedSize said ${size}\n`); process.exit(70) }
+      checkedFrames++
+    }
+    if (size > limits.maxFrameBytes) throw new TooLargeError(`message of ${size} bytes exceeds the frame limit of ${limits.maxFrameBytes}`)
+    if (size > zeros.byteLength) zeroBuffers.add(zeros = new ArrayBuffer(Math.max(size, 2 * zeros.byteLength)))
+    const frame = new Uint8Array(zeros, 0, size) as Tagged
+    frame[ENVELOPE] = { type: env.type, data }
     return frame
   },
   decode (frame: Uint8Array, limits: Parameters<EnvelopeCodec['decode']>[1]): Envelope {
     const env = (frame as Tagged)[ENVELOPE]
-    if (env === undefined) return decodeEnvelope(frame, limits)
+    if (env === undefined) {
+      if (zeroBuffers.has(frame.buffer)) throw new Error('simCodec: a size-only frame was decoded twice (sent to more than one link?)')
+      return decodeEnvelope(frame, limits)
+    }
     ;(frame as Tagged)[ENVELOPE] = undefined
     return env
   }
 })
 
-/** `plainChannel()` with `simCodec`: no crypto, no decoding; the same logic and bytes. */
+/** `plainChannel()` with `simCodec`: no crypto, no encoding or decoding; the same logic and sizes. */
 export function simChannel (): Channel {
   return { ...plainChannel(), codec: simCodec }
+}
+
+/**
+ * The length of `v` as core's msgpack encoder (msgpackr, plain settings: no records, no
+ * extensions, minimal map and string headers, float64 for non-integers) writes it, for data
+ * `copyData` accepts (plain objects, arrays, strings, numbers, booleans, null, undefined,
+ * Uint8Arrays). Exported for the test that checks it against the encoder.
+ */
+export function packedSize (v: unknown, depth: number): number {
+  switch (typeof v) {
+    case 'string': {
+      const n = utf8Bytes(v)
+      return n + (n < 0x20 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5)
+    }
+    case 'number':
+      if (v >>> 0 === v) return v < 0x80 ? 1 : v < 0x100 ? 2 : v < 0x10000 ? 3 : 5
+      if (v >> 0 === v) return v >= -0x20 ? 1 : v >= -0x80 ? 2 : v >= -0x8000 ? 3 : 5
+      return 9
+    case 'boolean': return 1
+    case 'undefined': return 3
+    case 'object': {
+      if (v === null) return 1
+      if (Array.isArray(v)) {
+        const n = v.length
+        let size = n < 0x10 ? 1 : n < 0x10000 ? 3 : 5
+        for (let i = 0; i < n; i++) size += packedSize(v[i], depth + 1)
+        return size
+      }
+      if (Object.getPrototypeOf(v) === Uint8Array.prototype) {
+        const n = (v as Uint8Array).byteLength
+        return n + (n < 0x100 ? 2 : n < 0x10000 ? 3 : 5)
+      }
+      const keys = Object.keys(v)
+      const n = keys.length
+      let size = n < 0x10 ? 1 : n < 0x10000 ? 3 : 5
+      for (let i = 0; i < n; i++) size += packedSize(keys[i], depth + 1) + packedSize((v as Record<string, unknown>)[keys[i]!], depth + 1)
+      return size
+    }
+    default: throw new TypeError(`packedSize: ${typeof v}`)
+  }
+}
+
+/** UTF-8 length as msgpackr writes a string (a lone surrogate: 3 bytes). */
+function utf8Bytes (s: string): number {
+  let n = s.length
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x80) continue
+    if (c < 0x800) n += 1
+    else if ((c & 0xfc00) === 0xd800 && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { n += 2; i++ } else n += 2
+  }
+  return n
 }
 
 /** A deep copy of plain data as msgpack would decode it, or `OPAQUE`. */

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { runScenario, TIMING_FIELDS } from '../src/scenarios.js'
 import type { Row } from '../src/scenarios.js'
 import { VirtualClock } from '../src/virtual-clock.js'
-import { simCodec } from '../src/sim-network.js'
-import { decodeEnvelope, DEFAULT_LIMITS, encodeEnvelope } from '@hearsay/core'
+import { packedSize, simCodec } from '../src/sim-network.js'
+import { decodeEnvelope, DEFAULT_LIMITS, encodeEnvelope, TooLargeError } from '@hearsay/core'
 
 /** Rows without the fields that depend on the machine rather than the seed. */
 function withoutTiming (rows: Row[]): Array<Record<string, unknown>> {
@@ -108,10 +108,10 @@ describe('virtual clock: whole and fractional times', () => {
 })
 
 describe('simulator codec', () => {
-  it('hands the receiver a copy of the sent data, as msgpack would decode it, and decodes the bytes of anything it cannot copy or a frame it already handed out', () => {
+  it('hands the receiver a copy of the sent data, as msgpack would decode it, on a frame as long as its msgpack encoding, and decodes the bytes of anything it cannot copy', () => {
     const data = { id: 'x', hops: 1, list: [{ id: 'p', addrs: ['memory:n1'] }], bytes: Uint8Array.of(1, 2), nothing: null, zero: -0 }
     const frame = simCodec.encode({ type: 'pt.gossip', data }, DEFAULT_LIMITS)
-    expect(frame).toEqual(encodeEnvelope({ type: 'pt.gossip', data }, DEFAULT_LIMITS))
+    expect(frame.length).toBe(encodeEnvelope({ type: 'pt.gossip', data }, DEFAULT_LIMITS).length)
     // the sender changing its data after the send does not reach the receiver
     data.list[0]!.addrs.push('memory:n2')
     const got = simCodec.decode(frame, DEFAULT_LIMITS)
@@ -119,12 +119,36 @@ describe('simulator codec', () => {
     expect(got.data).toEqual(decodeEnvelope(encodeEnvelope({ type: 'pt.gossip', data: { ...data, list: [{ id: 'p', addrs: ['memory:n1'] }] } })).data)
     expect(Object.is((got.data as { zero: number }).zero, 0)).toBe(true)
     expect((got.data as { bytes: Uint8Array }).bytes).not.toBe(data.bytes)
-    // a second receiver of the same frame gets it decoded, not shared
-    const again = simCodec.decode(frame, DEFAULT_LIMITS)
-    expect(again.data).toEqual(got.data)
-    expect(again.data).not.toBe(got.data)
-    // a Map is not plain data: decoded from the bytes (an object, as on a real link)
-    const m = simCodec.decode(simCodec.encode({ type: 'hv.x', data: { m: new Map([['k', 1]]) } }, DEFAULT_LIMITS), DEFAULT_LIMITS)
-    expect(m.data).toEqual({ m: { k: 1 } })
+    // the frame has no bytes to decode: a second receiver is a bug, and says so
+    expect(() => simCodec.decode(frame, DEFAULT_LIMITS)).toThrow(/decoded twice/)
+    // a Map is not plain data: encoded and decoded from the bytes (an object, as on a real link)
+    const mapFrame = simCodec.encode({ type: 'hv.x', data: { m: new Map([['k', 1]]) } }, DEFAULT_LIMITS)
+    expect(mapFrame).toEqual(encodeEnvelope({ type: 'hv.x', data: { m: new Map([['k', 1]]) } }, DEFAULT_LIMITS))
+    expect(simCodec.decode(mapFrame, DEFAULT_LIMITS).data).toEqual({ m: { k: 1 } })
+    // the same errors as the real codec
+    expect(() => simCodec.encode({ type: '', data: null }, DEFAULT_LIMITS)).toThrow(TypeError)
+    expect(() => simCodec.encode({ type: 'hv.x', data: 'x'.repeat(DEFAULT_LIMITS.maxFrameBytes) }, DEFAULT_LIMITS)).toThrow(TooLargeError)
+  })
+
+  it('computes the length msgpack encodes, at every header boundary', () => {
+    const str = (n: number, c = 'a'): string => c.repeat(n)
+    const values: unknown[] = [
+      null, undefined, true, false, 0, -0, 1, 31, 32, 63, 64, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53,
+      -1, -32, -33, -128, -129, -32768, -32769, -(2 ** 31), -(2 ** 31) - 1, 0.5, -0.5, 1e300, NaN, Infinity, -Infinity, Date.now(),
+      '', str(31), str(32), str(255), str(256), str(65535), str(65536), str(10, 'é'), str(11, 'é'), str(16, 'é'), str(128, 'é'),
+      str(10, '€'), str(86, '€'), '😀', str(40, '😀'), '\ud800', 'a\ud800b', '\udc00', str(70, '\ud800'), 'x😀y€é',
+      [], [1, 2, 3], Array.from({ length: 15 }, (_, i) => i), Array.from({ length: 16 }, (_, i) => i * 1000), Array.from({ length: 70000 }, () => 0),
+      {}, { a: 1 }, Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`k${i}`, i])), Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, `v${i}`])),
+      Uint8Array.of(), new Uint8Array(255), new Uint8Array(256), new Uint8Array(65535), new Uint8Array(65536),
+      { id: 'b17', hops: 3, limit: 32, payload: { type: 'bench', data: 17, ttl: 1000 }, list: [{ id: 'n', addrs: ['memory:n1', 'memory:n2'] }], gone: undefined },
+      [[[[{ deep: [null, { x: -0.25 }] }]]]]
+    ]
+    for (const v of values) {
+      const want = encodeEnvelope({ type: 'hv.test', data: v }, { ...DEFAULT_LIMITS, maxFrameBytes: 1 << 24 }).length
+      expect([v, simCodec.encode({ type: 'hv.test', data: v }, { ...DEFAULT_LIMITS, maxFrameBytes: 1 << 24 }).length]).toEqual([v, want])
+      expect(2 + packedSize('hv.test', 0) + packedSize(v, 0)).toBe(want)
+    }
+    // the type string too
+    for (const t of ['a', str(31, 'b'), str(32, 'c'), str(20, 'é')]) expect(simCodec.encode({ type: t, data: null }, DEFAULT_LIMITS).length).toBe(encodeEnvelope({ type: t, data: null }).length)
   })
 })

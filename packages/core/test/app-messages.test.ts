@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { createNode, createTestnet, plainChannel, relay, smartRelay, TooLargeError } from '../src/index.js'
 import type { Clock, HearsayNode, InboundMessage, Middleware, NodeOptions, Peer, Testnet } from '../src/index.js'
 import { eventually } from '../src/testing/compliance/assert.js'
+import { TimerSet } from '../src/util/clock.js'
 import { overlayConnected } from '../src/testing/compliance/overlay.js'
 
 const cleanups: Array<() => Promise<void>> = []
@@ -480,5 +481,46 @@ describe('node.after and node.every', () => {
     expect(errors.sort()).toEqual(['async failed', 'tick failed'])
     expect(n).toBe(3)
     expect(node.metrics.get('drops.timer-error')).toBe(2)
+  })
+})
+
+describe('TimerSet.every', () => {
+  it('ticks every interval with one timer held at a time, and stops when cancelled, from outside or from its own tick', () => {
+    const clock = manualClock()
+    const timers = new TimerSet(clock)
+    const at: number[] = []
+    const cancel = timers.every(10, () => { at.push(clock.now()) })
+    expect(timers.size).toBe(1)
+    clock.advance(35)
+    expect(at).toEqual([10, 20, 30])
+    expect([timers.size, clock.pending()]).toEqual([1, 1])
+    cancel()
+    clock.advance(50)
+    expect(at).toEqual([10, 20, 30])
+    expect([timers.size, clock.pending()]).toEqual([0, 0])
+
+    let n = 0
+    const stop = timers.every(5, () => { if (++n === 2) stop() })
+    clock.advance(100)
+    expect(n).toBe(2)
+    expect([timers.size, clock.pending()]).toEqual([0, 0])
+  })
+
+  it('stops after a tick that throws, and clear() cancels it', () => {
+    const clock = manualClock()
+    const timers = new TimerSet(clock)
+    let n = 0
+    timers.every(10, () => { n++; throw new Error('boom') })
+    expect(() => { clock.advance(10) }).toThrow('boom')
+    clock.advance(100)
+    expect(n).toBe(1)
+    expect(clock.pending()).toBe(0)
+
+    let m = 0
+    timers.every(10, () => { m++ })
+    timers.clear()
+    clock.advance(100)
+    expect(m).toBe(0)
+    expect([timers.size, clock.pending()]).toEqual([0, 0])
   })
 })

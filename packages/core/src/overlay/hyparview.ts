@@ -234,6 +234,15 @@ export class HyParView {
   /** Whether `peer` is in the active view (no copy: membership asks for every frame it observes). */
   isActive (peer: PeerId): boolean { return this.#active.has(peer) }
 
+  /** The active view's size (no copy: membership asks every heartbeat tick). */
+  get activeSize (): number { return this.#active.size }
+
+  /** The active view's peers, in view order: a fresh array, not the whole view copied. */
+  activeIds (): PeerId[] { return [...this.#active.keys()] }
+
+  /** The addresses `peer` advertised, while it is in the active view (the view's own array: do not change it). */
+  activeAddrs (peer: PeerId): readonly string[] | undefined { return this.#active.get(peer) }
+
   /** A copy of the passive view: peer → addresses. */
   passiveView (): Map<PeerId, string[]> { return new Map([...this.#passive].map(([id, a]) => [id, unpackAddrs(a)])) }
 

@@ -203,7 +203,7 @@ export class Membership {
    */
   adopt (peer: Peer, address: string): void {
     if (!this.#started || this.hv.isActive(peer.id)) return
-    if (this.hv.activeView().size === 0) this.run(this.hv.join(peer.id, [address]))
+    if (this.hv.activeSize === 0) this.run(this.hv.join(peer.id, [address]))
     else this.run(this.hv.requestNeighbor(peer.id, [address], 'high'))
   }
 
@@ -234,7 +234,7 @@ export class Membership {
       // addresses saved to the store while the node runs (peernet's save()) are tried too
       // (only when the passive view, which the tick just drew from, has nobody left: the store
       // is read, up to 10k rows, when gossip offers no candidate, not every period)
-      if (this.hv.activeView().size < this.opts.minPeers && this.hv.passiveView().size === 0) void this.#refillFromStore()
+      if (this.hv.activeSize < this.opts.minPeers && this.hv.passiveView().size === 0) void this.#refillFromStore()
     })
     // a node frozen before its first tick must see that tick as late too (a page frozen right
     // after start declared its relay down: the e2e page-lifecycle test, about 3 runs in 4)
@@ -255,12 +255,12 @@ export class Membership {
     const answered = await this.#joinSeeds()
     if (!this.#started) return
     // stored addresses are for when no seed answers: a seed that did has the JOIN under way
-    if (this.hv.activeView().size === 0 && answered === 0) await this.#joinStored(ranked)
+    if (this.hv.activeSize === 0 && answered === 0) await this.#joinStored(ranked)
     if (!this.#started) return
-    if (this.hv.activeView().size === 0 && entries.length > 0) this.run(this.hv.refill())
+    if (this.hv.activeSize === 0 && entries.length > 0) this.run(this.hv.refill())
     // seeds down and nothing stored that answers: try again from ~rejoinDelay, backing off,
     // rather than waiting for the heal timer
-    if (this.hv.activeView().size === 0 && this.ctx.status === 'running') this.#scheduleRejoin()
+    if (this.hv.activeSize === 0 && this.ctx.status === 'running') this.#scheduleRejoin()
   }
 
   /**
@@ -277,7 +277,7 @@ export class Membership {
       if (hit === undefined || !this.#started || this.ctx.status !== 'running') return
       if (this.hv.isActive(hit.peer.id)) return
       this.ctx.metrics.inc('membership.store-refills')
-      if (this.hv.activeView().size === 0) this.run(this.hv.join(hit.peer.id, [hit.address]))
+      if (this.hv.activeSize === 0) this.run(this.hv.join(hit.peer.id, [hit.address]))
       else this.run(this.hv.requestNeighbor(hit.peer.id, [hit.address]))
     } finally {
       this.#refilling = false
@@ -299,14 +299,14 @@ export class Membership {
   }
 
   /** The first address `id` advertised (JOIN, NEIGHBOR), while it is in the active view. */
-  advertisedAddress (id: PeerId): string | undefined { return this.hv.activeView().get(id)?.[0] }
+  advertisedAddress (id: PeerId): string | undefined { return this.hv.activeAddrs(id)?.[0] }
 
   /** Seeds failed: dials stored addresses in score order and joins through the first that answers. */
   async #joinStored (ranked?: PeerRecord[]): Promise<void> {
     const rows = this.#dialableRows(ranked ?? await this.#bootstrap.ranked())
     const seeds = this.seeds.flatMap(s => { try { return [parseAddress(s, 'tcp').address] } catch { return [] } })
     const hit = await this.#bootstrap.dialBest(rows, seeds)
-    if (hit === undefined || this.ctx.status !== 'running' || this.hv.activeView().size > 0) return
+    if (hit === undefined || this.ctx.status !== 'running' || this.hv.activeSize > 0) return
     this.run(this.hv.join(hit.peer.id, [hit.address]))
   }
 
@@ -408,11 +408,11 @@ export class Membership {
     for (const id of this.hv.activeView().keys()) this.#sendTo(id, 'hs.hb', null)
     this.#rejoinAttempt = 0
     this.#rejoinNow = true
-    if (this.hv.activeView().size === 0) {
+    if (this.hv.activeSize === 0) {
       this.#cancelRejoin?.()
       this.#cancelRejoin = undefined
       this.#scheduleRejoin()
-    } else if (this.hv.activeView().size < this.opts.minPeers) {
+    } else if (this.hv.activeSize < this.opts.minPeers) {
       this.run(this.hv.tick())
     }
   }
@@ -428,8 +428,8 @@ export class Membership {
     if (wall - this.#tickAt > late && Math.max(this.#quietest, wall - this.#heardAt) > late) this.wake()
     this.#tickAt = this.#heardAt = wall
     this.#quietest = 0
-    const active = this.hv.activeView()
-    for (const id of active.keys()) {
+    // the peers, not a copy of the view (addresses and all) every second on every node
+    for (const id of this.hv.activeIds()) {
       const peer = this.ctx.getPeer(id)
       if (peer === undefined) continue
       if (!this.fd.has(id)) this.fd.heartbeat(id, now)
@@ -440,8 +440,10 @@ export class Membership {
       }
     }
     const { down } = this.fd.check(now)
+    // the view as it was before any of them is hung up (nothing above changes it)
+    const active = down.length > 0 ? this.hv.activeView() : undefined
     for (const id of down) {
-      const addrs = this.#dialable(id, active.get(id) ?? [])
+      const addrs = this.#dialable(id, active?.get(id) ?? [])
       if (addrs.length > 0) this.#lost.set(id, addrs, now)
       this.ctx.metrics.inc(this.fd.isPaused(id) ? 'peers.down-paused' : 'peers.down')
       this.#downPeers.add(id)
@@ -495,7 +497,7 @@ export class Membership {
 
   #heal (): void {
     const now = this.ctx.clock.now()
-    const suspicious = this.#lost.keys(now).length > 0 || this.hv.activeView().size < this.opts.minPeers
+    const suspicious = this.#lost.keys(now).length > 0 || this.hv.activeSize < this.opts.minPeers
     this.#retryLost()
     // A node with a reason to doubt its overlay probes a seed every period; probing from every
     // node every period would load the seeds linearly with the network (2,248 probes in 94 s at
@@ -540,7 +542,7 @@ export class Membership {
     this.#rejoinAttempt++
     this.#cancelRejoin = this.ctx.timers.after(delay, () => {
       this.#cancelRejoin = undefined
-      const alone = (): boolean => this.#started && this.ctx.status === 'running' && this.hv.activeView().size === 0
+      const alone = (): boolean => this.#started && this.ctx.status === 'running' && this.hv.activeSize === 0
       if (!alone()) return
       this.ctx.metrics.inc('membership.rejoins')
       void this.#joinSeeds().then(async (answered) => {
