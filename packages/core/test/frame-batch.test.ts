@@ -7,10 +7,11 @@ import {
   aes256Gcm, installCipherSuite, webCryptoAes256Gcm, xsalsa20Poly1305,
   createNode, encodeEnvelope, generateIdentity, InvalidFrameError, MemoryNetwork, secureChannel, systemClock, systemRandom
 } from '../src/index.js'
-import type { Connection, UpgradedConnection } from '../src/index.js'
+import type { UpgradedConnection } from '../src/index.js'
 import { BATCH_MARKER, decodeBatch, encodeBatch, isBatch } from '../src/wire/frame-batch.js'
 import { FrameCoalescer, MAX_BATCH_BYTES } from '../src/wire/frame-coalescer.js'
 import { eventually } from '../src/testing/compliance/assert.js'
+import { dialledPair, withSend } from './conn-pair.js'
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => { while (cleanups.length > 0) await cleanups.pop()!() })
@@ -112,33 +113,18 @@ interface Pair { a: UpgradedConnection, b: UpgradedConnection, wireFrames: () =>
 
 /** Two secure connections over the memory network; counts the sealed frames a → b. */
 async function securePair (opts: { coalesceA?: boolean, coalesceB?: boolean, suitesA?: CipherSuite[], suitesB?: CipherSuite[], flipAfterHandshake?: boolean, batchBytesA?: number } = {}): Promise<Pair> {
-  const network = new MemoryNetwork()
-  const server = network.transport('b')
-  let inbound: Connection | undefined
-  await server.listen('memory:b', (c) => { inbound = c })
-  const raw = await network.transport('a').dial('memory:b')
+  const { raw, inbound } = await dialledPair()
   let frames = 0
-  const counted: Connection = {
-    remoteAddress: raw.remoteAddress,
-    direction: raw.direction,
-    get closed () { return raw.closed },
-    get bufferedAmount () { return raw.bufferedAmount },
-    send: (f) => {
-      frames++
-      // the handshake is two frames this way (hello, auth); what follows is sealed
-      if (opts.flipAfterHandshake === true && frames > 2) { f = f.slice(); f[0]! ^= 1 }
-      raw.send(f)
-    },
-    drained: async (o) => { await raw.drained(o) },
-    setHandlers: (h) => { raw.setHandlers(h) },
-    close: (r) => { raw.close(r) },
-    ...(opts.batchBytesA === undefined ? {} : { batchBytes: opts.batchBytesA })
-  }
-  await eventually(() => inbound !== undefined)
+  const counted = withSend(raw, (f) => {
+    frames++
+    // the handshake is two frames this way (hello, auth); what follows is sealed
+    if (opts.flipAfterHandshake === true && frames > 2) { f = f.slice(); f[0]! ^= 1 }
+    raw.send(f)
+  }, opts.batchBytesA === undefined ? {} : { batchBytes: opts.batchBytesA })
   const common = { clock: systemClock, random: systemRandom, timeoutMs: 5000, maxFrameBytes: 256 * 1024 }
   const [a, b] = await Promise.all([
     secureChannel({ coalesce: opts.coalesceA, cipherSuites: opts.suitesA }).upgrade(counted, { ...common, role: 'initiator', identity: generateIdentity(systemRandom) }),
-    secureChannel({ coalesce: opts.coalesceB, cipherSuites: opts.suitesB }).upgrade(inbound!, { ...common, role: 'responder', identity: generateIdentity(systemRandom) })
+    secureChannel({ coalesce: opts.coalesceB, cipherSuites: opts.suitesB }).upgrade(inbound, { ...common, role: 'responder', identity: generateIdentity(systemRandom) })
   ])
   cleanups.push(() => { a.conn.close(); b.conn.close() })
   const handshakeFrames = frames

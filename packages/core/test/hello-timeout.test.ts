@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { generateIdentity, MemoryNetwork, plainChannel, secureChannel, systemClock, systemRandom } from '../src/index.js'
+import { generateIdentity, plainChannel, secureChannel, systemClock, systemRandom } from '../src/index.js'
 import type { Channel, Connection } from '../src/index.js'
-import { eventually } from '../src/testing/compliance/assert.js'
+import { dialledPair, withSend } from './conn-pair.js'
 
 // The responder's `helloTimeoutMs` (a node under a handshake flood hurries only the hello): a
 // connection that sends nothing is cut at it, and one that sent its hello gets the whole
@@ -12,28 +12,14 @@ afterEach(async () => { while (cleanups.length > 0) await cleanups.pop()!() })
 
 /** A dialled connection whose frames after the first are held back `delayMs`. */
 async function rawPair (delayMs: number): Promise<{ client: Connection, server: Connection }> {
-  const network = new MemoryNetwork()
-  const listener = network.transport('b')
-  let server: Connection | undefined
-  await listener.listen('memory:b', (c) => { server = c })
-  const raw = await network.transport('a').dial('memory:b')
+  const { raw, inbound } = await dialledPair()
   cleanups.push(() => { raw.close() })
-  await eventually(() => server !== undefined)
   let sent = 0
-  const client: Connection = {
-    remoteAddress: raw.remoteAddress,
-    direction: raw.direction,
-    get closed () { return raw.closed },
-    get bufferedAmount () { return raw.bufferedAmount },
-    send: (f) => {
-      if (sent++ === 0) raw.send(f)
-      else setTimeout(() => { if (!raw.closed) raw.send(f) }, delayMs)
-    },
-    drained: async (o) => { await raw.drained(o) },
-    setHandlers: (h) => { raw.setHandlers(h) },
-    close: (r) => { raw.close(r) }
-  }
-  return { client, server: server! }
+  const client = withSend(raw, (f) => {
+    if (sent++ === 0) raw.send(f)
+    else setTimeout(() => { if (!raw.closed) raw.send(f) }, delayMs)
+  })
+  return { client, server: inbound }
 }
 
 const common = { clock: systemClock, random: systemRandom, maxFrameBytes: 64 * 1024 }
