@@ -2,7 +2,7 @@ import * as nodeCrypto from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { installEd25519, nodeEd25519 } from '../src/index.js'
 import { sign, signAsync, signingKeyPairFromSeed, verify, verifyAsync } from '../src/wire/crypto.js'
-import { toBase64Url } from '../src/util/bytes.js'
+import { fromBase64Url, toBase64Url } from '../src/util/bytes.js'
 
 afterEach(() => { installEd25519(undefined) })
 
@@ -62,10 +62,11 @@ describe('installEd25519', () => {
     expect(verify(bad, msg, publicKey)).toBe(false)
   })
 
-  it('toBase64Url is RFC 4648 base64url without padding (the JWK of a public key)', () => {
+  it('toBase64Url and fromBase64Url are RFC 4648 base64url without padding (the JWK of a key)', () => {
     for (let n = 0; n < 40; n++) {
       const b = nodeCrypto.randomBytes(n)
       expect(toBase64Url(b)).toBe(b.toString('base64url'))
+      expect(Buffer.from(fromBase64Url(b.toString('base64url'))).equals(b)).toBe(true)
     }
   })
 })

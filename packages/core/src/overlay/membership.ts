@@ -405,7 +405,7 @@ export class Membership {
     if (!this.#started || this.ctx.status !== 'running') return
     this.ctx.metrics.inc('membership.wakes')
     this.fd.grace(this.ctx.clock.now())
-    for (const id of this.hv.activeView().keys()) this.#sendTo(id, 'hs.hb', null)
+    for (const id of this.hv.activeIds()) this.#sendTo(id, 'hs.hb', null)
     this.#rejoinAttempt = 0
     this.#rejoinNow = true
     if (this.hv.activeSize === 0) {

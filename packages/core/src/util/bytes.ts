@@ -39,6 +39,11 @@ export function toHex (b: Uint8Array): string {
 
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 
+/** RFC 4648 base64url without padding (a JWK's key fields): `toBase64Url` and back. */
+export function fromBase64Url (s: string): Uint8Array {
+  return Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), c => c.charCodeAt(0))
+}
+
 /** RFC 4648 base64url without padding (a JWK's key fields). */
 export function toBase64Url (b: Uint8Array): string {
   let s = ''

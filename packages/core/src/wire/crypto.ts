@@ -17,7 +17,6 @@ import { oneTimeAuth } from '@stablelib/poly1305'
 import { stream, streamXOR } from '@stablelib/xsalsa20'
 import { hkdfSync, hmacSync, sha256Sync, syncHash } from './js-crypto.js'
 import { ed25519PublicKeyAsync, ed25519SignAsync, ed25519VerifyAsync } from './web-crypto.js'
-import { UnsupportedError } from '../util/errors.js'
 
 export const PUBLIC_KEY_BYTES = 32
 export const SECRET_KEY_BYTES = 64

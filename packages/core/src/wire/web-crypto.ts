@@ -1,4 +1,5 @@
 import { UnsupportedError } from '../util/errors.js'
+import { fromBase64Url } from '../util/bytes.js'
 
 /**
  * The handshake's hashes (SHA-256, HMAC, HKDF), its X25519 and its ed25519 through the
@@ -143,7 +144,7 @@ export async function ed25519PublicKeyAsync (seed: Uint8Array): Promise<Uint8Arr
   const key = await signingKey(seed)
   if (key === undefined) return await noEd().publicKey(seed)
   const { x } = await subtle()!.exportKey('jwk', key)
-  return Uint8Array.from(atob(x!.replace(/-/g, '+').replace(/_/g, '/')), c => c.charCodeAt(0))
+  return fromBase64Url(x!)
 }
 
 /** An ed25519 signature (RFC 8032: the same bytes everywhere) with a 32-byte seed. */
@@ -165,8 +166,11 @@ export async function ed25519VerifyAsync (signature: Uint8Array, message: Uint8A
     try {
       if (await s.verify('Ed25519', await s.importKey('raw', buf(publicKey), 'Ed25519', false, ['verify']), buf(signature), buf(message))) return true
     } catch (err) {
+      // any other failure (a key not on the curve) is an "invalid"
       if ((err as Error).name === 'NotSupportedError') noEd25519 = true
     }
+    // WebCrypto said "invalid": final unless the JavaScript curve is there to check again
+    if (!noEd25519 && fallback === undefined) return false
   }
-  return fallback === undefined && s !== undefined && !noEd25519 ? false : await noEd().verify(signature, message, publicKey)
+  return await noEd().verify(signature, message, publicKey)
 }
