@@ -89,7 +89,8 @@ const reason = (err: unknown): string => {
 }
 const count = (k: string): void => { diag[`diag.${k}`] = (diag[`diag.${k}`] ?? 0) + 1 }
 const diagLogger = {
-  debug: (msg: string, f?: Record<string, unknown>) => { count(`log ${msg}${f?.err === undefined ? '' : ` ${reason(f.err)}`}`) },
+  // a closed link's log line carries `reason`, a failure's `err`
+  debug: (msg: string, f?: Record<string, unknown>) => { const err = f?.err ?? f?.reason; count(`log ${msg}${err === undefined ? '' : ` ${reason(err)}`}`) },
   info: () => {},
   warn: (msg: string, f?: Record<string, unknown>) => { count(`warn ${msg}${f?.err === undefined ? '' : ` ${reason(f.err)}`}`) },
   error: (msg: string, f?: Record<string, unknown>) => { count(`error ${msg}${f?.err === undefined ? '' : ` ${reason(f.err)}`}`) }
