@@ -64,6 +64,9 @@ export type HyParViewAction =
   /** Peers and addresses heard of, for the peer store. Third-hand: verify before trusting. */
   | { type: 'learned', peers: PeerEntry[] }
 
+/** Why a link would be opened: to hold it (`'link'`), or only to carry one SHUFFLE reply (`'reply'`). */
+export type DialPurpose = 'link' | 'reply'
+
 export interface HyParViewOptions {
   self: PeerId
   /** Addresses others can dial this node at; sent in JOIN, NEIGHBOR and SHUFFLE. */
@@ -121,9 +124,12 @@ export interface HyParViewOptions {
    * peer needs a signalling route). Passive peers that cannot be dialled are not asked to be
    * neighbours (they stay passive), walks that end at a node that cannot dial the newcomer are
    * passed on or counted (`fjoin-undialable`), and SHUFFLE replies it cannot carry are dropped
-   * (`shuffle-undialable`). @default every peer can be dialled
+   * (`shuffle-undialable`). `purpose` is `'reply'` for a link that would carry one SHUFFLE reply
+   * and close: the node may refuse those where a link is costly (a WebRTC session, whose ICE,
+   * DTLS and handshake cost more than the reply is worth) and the reply is not sent
+   * (`shuffle-reply-skipped`). @default every peer can be dialled
    */
-  canDial?: (id: PeerId, addrs: string[]) => boolean
+  canDial?: (id: PeerId, addrs: string[], purpose: DialPurpose) => boolean
   /**
    * A relay's view settles at this many active peers: every tick, while the active view is
    * larger, it asks the longest-linked of the peers `shed` selects to step back (`hv.sb`); each
@@ -168,7 +174,7 @@ export class HyParView {
   readonly #maxForwardJoins: number
   readonly #validPeerId: (id: string) => boolean
   readonly #component: () => string | undefined
-  readonly #canDial: (id: PeerId, addrs: string[]) => boolean
+  readonly #canDial: (id: PeerId, addrs: string[], purpose: DialPurpose) => boolean
   readonly #stepBackAbove: number
   readonly #shed: (id: PeerId, addrs: string[]) => boolean
 
@@ -626,6 +632,7 @@ export class HyParView {
     const replyMsg: HyParViewMsg = { t: 'hv.shuffle-reply', peers: reply }
     if (this.#links.has(origin)) this.#send(origin, replyMsg)
     else if (!this.#dialable(origin, originAddrs)) countDrop(this.drops, 'shuffle-undialable')
+    else if (!this.#dialable(origin, originAddrs, 'reply')) countDrop(this.drops, 'shuffle-reply-skipped')
     else if (!this.#pending.has(origin)) this.#open(origin, originAddrs, 'shuffle-reply', replyMsg, 0)
     // what we hand out is what we drop first: the two views trade entries rather than copy
     const sent = new Set(reply.map((e) => e.id))
@@ -757,8 +764,8 @@ export class HyParView {
   }
 
   /** A peer already linked can always be asked; another one only if the node can dial it. */
-  #dialable (id: PeerId, addrs: string[]): boolean {
-    return this.#links.has(id) || this.#canDial(id, addrs)
+  #dialable (id: PeerId, addrs: string[], purpose: DialPurpose = 'link'): boolean {
+    return this.#links.has(id) || this.#canDial(id, addrs, purpose)
   }
 
   #pendingNeighbors (): number {

@@ -147,8 +147,10 @@ export class Membership {
       validPeerId: isPeerId,
       // the Plumtree root names the component: two roots, two overlays (undefined in flood mode)
       component: () => opts.component?.(),
-      // a `webrtc:`-only peer is dialled only when a signal can reach it (a route is known)
-      canDial: (id, addrs) => this.#canDial(id, addrs),
+      // a `webrtc:`-only peer is dialled only when a signal can reach it (a route is known), and
+      // never only to carry a SHUFFLE reply: ICE, DTLS and a handshake at both ends for one
+      // message (a fifth of the links 300 pages made in a join wave, issue 19)
+      canDial: (id, addrs, purpose) => purpose === 'reply' ? !onlyWebrtc(addrs) : this.#canDial(id, addrs),
       stepBackAbove: opts.stepBackAbove,
       ...(opts.maxForwardJoins === undefined ? {} : { maxForwardJoins: opts.maxForwardJoins }),
       // a relay sheds pages (webrtc: only), never the listeners that link relays together

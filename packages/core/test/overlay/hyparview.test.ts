@@ -285,6 +285,21 @@ describe('HyParView: failures and repair', () => {
     expect(connects(hv.onMessage('b', { t: 'hv.fjoin', newId: 'n', newAddrs: ['mem:n'], ttl: 0 })).map(c => c.peer)).toEqual(['n'])
   })
 
+  it('canDial with purpose reply: a SHUFFLE whose reply would need a link the node will not open only for it is counted, not answered', () => {
+    const purposes: string[] = []
+    const hv = mk('me', { canDial: (_id, addrs, purpose) => { purposes.push(purpose); return purpose === 'link' || !addrs.every(a => a.startsWith('webrtc:')) } })
+    withActive(hv, ['a', 'b'])
+    const shuffle = (origin: string, addr: string): HyParViewAction[] => hv.onMessage('b', { t: 'hv.shuffle', origin, originAddrs: [addr], ttl: 1, peers: [{ id: 'e', addrs: ['mem:e'] }] })
+    expect(connects(shuffle('o', 'webrtc:o'))).toEqual([])
+    expect(hv.drops['shuffle-reply-skipped']).toBe(1)
+    expect(hv.drops['shuffle-undialable']).toBeUndefined()
+    // what the origin sent is still taken in
+    expect(hv.passiveView().has('e')).toBe(true)
+    // an origin with an address that needs no session is answered over a link opened for it
+    expect(connects(shuffle('w', 'ws://w')).map(c => c.peer)).toEqual(['w'])
+    expect(purposes).toEqual(['link', 'reply', 'link', 'reply'])
+  })
+
   it('stepBackAbove: a crowded relay asks its longest-linked pages to step back; a page leaves only with minActive other neighbours', () => {
     const page = (id: string): string => `webrtc:${id}`
     const relay = new HyParView({ self: 'r', selfAddrs: ['mem:r'], random: seededRandom(1), maxActive: 6, stepBackAbove: 2, shed: (_id, addrs) => addrs.every(a => a.startsWith('webrtc:')) })
