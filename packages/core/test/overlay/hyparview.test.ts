@@ -204,6 +204,37 @@ describe('HyParView: NEIGHBOR', () => {
     expect(hv.passiveView().has(asked)).toBe(true)
   })
 
+  it('a node below minActive that full peers refused 3 times in a row asks with high priority, until a peer takes it', () => {
+    const hv = mk('me', { minActive: 3 })
+    withActive(hv, ['a'])
+    hv.addPassive(['p', 'q', 'r', 's', 't', 'u'].map(id => ({ id, addrs: [addr(id)] })))
+    // minActive 3 with one neighbour: two NEIGHBORs out at a time
+    let asks = connects(hv.tick())
+    const priorities: string[] = []
+    for (let i = 0; i < 4; i++) {
+      const ask = asks[0]!
+      priorities.push((ask.msg as { priority: string }).priority)
+      hv.onLinkUp(ask.peer, [addr(ask.peer)], 'self')
+      asks = [...asks.slice(1), ...connects(hv.onMessage(ask.peer, { t: 'hv.nbr-reply', accepted: false }))]
+    }
+    // the first asks went out together at low priority; once three were refused, the next is high
+    expect(priorities.slice(0, 3)).toEqual(['low', 'low', 'low'])
+    expect(asks.map(a => (a.msg as { priority: string }).priority)).toContain('high')
+    // a peer that takes it resets the count: the next refusal leads to a low-priority ask again
+    const taker = asks.find(a => (a.msg as { priority: string }).priority === 'high')!
+    hv.onLinkUp(taker.peer, [addr(taker.peer)], 'self')
+    hv.onMessage(taker.peer, { t: 'hv.nbr-reply', accepted: true })
+    expect(hv.activeView().has(taker.peer)).toBe(true)
+    const next: Array<Extract<HyParViewAction, { type: 'connect' }>> = []
+    for (const a of asks.filter(a => a.peer !== taker.peer)) {
+      hv.onLinkUp(a.peer, [addr(a.peer)], 'self')
+      next.push(...connects(hv.onMessage(a.peer, { t: 'hv.nbr-reply', accepted: false })))
+    }
+    for (let i = 0; i < 3 && next.length === 0; i++) next.push(...connects(hv.tick()))
+    expect(next.length).toBeGreaterThan(0)
+    expect(next.map(a => (a.msg as { priority: string }).priority)).toEqual(next.map(() => 'low'))
+  })
+
   it('a refusal names the refuser\'s component; from another component the asker insists once with high priority, which bridges the split', () => {
     let label: string | undefined = 'root-a'
     const full = mk('s', { maxActive: 2, minActive: 1, component: () => label })
