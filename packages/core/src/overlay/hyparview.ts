@@ -50,7 +50,7 @@ const STEP_BACK_OFFERS = 3
 /**
  * Refusals in a row after which a node below `minActive` asks with high priority. HyParView asks
  * with high priority only when the active view is empty, so two pages linked only to each other
- * asked full peers with low priority, were refused every time and stayed an island for minutes
+ * asked full peers with low priority, were refused every time and stayed an island for 35 s or more
  * (the 300-peer mesh run: 11 and 9 refusals, never one component in 120 s).
  */
 const STARVED_REFUSALS = 3
