@@ -88,12 +88,13 @@ const reason = (err: unknown): string => {
   return e?.cause === undefined ? own : `${own} <- ${reason(e.cause)}`
 }
 const count = (k: string): void => { diag[`diag.${k}`] = (diag[`diag.${k}`] ?? 0) + 1 }
+// a failure's log line carries `err`, a closed link's `reason`
+const line = (msg: string, f?: Record<string, unknown>): string => { const err = f?.err ?? f?.reason; return `${msg}${err === undefined ? '' : ` ${reason(err)}`}` }
 const diagLogger = {
-  // a closed link's log line carries `reason`, a failure's `err`
-  debug: (msg: string, f?: Record<string, unknown>) => { const err = f?.err ?? f?.reason; count(`log ${msg}${err === undefined ? '' : ` ${reason(err)}`}`) },
+  debug: (msg: string, f?: Record<string, unknown>) => { count(`log ${line(msg, f)}`) },
   info: () => {},
-  warn: (msg: string, f?: Record<string, unknown>) => { count(`warn ${msg}${f?.err === undefined ? '' : ` ${reason(f.err)}`}`) },
-  error: (msg: string, f?: Record<string, unknown>) => { count(`error ${msg}${f?.err === undefined ? '' : ` ${reason(f.err)}`}`) }
+  warn: (msg: string, f?: Record<string, unknown>) => { count(`warn ${line(msg, f)}`) },
+  error: (msg: string, f?: Record<string, unknown>) => { count(`error ${line(msg, f)}`) }
 }
 // MESH_DIAG=1: how late this process's event loop ran (CPU starvation shows here first), and its CPU time
 const loop = DIAG ? monitorEventLoopDelay({ resolution: 10 }) : undefined

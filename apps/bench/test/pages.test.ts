@@ -61,6 +61,9 @@ describe('pages scenario (smoke)', () => {
     // the relay passes a JOIN on to 6 neighbours (maxForwardJoins, the relay CLI's default):
     // about 6 walk-end dials per page, not 12 (seed 2: 438 dials for 80 pages; 794 with 12)
     expect(wave.rtcDials as number).toBeLessThan(80 * 7)
+    // a SHUFFLE from a page is answered only over a link the replier has: no WebRTC session
+    // only for the reply (issue 19: a fifth of a 300-page wave's links)
+    expect((steady.hvDrops as Record<string, number>)['drops.hv-shuffle-reply-skipped']).toBeGreaterThan(0)
   }, 60_000)
 })
 
