@@ -64,6 +64,47 @@ function packCounts (code) {
   return { passed, failed }
 }
 
+// What failed, by name with the first lines of its message. Printed just above the summary so a
+// log cut to its tail (as CI records keep it) still says which test failed and why.
+function firstLines (text, n = 4) {
+  return String(text ?? '').replace(/\u001b\[[0-9;]*m/g, '').split('\n').filter(l => l.trim() !== '').slice(0, n).map(l => `      ${l.slice(0, 300)}`).join('\n')
+}
+
+function vitestFailures () {
+  const r = readJson(vitestJson)
+  const out = []
+  for (const f of r?.testResults ?? []) {
+    const file = path.relative(root, f.name ?? '')
+    const tests = (f.assertionResults ?? []).filter(t => t.status === 'failed')
+    if (f.status === 'failed' && tests.length === 0) out.push(`  unit ${file}: ${firstLines(f.message, 1).trim()}`)
+    for (const t of tests) out.push(`  unit ${file} › ${t.fullName ?? t.title}\n${firstLines((t.failureMessages ?? []).join('\n'))}`)
+  }
+  return out
+}
+
+function playwrightFailures () {
+  const r = readJson(playwrightJson)
+  const out = []
+  const walk = (suite, trail) => {
+    for (const s of suite.suites ?? []) walk(s, [...trail, s.title])
+    for (const spec of suite.specs ?? []) {
+      for (const t of spec.tests ?? []) {
+        if (t.status !== 'unexpected') continue
+        const err = (t.results ?? []).map(x => x.error?.message).find(Boolean)
+        out.push(`  e2e ${spec.file ?? trail[0] ?? ''} › ${spec.title}\n${firstLines(err)}`)
+      }
+    }
+  }
+  for (const s of r?.suites ?? []) walk(s, [s.title])
+  for (const e of r?.errors ?? []) out.push(`  e2e error\n${firstLines(e.message)}`)
+  return out
+}
+
+function packFailures () {
+  const r = readJson(packJson)
+  return (r?.results ?? []).filter(c => c.ok === false).map(c => `  packaging ${c.name}\n${firstLines(c.error)}`)
+}
+
 // the sources are type-checked by the build; the tests are checked here, one failure if not
 const typesCode = run('types of the tests (tsc)', bin('tsc'), ['-p', 'tsconfig.test.json'])
 // The unit and e2e runs go inside a network namespace made for them (scripts/netns.mjs): the
@@ -84,7 +125,10 @@ if (typesCode !== 0) v.failed++
 if (!netns) v.failed++
 const p = playwrightCounts(playwrightCode)
 const k = packCounts(packCode)
+const failures = [...vitestFailures(), ...playwrightFailures(), ...packFailures()]
 rmSync(tmp, { recursive: true, force: true })
+
+if (failures.length > 0) console.log(`\ntest: what failed\n${failures.join('\n')}`)
 
 console.log(`\ntest: unit ${v.passed} passed, ${v.failed} failed; e2e ${p.passed} passed, ${p.failed} failed; packaging ${k.passed} passed, ${k.failed} failed`)
 console.log(`${v.passed + p.passed + k.passed} passed, ${v.failed + p.failed + k.failed} failed`)

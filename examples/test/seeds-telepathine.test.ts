@@ -52,11 +52,14 @@ describe('telepathine example_p2p.js (distributed shared memory)', () => {
       expired: all(out, new RegExp(`^(${ID}) knows via on\\('key:expired'\\.\\. that peer (${ID})'s somekey2=somevalue expired$`))
     })
     const learners = (list: RegExpExecArray[], key?: string): string[] => [...new Set(list.filter(r => key === undefined || r[3] === key).map(r => r[1]!))].sort()
-    // settled: four know somekey, someone saw somekey2 expire, and every learner of it did
+    // Settled: four know somekey through all three handlers, someone saw somekey2 expire, and
+    // every learner of it did. Each handler prints its own line, and a pipe may hand them over in
+    // separate chunks, so the wait covers every row the assertions below read.
     await p.until('all knowledge and the expiries', (out) => {
       const r = rows(out)
-      const temp = learners(r.onSet, 'somekey2')
-      return learners(r.knowKey).length === 4 && temp.length > 0 && learners(r.expired).join() === temp.join()
+      const temp = learners(r.onSet, 'somekey2').join()
+      return [learners(r.onSet, 'somekey'), learners(r.knowKey), learners(r.knowAny, 'somekey')].every(l => l.length === 4) &&
+        temp !== '' && learners(r.knowAny, 'somekey2').join() === temp && learners(r.expired).join() === temp
     }, 40_000)
     const { onSet, knowKey, knowAny, expired } = rows(p.stdout)
     const writer = onSet[0]![2]
