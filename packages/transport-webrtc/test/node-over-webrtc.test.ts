@@ -19,7 +19,8 @@ describe.skipIf(!inNetns)('nodes over WebRTC, signalled through a relay', () => 
     signalling: {
       transports: () => [net.network.transport()],
       seeds: () => [RELAY],
-      ready: async (node) => { await net.connected(node) }
+      ready: async (node) => { await net.connected(node) },
+      members: () => [net.relay]
     }
   })) it(c.name, c.fn, 60_000)
 })
