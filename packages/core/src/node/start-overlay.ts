@@ -46,8 +46,10 @@ export function startOverlay (ctx: OverlayContext, o: NodeOptions, hooks: Overla
     rejoinMaxDelay: o.rejoinMaxDelay ?? DEFAULTS.rejoinMaxDelay,
     healInterval: o.healInterval ?? DEFAULTS.healInterval,
     announceAddresses: o.announceAddresses,
-    // the Plumtree root names the overlay component (undefined in flood mode)
-    component: () => b instanceof Plumtree ? b.rootPeer(ctx.clock.now()) : undefined,
+    // the Plumtree root names the overlay component (undefined in flood mode); a node that lost
+    // its relay's beacons doubts its component, probes a seed and bridges through its refusal
+    component: () => b instanceof Plumtree ? b.componentLabel(ctx.clock.now()) : undefined,
+    lostRoot: () => b instanceof Plumtree && b.lostStableRoot(ctx.clock.now()),
     // overlay signalling learns routes from the walks and says which webrtc: peers can be dialled
     routes: signalRoutes(signals)
   }, o.seeds ?? [], (peer, up) => {

@@ -50,8 +50,13 @@ export interface MembershipOptions {
   healInterval: number
   /** Addresses advertised to others. @default the listening addresses */
   announceAddresses?: string[]
-  /** The root of the broadcast tree this node follows (Plumtree), which names its overlay component. */
-  component?: () => PeerId | undefined
+  /** The label of this node's overlay component: the root of the broadcast tree it follows (Plumtree's `componentLabel`). */
+  component?: () => string | undefined
+  /**
+   * Whether this node lost the stable root (a relay) it followed (Plumtree's `lostStableRoot`):
+   * it may be in an island cut off as views changed, so it probes a seed every heal period.
+   */
+  lostRoot?: () => boolean
   /** Above this many active peers, ask `webrtc:`-only neighbours with `minPeers` other links to step back (a relay). 0 = off. @default 0 */
   stepBackAbove?: number
   /** Most active peers a JOIN is forwarded to (HyParView's `maxForwardJoins`). @default 12 */
@@ -499,14 +504,16 @@ export class Membership {
 
   #heal (): void {
     const now = this.ctx.clock.now()
-    const suspicious = this.#lost.keys(now).length > 0 || this.hv.activeSize < this.opts.minPeers
+    const suspicious = this.#lost.keys(now).length > 0 || this.hv.activeSize < this.opts.minPeers || this.opts.lostRoot?.() === true
     this.#retryLost()
     // A node with a reason to doubt its overlay probes a seed every period; probing from every
     // node every period would load the seeds linearly with the network (2,248 probes in 94 s at
     // 1k). But a split with no failure in it (halves that formed apart, every node at minPeers
     // or more) gives no node a reason, and HyParView alone never bridges it (testnet test), so a
     // healthy node probes too, once in HEALTHY_PROBE_ODDS periods on average; a seed in another
-    // component (another Plumtree root) then takes it in (HyParView's `component`).
+    // component (another Plumtree root) then takes it in (HyParView's `component`). A node that
+    // lost its relay's beacons (`lostRoot`) has a reason: a 6-page island that formed as views
+    // changed went 120 s unbridged at those odds, and missed every broadcast (mesh, 300 peers).
     if (suspicious || this.ctx.random.float() * HEALTHY_PROBE_ODDS < 1) this.#probeSeed()
   }
 

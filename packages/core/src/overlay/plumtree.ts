@@ -194,6 +194,8 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
   #root: PeerId | undefined
   #rootRounds = 0
   #rootHeardAt = -Infinity
+  /** When a stable root's beacon (a relay's) was last followed, or sent (ms). */
+  #stableHeardAt = -Infinity
   /**
    * Whether the link to the followed root closed since its last beacon: the root is then
    * counted gone `LOST_ROOT_PERIODS` after that beacon (a live root's next one comes within a
@@ -393,6 +395,31 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
   /** The root this node follows (itself when it is the root), while its beacons are recent. */
   rootPeer (now: number): PeerId | undefined { return this.#rootFresh(now) ? this.#root : undefined }
 
+  /**
+   * Whether this node lost the stable root (a relay) it followed: no beacon of one for
+   * `LOST_STABLE_AFTER_PERIODS`, and one within `LOST_STABLE_FOR_PERIODS`. In a network with a
+   * relay every node of the relay's component hears its beacon each period, so a node that
+   * stops hearing it was most likely cut off with a few others (an island that formed as views
+   * changed, with no failure to notice), or the relay is gone. The node then probes a seed each
+   * heal period, and `componentLabel` makes the seed's refusal a bridge. A relay that stays gone
+   * ends the doubt after `LOST_STABLE_FOR_PERIODS`; a network without one never starts it.
+   */
+  lostStableRoot (now: number): boolean {
+    if (this.rootIntervalMs === 0) return false
+    const silent = now - this.#stableHeardAt
+    return silent > LOST_STABLE_AFTER_PERIODS * this.rootIntervalMs && silent <= LOST_STABLE_FOR_PERIODS * this.rootIntervalMs
+  }
+
+  /**
+   * The overlay component this node is in, for HyParView's NEIGHBOR refusals: the root it
+   * follows, or `LOST_ROOT_LABEL` while it lost a stable root (`lostStableRoot`). The stale
+   * root's id would match the relay's own label in the relay's refusal, which would then not
+   * bridge the island it is asked from; no node's label is `LOST_ROOT_LABEL` but a lost one's.
+   */
+  componentLabel (now: number): string | undefined {
+    return this.lostStableRoot(now) ? LOST_ROOT_LABEL : this.rootPeer(now)
+  }
+
   #rootFresh (now: number): boolean {
     return this.#root !== undefined && now <= this.#rootGoneAt()
   }
@@ -447,6 +474,7 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
     this.#beaconSeq++
     this.#rootRounds = this.#beaconSeq
     this.#rootHeardAt = now
+    if (this.#rootRounds >= STABLE_ROOT_ROUNDS) this.#stableHeardAt = now
     const id = `~${randomBase36(this.#random)}${randomBase36(this.#random)}`
     this.#seen.add(id, now)
     this.#keep(id, this.#beaconSeq, 0, this.#limits.maxHops, now, 0, this.self, undefined, true)
@@ -466,6 +494,7 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
       if (now - this.#rootHeardAt < this.rootIntervalMs / 2) return 'rate'
       this.#rootRounds = rounds
       this.#rootHeardAt = now
+    if (this.#rootRounds >= STABLE_ROOT_ROUNDS) this.#stableHeardAt = now
       this.#rootLinkLost = false
       return true
     }
@@ -477,6 +506,7 @@ export class Plumtree implements Broadcaster<PlumtreeMsg> {
     this.#root = o
     this.#rootRounds = rounds
     this.#rootHeardAt = now
+    if (this.#rootRounds >= STABLE_ROOT_ROUNDS) this.#stableHeardAt = now
     this.#rootLinkLost = false
     this.#claimAt = undefined
     // the root's messages travel on the shared tree, which its beacons shape
@@ -736,6 +766,12 @@ const ROOT_TIMEOUT_PERIODS = 3.5
 const LOST_ROOT_PERIODS = 1.5
 /** Periods without a beacon after which the followed root no longer outranks other claimants. */
 const OVERDUE_ROOT_PERIODS = 1.25
+/** Periods without a stable root's beacon after which a node that followed one counts it lost (two missed beacons). */
+const LOST_STABLE_AFTER_PERIODS = 2
+/** Periods after a stable root's last beacon during which a node still counts it lost (then gives up the doubt). */
+const LOST_STABLE_FOR_PERIODS = 20
+/** `componentLabel` of a node that lost its stable root: no peer id (base32) or beacon id (`~`) looks like it. */
+export const LOST_ROOT_LABEL = '?'
 /**
  * The beacon count a stable root starts from (`rootClass: 'stable'`): roots rank by count, so a
  * stable root outranks any other (another class would need 2^30 periods, 340 years at 10 s).

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { seededRandom } from '../../src/util/clock.js'
 import type { PlumtreeMsg, PlumtreeOptions } from '../../src/overlay/index.js'
 import { Plumtree } from '../../src/overlay/index.js'
-import { STABLE_ROOT_ROUNDS } from '../../src/overlay/plumtree.js'
+import { LOST_ROOT_LABEL, STABLE_ROOT_ROUNDS } from '../../src/overlay/plumtree.js'
 import { pick } from '../../src/overlay/sample.js'
 import { encodeEnvelope } from '../../src/wire/envelope.js'
 import { toHex } from '../../src/util/bytes.js'
@@ -176,6 +176,48 @@ describe('Plumtree root beacons: election', () => {
     for (const m of bad) expect(pt.onMessage('a', m, 0).actions).toEqual([])
     expect(pt.drops.malformed).toBe(4)
     expect(pt.rootPeer(0)).toBeUndefined()
+  })
+
+  it('lostStableRoot: a node that followed a relay\'s beacons doubts its component after two silent periods, for 20 periods; its label is then LOST_ROOT_LABEL', () => {
+    const pt = mk({ rootClass: 'transient' })
+    // never heard a stable root: no doubt at any time, the label is the root it follows
+    expect(pt.lostStableRoot(0)).toBe(false)
+    pt.onMessage('a', beacon('~1', 'page', 9), 100)
+    expect(pt.lostStableRoot(100 + 10 * T)).toBe(false)
+    expect(pt.componentLabel(100)).toBe('page')
+    // the relay's beacon outranks it; its next ones keep the doubt away
+    pt.onMessage('b', beacon('~2', 'relay', STABLE_ROOT_ROUNDS + 1), 1000)
+    pt.onMessage('b', beacon('~3', 'relay', STABLE_ROOT_ROUNDS + 2), 2000)
+    expect(pt.componentLabel(2000)).toBe('relay')
+    expect(pt.lostStableRoot(2000 + 2 * T)).toBe(false)
+    // two periods without one: lost, and the label is no peer's (the stale root is still "fresh")
+    expect(pt.lostStableRoot(2001 + 2 * T)).toBe(true)
+    expect(pt.rootPeer(2001 + 2 * T)).toBe('relay')
+    expect(pt.componentLabel(2001 + 2 * T)).toBe(LOST_ROOT_LABEL)
+    // a page root that takes over does not end it: the relay's component is elsewhere
+    pt.onMessage('c', beacon('~4', 'page2', 3), 2000 + 8 * T)
+    expect(pt.rootPeer(2000 + 8 * T)).toBe('page2')
+    expect(pt.componentLabel(2000 + 8 * T)).toBe(LOST_ROOT_LABEL)
+    // 20 periods on, a relay that stays gone ends the doubt
+    expect(pt.lostStableRoot(2000 + 20 * T)).toBe(true)
+    expect(pt.lostStableRoot(2001 + 20 * T)).toBe(false)
+    expect(pt.componentLabel(2001 + 20 * T)).not.toBe(LOST_ROOT_LABEL)
+    // a relay beacon heard again ends it at once
+    const back = mk({ rootClass: 'transient' })
+    back.onMessage('a', beacon('~1', 'relay', STABLE_ROOT_ROUNDS + 1), 0)
+    expect(back.lostStableRoot(5 * T)).toBe(true)
+    back.onMessage('a', beacon('~2', 'relay', STABLE_ROOT_ROUNDS + 2), 5 * T)
+    expect(back.lostStableRoot(5 * T)).toBe(false)
+    expect(back.componentLabel(5 * T)).toBe('relay')
+    // the relay itself, beaconing, never doubts; nor does a node with the root off
+    const relay = mk({ self: 'relay', rootClass: 'stable' })
+    relay.tick(0)
+    relay.tick(1500)
+    for (let t = 2500; t <= 30 * T; t += T) relay.tick(t)
+    expect(relay.lostStableRoot(30 * T)).toBe(false)
+    const off = mk({ rootIntervalMs: 0 })
+    off.onMessage('a', beacon('~1', 'relay', STABLE_ROOT_ROUNDS + 1), 0)
+    expect(off.lostStableRoot(5 * T)).toBe(false)
   })
 })
 
