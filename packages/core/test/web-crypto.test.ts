@@ -171,4 +171,47 @@ describe('X25519 through WebCrypto', () => {
     expect(toHex((await dhKeyPairAsync(sk)).publicKey)).toBe(toHex(bPub))
     expect(toHex((await dhAsync(sk, aPub))!)).toBe('4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742')
   })
+
+  it('a fresh pair made by WebCrypto (a handshake\'s ephemeral key) agrees with any other pair, and its secret holds no key bytes; without X25519 it comes from the random bytes', async () => {
+    vi.resetModules()
+    const web = await import('../src/wire/web-crypto.js')
+    const { scalarMult } = await import('@stablelib/x25519')
+    const drawn: Uint8Array[] = []
+    const random = (): Uint8Array => { const b = crypto.getRandomValues(new Uint8Array(32)); drawn.push(b); return b }
+    const a = await web.dhFreshKeyPairAsync(random)
+    const b = await web.dhFreshKeyPairAsync(random)
+    expect(drawn).toHaveLength(0) // WebCrypto made them
+    expect(a.secretKey).toEqual(new Uint8Array(32))
+    expect(toHex(a.publicKey)).not.toBe(toHex(b.publicKey))
+    const ab = (await web.dhAsync(a.secretKey, b.publicKey))!
+    expect(toHex(ab)).toBe(toHex((await web.dhAsync(b.secretKey, a.publicKey))!))
+    // against a pair from known bytes, checked with the JavaScript curve
+    const c = crypto.getRandomValues(new Uint8Array(32))
+    const cPair = await web.dhKeyPairAsync(c)
+    expect(toHex((await web.dhAsync(a.secretKey, cPair.publicKey))!)).toBe(toHex(scalarMult(c, a.publicKey)))
+    expect(await web.dhAsync(a.secretKey, new Uint8Array(32))).toBeNull()
+
+    // a runtime whose WebCrypto cannot generate X25519 keys: the pair comes from `random`
+    vi.resetModules()
+    const old = await import('../src/wire/web-crypto.js')
+    const real = globalThis.crypto
+    const subtle = real.subtle
+    vi.stubGlobal('crypto', {
+      getRandomValues: real.getRandomValues.bind(real),
+      subtle: new Proxy(subtle, {
+        get: (t, k) => k === 'generateKey'
+          ? async () => { throw new DOMException('Unrecognized name.', 'NotSupportedError') }
+          : (t as unknown as Record<string | symbol, unknown>)[k] instanceof Function ? ((t as unknown as Record<string | symbol, (...a: unknown[]) => unknown>)[k]!).bind(t) : (t as unknown as Record<string | symbol, unknown>)[k]
+      })
+    })
+    try {
+      const d = await old.dhFreshKeyPairAsync(random)
+      expect(drawn).toHaveLength(1)
+      expect(toHex(d.publicKey)).toBe(toHex(scalarMult(drawn[0]!, Uint8Array.of(9, ...new Uint8Array(31)))))
+      expect(toHex(d.secretKey)).toBe(toHex(drawn[0]!))
+    } finally {
+      vi.unstubAllGlobals()
+      vi.resetModules()
+    }
+  })
 })

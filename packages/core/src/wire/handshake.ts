@@ -18,7 +18,7 @@ import {
   BOX_KEY_BYTES, BOX_NONCE_BYTES, BOX_OVERHEAD, DH_BYTES, PUBLIC_KEY_BYTES, SIGNATURE_BYTES,
   constantTimeEqual, hash, secretbox, secretboxOpen, signAsync, verifyAsync
 } from './crypto.js'
-import { deriveKeysAsync, dhAsync, dhKeyPairAsync, hashAsync, macAsync } from './web-crypto.js'
+import { deriveKeysAsync, dhAsync, dhFreshKeyPairAsync, dhKeyPairAsync, hashAsync, macAsync } from './web-crypto.js'
 import type { DhKeyPair } from './crypto.js'
 import { XSALSA20_POLY1305 } from './cipher-suite.js'
 import { HandshakeError, PeerIdMismatchError, SelfDialError } from '../util/errors.js'
@@ -158,7 +158,12 @@ const helloMac = async (networkKey: Uint8Array, eI: Uint8Array, listI: Uint8Arra
 
 /** @internal */
 export async function ephemeral (opts: HandshakeOptions): Promise<DhKeyPair> {
-  return await dhKeyPairAsync(opts.ephemeralSecret ?? (opts.random ?? systemRandom).bytes(DH_BYTES))
+  if (opts.ephemeralSecret !== undefined) return await dhKeyPairAsync(opts.ephemeralSecret)
+  const random = opts.random ?? systemRandom
+  // the system's randomness: let WebCrypto make the key (no import); an injected random source
+  // (the simulator, tests) keeps its keys reproducible
+  if (random === systemRandom) return await dhFreshKeyPairAsync(() => random.bytes(DH_BYTES))
+  return await dhKeyPairAsync(random.bytes(DH_BYTES))
 }
 
 function checkRemote (local: Identity, remoteKey: Uint8Array): PeerId {
