@@ -2,6 +2,8 @@ import type { AddressInfo } from 'node:net'
 import { WebSocket, WebSocketServer } from 'ws'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Transport } from '@hearsay/core'
+import { BusyError } from '@hearsay/core'
+import { closeCodeFor, reasonForClose } from '../src/close-codes.js'
 import { webSockets } from '../src/index.node.js'
 import { collect, nextConnection } from './helpers.js'
 
@@ -92,5 +94,23 @@ describe('ws transport (Node): protocol violations', () => {
     collect(await accepted)
     a.send(new Uint8Array(5000))
     expect(await ga.closed).toMatchObject({ code: 'ERR_TOO_LARGE' })
+  })
+
+  it('a connection closed with BusyError (a refusal for load) reaches the far end as BusyError with its reason, over close code 1013 (4013 from a browser)', async () => {
+    const { accept, accepted } = nextConnection()
+    const listener = await transport().listen('ws://127.0.0.1:0', accept)
+    const raw = await rawClient(listener.addresses[0]!)
+    ;(await accepted).close(new BusyError('handshake-evicted'))
+    expect(await raw.closeCode).toBe(1013)
+
+    const { accept: accept2, accepted: accepted2 } = nextConnection()
+    const listener2 = await transport().listen('ws://127.0.0.1:0', accept2)
+    const got = collect(await transport().dial(listener2.addresses[0]!))
+    ;(await accepted2).close(new BusyError('per-address'))
+    expect(await got.closed).toMatchObject({ name: 'BusyError', code: 'ERR_BUSY', reason: 'per-address' })
+    // the browser's application-range form, and a text that is not hearsay's
+    expect(reasonForClose(4013, 'the remote is busy (handshakes): try again later')).toMatchObject({ code: 'ERR_BUSY', reason: 'handshakes' })
+    expect(reasonForClose(1013, '')).toMatchObject({ code: 'ERR_BUSY', reason: 'busy' })
+    expect(closeCodeFor(new BusyError('handshakes'))).toBe(1013)
   })
 })

@@ -3,6 +3,7 @@ import type { Metrics } from '../util/metrics.js'
 import type { AbuseGuard } from './abuse-guard.js'
 import { addressKey } from './abuse-guard.js'
 import type { Connection } from './transport.js'
+import { BusyError } from '../util/errors.js'
 
 /** Sweep the per-address table of closed connections every this many admissions. */
 const SWEEP_EVERY = 256
@@ -23,8 +24,16 @@ export class Admission {
   readonly #handshaking = new Map<Connection, Pending>()
   readonly #pendingByKey = new Map<string, number>()
   #admitted = 0
+  #refusal: Error | undefined
 
   constructor (private readonly guard: AbuseGuard, private readonly clock: Clock, private readonly metrics: Metrics) {}
+
+  /**
+   * The reason to close the connection `admit` last refused with: a `BusyError` (a transport that
+   * carries close reasons tells the dialler to try again later, not that its key is wrong), or
+   * none for a banned address, which learns nothing.
+   */
+  get refusal (): Error | undefined { return this.#refusal }
 
   /** Inbound handshakes in progress. */
   get pendingHandshakes (): number { return this.#handshaking.size }
@@ -113,11 +122,11 @@ export class Admission {
     return true
   }
 
-  #evict (conn: Connection, counter: string): void {
+  #evict (conn: Connection, counter: 'refused.handshake-timeout-under-load' | 'refused.handshake-evicted'): void {
     this.#forget(conn)
     this.released(conn)
     this.metrics.inc(counter)
-    conn.close()
+    conn.close(new BusyError(counter.slice('refused.'.length)))
   }
 
   /** Drops `conn` from the handshakes in progress; false if it was not there. */
@@ -157,6 +166,7 @@ export class Admission {
 
   #refuse (reason: 'banned' | 'handshakes' | 'per-address' | 'pending-per-address'): false {
     this.metrics.inc(`refused.${reason}`)
+    this.#refusal = reason === 'banned' ? undefined : new BusyError(reason)
     return false
   }
 

@@ -62,7 +62,7 @@ export function acceptInbound (): InboundFactory {
         if (o.status() !== 'running') { raw.close(); return }
         o.metrics.inc('connections.inbound')
         // bans, the concurrent-handshake cap and the per-address cap, before any crypto is spent
-        if (!gate.admit(raw)) { raw.close(); return }
+        if (!gate.admit(raw)) { raw.close(gate.refusal); return }
         host.hold(raw)
         const ac = new AbortController()
         const offStop = o.whenStopping((reason) => { ac.abort(reason) })

@@ -4,7 +4,7 @@ import type { AbortOptions } from '../util/abort.js'
 import { toAbortError } from '../util/abort.js'
 import { BoxStream } from '../wire/box-stream.js'
 import type { Channel, UpgradeOptions, UpgradedConnection } from './channel.js'
-import { ConnectionClosedError, HandshakeError, HearsayError, TooLargeError } from '../util/errors.js'
+import { BusyError, causeOfType, ConnectionClosedError, HandshakeError, HearsayError, TooLargeError } from '../util/errors.js'
 import { decodeBatch, isBatch } from '../wire/frame-batch.js'
 import { FrameCoalescer, MAX_BATCH_BYTES } from '../wire/frame-coalescer.js'
 import { FramePump } from './frame-pump.js'
@@ -65,8 +65,11 @@ export function secureChannel (opts: SecureChannelOptions = {}): Channel {
             reply = await pump.next(deadline)
           } catch (err) {
             // a responder closes without a word when our hello fails its check: the one way to
-            // tell a wrong network key from a dropped link is that the close came right here
-            if (err instanceof ConnectionClosedError) throw new HandshakeError('the remote closed the connection after our hello: wrong network key, or not a hearsay node', { cause: err })
+            // tell a wrong network key from a dropped link is that the close came right here.
+            // One that refused for load says so where the transport carries a reason (ws: 1013)
+            const busy = causeOfType(err, BusyError)
+            if (busy !== undefined) throw new BusyError(busy.reason, { cause: err })
+            if (err instanceof ConnectionClosedError) throw new HandshakeError('the remote closed the connection after our hello: wrong network key, not a hearsay node, or a node too busy to take the handshake over a transport that cannot say so (TCP)', { cause: err })
             throw err
           }
           const { auth, result: r } = await hs.reply(reply)

@@ -183,6 +183,32 @@ export class BannedError extends HearsayError {
 }
 
 /**
+ * The remote refused the connection for load, before any handshake: too many handshakes at
+ * once (`handshakes`, or one cut to make room: `handshake-evicted`, `handshake-timeout-under-load`)
+ * or too many from this address (`per-address`, `pending-per-address`). Nothing is wrong with
+ * this node or its network key: try again later (joining the overlay retries by itself). Only
+ * a transport that carries close reasons can tell it (WebSocket: close code 1013, "Try Again
+ * Later"); over others the refusal closes without a word.
+ */
+export class BusyError extends HearsayError {
+  // literal, not the class's own name: minifiers rename classes
+  override readonly name: string = 'BusyError'
+  readonly reason: string
+  constructor (reason: string, options?: { cause?: unknown }) {
+    super(`the remote is busy (${reason}): try again later`, 'ERR_BUSY', options)
+    this.reason = reason
+  }
+}
+
+/** The first error of `err`'s cause chain (itself included) that is a `cls`, if any. @internal */
+export function causeOfType<T> (err: unknown, cls: abstract new (...args: never[]) => T): T | undefined {
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 16; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof cls) return e
+  }
+  return undefined
+}
+
+/**
  * A WebRTC (or other signalled) dial that the overlay ended: `reason` is `unreachable` (no
  * connected peer could carry the offer to `peer`: unknown, gone, or no common neighbour),
  * `refused` (`peer` does not accept such connections), `busy` or `cancelled`. It is a
@@ -237,6 +263,7 @@ export const ERROR_CODES = [
   'ERR_STORE',
   'ERR_STREAM_RESET',
   'ERR_BANNED',
+  'ERR_BUSY',
   'ERR_QUEUE_FULL'
 ] as const
 export type ErrorCode = typeof ERROR_CODES[number]
