@@ -1,4 +1,4 @@
-import { ConnectionClosedError, InvalidFrameError, TooLargeError } from '@hearsay/core'
+import { BusyError, ConnectionClosedError, InvalidFrameError, TooLargeError } from '@hearsay/core'
 
 /**
  * How frames travel over a data channel (docs/protocol.md, "WebRTC data channel"): every
@@ -15,6 +15,8 @@ export const CLOSE_NORMAL = 0
 export const CLOSE_TOO_LARGE = 1
 export const CLOSE_INVALID_FRAME = 2
 export const CLOSE_ERROR = 3
+/** Refused for load (`BusyError`): try again later. An older receiver reads it as an error close. */
+export const CLOSE_BUSY = 4
 
 /**
  * The default size of a data-channel message: 16 KiB, the size every WebRTC stack handles
@@ -49,6 +51,7 @@ export function closeCodeFor (reason?: Error): number {
   if (reason === undefined) return CLOSE_NORMAL
   if (reason instanceof TooLargeError) return CLOSE_TOO_LARGE
   if (reason instanceof InvalidFrameError) return CLOSE_INVALID_FRAME
+  if (reason instanceof BusyError) return CLOSE_BUSY
   return CLOSE_ERROR
 }
 
@@ -58,6 +61,7 @@ export function reasonForClose (code: number | undefined): Error | undefined {
     case CLOSE_NORMAL: return undefined
     case CLOSE_TOO_LARGE: return new TooLargeError('The peer closed the connection over a frame above its limit')
     case CLOSE_INVALID_FRAME: return new InvalidFrameError('The peer closed the connection over an invalid frame')
+    case CLOSE_BUSY: return new BusyError('busy', { cause: new ConnectionClosedError('The peer closed the connection: try again later') })
     default: return new ConnectionClosedError(`The peer closed the connection with an error (code ${String(code)})`)
   }
 }

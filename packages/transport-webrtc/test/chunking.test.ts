@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { closeMessage, KIND_CLOSE, KIND_LAST, KIND_MORE, Reassembler, splitFrame } from '../src/chunking.js'
 import { CandidateGate, sanitizeSignal, stripCandidates } from '../src/signal-data.js'
 import { resolveInit } from '../src/options.js'
-import { InvalidFrameError, TooLargeError } from '@hearsay/core'
+import { BusyError, InvalidFrameError, TooLargeError } from '@hearsay/core'
 
 function pattern (n: number): Uint8Array { return Uint8Array.from({ length: n }, (_, i) => (i * 13 + 7) & 0xff) }
 
@@ -55,6 +55,9 @@ describe('chunking', () => {
     expect(r.push(closeMessage(new TooLargeError('x')))).toMatchObject({ kind: 'close', reason: { code: 'ERR_TOO_LARGE' } })
     expect(r.push(closeMessage(new InvalidFrameError('x')))).toMatchObject({ kind: 'close', reason: { code: 'ERR_INVALID_FRAME' } })
     expect(r.push(closeMessage(new Error('x')))).toMatchObject({ kind: 'close', reason: { code: 'ERR_CONNECTION_CLOSED' } })
+    // a refusal for load (code 4): the dialler hears BusyError, not a handshake failure
+    expect(closeMessage(new BusyError('handshakes'))).toEqual(Uint8Array.of(KIND_CLOSE, 4))
+    expect(r.push(closeMessage(new BusyError('handshakes')))).toMatchObject({ kind: 'close', reason: { name: 'BusyError', code: 'ERR_BUSY' } })
   })
 
   it('bad options throw TypeError', () => {
