@@ -43,8 +43,6 @@ export interface LinkManagerOptions extends InboundOptions {
   dialed: (address: string, peerId: PeerId | undefined) => void
 }
 
-/** Longest time a duplicate link stays open after this side retired it, ms. */
-const RETIRE_LINGER_MS = 1_000
 /** How long the earlier link of a peer that dialled again has to answer a ping before the new link replaces it, ms. */
 const STALE_PROBE_MS = 2_000
 
@@ -376,10 +374,14 @@ export class LinkManager {
     try { link.conn.send(this.#codec.encode({ type: 'hs.bye', data: { reason: 'duplicate' } }, this.#o.limits)) } catch { /* already closing */ }
     // Not closed at once: frames the far end sent on it before it heard of the duplicate are
     // still read (closing at once lost them, as overlay-made simultaneous WebRTC dials showed).
-    // It closes when the far end's own bye arrives on it (onFrame), or after the linger.
+    // It closes when the far end's own bye arrives on it (onFrame), which the far end sends once
+    // it has the kept link too, or after `duplicateGraceMs`, as long as the far end waits for the
+    // kept link. Until then this may be the far end's only link to us, and it sends on it: a 1 s
+    // linger lost a message sent on it by a node whose handshake of the kept link was still
+    // running (unit tests under load, about once in a thousand simultaneous dials).
     const conn = link.conn
     this.#pendingConns.add(conn)
-    this.#o.timers.after(RETIRE_LINGER_MS, () => { this.#pendingConns.delete(conn); conn.close() })
+    this.#o.timers.after(this.#o.duplicateGraceMs, () => { this.#pendingConns.delete(conn); conn.close() })
   }
 
   #attach (peer: Peer, link: Link): void {
