@@ -74,7 +74,6 @@ let basePoint: Promise<CryptoKey> | undefined
 async function importSecret (s: SubtleCrypto, secretKey: Uint8Array): Promise<CryptoKey | undefined> {
   const known = imported.get(secretKey)
   if (known !== undefined) return known
-  if (generated.has(secretKey)) throw new TypeError('the secret of a generated key pair was used after its key was dropped')
   const pkcs8 = new Uint8Array(48)
   pkcs8.set(X25519_PKCS8)
   pkcs8.set(secretKey, 16)
@@ -109,8 +108,6 @@ export async function dhAsync (secretKey: Uint8Array, publicKey: Uint8Array): Pr
 
 /** The runtime's WebCrypto cannot generate X25519 keys (found at the first try). */
 let noGenerate = false
-/** Secrets of generated pairs (`dhFreshKeyPairAsync`): placeholders, never key material. */
-const generated = new WeakSet<Uint8Array>()
 
 /**
  * A fresh X25519 key pair made by WebCrypto itself, for a handshake's ephemeral key: no PKCS #8
@@ -127,7 +124,6 @@ export async function dhFreshKeyPairAsync (random: () => Uint8Array): Promise<{ 
       const publicKey = new Uint8Array(await s.exportKey('raw', pair.publicKey))
       const secretKey = new Uint8Array(32)
       imported.set(secretKey, pair.privateKey)
-      generated.add(secretKey)
       return { publicKey, secretKey }
     } catch {
       // importing may still work (dhKeyPairAsync finds out)
