@@ -4,7 +4,7 @@ import type { AbortOptions } from '../util/abort.js'
 import { toAbortError } from '../util/abort.js'
 import { BoxStream } from '../wire/box-stream.js'
 import type { Channel, UpgradeOptions, UpgradedConnection } from './channel.js'
-import { BusyError, causeOfType, ConnectionClosedError, HandshakeError, HearsayError, TooLargeError } from '../util/errors.js'
+import { BusyError, ConnectionClosedError, HandshakeError, HearsayError, TooLargeError } from '../util/errors.js'
 import { decodeBatch, isBatch } from '../wire/frame-batch.js'
 import { FrameCoalescer, MAX_BATCH_BYTES } from '../wire/frame-coalescer.js'
 import { FramePump } from './frame-pump.js'
@@ -67,7 +67,7 @@ export function secureChannel (opts: SecureChannelOptions = {}): Channel {
             // a responder closes without a word when our hello fails its check: the one way to
             // tell a wrong network key from a dropped link is that the close came right here.
             // One that refused for load says so where the transport carries a reason (ws: 1013)
-            const busy = causeOfType(err, BusyError)
+            const busy = busyCause(err)
             if (busy !== undefined) throw new BusyError(busy.reason, { cause: err })
             if (err instanceof ConnectionClosedError) throw new HandshakeError('the remote closed the connection after our hello: wrong network key, not a hearsay node, or a node too busy to take the handshake over a transport that cannot say so (TCP)', { cause: err })
             throw err
@@ -101,6 +101,14 @@ export function secureChannel (opts: SecureChannelOptions = {}): Channel {
       return { remotePeer: result.remoteId, conn: secure, linkId: toHex(result.sessionId) }
     }
   }
+}
+
+/** The `BusyError` in `err`'s cause chain (a close reason the transport carried), if any. */
+function busyCause (err: unknown): BusyError | undefined {
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 16; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof BusyError) return e
+  }
+  return undefined
 }
 
 /** Bytes of frames an asynchronous suite may hold while opening them, per link. */

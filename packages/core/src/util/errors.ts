@@ -200,14 +200,6 @@ export class BusyError extends HearsayError {
   }
 }
 
-/** The first error of `err`'s cause chain (itself included) that is a `cls`, if any. @internal */
-export function causeOfType<T> (err: unknown, cls: abstract new (...args: never[]) => T): T | undefined {
-  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 16; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof cls) return e
-  }
-  return undefined
-}
-
 /**
  * A WebRTC (or other signalled) dial that the overlay ended: `reason` is `unreachable` (no
  * connected peer could carry the offer to `peer`: unknown, gone, or no common neighbour),
