@@ -179,8 +179,8 @@ function guardWith (limits: Partial<AbuseLimits> = {}): { guard: AbuseGuard, gat
   return { guard, gate: new Admission(guard, clock, metrics), clock, metrics, bans }
 }
 
-function fakeConn (remoteAddress: string): Connection & { closed: boolean } {
-  return { remoteAddress, direction: 'inbound', closed: false, bufferedAmount: 0, send: () => {}, drained: async () => {}, setHandlers: () => {}, close () { this.closed = true } }
+function fakeConn (remoteAddress: string): Connection & { closed: boolean, reason?: Error } {
+  return { remoteAddress, direction: 'inbound', closed: false, bufferedAmount: 0, send: () => {}, drained: async () => {}, setHandlers: () => {}, close (reason?: Error) { this.closed = true; this.reason = reason } }
 }
 
 describe('AbuseGuard', () => {
@@ -191,6 +191,7 @@ describe('AbuseGuard', () => {
     expect(gate.admit(b)).toBe(true)
     expect(gate.admit(c)).toBe(true)
     expect(a.closed).toBe(true)
+    expect(a.reason).toMatchObject({ name: 'BusyError', code: 'ERR_BUSY', reason: 'handshake-evicted' })
     expect(metrics.get('refused.handshake-evicted')).toBe(1)
     expect(gate.pendingHandshakes).toBe(2)
     gate.settled(a) // the cut one settles as a close: nothing happens
@@ -262,6 +263,8 @@ describe('AbuseGuard', () => {
     expect(gate.admit(fakeConn('tcp://[2001:db8:1:2::ffff]:2'))).toBe(true)
     expect(gate.admit(fakeConn('tcp://[2001:db8:1:2:3::9]:3'))).toBe(false)
     expect(metrics.get('refused.pending-per-address')).toBe(1)
+    // the refused connection is closed with BusyError: the dialler hears "busy", not a bad key
+    expect(gate.refusal).toMatchObject({ name: 'BusyError', code: 'ERR_BUSY', reason: 'pending-per-address' })
     expect(gate.admit(fakeConn('tcp://[2001:db8:1:3::1]:1'))).toBe(true) // another /64
     gate.settled(a)
     expect(gate.admit(fakeConn('tcp://[2001:db8:1:2::7]:4'))).toBe(true)
@@ -329,6 +332,7 @@ describe('AbuseGuard', () => {
     expect(gate.admit(first)).toBe(true)
     expect(gate.admit(fakeConn('ws://6.6.6.6:3'))).toBe(false)
     expect(metrics.get('refused.banned')).toBe(1)
+    expect(gate.refusal).toBeUndefined() // a penalised address is refused without a word
     gate.settled(first)
     expect(gate.admit(fakeConn('ws://6.6.6.6:4'))).toBe(true)
     expect(guard.banned(undefined, 'tcp://6.6.6.6:9')).toBe('handshake')
