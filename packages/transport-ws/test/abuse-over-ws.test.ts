@@ -4,7 +4,7 @@
  * longer read past its share, over WebSockets on 127.0.0.1, where every dialer shares one IP.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createNode } from '@hearsay/core'
+import { createNode, memoryStore } from '@hearsay/core'
 import type { BanEvent, HearsayNode, NodeOptions } from '@hearsay/core'
 import { assert } from '@hearsay/core/compliance'
 import { WebSocket } from 'ws'
@@ -24,7 +24,8 @@ async function start (o: NodeOptions = {}): Promise<HearsayNode> {
 describe('abuse limits over ws on loopback', () => {
   it('caps connections per remote IP: ports differ, the address key is the IP; the refused dialler gets BusyError; a closed link frees its place', async () => {
     const relay = await start({ abuse: { maxConnectionsPerAddress: 2 } })
-    const [b, c, d] = [await start(), await start(), await start()]
+    const store = memoryStore()
+    const [b, c, d] = [await start(), await start(), await start({ store })]
     const pb = await b.dial(relay.addresses[0]!)
     await c.dial(relay.addresses[0]!)
     await eventually(() => relay.peers().length === 2, 5000, 'two links')
@@ -36,6 +37,9 @@ describe('abuse limits over ws on loopback', () => {
     await b.hangUp(pb)
     await eventually(() => relay.peers().length === 1, 5000, 'b gone')
     expect((await d.dial(relay.addresses[0]!)).id).toBe(relay.id)
+    // busy is not dead: the refusal is no failure in d's peer store (whose purge drops addresses that keep failing)
+    await eventually(async () => (await store.getStats(relay.addresses[0]!)).connections.ok === 1, 5000, 'the dial recorded')
+    expect((await store.getStats(relay.addresses[0]!)).connections.fail).toBe(0)
   })
 
   it('an IP that keeps failing the handshake with garbage is penalised briefly: one handshake at a time, whatever its port; an honest peer behind it still joins', async () => {

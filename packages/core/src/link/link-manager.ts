@@ -2,7 +2,7 @@ import type { AbortOptions } from '../util/abort.js'
 import { throwIfAborted, toAbortError, withDeadline } from '../util/abort.js'
 import type { TimerSet } from '../util/clock.js'
 import {
-  BannedError, ConnectionClosedError, DialError, HearsayError, InvalidFrameError, isMisbehaviour, NoTransportError, NotStartedError,
+  BannedError, BusyError, ConnectionClosedError, DialError, HearsayError, InvalidFrameError, isMisbehaviour, NoTransportError, NotStartedError,
   SelfDialError, TimeoutError
 } from '../util/errors.js'
 import { isReservedType, MSGPACK_CODEC } from '../wire/envelope.js'
@@ -277,8 +277,10 @@ export class LinkManager {
       o.metrics.inc('dials.ok')
       return this.#addLink(up, 'outbound', address)
     } catch (err) {
-      // a dial cancelled by its caller or by stop() says nothing about the address
-      if (!(err instanceof SelfDialError) && (err as { code?: unknown }).code !== 'ERR_ABORTED') o.dialed(address, undefined)
+      // a dial cancelled by its caller or by stop() says nothing about the address, and one
+      // refused as busy says it is alive: neither counts against it in the peer store, whose
+      // purge drops addresses that keep failing (a loaded relay is not a dead one)
+      if (!(err instanceof SelfDialError) && !(err instanceof BusyError) && (err as { code?: unknown }).code !== 'ERR_ABORTED') o.dialed(address, undefined)
       o.metrics.inc('dials.failed')
       throw err instanceof HearsayError ? err : new DialError(`dial to ${address} failed`, { cause: err })
     } finally {
