@@ -88,7 +88,7 @@ export async function dhAsync (secretKey: Uint8Array, publicKey: Uint8Array): Pr
   if (secretKey.length !== 32 || publicKey.length !== 32) throw new TypeError('x25519 keys must be 32 bytes')
   // a generated pair's key is found first: its secret holds no key bytes (`dhFreshKeyPairAsync`)
   const own = imported.get(secretKey)
-  const s = own !== undefined ? subtle() : noX25519 ? undefined : subtle()
+  const s = own === undefined && noX25519 ? undefined : subtle()
   const priv = own ?? (s === undefined ? undefined : await importSecret(s, secretKey))
   if (s === undefined || priv === undefined) {
     const shared = js(noX25519 ? 'WebCrypto has no X25519 here' : undefined).x25519(secretKey, publicKey)
